@@ -1,0 +1,199 @@
+// Command gemgate is a gateway that pools many Google Gemini API keys behind one endpoint.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/app"
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `gemgate — one endpoint for many Gemini API keys
+
+Usage:
+  gemgate [serve] [--host H] [--port P] [--db FILE]   run the gateway (default)
+  gemgate demo [--port P]                              run with a built-in fake Gemini and sample keys
+  gemgate token reset                                  make a new admin token, store and print it
+  gemgate version                                      print the version
+
+Settings come from the environment, a .env file in the working folder, and the database
+(see docs/settings.md). Run "gemgate <command> --help" for a command's flags.
+`
+
+func main() {
+	upstream.UserAgent = "gemgate/" + version
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gemgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, out, false)
+	case "demo":
+		return serve(args, out, true)
+	case "token":
+		return token(args, out)
+	case "version":
+		fmt.Fprintln(out, "gemgate", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}
+
+// readEnv reads settings from the environment and ./.env, then applies command-line overrides.
+func readEnv(overrides map[string]string) (map[string]string, error) {
+	env, err := config.ReadEnv(".env", os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range overrides {
+		if v != "" {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+func serve(args []string, out io.Writer, demo bool) error {
+	name := "serve"
+	if demo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	host := fs.String("host", "", "listen address (setting "+config.Host.Name()+")")
+	port := fs.Int("port", 0, "listen port (setting "+config.Port.Name()+")")
+	db := fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	overrides := map[string]string{config.Host.Name(): *host, config.SQLiteDatabase.Name(): *db}
+	if *port != 0 {
+		overrides[config.Port.Name()] = strconv.Itoa(*port)
+	}
+	env, err := readEnv(overrides)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	level := new(slog.LevelVar)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+
+	var d *demoUpstream
+	if demo {
+		if d, err = startDemo(env); err != nil {
+			return err
+		}
+		defer d.Close()
+	}
+	a, err := app.New(ctx, app.Options{Env: env, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if d != nil {
+		if err := d.Attach(ctx, a); err != nil {
+			return err
+		}
+	}
+	snap := a.Settings.Current()
+	level.Set(config.LogLevelOf(snap))
+	a.Settings.OnChange(func(_, next *config.Snapshot) { level.Set(config.LogLevelOf(next)) })
+
+	addr := net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap)))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	announce(out, a, ln.Addr().String(), d)
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second, // slow clients may not hold connections open forever
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// No WriteTimeout: it would cut long streams; TIME_OUT bounds the upstream side instead.
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down; waiting up to 30s for requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func announce(out io.Writer, a *app.App, addr string, d *demoUpstream) {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "0.0.0.0" || host == "::" || host == "" {
+		host = "127.0.0.1"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	total, usable := a.Pool.Counts()
+	fmt.Fprintf(out, "gemgate %s listening on %s (%d keys, %d usable)\n", version, base, total, usable)
+	if t := a.Settings.GeneratedAuthToken; t != "" {
+		fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored. It is shown only this once:\n\n    %s\n\n"+
+			"Admin URL: %s/  (lost it? run: gemgate token reset)\n\n", t, base)
+	}
+	if d != nil {
+		d.Announce(out, base)
+	}
+}
+
+func token(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "reset" {
+		return errors.New("usage: gemgate token reset")
+	}
+	env, err := readEnv(nil)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	mgr, st, err := app.OpenSettings(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok := config.NewToken()
+	if err := mgr.Update(ctx, map[string]string{config.AuthToken.Name(): tok}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "New admin token (AUTH_TOKEN), stored in the database; a running gemgate picks it up within 15 seconds:\n\n    %s\n", tok)
+	return nil
+}

@@ -1,0 +1,227 @@
+// Package app wires gemgate together from settings: database, settings manager, key pool, upstream
+// executor and HTTP handler, and owns their lifecycle.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/admin"
+	"github.com/gemgate/gemgate/internal/api"
+	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/store"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// keyFlushEvery is how often changed key state is written to the database, in one batch.
+const keyFlushEvery = 5 * time.Second
+
+// settingsReloadEvery is how often stored settings are re-read, so that a change made by another
+// instance or by "gemgate token reset" applies without restart.
+const settingsReloadEvery = 15 * time.Second
+
+// Options configure an App.
+type Options struct {
+	Env    map[string]string // settings from env and .env (see config.ReadEnv)
+	Logger *slog.Logger
+	// Client overrides the upstream client (tests, demo); nil builds the real one.
+	Client *upstream.Client
+	// Backoff overrides the pause between retries after transient errors (tests).
+	Backoff func(attempt int) time.Duration
+}
+
+// App is a running gemgate.
+type App struct {
+	Settings *config.Manager
+	Store    *store.Store
+	Pool     *keypool.Pool
+	Exec     *upstream.Executor
+	Tokens   *auth.Tokens
+	Handler  http.Handler
+	Logger   *slog.Logger
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Once
+	closeErr error
+}
+
+// StoreConfig turns the bootstrap settings into the database configuration.
+func StoreConfig(snap *config.Snapshot) store.Config {
+	dsn := config.PostgresDSN.Get(snap)
+	if dsn == "" {
+		dsn = config.DatabaseURL.Get(snap)
+	}
+	return store.Config{
+		Type:          config.DatabaseType.Get(snap),
+		SQLitePath:    config.SQLiteDatabase.Get(snap),
+		MySQLHost:     config.MySQLHost.Get(snap),
+		MySQLPort:     config.MySQLPort.Get(snap),
+		MySQLUser:     config.MySQLUser.Get(snap),
+		MySQLPassword: config.MySQLPassword.Get(snap),
+		MySQLDatabase: config.MySQLDatabase.Get(snap),
+		MySQLSocket:   config.MySQLSocket.Get(snap),
+		PostgresDSN:   dsn,
+	}
+}
+
+// OpenSettings opens the database and loads the settings (first start stores them all).
+func OpenSettings(ctx context.Context, env map[string]string) (*config.Manager, *store.Store, error) {
+	boot, err := config.FromEnv(env)
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid setting: %w", err)
+	}
+	st, err := store.Open(ctx, StoreConfig(boot))
+	if err != nil {
+		return nil, nil, err
+	}
+	mgr, err := config.NewManager(env, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if err := mgr.Load(ctx); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return mgr, st, nil
+}
+
+// New opens the database, loads settings and key state, and builds the handler.
+func New(ctx context.Context, opts Options) (*App, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	mgr, st, err := OpenSettings(ctx, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range mgr.Warnings {
+		logger.Warn(w)
+	}
+	snap := mgr.Current()
+	pool := keypool.New(config.APIKeys.Get(snap), config.MaxFailures.Get(snap))
+	states, err := st.LoadKeyStates(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("loading key state: %w", err)
+	}
+	pool.Restore(fromStore(states))
+
+	client := opts.Client
+	if client == nil {
+		client = upstream.NewClient()
+	}
+	exec := &upstream.Executor{Pool: pool, Client: client, Settings: mgr.Current, Backoff: opts.Backoff}
+	tokens := auth.NewTokens(snap)
+	a := &App{Settings: mgr, Store: st, Pool: pool, Exec: exec, Tokens: tokens, Logger: logger, stop: make(chan struct{})}
+	mgr.OnChange(a.apply)
+	a.Handler = api.New(api.Deps{
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: &gemini.ModelCache{Exec: exec}},
+		Admin:  a.adminHandler(),
+		Logger: logger,
+	})
+	a.wg.Add(1)
+	go a.flushLoop()
+	return a, nil
+}
+
+// apply reacts to a settings change; everything else reads the snapshot per request.
+func (a *App) apply(old, next *config.Snapshot) {
+	if !slices.Equal(config.APIKeys.Get(old), config.APIKeys.Get(next)) {
+		a.Pool.SetKeys(config.APIKeys.Get(next))
+	}
+	a.Pool.SetMaxFailures(config.MaxFailures.Get(next))
+	a.Tokens.Update(next)
+}
+
+func (a *App) flushLoop() {
+	defer a.wg.Done()
+	flush := time.NewTicker(keyFlushEvery)
+	defer flush.Stop()
+	reload := time.NewTicker(settingsReloadEvery)
+	defer reload.Stop()
+	for {
+		select {
+		case <-flush.C:
+			a.flushKeys()
+		case <-reload.C:
+			a.reloadSettings()
+		case <-a.stop:
+			return
+		}
+	}
+}
+
+// reloadSettings re-reads stored settings; while the database is unreachable the last snapshot
+// stays in force.
+func (a *App) reloadSettings() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Settings.Load(ctx); err != nil {
+		a.Logger.Warn("could not reload settings; keeping the current ones", "err", err)
+	}
+}
+
+// flushKeys writes changed key state. A database outage must not touch requests: the state stays in
+// memory and is marked dirty again for the next round.
+func (a *App) flushKeys() {
+	states := a.Pool.Drain()
+	if len(states) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Store.SaveKeyStates(ctx, toStore(states)); err != nil {
+		a.Logger.Warn("could not save key state; will retry", "keys", len(states), "err", err)
+		for _, s := range states {
+			if k, ok := a.Pool.Lookup(s.Key); ok {
+				a.Pool.MarkDirty(k)
+			}
+		}
+	}
+}
+
+// Close stops background work, writes the last key state and closes the database.
+func (a *App) Close() error {
+	a.closeMu.Do(func() {
+		close(a.stop)
+		a.wg.Wait()
+		a.flushKeys()
+		a.closeErr = errors.Join(a.closeErr, a.Store.Close())
+		if a.Exec.Client != nil {
+			a.Exec.Client.CloseIdle()
+		}
+	})
+	return a.closeErr
+}
+
+func fromStore(in []store.KeyState) []keypool.State {
+	out := make([]keypool.State, len(in))
+	for i, s := range in {
+		out[i] = keypool.State{Key: s.Key, FailureCount: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode,
+			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason}
+	}
+	return out
+}
+
+func toStore(in []keypool.State) []store.KeyState {
+	out := make([]store.KeyState, len(in))
+	for i, s := range in {
+		out[i] = store.KeyState{Key: s.Key, FailureCount: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode,
+			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason}
+	}
+	return out
+}
+
+func (a *App) adminHandler() http.Handler { return admin.New(a.Settings, a.Pool) }

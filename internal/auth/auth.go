@@ -1,0 +1,53 @@
+// Package auth checks client tokens. The accepted set (ALLOWED_TOKENS plus AUTH_TOKEN) is rebuilt when
+// settings change and read lock-free per request.
+package auth
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/secret"
+)
+
+// Tokens holds the client tokens in force.
+type Tokens struct {
+	set atomic.Pointer[secret.Set]
+}
+
+// NewTokens builds the token set from snap.
+func NewTokens(snap *config.Snapshot) *Tokens {
+	t := &Tokens{}
+	t.Update(snap)
+	return t
+}
+
+// Update rebuilds the set from snap.
+func (t *Tokens) Update(snap *config.Snapshot) {
+	t.set.Store(secret.NewSet(config.AllowedTokens.Get(snap), []string{config.AuthToken.Get(snap)}))
+}
+
+// Valid reports whether token is a client token.
+func (t *Tokens) Valid(token string) bool { return t.set.Load().Contains(token) }
+
+// GeminiToken finds the client token the way Google's clients send a key: ?key=, then x-goog-api-key,
+// then (for clients configured as OpenAI-style) Authorization: Bearer.
+func GeminiToken(r *http.Request) string {
+	if k := r.URL.Query().Get("key"); k != "" {
+		return k
+	}
+	if k := r.Header.Get("x-goog-api-key"); k != "" {
+		return k
+	}
+	return BearerToken(r)
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header, or "".
+func BearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}

@@ -1,0 +1,291 @@
+package config
+
+// The settings table. Every setting of the reference (Gemini Balance) is here under its own name, with
+// gemgate's additions. Code reads a setting only through these handles, so a name is spelled once.
+// The order inside a group is the order of the admin form and of docs/settings.md; the groups follow
+// the tabs of the reference's config editor so that its users find everything where they expect it.
+
+// required marks a string that is useless when empty (a URL, a model name): an empty input then means
+// the default rather than a broken value.
+func required() Option { return func(d *Def) { d.NonEmpty = true } }
+
+// Server and database: bootstrap settings, read from env only (except PUBLIC_URL).
+var (
+	Host = define("HOST", "0.0.0.0", GroupServer,
+		"Address to listen on, e.g. 0.0.0.0 for all interfaces or 127.0.0.1 for local access only.",
+		"监听地址，例如 0.0.0.0 表示所有网卡，127.0.0.1 表示仅本机访问。", Bootstrap())
+	Port = define("PORT", 8000, GroupServer,
+		"TCP port to listen on.", "监听的 TCP 端口。", Bootstrap(), Range(1, 65535))
+	PublicURL = define("PUBLIC_URL", "", GroupServer,
+		"Externally visible base URL of gemgate, e.g. https://gemini.example.com, used in links to locally hosted images and in Files API upload URLs. Empty means derived from each request's Host header; set it behind a reverse proxy. (gemgate only.)",
+		"gemgate 对外访问的基础地址，例如 https://gemini.example.com，用于本地图片链接和 Files API 上传地址。留空则从每个请求的 Host 头推断；在反向代理之后建议设置。（gemgate 新增）")
+	DatabaseType = define("DATABASE_TYPE", "sqlite", GroupDatabase,
+		"Database engine: sqlite (embedded, default; Gemini Balance defaulted to mysql), mysql (also MariaDB) or postgres.",
+		"数据库类型：sqlite（内置，默认；Gemini Balance 默认为 mysql）、mysql（含 MariaDB）或 postgres。",
+		Bootstrap(), OneOf("sqlite", "mysql", "postgres"))
+	SQLiteDatabase = define("SQLITE_DATABASE", "data/gemgate.db", GroupDatabase,
+		"SQLite database file. A bare file name (as Gemini Balance used, e.g. default_db) is placed under data/; the folder is created.",
+		"SQLite 数据库文件。只写文件名时（如 Gemini Balance 的 default_db）放在 data/ 目录下；目录会自动创建。",
+		Bootstrap())
+	MySQLHost = define("MYSQL_HOST", "", GroupDatabase,
+		"MySQL/MariaDB host name or IP address.", "MySQL/MariaDB 主机名或 IP 地址。", Bootstrap())
+	MySQLPort = define("MYSQL_PORT", 3306, GroupDatabase,
+		"MySQL/MariaDB port.", "MySQL/MariaDB 端口。", Bootstrap(), Range(1, 65535))
+	MySQLUser = define("MYSQL_USER", "", GroupDatabase,
+		"MySQL/MariaDB user.", "MySQL/MariaDB 用户名。", Bootstrap())
+	MySQLPassword = define("MYSQL_PASSWORD", "", GroupDatabase,
+		"MySQL/MariaDB password.", "MySQL/MariaDB 密码。", Bootstrap(), Secret())
+	MySQLDatabase = define("MYSQL_DATABASE", "", GroupDatabase,
+		"MySQL/MariaDB database name.", "MySQL/MariaDB 数据库名。", Bootstrap())
+	MySQLSocket = define("MYSQL_SOCKET", "", GroupDatabase,
+		"Unix socket path, e.g. /run/mysqld/mysqld.sock; when set it is used instead of host and port.",
+		"Unix 套接字路径，例如 /run/mysqld/mysqld.sock；设置后代替主机和端口。", Bootstrap())
+	PostgresDSN = define("POSTGRES_DSN", "", GroupDatabase,
+		"PostgreSQL connection string (postgres://user:pass@host:5432/db?sslmode=disable).",
+		"PostgreSQL 连接串（postgres://user:pass@host:5432/db?sslmode=disable）。", Bootstrap(), Secret())
+	DatabaseURL = define("DATABASE_URL", "", GroupDatabase,
+		"Alternative to POSTGRES_DSN, as set by hosting platforms such as Render.",
+		"POSTGRES_DSN 的替代名，Render 等平台会自动设置。", Bootstrap(), Secret())
+)
+
+// API, keys and upstream (tab API配置).
+var (
+	APIKeys = define("API_KEYS", []string{}, GroupAPI,
+		`Gemini API keys to rotate over, e.g. ["AIzaSy...1","AIzaSy...2"] or AIzaSy...1,AIzaSy...2.`,
+		`轮询使用的 Gemini API 密钥，例如 ["AIzaSy...1","AIzaSy...2"] 或 AIzaSy...1,AIzaSy...2。`, Secret())
+	AllowedTokens = define("ALLOWED_TOKENS", []string{}, GroupAPI,
+		"Tokens clients use to call gemgate: the API key a client SDK is configured with.",
+		"客户端调用 gemgate 时使用的令牌，即在客户端 SDK 中填写的 API 密钥。", Secret())
+	AuthToken = define("AUTH_TOKEN", "", GroupAPI,
+		"Admin token for the web panel (also accepted as a client token). Generated and printed once when unset on first start (Gemini Balance used the first ALLOWED_TOKENS entry instead).",
+		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成并在控制台打印一次（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值）。", Secret())
+	BaseURL = define("BASE_URL", "https://generativelanguage.googleapis.com/v1beta", GroupAPI,
+		"Gemini REST base URL; point it at a relay (e.g. https://my-relay.example.com/v1beta) to hide this server's IP.",
+		"Gemini 接口地址；可指向自建中转（如 https://my-relay.example.com/v1beta）以隐藏服务器 IP。", required())
+	CustomHeaders = define("CUSTOM_HEADERS", map[string]string{}, GroupAPI,
+		`Extra headers added to every upstream call, as a JSON object, e.g. {"X-Relay-Token":"abc"}.`,
+		`添加到每个上游请求的额外请求头，JSON 对象格式，例如 {"X-Relay-Token":"abc"}。`, Secret())
+	VertexAPIKeys = define("VERTEX_API_KEYS", []string{}, GroupAPI,
+		"Vertex AI Express API keys, used by the /vertex-express routes (JSON array or comma separated).",
+		"Vertex AI Express 密钥，供 /vertex-express 路由使用（JSON 数组或逗号分隔）。", Secret())
+	VertexExpressBaseURL = define("VERTEX_EXPRESS_BASE_URL", "https://aiplatform.googleapis.com/v1beta1/publishers/google", GroupAPI,
+		"Vertex AI Express REST base URL.", "Vertex AI Express 接口地址。", required())
+	URLNormalizationEnabled = define("URL_NORMALIZATION_ENABLED", false, GroupAPI,
+		"Rewrite unusual request paths (e.g. a missing /v1 or a doubled prefix) to the matching gemgate route, for clients that build URLs oddly.",
+		"将不规范的请求路径（如缺少 /v1 或前缀重复）改写为对应的 gemgate 路由，适用于拼接地址不规范的客户端。")
+	MaxFailures = define("MAX_FAILURES", 3, GroupAPI,
+		"Consecutive failures after which a key stops being used until it is checked again.",
+		"密钥连续失败达到此次数后停止使用，直到再次检测通过。", AtLeast(1))
+	TimeOut = define("TIME_OUT", 300, GroupAPI,
+		"Upstream timeout in seconds: for a whole non-streamed call, and for the wait for each streamed event.",
+		"上游超时（秒）：非流式为整次调用，流式为等待每个事件的时间。", Range(1, 3600))
+	MaxRetries = define("MAX_RETRIES", 3, GroupAPI,
+		"Retries on other keys after a failed attempt; 0 means exactly one attempt (Gemini Balance counted the first attempt too).",
+		"失败后换密钥重试的次数；0 表示只尝试一次（Gemini Balance 的计数包含首次尝试）。", Range(0, 100))
+	Proxies = define("PROXIES", []string{}, GroupAPI,
+		"Outbound proxies, e.g. socks5://user:pass@1.2.3.4:1080 (http://, https:// or socks5://); empty means direct connections.",
+		"出站代理，例如 socks5://user:pass@1.2.3.4:1080（支持 http://、https://、socks5://）；留空则直连。", Secret())
+	ProxiesConsistentHash = define("PROXIES_USE_CONSISTENCY_HASH_BY_API_KEY", true, GroupAPI,
+		"Pin each key to one proxy (stable across restarts); a dead proxy fails over to the next one. Off: a random proxy per call.",
+		"按密钥固定使用同一代理（重启后不变）；代理不可用时自动换下一个。关闭则每次随机选择代理。")
+	MaxRequestBodyMB = define("MAX_REQUEST_BODY_MB", 50, GroupAPI,
+		"Largest request body accepted, in MiB; larger requests get 413. (gemgate only.)",
+		"允许的最大请求体（MiB）；超过返回 413。（gemgate 新增）", Range(1, 1024))
+)
+
+// Models and request features (tab 模型配置).
+var (
+	TestModel = define("TEST_MODEL", "gemini-2.5-flash-lite", GroupModels,
+		"Model used to verify keys; a cheap, fast model keeps checks inexpensive.",
+		"验证密钥时使用的模型；选用便宜快速的模型可降低检测成本。", required())
+	ImageModels = define("IMAGE_MODELS", []string{"gemini-2.0-flash-exp", "gemini-2.5-flash-image-preview"}, GroupModels,
+		"Models that also get a <model>-image variant, which asks for text and image output.",
+		"为这些模型额外提供 <模型>-image 变体，请求同时输出文字和图片。")
+	SearchModels = define("SEARCH_MODELS", []string{"gemini-2.5-flash", "gemini-2.5-pro"}, GroupModels,
+		"Models that also get a <model>-search variant with Google Search grounding.",
+		"为这些模型额外提供 <模型>-search 变体，启用 Google 搜索。")
+	FilteredModels = define("FILTERED_MODELS", []string{
+		"gemini-1.0-pro-vision-latest", "gemini-pro-vision", "chat-bison-001", "text-bison-001", "embedding-gecko-001",
+	}, GroupModels,
+		"Models hidden from the model lists and refused in requests.",
+		"从模型列表中隐藏并拒绝请求的模型。")
+	ToolsCodeExecutionEnabled = define("TOOLS_CODE_EXECUTION_ENABLED", false, GroupModels,
+		"Add Gemini's code-execution tool to chat requests automatically; skipped where it cannot work (function calling, -search, -image and -non-thinking models).",
+		"自动为对话请求添加 Gemini 代码执行工具；在无法使用的场合跳过（函数调用、-search、-image 及 -non-thinking 模型）。")
+	URLContextEnabled = define("URL_CONTEXT_ENABLED", false, GroupModels,
+		"Add the URL-context tool (the model reads links in the prompt) for the models in URL_CONTEXT_MODELS.",
+		"为 URL_CONTEXT_MODELS 中的模型添加网址上下文工具（模型会读取提示词中的链接）。")
+	URLContextModels = define("URL_CONTEXT_MODELS", []string{
+		"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-live-001",
+	}, GroupModels,
+		"Models that get the URL-context tool when URL_CONTEXT_ENABLED is on.",
+		"开启 URL_CONTEXT_ENABLED 时添加网址上下文工具的模型。")
+	ShowSearchLink = define("SHOW_SEARCH_LINK", true, GroupModels,
+		"Append the Google Search sources as Markdown links to the answers of -search models.",
+		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式）。")
+	ShowThinkingProcess = define("SHOW_THINKING_PROCESS", true, GroupModels,
+		"Ask thinking models for their thoughts and return them (OpenAI format: reasoning_content; Gemini format: thought parts).",
+		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content，Gemini 格式为 thought 部分）。")
+	ThinkingModels = define("THINKING_MODELS", []string{}, GroupModels,
+		"Models that also get a <model>-non-thinking variant, which turns thinking off (the smallest budget where it cannot be off).",
+		"为这些模型额外提供 <模型>-non-thinking 变体，关闭思考（无法关闭的模型使用最小预算）。")
+	ThinkingBudgetMap = define("THINKING_BUDGET_MAP", map[string]float64{}, GroupModels,
+		`Thinking budget in tokens per model, as a JSON object, e.g. {"gemini-2.5-flash": 1024}; -1 lets the model decide, 0 turns thinking off where allowed.`,
+		`按模型设置的思考预算（token 数），JSON 对象格式，例如 {"gemini-2.5-flash": 1024}；-1 表示由模型自行决定，0 表示关闭思考（模型允许时）。`)
+	SafetySettings = define("SAFETY_SETTINGS", []map[string]string{
+		{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "OFF"},
+		{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "OFF"},
+		{"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "threshold": "OFF"},
+		{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "OFF"},
+		{"category": "HARM_CATEGORY_CIVIC_INTEGRITY", "threshold": "BLOCK_NONE"},
+	}, GroupModels,
+		"Safety settings added to requests that carry none of their own (a client's own safetySettings are never replaced, unlike Gemini Balance).",
+		"为未自带安全设置的请求添加的 safetySettings（与 Gemini Balance 不同，客户端自带的不会被替换）。")
+)
+
+// Text to speech (tab TTS 配置).
+var (
+	TTSModel = define("TTS_MODEL", "gemini-2.5-flash-preview-tts", GroupTTS,
+		"Model used by the OpenAI-style /v1/audio/speech route, e.g. gemini-2.5-flash-preview-tts or gemini-2.5-pro-preview-tts.",
+		"OpenAI 格式 /v1/audio/speech 使用的模型，例如 gemini-2.5-flash-preview-tts 或 gemini-2.5-pro-preview-tts。", required())
+	TTSVoiceName = define("TTS_VOICE_NAME", "Zephyr", GroupTTS,
+		"Gemini voice used when the request names no Gemini voice (OpenAI names such as alloy fall back to it), e.g. Zephyr, Puck, Kore.",
+		"请求未指定 Gemini 音色时使用的音色（alloy 等 OpenAI 音色名也会回退到此），例如 Zephyr、Puck、Kore。", required())
+	TTSSpeed = define("TTS_SPEED", "normal", GroupTTS,
+		"Speaking speed asked of the TTS model: slow, normal or fast.",
+		"要求 TTS 模型使用的语速：slow（慢）、normal（正常）或 fast（快）。", OneOf("slow", "normal", "fast"))
+)
+
+// Image generation and hosting (tab 图像生成).
+var (
+	PaidKey = define("PAID_KEY", "", GroupImage,
+		"API key of a paid (billing-enabled) project, used for Imagen and the <CREATE_IMAGE_MODEL>-chat model.",
+		"已开通结算的付费项目的 API 密钥，用于 Imagen 及 <CREATE_IMAGE_MODEL>-chat 模型。", Secret())
+	CreateImageModel = define("CREATE_IMAGE_MODEL", "imagen-3.0-generate-002", GroupImage,
+		"Imagen model for /v1/images/generations; it also names the chat model <model>-chat that draws the last message.",
+		"/v1/images/generations 使用的 Imagen 模型；同时提供以最后一条消息作图的对话模型 <模型>-chat。", required())
+	UploadProvider = define("UPLOAD_PROVIDER", "local", GroupImage,
+		"Where generated images are stored for links: local (default: gemgate keeps and serves them itself, no image host needed; Gemini Balance defaulted to smms), smms, picgo, cloudflare_imgbed or aliyun_oss. Case does not matter.",
+		"生成图片的存放位置：local（默认，由 gemgate 自己保存并提供访问，无需图床；Gemini Balance 默认为 smms）、smms、picgo、cloudflare_imgbed 或 aliyun_oss。不区分大小写。",
+		OneOf("local", "smms", "picgo", "cloudflare_imgbed", "aliyun_oss"))
+	LocalImageTTLHours = define("LOCAL_IMAGE_TTL_HOURS", 72, GroupImage,
+		"Hours a locally stored image is kept before it is deleted (UPLOAD_PROVIDER=local). (gemgate only.)",
+		"本地保存的图片保留的小时数，到期删除（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", AtLeast(1))
+	LocalImageMaxMB = define("LOCAL_IMAGE_MAX_MB", 10, GroupImage,
+		"Largest image stored locally, in MiB; a larger image is returned inline as a data: URL instead (UPLOAD_PROVIDER=local). (gemgate only.)",
+		"本地保存的单张图片上限（MiB）；更大的图片改为以 data: URL 内嵌返回（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", Range(1, 1024))
+	SMMSSecretToken = define("SMMS_SECRET_TOKEN", "", GroupImage,
+		"SM.MS API token (UPLOAD_PROVIDER=smms).", "SM.MS 图床 API 令牌（UPLOAD_PROVIDER=smms 时）。", Secret())
+	PicGoAPIKey = define("PICGO_API_KEY", "", GroupImage,
+		"PicGo / Chevereto API key (UPLOAD_PROVIDER=picgo).", "PicGo / Chevereto 图床 API 密钥（UPLOAD_PROVIDER=picgo 时）。", Secret())
+	PicGoAPIURL = define("PICGO_API_URL", "https://www.picgo.net/api/1/upload", GroupImage,
+		"PicGo / Chevereto upload URL; for a self-hosted server the key is sent as the key query parameter instead of the X-API-Key header.",
+		"PicGo / Chevereto 上传地址；自建服务时密钥以 key 查询参数而非 X-API-Key 请求头发送。", required())
+	CloudflareImgbedURL = define("CLOUDFLARE_IMGBED_URL", "", GroupImage,
+		"CloudFlare-ImgBed upload endpoint, e.g. https://your-imgbed.pages.dev/upload (UPLOAD_PROVIDER=cloudflare_imgbed).",
+		"CloudFlare-ImgBed 上传地址，例如 https://your-imgbed.pages.dev/upload（UPLOAD_PROVIDER=cloudflare_imgbed 时）。")
+	CloudflareImgbedAuthCode = define("CLOUDFLARE_IMGBED_AUTH_CODE", "", GroupImage,
+		"CloudFlare-ImgBed upload auth code.", "CloudFlare-ImgBed 上传认证码。", Secret())
+	CloudflareImgbedUploadFolder = define("CLOUDFLARE_IMGBED_UPLOAD_FOLDER", "", GroupImage,
+		"CloudFlare-ImgBed folder to upload into, e.g. gemini; empty means the root.",
+		"CloudFlare-ImgBed 上传目录，例如 gemini；留空为根目录。")
+	OSSEndpoint = define("OSS_ENDPOINT", "", GroupImage,
+		"Aliyun OSS endpoint, e.g. oss-cn-hangzhou.aliyuncs.com (UPLOAD_PROVIDER=aliyun_oss).",
+		"阿里云 OSS 访问域名，例如 oss-cn-hangzhou.aliyuncs.com（UPLOAD_PROVIDER=aliyun_oss 时）。")
+	OSSEndpointInner = define("OSS_ENDPOINT_INNER", "", GroupImage,
+		"Aliyun OSS internal endpoint; kept for compatibility, Gemini Balance never used it either.",
+		"阿里云 OSS 内网域名；仅为兼容保留，Gemini Balance 同样未使用。")
+	OSSAccessKey = define("OSS_ACCESS_KEY", "", GroupImage,
+		"Aliyun OSS AccessKey ID.", "阿里云 OSS AccessKey ID。", Secret())
+	OSSAccessKeySecret = define("OSS_ACCESS_KEY_SECRET", "", GroupImage,
+		"Aliyun OSS AccessKey secret.", "阿里云 OSS AccessKey Secret。", Secret())
+	OSSBucketName = define("OSS_BUCKET_NAME", "", GroupImage,
+		"Aliyun OSS bucket; uploaded images are made public-read.", "阿里云 OSS 存储桶名称；上传的图片设为公共读。")
+	OSSRegion = define("OSS_REGION", "", GroupImage,
+		"Aliyun OSS region, e.g. cn-hangzhou.", "阿里云 OSS 地域，例如 cn-hangzhou。")
+)
+
+// Streaming (tab 流式输出).
+var (
+	StreamOptimizerEnabled = define("STREAM_OPTIMIZER_ENABLED", false, GroupStream,
+		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect).",
+		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）。")
+	StreamMinDelay = define("STREAM_MIN_DELAY", 0.016, GroupStream,
+		"Delay between pieces for long text, in seconds (e.g. 0.016).",
+		"长文本各小块之间的间隔（秒），例如 0.016。", AtLeast(0))
+	StreamMaxDelay = define("STREAM_MAX_DELAY", 0.024, GroupStream,
+		"Delay between pieces for short text, in seconds (e.g. 0.024); lengths in between are interpolated.",
+		"短文本各小块之间的间隔（秒），例如 0.024；介于两者之间的长度按比例插值。", AtLeast(0))
+	StreamShortTextThreshold = define("STREAM_SHORT_TEXT_THRESHOLD", 10, GroupStream,
+		"Chunks of at most this many characters count as short text.",
+		"不超过此字符数的数据块视为短文本。", AtLeast(1))
+	StreamLongTextThreshold = define("STREAM_LONG_TEXT_THRESHOLD", 50, GroupStream,
+		"Chunks of at least this many characters count as long text and are split into STREAM_CHUNK_SIZE pieces; shorter ones go out character by character.",
+		"不少于此字符数的数据块视为长文本，按 STREAM_CHUNK_SIZE 拆分；较短的逐字符发送。", AtLeast(1))
+	StreamChunkSize = define("STREAM_CHUNK_SIZE", 5, GroupStream,
+		"Characters per piece when long text is split.", "拆分长文本时每块的字符数。", AtLeast(1))
+	FakeStreamEnabled = define("FAKE_STREAM_ENABLED", false, GroupStream,
+		"For OpenAI-format streaming requests, call Gemini without streaming and send keep-alive chunks until the whole answer is sent at once; helps where upstream streaming is unreliable.",
+		"对 OpenAI 格式的流式请求，以非流式方式调用 Gemini，期间发送保活数据，最后一次性返回完整回答；适用于上游流式不稳定的情况。")
+	FakeStreamEmptyDataIntervalSeconds = define("FAKE_STREAM_EMPTY_DATA_INTERVAL_SECONDS", 5, GroupStream,
+		"Seconds between keep-alive chunks while a fake stream waits for the answer.",
+		"假流式等待回答期间发送保活数据的间隔（秒）。", AtLeast(1))
+)
+
+// Scheduled jobs (tab 定时任务).
+var (
+	CheckIntervalHours = define("CHECK_INTERVAL_HOURS", 1, GroupScheduler,
+		"Hours between re-checks of failed keys with TEST_MODEL; a key that answers is used again. 0 turns the check off.",
+		"使用 TEST_MODEL 重新检测失败密钥的间隔（小时），检测通过的密钥恢复使用。0 表示关闭检测。", AtLeast(0))
+	Timezone = define("TIMEZONE", "Asia/Shanghai", GroupScheduler,
+		"IANA time zone of scheduled jobs, e.g. Asia/Shanghai or UTC; daily log clean-up runs at midnight in it.",
+		"定时任务使用的 IANA 时区，例如 Asia/Shanghai 或 UTC；每日日志清理在该时区的零点执行。", required())
+)
+
+// Logging (tab 日志配置).
+var (
+	LogLevel = define("LOG_LEVEL", "INFO", GroupLogging,
+		"Application log level: DEBUG, INFO, WARNING, ERROR or CRITICAL (case does not matter).",
+		"应用日志级别：DEBUG、INFO、WARNING、ERROR 或 CRITICAL（不区分大小写）。",
+		OneOf("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+	ErrorLogRecordRequestBody = define("ERROR_LOG_RECORD_REQUEST_BODY", false, GroupLogging,
+		"Store the upstream request body with each error log; useful for debugging, but it keeps whole conversations and media in the database.",
+		"在错误日志中保存上游请求体；便于排查，但会把完整对话和媒体内容存入数据库。")
+	AutoDeleteErrorLogsEnabled = define("AUTO_DELETE_ERROR_LOGS_ENABLED", true, GroupLogging,
+		"Delete error logs older than AUTO_DELETE_ERROR_LOGS_DAYS every day at midnight.",
+		"每天零点删除早于 AUTO_DELETE_ERROR_LOGS_DAYS 天的错误日志。")
+	AutoDeleteErrorLogsDays = define("AUTO_DELETE_ERROR_LOGS_DAYS", 7, GroupLogging,
+		"Days error logs are kept when automatic deletion is on.",
+		"开启自动删除时错误日志保留的天数。", AtLeast(1))
+	AutoDeleteRequestLogsEnabled = define("AUTO_DELETE_REQUEST_LOGS_ENABLED", false, GroupLogging,
+		"Delete request logs older than AUTO_DELETE_REQUEST_LOGS_DAYS every day at midnight; statistics only cover kept logs.",
+		"每天零点删除早于 AUTO_DELETE_REQUEST_LOGS_DAYS 天的请求日志；统计只涵盖保留的日志。")
+	AutoDeleteRequestLogsDays = define("AUTO_DELETE_REQUEST_LOGS_DAYS", 30, GroupLogging,
+		"Days request logs are kept when automatic deletion is on.",
+		"开启自动删除时请求日志保留的天数。", AtLeast(1))
+)
+
+// Files API.
+var (
+	FilesCleanupEnabled = define("FILES_CLEANUP_ENABLED", true, GroupFiles,
+		"Periodically delete expired uploaded files from the database and from Google.",
+		"定期从数据库和 Google 删除已过期的上传文件。")
+	FilesCleanupIntervalHours = define("FILES_CLEANUP_INTERVAL_HOURS", 1, GroupFiles,
+		"Hours between clean-ups of expired files.", "清理过期文件的间隔（小时）。", AtLeast(1))
+	FilesUserIsolationEnabled = define("FILES_USER_ISOLATION_ENABLED", true, GroupFiles,
+		"Each client token sees and manages only the files it uploaded.",
+		"每个客户端令牌只能查看和管理自己上传的文件。")
+)
+
+// Admin panel.
+var (
+	AdminSessionExpire = define("ADMIN_SESSION_EXPIRE", 3600, GroupAdmin,
+		"How long an admin login lasts, in seconds (300–86400; 3600 is one hour).",
+		"管理后台登录的有效期（秒，300–86400；3600 为一小时）。", Range(300, 86400))
+	GitHubRepoOwner = define("GITHUB_REPO_OWNER", "snailyp", GroupAdmin,
+		"Owner of the GitHub repository checked for new releases; empty turns the update check off.",
+		"检查新版本所用 GitHub 仓库的所有者；留空则关闭更新检查。")
+	GitHubRepoName = define("GITHUB_REPO_NAME", "gemini-balance", GroupAdmin,
+		"Name of the GitHub repository checked for new releases; empty turns the update check off.",
+		"检查新版本所用 GitHub 仓库的名称；留空则关闭更新检查。")
+)

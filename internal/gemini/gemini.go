@@ -1,0 +1,170 @@
+// Package gemini serves Google's native Gemini API (generateContent, streamGenerateContent, countTokens,
+// embedContent, batchEmbedContents, models) through the key pool. Requests pass through faithfully:
+// gemgate forwards the client's bytes and adds only what a setting explicitly asks for.
+package gemini
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// Prefixes are the path prefixes the native API is served under: Google's own, and the reference's
+// /gemini alias (the genai SDKs add /v1beta or /v1 to a base URL ending in /gemini).
+var Prefixes = []string{"/v1beta", "/gemini/v1beta", "/gemini/v1"}
+
+// Handler serves the native routes.
+type Handler struct {
+	Exec     *upstream.Executor
+	Settings func() *config.Snapshot
+	Tokens   *auth.Tokens
+	Models   *ModelCache
+}
+
+// Register mounts the routes under every prefix.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range Prefixes {
+		mux.Handle("GET "+p+"/models", h.authorized(h.listModels))
+		mux.Handle("GET "+p+"/models/{model}", h.authorized(h.getModel))
+		mux.Handle("POST "+p+"/models/{call}", h.authorized(h.modelCall))
+		mux.Handle(p+"/", http.HandlerFunc(notFound))
+	}
+}
+
+// actions are the model methods gemgate serves, with whether they stream.
+var actions = map[string]bool{
+	"generateContent":       false,
+	"streamGenerateContent": true,
+	"countTokens":           false,
+	"embedContent":          false,
+	"batchEmbedContents":    false,
+}
+
+func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := auth.GeminiToken(r)
+		switch {
+		case token == "":
+			rpcstatus.Write(w, http.StatusUnauthorized,
+				"Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
+			return
+		case !h.Tokens.Valid(token):
+			rpcstatus.Write(w, http.StatusForbidden, "Invalid gemgate token: it is not one of ALLOWED_TOKENS.")
+			return
+		}
+		next(w, r)
+	})
+}
+
+// notFound answers unknown paths and wrong methods under the Gemini prefixes in Google's shape.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if strings.Contains(path, "/models") {
+		rpcstatus.Write(w, http.StatusMethodNotAllowed,
+			"Method "+r.Method+" is not allowed on "+path+"; model calls are POST .../models/{model}:{method}, listings are GET.")
+		return
+	}
+	rpcstatus.Write(w, http.StatusNotFound, "No such route: "+path)
+}
+
+func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
+	model, action, ok := strings.Cut(r.PathValue("call"), ":")
+	if !ok || model == "" {
+		rpcstatus.Write(w, http.StatusNotFound,
+			"Expected .../models/{model}:{method}, e.g. models/gemini-2.5-flash:generateContent.")
+		return
+	}
+	stream, known := actions[action]
+	if !known {
+		rpcstatus.Write(w, http.StatusNotFound, "Unknown method "+action+" on models/"+model+".")
+		return
+	}
+	snap := h.Settings()
+	body, err := readBody(w, r, snap)
+	if err != nil {
+		return
+	}
+	body, err = prepare(snap, model, action, body)
+	if err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	call := upstream.Call{
+		Path:   "models/" + model + ":" + action,
+		Query:  forwardQuery(r.URL.Query()),
+		Body:   body,
+		Stream: stream,
+		Model:  model,
+	}
+	resp, err := h.Exec.Do(r.Context(), call)
+	if err != nil {
+		writeUpstreamError(w, err)
+		return
+	}
+	if resp.Stream != nil {
+		relayStream(w, r, resp)
+		return
+	}
+	writeBody(w, resp)
+}
+
+// readBody reads the request body up to MAX_REQUEST_BODY_MB and checks it is JSON. It writes the error
+// itself, in Google's shape.
+func readBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, error) {
+	limit := int64(config.MaxRequestBodyMB.Get(snap)) << 20
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			rpcstatus.Write(w, http.StatusRequestEntityTooLarge,
+				"Request body is larger than MAX_REQUEST_BODY_MB.")
+		} else {
+			rpcstatus.Write(w, http.StatusBadRequest, "Could not read the request body: "+err.Error())
+		}
+		return nil, err
+	}
+	return body, nil
+}
+
+// forwardQuery keeps every query parameter except the client's token.
+func forwardQuery(q url.Values) url.Values {
+	if len(q) == 0 {
+		return nil
+	}
+	q.Del("key")
+	return q
+}
+
+func writeBody(w http.ResponseWriter, resp *upstream.Response) {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json; charset=UTF-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(resp.Body)
+}
+
+// writeUpstreamError answers a failed call with Google's envelope: upstream's own (with its details)
+// when there was one, or gemgate's.
+func writeUpstreamError(w http.ResponseWriter, err error) {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		rpcstatus.Write(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	if ue.Canceled {
+		return
+	}
+	if ue.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(ue.RetryAfter))
+	}
+	rpcstatus.WriteStatus(w, ue.Status)
+}

@@ -1,0 +1,282 @@
+// Package keypool holds the Gemini API keys and picks one per upstream attempt: round-robin over the
+// usable keys, lock-free on the hot path, O(1) per pick, with flat memory at 100,000 keys.
+package keypool
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/secret"
+)
+
+// ErrNoKey means no usable key is left for this attempt (none configured, all disabled, or all
+// already tried by this request).
+var ErrNoKey = errors.New("no usable API key")
+
+// Key is one API key with its live state. The pointer is stable for as long as the key stays in the
+// pool, so state survives membership changes.
+type Key struct {
+	value string
+	id    string
+
+	failures   atomic.Int32
+	disabled   atomic.Bool
+	lastUsed   atomic.Int64 // unix nanoseconds
+	lastErr    atomic.Pointer[Failure]
+	dirty      atomic.Bool // state changed since the last Drain
+	disabledBy atomic.Pointer[string]
+}
+
+// Failure describes the last failed attempt of a key.
+type Failure struct {
+	Code    int
+	Message string
+	At      time.Time
+}
+
+// Value is the secret key itself; only the upstream client should read it.
+func (k *Key) Value() string { return k.value }
+
+// ID is a short stable identifier that lets an admin find the key without seeing it.
+func (k *Key) ID() string { return k.id }
+
+// Masked is the key as shown in logs and pages.
+func (k *Key) Masked() string { return secret.Mask(k.value) }
+
+// Failures is the number of consecutive failed attempts.
+func (k *Key) Failures() int { return int(k.failures.Load()) }
+
+// Disabled reports whether the key is out of rotation.
+func (k *Key) Disabled() bool { return k.disabled.Load() }
+
+// State is a key's persisted state.
+type State struct {
+	Key            string
+	FailureCount   int
+	LastError      string
+	LastErrorCode  int
+	LastErrorAt    time.Time
+	LastUsedAt     time.Time
+	Disabled       bool
+	DisabledReason string
+}
+
+// view is an immutable membership snapshot; picks read it without locking.
+type view struct {
+	keys   []*Key
+	index  map[string]*Key
+	active []*Key // keys not disabled, in configured order
+}
+
+// Pool is safe for concurrent use. Picks and reports are lock-free; membership changes and
+// enable/disable transitions (rare) take a mutex and publish a new view.
+type Pool struct {
+	mu          sync.Mutex
+	v           atomic.Pointer[view]
+	cursor      atomic.Uint64
+	maxFailures atomic.Int32
+}
+
+// New returns a pool of keys (duplicates and empty strings dropped) that disables a key after
+// maxFailures consecutive failures.
+func New(keys []string, maxFailures int) *Pool {
+	p := &Pool{}
+	p.maxFailures.Store(int32(max(maxFailures, 1)))
+	p.v.Store(&view{index: map[string]*Key{}})
+	p.SetKeys(keys)
+	return p
+}
+
+// SetKeys replaces the membership. Keys that stay keep their state; the rotation continues where it was.
+func (p *Pool) SetKeys(keys []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.v.Load()
+	next := &view{keys: make([]*Key, 0, len(keys)), index: make(map[string]*Key, len(keys))}
+	for _, s := range keys {
+		if s == "" {
+			continue
+		}
+		if _, dup := next.index[s]; dup {
+			continue
+		}
+		k := old.index[s]
+		if k == nil {
+			k = &Key{value: s, id: secret.ID(s)}
+		}
+		next.keys = append(next.keys, k)
+		next.index[s] = k
+	}
+	next.active = activeOf(next.keys)
+	p.v.Store(next)
+}
+
+func activeOf(keys []*Key) []*Key {
+	active := make([]*Key, 0, len(keys))
+	for _, k := range keys {
+		if !k.disabled.Load() {
+			active = append(active, k)
+		}
+	}
+	return active
+}
+
+// SetMaxFailures changes the threshold; keys already past a raised threshold stay disabled until
+// re-enabled, since they did fail that often.
+func (p *Pool) SetMaxFailures(n int) { p.maxFailures.Store(int32(max(n, 1))) }
+
+// Pick returns the next usable key that is not in tried. It is O(1) unless most keys are excluded.
+func (p *Pool) Pick(tried []*Key) (*Key, error) {
+	v := p.v.Load()
+	n := uint64(len(v.active))
+	if n == 0 {
+		return nil, ErrNoKey
+	}
+	for range min(n, uint64(len(tried))+1+disabledSlack) {
+		k := v.active[(p.cursor.Add(1)-1)%n]
+		if k.disabled.Load() || contains(tried, k) {
+			continue
+		}
+		return k, nil
+	}
+	// The quick probes all hit excluded keys: fall back to one full scan, still without locking.
+	for _, k := range v.active {
+		if !k.disabled.Load() && !contains(tried, k) {
+			return k, nil
+		}
+	}
+	return nil, ErrNoKey
+}
+
+// disabledSlack bounds how many keys disabled since the view was built a pick may skip before it scans.
+const disabledSlack = 8
+
+func contains(tried []*Key, k *Key) bool {
+	for _, t := range tried {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Success records a successful attempt: the consecutive-failure streak ends.
+func (p *Pool) Success(k *Key) {
+	k.lastUsed.Store(time.Now().UnixNano())
+	if k.failures.Load() != 0 {
+		k.failures.Store(0)
+	}
+	if !k.dirty.Load() {
+		k.dirty.Store(true)
+	}
+}
+
+// Failure records a failed attempt. disable takes the key out of rotation at once (invalid or
+// suspended key); otherwise it is taken out when its streak reaches the threshold. It reports whether
+// the key was disabled by this call.
+func (p *Pool) Failure(k *Key, code int, message string, disable bool) bool {
+	now := time.Now()
+	k.lastUsed.Store(now.UnixNano())
+	k.lastErr.Store(&Failure{Code: code, Message: message, At: now})
+	n := k.failures.Add(1)
+	k.dirty.Store(true)
+	if !disable && n < p.maxFailures.Load() {
+		return false
+	}
+	reason := message
+	if !disable {
+		reason = "too many consecutive failures: " + message
+	}
+	return p.setDisabled(k, true, reason)
+}
+
+// Enable puts a key back into rotation with a clean streak.
+func (p *Pool) Enable(k *Key) {
+	k.failures.Store(0)
+	k.dirty.Store(true)
+	p.setDisabled(k, false, "")
+}
+
+func (p *Pool) setDisabled(k *Key, disabled bool, reason string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if k.disabled.Load() == disabled {
+		return false
+	}
+	k.disabledBy.Store(&reason)
+	k.disabled.Store(disabled)
+	k.dirty.Store(true)
+	cur := p.v.Load()
+	p.v.Store(&view{keys: cur.keys, index: cur.index, active: activeOf(cur.keys)})
+	return true
+}
+
+// Lookup finds a key by value.
+func (p *Pool) Lookup(value string) (*Key, bool) {
+	k, ok := p.v.Load().index[value]
+	return k, ok
+}
+
+// Keys returns every key in configured order. The slice must not be modified.
+func (p *Pool) Keys() []*Key { return p.v.Load().keys }
+
+// Counts returns the number of keys and of usable keys.
+func (p *Pool) Counts() (total, usable int) {
+	v := p.v.Load()
+	return len(v.keys), len(v.active)
+}
+
+// StateOf returns k's persistable state.
+func StateOf(k *Key) State {
+	s := State{Key: k.value, FailureCount: int(k.failures.Load()), Disabled: k.disabled.Load()}
+	if ns := k.lastUsed.Load(); ns != 0 {
+		s.LastUsedAt = time.Unix(0, ns).UTC()
+	}
+	if f := k.lastErr.Load(); f != nil {
+		s.LastError, s.LastErrorCode, s.LastErrorAt = f.Message, f.Code, f.At.UTC()
+	}
+	if r := k.disabledBy.Load(); r != nil && s.Disabled {
+		s.DisabledReason = *r
+	}
+	return s
+}
+
+// Drain returns the state of every key changed since the previous Drain, for a batched write.
+func (p *Pool) Drain() []State {
+	var out []State
+	for _, k := range p.v.Load().keys {
+		if k.dirty.Load() && k.dirty.CompareAndSwap(true, false) {
+			out = append(out, StateOf(k))
+		}
+	}
+	return out
+}
+
+// Restore applies persisted state to keys in the pool (unknown keys are ignored).
+func (p *Pool) Restore(states []State) {
+	p.mu.Lock()
+	cur := p.v.Load()
+	for _, s := range states {
+		k, ok := cur.index[s.Key]
+		if !ok {
+			continue
+		}
+		k.failures.Store(int32(s.FailureCount))
+		if !s.LastUsedAt.IsZero() {
+			k.lastUsed.Store(s.LastUsedAt.UnixNano())
+		}
+		if s.LastErrorCode != 0 || s.LastError != "" {
+			k.lastErr.Store(&Failure{Code: s.LastErrorCode, Message: s.LastError, At: s.LastErrorAt})
+		}
+		reason := s.DisabledReason
+		k.disabledBy.Store(&reason)
+		k.disabled.Store(s.Disabled)
+	}
+	p.v.Store(&view{keys: cur.keys, index: cur.index, active: activeOf(cur.keys)})
+	p.mu.Unlock()
+}
+
+// MarkDirty asks the next Drain to include k again (its last write failed).
+func (p *Pool) MarkDirty(k *Key) { k.dirty.Store(true) }

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// queries holds the statements that differ between dialects, built once per Store.
+type queries struct {
+	createMigrations string
+	countMigration   string
+	recordMigration  string
+
+	keyColumn     string // "key" is reserved in MySQL
+	loadSettings  string
+	upsertSetting string
+
+	loadKeys       string
+	upsertKeysFull string // keyBatch rows, prepared once per SaveKeyStates
+}
+
+var keyColumns = []string{
+	"api_key", "failure_count", "last_error", "last_error_code", "last_error_at", "last_used_at",
+	"disabled", "disabled_reason", "created_at", "updated_at",
+}
+
+// keyBatch rows per statement: 5,000 parameters stay far below every engine's limit (SQLite 32,766,
+// MySQL and PostgreSQL 65,535) and the row data far below MySQL's max_allowed_packet.
+const keyBatch = 500
+
+// inBatch bounds the values of one IN (...) list.
+const inBatch = 500
+
+func buildQueries(d Dialect) queries {
+	q := queries{keyColumn: `"key"`}
+	switch d {
+	case SQLite:
+		q.createMigrations = `CREATE TABLE IF NOT EXISTS gg_schema_migrations (
+	version INTEGER NOT NULL PRIMARY KEY,
+	name VARCHAR(255) NOT NULL,
+	applied_at TIMESTAMP NOT NULL
+)`
+	case MySQL:
+		q.keyColumn = "`key`"
+		q.createMigrations = `CREATE TABLE IF NOT EXISTS gg_schema_migrations (
+	version INT NOT NULL PRIMARY KEY,
+	name VARCHAR(255) NOT NULL,
+	applied_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
+	case Postgres:
+		q.createMigrations = `CREATE TABLE IF NOT EXISTS gg_schema_migrations (
+	version INTEGER NOT NULL PRIMARY KEY,
+	name VARCHAR(255) NOT NULL,
+	applied_at TIMESTAMPTZ NOT NULL
+)`
+	}
+	q.countMigration = rebind(d, "SELECT COUNT(*) FROM gg_schema_migrations WHERE version = ?")
+	q.recordMigration = rebind(d, "INSERT INTO gg_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+
+	q.loadSettings = "SELECT " + q.keyColumn + ", value FROM t_settings"
+	ins := "INSERT INTO t_settings (" + q.keyColumn + ", value, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
+	// An existing row keeps its description and created_at: Gemini Balance wrote its own descriptions.
+	if d == MySQL {
+		q.upsertSetting = ins + " ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)"
+	} else {
+		q.upsertSetting = rebind(d, ins+" ON CONFLICT ("+q.keyColumn+") DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
+	}
+
+	q.loadKeys = "SELECT api_key, failure_count, last_error, last_error_code, last_error_at, last_used_at, " +
+		"disabled, disabled_reason, updated_at FROM t_api_keys ORDER BY id"
+	q.upsertKeysFull = upsertKeys(d, keyBatch)
+	return q
+}
+
+// upsertKeys is a multi-row upsert of n key states; created_at is left alone on update.
+func upsertKeys(d Dialect, n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO t_api_keys (")
+	b.WriteString(strings.Join(keyColumns, ", "))
+	b.WriteString(") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keyColumns)), ", ") + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	if d == MySQL {
+		b.WriteString(" ON DUPLICATE KEY UPDATE ")
+	} else {
+		b.WriteString(" ON CONFLICT (api_key) DO UPDATE SET ")
+	}
+	first := true
+	for _, c := range keyColumns {
+		if c == "api_key" || c == "created_at" {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		if d == MySQL {
+			fmt.Fprintf(&b, "%s = VALUES(%s)", c, c)
+		} else {
+			fmt.Fprintf(&b, "%s = excluded.%s", c, c)
+		}
+	}
+	return rebind(d, b.String())
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// deleteIn deletes the rows whose column is in values, inBatch values per statement, inside tx.
+func (s *Store) deleteIn(ctx context.Context, tx *sql.Tx, table, column string, values []string) error {
+	args := make([]any, 0, min(len(values), inBatch))
+	for start := 0; start < len(values); start += inBatch {
+		part := values[start:min(start+inBatch, len(values))]
+		args = args[:0]
+		for _, v := range part {
+			args = append(args, v)
+		}
+		q := s.Rebind("DELETE FROM " + table + " WHERE " + column + " IN (" + placeholders(len(part)) + ")")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txAttempts bounds the retries of a transaction that lost a deadlock or a lock wait.
+const txAttempts = 5
+
+// inTx runs fn in a transaction, again from the start when the engine aborted it for a deadlock or a
+// lock timeout: concurrent upserts of overlapping keys can deadlock on MySQL and PostgreSQL, and the
+// loser's work is still wanted.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == txAttempts || !transient(err) {
+			return err
+		}
+		wait := time.Duration(attempt*attempt)*20*time.Millisecond + rand.N(20*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+// now is the store's clock: UTC at the microsecond, the finest precision MySQL and PostgreSQL keep,
+// so a value reads back as it was written on every engine.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func timeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// dbTime reads a nullable time column from any of the drivers: time.Time from MySQL (parseTime) and
+// PostgreSQL, text or time.Time from SQLite depending on the column's declared type.
+type dbTime struct{ t time.Time }
+
+var timeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02",
+}
+
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		d.t = time.Time{}
+	case time.Time:
+		d.t = x.UTC()
+	case string:
+		return d.parse(x)
+	case []byte:
+		return d.parse(string(x))
+	default:
+		return fmt.Errorf("cannot read %T as a time", v)
+	}
+	return nil
+}
+
+func (d *dbTime) parse(s string) error {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			d.t = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot read %q as a time", s)
+}

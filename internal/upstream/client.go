@@ -1,0 +1,189 @@
+// Package upstream calls Google: one pooled HTTP client per egress (direct or a proxy), failover between
+// proxies, the classification of every answer, and the retry loop over the key pool.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+)
+
+// proxyDeadFor is how long a proxy that refused a connection is skipped.
+const proxyDeadFor = 30 * time.Second
+
+// Client sends requests through a direct connection or the configured proxies, reusing connections.
+type Client struct {
+	direct *http.Transport
+
+	mu         sync.Mutex
+	transports map[string]*http.Transport // by proxy URL
+	deadUntil  map[string]time.Time
+}
+
+// NewClient returns a client with a keep-alive transport sized for a busy gateway.
+func NewClient() *Client {
+	return &Client{
+		direct:     newTransport(nil),
+		transports: map[string]*http.Transport{},
+		deadUntil:  map[string]time.Time{},
+	}
+}
+
+func newTransport(proxy *url.URL) *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// Bodies are relayed as they arrive; transparent gzip would add a buffering layer to streams.
+		DisableCompression: true,
+	}
+	if proxy != nil {
+		t.Proxy = http.ProxyURL(proxy)
+		// Through a proxy, every dial is a dial to the proxy itself: tag those failures so the client
+		// can fail over to the next proxy instead of blaming the key or the upstream.
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, &ProxyError{Proxy: redactProxy(proxy), Err: err}
+			}
+			return c, nil
+		}
+	}
+	return t
+}
+
+// ProxyError means a proxy could not be reached.
+type ProxyError struct {
+	Proxy string
+	Err   error
+}
+
+func (e *ProxyError) Error() string { return "proxy " + e.Proxy + " unreachable: " + e.Err.Error() }
+func (e *ProxyError) Unwrap() error { return e.Err }
+
+func redactProxy(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("***")
+	return c.String()
+}
+
+// Do sends req through an egress chosen for key among proxies, failing over to the next proxy when
+// one cannot be reached. newReq must build a fresh request each time (the body is re-sent).
+func (c *Client) Do(newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
+	if len(proxies) == 0 {
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		return c.direct.RoundTrip(req)
+	}
+	var lastErr error
+	for _, p := range c.order(key, proxies, pinned) {
+		t, err := c.transport(p)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		req, err := newReq()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.RoundTrip(req)
+		var pe *ProxyError
+		if err != nil && errors.As(err, &pe) && req.Context().Err() == nil {
+			c.markDead(p)
+			lastErr = err
+			continue
+		}
+		return resp, err
+	}
+	return nil, lastErr
+}
+
+// order ranks proxies for key: by rendezvous hashing when pinned (stable across restarts and
+// instances, and removing one proxy moves only its own keys), else from a random start. Proxies
+// marked dead go last, so they are still tried when nothing else is left.
+func (c *Client) order(key string, proxies []string, pinned bool) []string {
+	ranked := slices.Clone(proxies)
+	if pinned {
+		score := func(p string) uint64 {
+			h := fnv.New64a()
+			h.Write([]byte(key))
+			h.Write([]byte{0})
+			h.Write([]byte(p))
+			return h.Sum64()
+		}
+		slices.SortStableFunc(ranked, func(a, b string) int {
+			sa, sb := score(a), score(b)
+			switch {
+			case sa > sb:
+				return -1
+			case sa < sb:
+				return 1
+			}
+			return 0
+		})
+	} else {
+		start := rand.IntN(len(ranked))
+		ranked = append(ranked[start:], ranked[:start]...)
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	alive := ranked[:0:0]
+	var dead []string
+	for _, p := range ranked {
+		if c.deadUntil[p].After(now) {
+			dead = append(dead, p)
+		} else {
+			alive = append(alive, p)
+		}
+	}
+	return append(alive, dead...)
+}
+
+func (c *Client) markDead(p string) {
+	c.mu.Lock()
+	c.deadUntil[p] = time.Now().Add(proxyDeadFor)
+	c.mu.Unlock()
+}
+
+func (c *Client) transport(p string) (*http.Transport, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.transports[p]; ok {
+		return t, nil
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5" && u.Scheme != "socks5h") {
+		return nil, errors.New("invalid proxy URL (want http://, https:// or socks5://host:port)")
+	}
+	t := newTransport(u)
+	c.transports[p] = t
+	return t, nil
+}
+
+// CloseIdle closes idle connections of every transport (on shutdown and when proxies change).
+func (c *Client) CloseIdle() {
+	c.direct.CloseIdleConnections()
+	c.mu.Lock()
+	for _, t := range c.transports {
+		t.CloseIdleConnections()
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,364 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/secret"
+)
+
+// maxResponseBytes bounds a non-streamed answer held in memory.
+const maxResponseBytes = 256 << 20
+
+// firstReadSize is the buffer of the first read of a stream, which decides whether it can be retried.
+const firstReadSize = 32 << 10
+
+// UserAgent identifies gemgate to Google.
+var UserAgent = "gemgate"
+
+// Call is one logical upstream request, which may take several attempts on different keys.
+type Call struct {
+	Method string     // default POST
+	Path   string     // relative to BASE_URL, e.g. "models/gemini-2.5-flash:generateContent"
+	Query  url.Values // sent as is; never carries a key
+	Body   []byte
+	Stream bool
+	// Bearer sends the key as "Authorization: Bearer" (Google's OpenAI-compatible endpoint) instead of
+	// x-goog-api-key.
+	Bearer bool
+	Model  string // the model asked for, for logs
+}
+
+// Attempt is the record of one try.
+type Attempt struct {
+	KeyID    string
+	Masked   string
+	Status   int // HTTP status, or 0 when no answer came
+	Class    Class
+	Latency  time.Duration
+	Error    string // short description when it failed
+	Started  time.Time
+	Canceled bool // the client went away
+}
+
+// Response is a successful (or client-error) answer.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte        // non-streamed answers, read in full
+	Stream     io.ReadCloser // streamed answers: the first bytes are already read but not lost
+	Key        *keypool.Key
+	Attempts   []Attempt
+}
+
+// Error is a call that produced no usable answer.
+type Error struct {
+	StatusCode int
+	Status     rpcstatus.Status // the envelope to show the client (upstream's, redacted, or gemgate's own)
+	Body       []byte           // upstream's raw error body (redacted), when the last attempt got one
+	RetryAfter time.Duration
+	Attempts   []Attempt
+	Canceled   bool // the client went away; nothing can be sent
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("upstream %d %s: %s", e.StatusCode, e.Status.Status, e.Status.Message)
+}
+
+// Executor runs calls against the key pool with retries.
+type Executor struct {
+	Pool     *keypool.Pool
+	Client   *Client
+	Settings func() *config.Snapshot
+	// Sleep waits between attempts after transient failures; tests shorten it.
+	Backoff func(attempt int) time.Duration
+}
+
+func defaultBackoff(attempt int) time.Duration {
+	base := 50 * time.Millisecond << min(attempt, 4)
+	return base/2 + rand.N(base/2+1)
+}
+
+// Do runs call: up to MAX_RETRIES+1 attempts, each on a key not yet tried by this call. Client errors
+// come back as a Response (the client should see Google's exact answer); a call with no good answer
+// comes back as *Error.
+func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
+	snap := e.Settings()
+	attempts := config.MaxRetries.Get(snap) + 1
+	var tried []*keypool.Key
+	var log []Attempt
+	var last *Error
+	for i := range attempts {
+		if i > 0 && last != nil && last.Status.Code >= 500 {
+			if !sleep(ctx, e.backoff(i)) {
+				break
+			}
+		}
+		key, err := e.Pool.Pick(tried)
+		if err != nil {
+			if last == nil {
+				total, _ := e.Pool.Counts()
+				last = localError(http.StatusServiceUnavailable, noKeyMessage(total))
+			}
+			break
+		}
+		tried = append(tried, key)
+		resp, attempt, fail := e.attempt(ctx, snap, call, key)
+		log = append(log, attempt)
+		e.account(key, attempt, fail)
+		if fail == nil {
+			resp.Attempts = log
+			return resp, nil
+		}
+		last = fail
+		if fail.Canceled || !attempt.Class.Retryable() {
+			break
+		}
+	}
+	last.Attempts = log
+	return nil, last
+}
+
+func noKeyMessage(total int) string {
+	if total == 0 {
+		return "gemgate has no Gemini API key configured (set API_KEYS or add keys in the admin panel)"
+	}
+	return "every Gemini API key is disabled or was tried for this request; check the key status page"
+}
+
+func (e *Executor) backoff(attempt int) time.Duration {
+	if e.Backoff != nil {
+		return e.Backoff(attempt)
+	}
+	return defaultBackoff(attempt)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *Executor) account(key *keypool.Key, a Attempt, fail *Error) {
+	switch {
+	case fail == nil:
+		e.Pool.Success(key)
+	case a.Class == KeyInvalid:
+		e.Pool.Failure(key, a.Status, a.Error, true)
+	case a.Class == KeyFailure:
+		e.Pool.Failure(key, a.Status, a.Error, false)
+	}
+}
+
+// attempt makes one request with key. A client-error answer is returned as a Response with the
+// error's status (not retried, not the key's fault).
+func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call Call, key *keypool.Key) (*Response, Attempt, *Error) {
+	start := time.Now()
+	a := Attempt{KeyID: key.ID(), Masked: key.Masked(), Started: start}
+	timeout := time.Duration(config.TimeOut.Get(snap)) * time.Second
+	ctx, cancel := context.WithCancel(parent)
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
+	done := func() { timer.Stop(); cancel() }
+
+	target, err := buildURL(config.BaseURL.Get(snap), call)
+	if err != nil {
+		done()
+		a.Class, a.Error = ClientError, err.Error()
+		return nil, a, localError(http.StatusBadRequest, err.Error())
+	}
+	newReq := func() (*http.Request, error) { return e.newRequest(ctx, snap, call, target, key) }
+	resp, err := e.Client.Do(newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
+	if err != nil {
+		done()
+		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+	}
+	a.Status = resp.StatusCode
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && call.Stream {
+		return e.openStream(resp, a, timer, timeout, &timedOut, done, parent, key, start)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	resp.Body.Close()
+	done()
+	a.Latency = time.Since(start)
+	if err == nil && len(body) > maxResponseBytes {
+		err = errors.New("answer larger than 256 MiB")
+	}
+	if err != nil {
+		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+	}
+	body = secret.Redact(body, key.Value())
+	parsed := rpcstatus.Parse(body)
+	a.Class = Classify(resp.StatusCode, parsed)
+	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Key: key}
+	switch a.Class {
+	case OK:
+		return out, a, nil
+	case ClientError:
+		a.Error = summary(resp.StatusCode, parsed, body)
+		return out, a, nil
+	}
+	a.Error = summary(resp.StatusCode, parsed, body)
+	fail := &Error{StatusCode: resp.StatusCode, Body: body, RetryAfter: parsed.RetryDelay}
+	if parsed.OK {
+		fail.Status = parsed.Status
+	} else {
+		fail.Status = rpcstatus.Status{Code: resp.StatusCode, Status: rpcstatus.StatusFor(resp.StatusCode), Message: a.Error}
+	}
+	return nil, a, fail
+}
+
+// openStream reads the first bytes of a 2xx stream: a stream that dies before its first byte can still
+// be retried on another key; after that the bytes belong to the client.
+func (e *Executor) openStream(resp *http.Response, a Attempt, timer *time.Timer, timeout time.Duration,
+	timedOut *atomic.Bool, done func(), parent context.Context, key *keypool.Key, start time.Time) (*Response, Attempt, *Error) {
+	timer.Reset(timeout)
+	buf := make([]byte, firstReadSize)
+	n, err := resp.Body.Read(buf)
+	if n == 0 {
+		resp.Body.Close()
+		done()
+		if err == nil || err == io.EOF {
+			err = errors.New("stream ended before its first byte")
+		}
+		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+	}
+	timer.Reset(timeout)
+	a.Class, a.Latency = OK, time.Since(start)
+	body := &streamBody{first: buf[:n], firstErr: err, body: resp.Body, timer: timer, timeout: timeout, done: done}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Stream: body, Key: key}, a, nil
+}
+
+func (e *Executor) networkFailure(a *Attempt, parent context.Context, err error, timedOut bool, key *keypool.Key, start time.Time) *Error {
+	a.Latency = time.Since(start)
+	a.Class = Transient
+	switch {
+	case parent.Err() != nil:
+		a.Canceled, a.Status, a.Error = true, 499, "client went away"
+		return &Error{StatusCode: 499, Status: rpcstatus.Status{Code: 499, Status: "CANCELLED", Message: a.Error}, Canceled: true}
+	case timedOut:
+		a.Status, a.Error = http.StatusGatewayTimeout, "no answer within TIME_OUT"
+		return localError(http.StatusGatewayTimeout, "Gemini did not answer within TIME_OUT; raise TIME_OUT for long tasks")
+	}
+	msg := string(secret.Redact([]byte(err.Error()), key.Value()))
+	a.Error = msg
+	return localError(http.StatusBadGateway, "could not reach Gemini: "+msg)
+}
+
+func localError(code int, msg string) *Error {
+	return &Error{StatusCode: code, Status: rpcstatus.Status{Code: code, Status: rpcstatus.StatusFor(code), Message: msg}}
+}
+
+func summary(status int, p rpcstatus.Parsed, body []byte) string {
+	if p.OK {
+		reason := ""
+		if len(p.Reasons) > 0 {
+			reason = " " + p.Reasons[0]
+		}
+		return fmt.Sprintf("%d %s%s: %s", status, p.Status.Status, reason, truncate(p.Message, 300))
+	}
+	return fmt.Sprintf("%d: %s", status, truncate(strings.TrimSpace(string(body)), 300))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func buildURL(base string, call Call) (string, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/") + "/" + strings.TrimLeft(call.Path, "/"))
+	if err != nil {
+		return "", fmt.Errorf("bad BASE_URL or path: %w", err)
+	}
+	if len(call.Query) > 0 {
+		u.RawQuery = call.Query.Encode()
+	}
+	return u.String(), nil
+}
+
+func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call Call, target string, key *keypool.Key) (*http.Request, error) {
+	method := call.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	var body io.Reader
+	if call.Body != nil {
+		body = bytes.NewReader(call.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range config.CustomHeaders.Get(snap) {
+		req.Header.Set(k, v)
+	}
+	if call.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	if call.Bearer {
+		req.Header.Set("Authorization", "Bearer "+key.Value())
+	} else {
+		req.Header.Set("x-goog-api-key", key.Value())
+	}
+	return req, nil
+}
+
+// streamBody relays a stream: the first read's bytes, then the rest, each read restarting the idle
+// timer so that TIME_OUT bounds the wait for every event, not the length of the whole answer.
+type streamBody struct {
+	first    []byte
+	firstErr error
+	body     io.ReadCloser
+	timer    *time.Timer
+	timeout  time.Duration
+	done     func()
+	closed   atomic.Bool
+}
+
+func (s *streamBody) Read(p []byte) (int, error) {
+	if len(s.first) > 0 {
+		n := copy(p, s.first)
+		s.first = s.first[n:]
+		if len(s.first) == 0 && s.firstErr != nil {
+			return n, s.firstErr
+		}
+		return n, nil
+	}
+	n, err := s.body.Read(p)
+	if n > 0 {
+		s.timer.Reset(s.timeout)
+	}
+	return n, err
+}
+
+func (s *streamBody) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := s.body.Close()
+	s.done()
+	return err
+}
