@@ -20,7 +20,7 @@ const proxyDeadFor = 30 * time.Second
 
 // Client sends requests through a direct connection or the configured proxies, reusing connections.
 type Client struct {
-	direct *http.Transport
+	direct http.RoundTripper
 
 	mu         sync.Mutex
 	transports map[string]*http.Transport // by proxy URL
@@ -28,12 +28,12 @@ type Client struct {
 }
 
 // NewClient returns a client with a keep-alive transport sized for a busy gateway.
-func NewClient() *Client {
-	return &Client{
-		direct:     newTransport(nil),
-		transports: map[string]*http.Transport{},
-		deadUntil:  map[string]time.Time{},
-	}
+func NewClient() *Client { return NewClientWith(newTransport(nil)) }
+
+// NewClientWith returns a client whose direct (proxy-less) calls go through rt; benchmarks use it to
+// measure gemgate without a network in the way.
+func NewClientWith(rt http.RoundTripper) *Client {
+	return &Client{direct: rt, transports: map[string]*http.Transport{}, deadUntil: map[string]time.Time{}}
 }
 
 func newTransport(proxy *url.URL) *http.Transport {
@@ -180,7 +180,9 @@ func (c *Client) transport(p string) (*http.Transport, error) {
 
 // CloseIdle closes idle connections of every transport (on shutdown and when proxies change).
 func (c *Client) CloseIdle() {
-	c.direct.CloseIdleConnections()
+	if t, ok := c.direct.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 	c.mu.Lock()
 	for _, t := range c.transports {
 		t.CloseIdleConnections()

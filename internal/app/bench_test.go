@@ -1,0 +1,113 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gemgate/gemgate/internal/app"
+	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// inMemory serves round trips straight from a handler, so the benchmarks measure the gateway's own
+// CPU cost and not loopback networking.
+type inMemory struct{ h http.Handler }
+
+func (m inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	m.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+var benchBody = []byte(`{"contents":[{"role":"user","parts":[{"text":"Hello there, how are you today?"}]}],"generationConfig":{"temperature":0.3}}`)
+
+func benchRequest(b *testing.B, h http.Handler, path string) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", path, bytes.NewReader(benchBody))
+			req.Header.Set("x-goog-api-key", clientToken)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkHotPath is gemgate's whole native path (auth, body check and rewrite, key pick, retry
+// bookkeeping, upstream request, relay) against an in-memory fake Gemini.
+func BenchmarkHotPath(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(strings.Replace("keys=N", "N", itoa(n), 1), func(b *testing.B) {
+			fake := fakeupstream.New(fakeupstream.Config{})
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = "AIzaSyBench" + pad(i)
+			}
+			a, err := app.New(context.Background(), app.Options{
+				Env: map[string]string{
+					"SQLITE_DATABASE": filepath.Join(b.TempDir(), "bench.db"),
+					"BASE_URL":        "http://fake.invalid/v1beta",
+					"ALLOWED_TOKENS":  clientToken,
+					"AUTH_TOKEN":      adminToken,
+					"API_KEYS":        strings.Join(keys, ","),
+				},
+				Client: upstream.NewClientWith(inMemory{fake}),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			benchRequest(b, a.Handler, "/v1beta/models/gemini-2.5-flash:generateContent")
+		})
+	}
+}
+
+// BenchmarkFloorReverseProxy is the yardstick: a bare httputil.ReverseProxy in front of the same
+// in-memory fake, doing nothing but forwarding.
+func BenchmarkFloorReverseProxy(b *testing.B) {
+	fake := fakeupstream.New(fakeupstream.Config{})
+	target, _ := url.Parse("http://fake.invalid")
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = inMemory{fake}
+	benchRequest(b, rp, "/v1beta/models/gemini-2.5-flash:generateContent")
+}
+
+// BenchmarkFakeUpstreamAlone is the fake's own cost, to subtract from both.
+func BenchmarkFakeUpstreamAlone(b *testing.B) {
+	fake := fakeupstream.New(fakeupstream.Config{})
+	benchRequest(b, fake, "/v1beta/models/gemini-2.5-flash:generateContent")
+}
+
+func itoa(n int) string {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(buf[i:])
+		}
+	}
+}
+
+func pad(i int) string {
+	s := itoa(i)
+	return strings.Repeat("0", 28-len(s)) + s
+}
+
