@@ -110,4 +110,3 @@ func pad(i int) string {
 	s := itoa(i)
 	return strings.Repeat("0", 28-len(s)) + s
 }
-

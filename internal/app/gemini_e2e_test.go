@@ -415,3 +415,23 @@ func TestDeadProxyFailsOverToNextProxy(t *testing.T) {
 		t.Fatalf("a dead proxy was blamed on keys: %v", st)
 	}
 }
+
+func TestEmptyAnswerRetriedOnAnotherKey(t *testing.T) {
+	empty := "AIzaSyEmpty000000000000000000000000000"
+	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{empty: fakeupstream.Empty}},
+		map[string]string{"API_KEYS": empty + "," + goodKey(0), "MAX_FAILURES": "1"})
+	for range 4 {
+		r := h.generate("gemini-2.5-pro", "answer me")
+		if got := answerText(t, r); !strings.Contains(got, "answer me") {
+			t.Fatalf("got %q", got)
+		}
+	}
+	if st := h.do("GET", "/api/keys/status", nil, adminHeader).json(t); st["usable"].(float64) != 2 {
+		t.Fatalf("an empty answer was blamed on the key: %v", st)
+	}
+	// With retries off, the empty answer itself comes back: it is Google's answer, not an error.
+	h.do("PUT", "/api/config", map[string]any{"EMPTY_RESPONSE_RETRIES": 0, "API_KEYS": []string{empty}}, adminHeader)
+	if r := h.generate("gemini-2.5-pro", "answer me"); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+}

@@ -132,6 +132,13 @@ var (
 	ThinkingBudgetMap = define("THINKING_BUDGET_MAP", map[string]float64{}, GroupModels,
 		`Thinking budget in tokens per model, as a JSON object, e.g. {"gemini-2.5-flash": 1024}; -1 lets the model decide, 0 turns thinking off where allowed.`,
 		`按模型设置的思考预算（token 数），JSON 对象格式，例如 {"gemini-2.5-flash": 1024}；-1 表示由模型自行决定，0 表示关闭思考（模型允许时）。`)
+	ModelAliases = define("MODEL_ALIASES", map[string]string{}, GroupModels,
+		`Your own model names, as a JSON object from the name clients use to a real (or derived) Gemini model, e.g. {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}. Aliases are listed by /v1/models.`,
+		`自定义模型名，JSON 对象，把客户端使用的名字映射到真实（或派生）的 Gemini 模型，例如 {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}。别名会出现在 /v1/models 列表中。`)
+	EmptyResponseRetries = define("EMPTY_RESPONSE_RETRIES", 2, GroupModels,
+		"Retries on another key when Gemini answers 200 with no text (or thoughts only) and the finish reason does not explain it (not SAFETY, MAX_TOKENS, RECITATION); 0 turns it off.",
+		"当 Gemini 返回 200 却没有正文（或只有思考内容）且结束原因无法解释（非 SAFETY、MAX_TOKENS、RECITATION）时，换密钥重试的次数；0 表示关闭。",
+		Range(0, 10))
 	SafetySettings = define("SAFETY_SETTINGS", []map[string]string{
 		{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "OFF"},
 		{"category": "HARM_CATEGORY_HATE_SPEECH", "threshold": "OFF"},

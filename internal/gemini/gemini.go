@@ -103,6 +103,9 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		Stream: stream,
 		Model:  model,
 	}
+	if action == "generateContent" {
+		call.Empty = IsEmptyAnswer
+	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
 		writeUpstreamError(w, err)

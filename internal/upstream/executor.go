@@ -39,6 +39,10 @@ type Call struct {
 	// x-goog-api-key.
 	Bearer bool
 	Model  string // the model asked for, for logs
+	// Empty, when set, tells a 200 answer that carries nothing useful (Gemini's empty answers); such an
+	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
+	// The last one is returned as is when the retries run out.
+	Empty func(body []byte) bool
 }
 
 // Attempt is the record of one try.
@@ -96,18 +100,23 @@ func defaultBackoff(attempt int) time.Duration {
 // comes back as *Error.
 func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	snap := e.Settings()
-	attempts := config.MaxRetries.Get(snap) + 1
+	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
 	var tried []*keypool.Key
 	var log []Attempt
 	var last *Error
-	for i := range attempts {
-		if i > 0 && last != nil && last.Status.Code >= 500 {
+	var lastEmpty *Response
+	for failures, empties := 0, 0; failures <= retries; {
+		if i := len(log); i > 0 && last != nil && last.Status.Code >= 500 {
 			if !sleep(ctx, e.backoff(i)) {
 				break
 			}
 		}
 		key, err := e.Pool.Pick(tried)
 		if err != nil {
+			if lastEmpty != nil {
+				lastEmpty.Attempts = log
+				return lastEmpty, nil
+			}
 			if last == nil {
 				total, _ := e.Pool.Counts()
 				last = localError(http.StatusServiceUnavailable, noKeyMessage(total))
@@ -118,14 +127,27 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		resp, attempt, fail := e.attempt(ctx, snap, call, key)
 		log = append(log, attempt)
 		e.account(key, attempt, fail)
+		if fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body) {
+			log[len(log)-1].Error = "empty answer"
+			if empties++; empties <= emptyRetries {
+				lastEmpty = resp
+				continue
+			}
+		}
 		if fail == nil {
 			resp.Attempts = log
 			return resp, nil
 		}
+		failures++
 		last = fail
 		if fail.Canceled || !attempt.Class.Retryable() {
 			break
 		}
+	}
+	if lastEmpty != nil && !last.Canceled {
+		// An empty answer is still an answer; it beats an error from a later attempt.
+		lastEmpty.Attempts = log
+		return lastEmpty, nil
 	}
 	last.Attempts = log
 	return nil, last
