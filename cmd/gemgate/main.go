@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/app"
+	"github.com/gemgate/gemgate/internal/applog"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -30,7 +31,7 @@ const usage = `gemgate — one endpoint for many Gemini API keys
 Usage:
   gemgate [serve] [--host H] [--port P] [--db FILE]   run the gateway (default)
   gemgate demo [--port P]                              run with a built-in fake Gemini and sample keys
-  gemgate token reset                                  make a new admin token, store and print it
+  gemgate token reset [--db FILE]                      make a new admin token, store and print it
   gemgate version                                      print the version
 
 Settings come from the environment, a .env file in the working folder, and the database
@@ -104,8 +105,10 @@ func serve(args []string, out io.Writer, demo bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// LOG_LEVEL and LOG_FORMAT apply from the first line (env) and follow the settings live.
 	level := new(slog.LevelVar)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	lines := applog.NewSwitch(os.Stderr, level, applog.ParseFormat(env[config.LogFormat.Name()]))
+	logger := slog.New(lines)
 	slog.SetDefault(logger)
 
 	var d *demoUpstream
@@ -115,7 +118,7 @@ func serve(args []string, out io.Writer, demo bool) error {
 		}
 		defer d.Close()
 	}
-	a, err := app.New(ctx, app.Options{Env: env, Logger: logger})
+	a, err := app.New(ctx, app.Options{Env: env, Logger: logger, Version: version})
 	if err != nil {
 		return err
 	}
@@ -127,7 +130,14 @@ func serve(args []string, out io.Writer, demo bool) error {
 	}
 	snap := a.Settings.Current()
 	level.Set(config.LogLevelOf(snap))
-	a.Settings.OnChange(func(_, next *config.Snapshot) { level.Set(config.LogLevelOf(next)) })
+	lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(snap)))
+	a.Settings.OnChange(func(_, next *config.Snapshot) {
+		level.Set(config.LogLevelOf(next))
+		lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(next)))
+	})
+	// From here on, lines go through the app's logger: request ids, and keys and tokens scrubbed.
+	logger = a.Logger
+	slog.SetDefault(logger)
 
 	addr := net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap)))
 	ln, err := net.Listen("tcp", addr)
@@ -178,9 +188,14 @@ func announce(out io.Writer, a *app.App, addr string, d *demoUpstream) {
 
 func token(args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "reset" {
-		return errors.New("usage: gemgate token reset")
+		return errors.New("usage: gemgate token reset [--db FILE]")
 	}
-	env, err := readEnv(nil)
+	fs := flag.NewFlagSet("token reset", flag.ContinueOnError)
+	db := fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	env, err := readEnv(map[string]string{config.SQLiteDatabase.Name(): *db})
 	if err != nil {
 		return err
 	}

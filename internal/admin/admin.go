@@ -7,8 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/auth"
@@ -22,29 +22,63 @@ import (
 type Handler struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
+	Session  Session // the panel's cookie check, when the panel is mounted
 	mux      *http.ServeMux
+	routes   []string
 }
 
 // New builds the admin API.
 func New(settings *config.Manager, pool *keypool.Pool) *Handler {
 	h := &Handler{Settings: settings, Pool: pool, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET /api/config", h.getConfig)
-	h.mux.HandleFunc("PUT /api/config", h.putConfig)
-	h.mux.HandleFunc("POST /api/config/revert", h.revert)
-	h.mux.HandleFunc("GET /api/keys/status", h.keyStatus)
+	h.Handle("GET /api/config", h.getConfig)
+	h.Handle("PUT /api/config", h.putConfig)
+	h.Handle("POST /api/config/revert", h.revert)
+	h.Handle("GET /api/keys/status", h.keyStatus)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusNotFound, "No such admin route: "+r.Method+" "+r.URL.Path)
 	})
 	return h
 }
 
+// Handle adds a route; features outside this file register their admin routes through it.
+func (h *Handler) Handle(pattern string, fn http.HandlerFunc) {
+	h.mux.HandleFunc(pattern, fn)
+	h.routes = append(h.routes, pattern)
+}
+
+// Routes lists every registered pattern, so tests can check that each one demands authentication.
+func (h *Handler) Routes() []string { return slices.Clone(h.routes) }
+
+// Session checks the admin panel's session cookie: whether r belongs to a logged-in admin, and whether
+// it carries that session's CSRF token. Set by the web panel; nil means Bearer tokens only.
+type Session func(r *http.Request) (loggedIn, csrfOK bool)
+
+// ServeHTTP authenticates every admin call: the admin token as "Authorization: Bearer" (scripts; a
+// header cannot be forged cross-site), or the panel's session cookie, which for every state-changing
+// method must come with the session's CSRF token.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token := auth.BearerToken(r)
-	if token == "" || !secret.Equal(token, config.AuthToken.Get(h.Settings.Current())) {
-		rpcstatus.Write(w, http.StatusUnauthorized, "Admin API: send the admin token (AUTH_TOKEN) as Authorization: Bearer.")
+	if token := auth.BearerToken(r); token != "" {
+		if !secret.Equal(token, config.AuthToken.Get(h.Settings.Current())) {
+			rpcstatus.Write(w, http.StatusUnauthorized, "Admin API: the Bearer token is not the admin token (AUTH_TOKEN).")
+			return
+		}
+		h.mux.ServeHTTP(w, r)
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	if h.Session != nil {
+		loggedIn, csrfOK := h.Session(r)
+		switch {
+		case !loggedIn:
+			rpcstatus.Write(w, http.StatusUnauthorized, "Admin API: log in again (no session or it expired), or send AUTH_TOKEN as Authorization: Bearer.")
+			return
+		case !csrfOK && r.Method != http.MethodGet && r.Method != http.MethodHead:
+			rpcstatus.Write(w, http.StatusForbidden, "Admin API: missing or wrong CSRF token; reload the page.")
+			return
+		}
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	rpcstatus.Write(w, http.StatusUnauthorized, "Admin API: send the admin token (AUTH_TOKEN) as Authorization: Bearer.")
 }
 
 // settingView is one setting as the admin API shows it. Secrets are masked unless ?reveal=1.
@@ -137,30 +171,36 @@ func (h *Handler) revert(w http.ResponseWriter, r *http.Request) {
 }
 
 type keyView struct {
-	ID             string    `json:"id"`
-	Key            string    `json:"key"`
-	Disabled       bool      `json:"disabled"`
-	DisabledReason string    `json:"disabled_reason,omitempty"`
-	Failures       int       `json:"failure_count"`
-	LastError      string    `json:"last_error,omitempty"`
-	LastErrorCode  int       `json:"last_error_code,omitempty"`
-	LastErrorAt    time.Time `json:"last_error_at,omitzero"`
-	LastUsedAt     time.Time `json:"last_used_at,omitzero"`
+	ID             string             `json:"id"`
+	Key            string             `json:"key"`
+	Disabled       bool               `json:"disabled"`
+	DisabledReason string             `json:"disabled_reason,omitempty"`
+	Failures       int                `json:"failure_count"`
+	LastError      string             `json:"last_error,omitempty"`
+	LastErrorCode  int                `json:"last_error_code,omitempty"`
+	LastErrorAt    time.Time          `json:"last_error_at,omitzero"`
+	LastUsedAt     time.Time          `json:"last_used_at,omitzero"`
+	Cooldowns      []keypool.Cooldown `json:"cooldowns,omitempty"`
+	keypool.Meta
 }
 
-// keyStatus lists keys (masked) with their state; ?status=usable|disabled filters, ?limit and
-// ?offset page through large pools.
+// keyStatus lists keys (masked) with their state; ?status=usable|cooling|disabled and ?search= (id,
+// masked key, tag, or the whole key) filter, ?limit and ?offset page through large pools.
 func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := clampInt(q.Get("limit"), 100, 1, 10000)
 	offset := clampInt(q.Get("offset"), 0, 0, 1<<30)
-	want := strings.ToLower(q.Get("status"))
+	f := newKeyFilter(q)
 	keys := h.Pool.Keys()
 	total, usable := h.Pool.Counts()
 	out := []keyView{}
-	seen := 0
+	seen, cooling := 0, 0
 	for _, k := range keys {
-		if (want == "usable" && k.Disabled()) || (want == "disabled" && !k.Disabled()) {
+		isCooling := f.cooling(k)
+		if isCooling {
+			cooling++
+		}
+		if !f.match(k, isCooling) {
 			continue
 		}
 		seen++
@@ -169,9 +209,9 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		s := keypool.StateOf(k)
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
-			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt})
+			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Meta: k.Meta()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "disabled": total - usable, "matching": seen, "keys": out})
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable, "matching": seen, "keys": out})
 }
 
 func clampInt(s string, def, lo, hi int) int {

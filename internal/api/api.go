@@ -11,30 +11,52 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/openai"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
 // Deps are what the routes need.
 type Deps struct {
 	Gemini *gemini.Handler
+	OpenAI *openai.Handler
 	Admin  http.Handler // mounted under /api/ when set
-	Logger *slog.Logger
+	// Web is the admin panel, mounted on exactly the patterns in WebRoutes so that unknown paths keep
+	// the JSON 404.
+	Web       http.Handler
+	WebRoutes []string
+	Logger    *slog.Logger
+	// Sink receives the record of every API request when set (the request and error logs).
+	Sink reqlog.Sink
+	// Metrics serves GET /metrics when set; it does its own access control.
+	Metrics http.Handler
 }
 
 // New returns the root handler.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", health)
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
 	d.Gemini.Register(mux)
+	d.OpenAI.Register(mux)
 	if d.Admin != nil {
 		mux.Handle("/api/", d.Admin)
+	}
+	if d.Web != nil {
+		for _, pattern := range d.WebRoutes {
+			mux.Handle(pattern, d.Web)
+		}
 	}
 	mux.HandleFunc("/", notFound)
 	logger := d.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return recoverer(logger, cors(accessLog(logger, mux)))
+	// Normalization runs before tracking so the request log sees the path that was served.
+	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, accessLog(logger, mux)))
+	return recoverer(logger, cors(routes))
 }
 
 var healthBody = []byte(`{"status":"healthy"}`)
@@ -65,7 +87,8 @@ func recoverer(logger *slog.Logger, next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // the deliberate way to abort a response; net/http handles it
 			}
-			logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			logger.ErrorContext(r.Context(), "panic serving request", "request_id", w.Header().Get("X-Request-Id"),
+				"method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 			writeJSONError(w, http.StatusInternalServerError, "gemgate hit an internal error; it has been logged")
 		}()
 		next.ServeHTTP(w, r)
@@ -126,7 +149,7 @@ func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		logger.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
 	})
 }
 

@@ -4,26 +4,42 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/admin"
 	"github.com/gemgate/gemgate/internal/api"
+	"github.com/gemgate/gemgate/internal/applog"
 	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/cluster"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/logs"
+	"github.com/gemgate/gemgate/internal/metrics"
+	"github.com/gemgate/gemgate/internal/openai"
+	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/upstream"
+	"github.com/gemgate/gemgate/internal/version"
+	"github.com/gemgate/gemgate/internal/web"
 )
 
 // keyFlushEvery is how often changed key state is written to the database, in one batch.
 const keyFlushEvery = 5 * time.Second
+
+// releaseCheckEvery is how often GitHub is asked for a newer release (never on a page load).
+const releaseCheckEvery = 12 * time.Hour
 
 // settingsReloadEvery is how often stored settings are re-read, so that a change made by another
 // instance or by "gemgate token reset" applies without restart.
@@ -37,6 +53,8 @@ type Options struct {
 	Client *upstream.Client
 	// Backoff overrides the pause between retries after transient errors (tests).
 	Backoff func(attempt int) time.Duration
+	// Version is the build's version, shown in the admin panel.
+	Version string
 }
 
 // App is a running gemgate.
@@ -47,8 +65,23 @@ type App struct {
 	Exec     *upstream.Executor
 	Tokens   *auth.Tokens
 	Handler  http.Handler
-	Logger   *slog.Logger
+	Admin    *admin.Handler // the admin API, also part of Handler
+	Logger   *slog.Logger   // scrubs keys and tokens, adds request ids
 
+	// Observability (observe.go): the request and error logs, their writer, metrics, and the one
+	// scheduler of periodic work, where other features register their jobs too.
+	Logs      *logs.Store
+	LogWriter *logs.Writer
+	Metrics   *metrics.Metrics
+	Jobs      *jobs.Scheduler
+	Scrubber  *secret.Scrubber
+	sink      reqlog.Sink
+
+	// Releases is the background check for a newer gemgate release, shown in the panel.
+	Releases *version.Checker
+
+	panel    *web.Panel
+	cluster  *cluster.Cluster
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Once
@@ -102,6 +135,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	scrub := secret.NewScrubber()
+	logger = slog.New(applog.NewGuard(logger.Handler(), scrub))
 	mgr, st, err := OpenSettings(ctx, opts.Env)
 	if err != nil {
 		return nil, err
@@ -110,6 +145,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		logger.Warn(w)
 	}
 	snap := mgr.Current()
+	scrub.Update(secretValues(snap)...)
 	pool := keypool.New(config.APIKeys.Get(snap), config.MaxFailures.Get(snap))
 	states, err := st.LoadKeyStates(ctx)
 	if err != nil {
@@ -117,6 +153,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("loading key state: %w", err)
 	}
 	pool.Restore(fromStore(states))
+	pool.SetModelTags(config.ModelKeyTags.Get(snap))
 
 	client := opts.Client
 	if client == nil {
@@ -126,13 +163,43 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	tokens := auth.NewTokens(snap)
 	a := &App{Settings: mgr, Store: st, Pool: pool, Exec: exec, Tokens: tokens, Logger: logger, stop: make(chan struct{})}
 	mgr.OnChange(a.apply)
+	ver := opts.Version
+	if ver == "" {
+		ver = "dev"
+	}
+	a.Releases = version.NewChecker(ver, func() string { return version.Repo(mgr.Current()) }, version.Options{Every: releaseCheckEvery})
+	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("admin panel: %w", err)
+	}
+	if url := config.RedisURL.Get(snap); url != "" {
+		c, err := cluster.New(ctx, url, config.RedisPrefix.Get(snap), pool, mgr, logger)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.cluster = c
+	}
+	a.observe(scrub)
+	modelCache := &gemini.ModelCache{Exec: exec}
+	a.Admin = a.adminHandler(modelCache)
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: &gemini.ModelCache{Exec: exec}},
-		Admin:  a.adminHandler(),
-		Logger: logger,
+		Gemini:    &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
+		OpenAI:    &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
+		Admin:     a.Admin,
+		Web:       a.panel,
+		WebRoutes: web.Routes,
+		Logger:    logger,
+		Sink:      a.sink,
+		Metrics:   a.Metrics.Handler(mgr.Current),
 	})
-	a.wg.Add(1)
+	a.wg.Add(2)
 	go a.flushLoop()
+	go func() {
+		defer a.wg.Done()
+		a.Releases.Run(a.stop)
+	}()
 	return a, nil
 }
 
@@ -142,6 +209,9 @@ func (a *App) apply(old, next *config.Snapshot) {
 		a.Pool.SetKeys(config.APIKeys.Get(next))
 	}
 	a.Pool.SetMaxFailures(config.MaxFailures.Get(next))
+	if !maps.Equal(config.ModelKeyTags.Get(old), config.ModelKeyTags.Get(next)) {
+		a.Pool.SetModelTags(config.ModelKeyTags.Get(next))
+	}
 	a.Tokens.Update(next)
 }
 
@@ -197,6 +267,10 @@ func (a *App) Close() error {
 	a.closeMu.Do(func() {
 		close(a.stop)
 		a.wg.Wait()
+		if a.cluster != nil {
+			a.closeErr = a.cluster.Close()
+		}
+		a.stopObserving()
 		a.flushKeys()
 		a.closeErr = errors.Join(a.closeErr, a.Store.Close())
 		if a.Exec.Client != nil {
@@ -210,7 +284,15 @@ func fromStore(in []store.KeyState) []keypool.State {
 	out := make([]keypool.State, len(in))
 	for i, s := range in {
 		out[i] = keypool.State{Key: s.Key, FailureCount: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode,
-			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason}
+			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason,
+			Weight: s.Weight, Project: s.Project}
+		if s.Tags != "" {
+			out[i].Tags = strings.Split(s.Tags, ",")
+		}
+		if s.Cooldowns != "" {
+			// A row written by an older or newer version may not parse; the key then simply has no cooldown.
+			_ = json.Unmarshal([]byte(s.Cooldowns), &out[i].Cooldowns)
+		}
 	}
 	return out
 }
@@ -219,9 +301,22 @@ func toStore(in []keypool.State) []store.KeyState {
 	out := make([]store.KeyState, len(in))
 	for i, s := range in {
 		out[i] = store.KeyState{Key: s.Key, FailureCount: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode,
-			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason}
+			LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Disabled: s.Disabled, DisabledReason: s.DisabledReason,
+			Tags: strings.Join(s.Tags, ","), Weight: s.Weight, Project: s.Project}
+		if len(s.Cooldowns) > 0 {
+			b, _ := json.Marshal(s.Cooldowns)
+			out[i].Cooldowns = string(b)
+		}
 	}
 	return out
 }
 
-func (a *App) adminHandler() http.Handler { return admin.New(a.Settings, a.Pool) }
+func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
+	h := admin.New(a.Settings, a.Pool)
+	h.Session = a.panel.Check
+	(&admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}).Register(h)
+	(&admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}).Register(h)
+	(&admin.Version{Checker: a.Releases}).Register(h)
+	(&admin.Logs{Settings: a.Settings, Store: a.Logs, Writer: a.LogWriter, Pool: a.Pool, Jobs: a.Jobs}).Register(h)
+	return h
+}

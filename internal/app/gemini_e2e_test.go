@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gemgate/gemgate/internal/upstream"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 )
@@ -141,17 +144,79 @@ func TestInvalidKeyIsRetriedAwayAndDisabled(t *testing.T) {
 	}
 }
 
-func TestRateLimitedKeyReachesMaxFailures(t *testing.T) {
+func TestRateLimitedKeyCoolsDownForThatModelOnly(t *testing.T) {
 	limited := "AIzaSyLimited0000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{limited: fakeupstream.RateLimitMinute}},
-		map[string]string{"API_KEYS": limited + "," + goodKey(0), "MAX_FAILURES": "2"})
-	for range 8 {
+		map[string]string{"API_KEYS": limited + "," + goodKey(0), "MAX_FAILURES": "1"})
+	for range 6 {
 		if r := h.generate("gemini-2.5-flash", "hi"); r.status != 200 {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	}
-	if n := h.fake.Calls(limited); n != 2 {
-		t.Fatalf("rate-limited key called %d times, want MAX_FAILURES=2", n)
+	if n := h.fake.Calls(limited); n != 1 {
+		t.Fatalf("rate-limited key called %d times for the model it is cooling for", n)
+	}
+	// The quota is per model: the same key still serves another model.
+	h.fake.SetBehavior(limited, fakeupstream.OK)
+	for range 4 {
+		h.generate("gemini-2.5-pro", "hi")
+	}
+	if n := h.fake.Calls(limited); n != 3 {
+		t.Fatalf("cooling key not used for another model: %d calls", n)
+	}
+	st := h.do("GET", "/api/keys/status", nil, adminHeader).json(t)
+	if st["usable"].(float64) != 2 {
+		t.Fatalf("a 429 disabled a key: %v", st)
+	}
+	var cds []any
+	for _, k := range st["keys"].([]any) {
+		if c, ok := k.(map[string]any)["cooldowns"].([]any); ok {
+			cds = append(cds, c...)
+		}
+	}
+	if len(cds) != 1 || cds[0].(map[string]any)["model"] != "gemini-2.5-flash" {
+		t.Fatalf("cooldowns %v", cds)
+	}
+}
+
+func TestDailyQuotaKeyWaitsForPacificMidnight(t *testing.T) {
+	daily := "AIzaSyDaily00000000000000000000000000000"
+	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{daily: fakeupstream.RateLimitDay}},
+		map[string]string{"API_KEYS": daily + "," + goodKey(0)})
+	for range 5 {
+		h.generate("gemini-2.5-pro", "hi")
+	}
+	if n := h.fake.Calls(daily); n != 1 {
+		t.Fatalf("daily-exhausted key retried %d times", n)
+	}
+	k, _ := h.app.Pool.Lookup(daily)
+	cds := k.Cooldowns()
+	if len(cds) != 1 || !cds[0].Until.Equal(upstream.NextPacificMidnight(time.Now())) {
+		t.Fatalf("cooldown %+v, want until %v", cds, upstream.NextPacificMidnight(time.Now()))
+	}
+	// A restart does not forget it.
+	h.restart(nil)
+	h.generate("gemini-2.5-pro", "hi")
+	if n := h.fake.Calls(daily); n != 1 {
+		t.Fatalf("cooldown forgotten across restart: %d calls", n)
+	}
+}
+
+func TestAllKeysCoolingAnswers429WithRetryAfter(t *testing.T) {
+	a, b := "AIzaSyLimitedA000000000000000000000000", "AIzaSyLimitedB000000000000000000000000"
+	h := newHarness(t, fakeupstream.Config{RetryDelay: "40s", Keys: map[string]fakeupstream.Behavior{
+		a: fakeupstream.RateLimitMinute, b: fakeupstream.RateLimitMinute}}, map[string]string{"API_KEYS": a + "," + b})
+	r := h.generate("gemini-2.5-flash", "hi")
+	r.googleError(t, 429)
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs < 40 || secs > 49 {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	calls := h.fake.TotalCalls()
+	r = h.generate("gemini-2.5-flash", "hi")
+	r.googleError(t, 429)
+	if h.fake.TotalCalls() != calls || r.header.Get("Retry-After") == "" {
+		t.Fatal("a request burned attempts although every key is cooling")
 	}
 }
 
@@ -160,8 +225,10 @@ func TestAllKeysFailingReturnsGoogleErrorWithoutLeakingKey(t *testing.T) {
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{suspended: fakeupstream.Suspended}},
 		map[string]string{"API_KEYS": suspended})
 	r := h.generate("gemini-2.5-flash", "hi")
-	if st := r.googleError(t, 403); st != "PERMISSION_DENIED" {
-		t.Fatalf("status %s", st)
+	// A refused key is gemgate's trouble, not the client's credentials: 502, not Google's 403.
+	r.googleError(t, 502)
+	if !strings.Contains(string(r.body), "CONSUMER_SUSPENDED") {
+		t.Fatalf("the cause is not named: %s", r.body)
 	}
 	if strings.Contains(string(r.body), suspended) || !strings.Contains(string(r.body), "AIza…0000") {
 		t.Fatalf("key not masked in the error: %s", r.body)
@@ -433,5 +500,33 @@ func TestEmptyAnswerRetriedOnAnotherKey(t *testing.T) {
 	h.do("PUT", "/api/config", map[string]any{"EMPTY_RESPONSE_RETRIES": 0, "API_KEYS": []string{empty}}, adminHeader)
 	if r := h.generate("gemini-2.5-pro", "answer me"); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+func TestOverloadedModelTripsTheBreaker(t *testing.T) {
+	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
+	behaviors := map[string]fakeupstream.Behavior{}
+	for _, k := range keys {
+		behaviors[k] = fakeupstream.Overloaded
+	}
+	h := newHarness(t, fakeupstream.Config{Keys: behaviors}, map[string]string{"API_KEYS": strings.Join(keys, ","), "MAX_RETRIES": "2"})
+	for range 3 {
+		h.generate("gemini-2.5-pro", "hi").googleError(t, 503)
+	}
+	calls := h.fake.TotalCalls()
+	r := h.generate("gemini-2.5-pro", "hi")
+	r.googleError(t, 503)
+	if h.fake.TotalCalls() != calls || r.header.Get("Retry-After") == "" {
+		t.Fatalf("breaker did not stop calls to an overloaded model (%d -> %d)", calls, h.fake.TotalCalls())
+	}
+	// Other models are not affected, and no key was blamed.
+	for _, k := range keys {
+		h.fake.SetBehavior(k, fakeupstream.OK)
+	}
+	if r := h.generate("gemini-2.5-flash", "hi"); r.status != 200 {
+		t.Fatalf("another model blocked: %d", r.status)
+	}
+	if st := h.do("GET", "/api/keys/status", nil, adminHeader).json(t); st["usable"].(float64) != 3 {
+		t.Fatalf("overload blamed on keys: %v", st)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,6 +31,8 @@ type harness struct {
 	srv   *httptest.Server
 	env   map[string]string
 	dbDir string
+	// logger, when set before start, receives gemgate's application log.
+	logger *slog.Logger
 }
 
 func goodKey(i int) string { return "AIzaSyGood" + strings.Repeat("0", 28) + string(rune('a'+i)) }
@@ -57,7 +60,7 @@ func newHarness(t *testing.T, fcfg fakeupstream.Config, env map[string]string) *
 
 func (h *harness) start() {
 	h.t.Helper()
-	a, err := app.New(context.Background(), app.Options{Env: h.env, Backoff: func(int) time.Duration { return 0 }})
+	a, err := app.New(context.Background(), app.Options{Env: h.env, Logger: h.logger, Backoff: func(int) time.Duration { return 0 }})
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 )
 
@@ -50,4 +51,17 @@ func BearerToken(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// Note records the outcome of a token check in the request's log entry: the token's non-reversible id
+// when it was accepted, or why the request was refused.
+func Note(r *http.Request, token string, ok bool) {
+	switch {
+	case ok:
+		reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = secret.ID(token) })
+	case token == "":
+		reqlog.Reject(r.Context(), "missing client token")
+	default:
+		reqlog.Reject(r.Context(), "invalid client token "+secret.Mask(token))
+	}
 }

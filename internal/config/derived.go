@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 )
 
@@ -16,4 +18,31 @@ func LogLevelOf(snap *Snapshot) slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// checkPrefixes accepts a list of IP addresses and CIDR ranges.
+func checkPrefixes(v any) error {
+	list, _ := v.([]string)
+	for _, s := range list {
+		if _, err := ParsePrefix(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ParsePrefix reads an IP range ("10.0.0.0/8") or a single address ("127.0.0.1", "::1").
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP range such as 10.0.0.0/8", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or range", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }

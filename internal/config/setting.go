@@ -67,6 +67,9 @@ type Def struct {
 	Options   []string // allowed values (a select in the admin form); empty means free text
 	Min, Max  *float64 // inclusive numeric range, when set
 	NonEmpty  bool     // a string that may not be empty once set
+	// Check, when set, validates a parsed value beyond the constraints above (e.g. the syntax of list
+	// items); its error is prefixed with the setting's name.
+	Check func(v any) error
 
 	index int
 }
@@ -82,6 +85,9 @@ func Bootstrap() Option { return func(d *Def) { d.Bootstrap = true } }
 
 // OneOf restricts a string setting to the given values.
 func OneOf(values ...string) Option { return func(d *Def) { d.Options = values } }
+
+// Checked adds a validation of the parsed value.
+func Checked(fn func(v any) error) Option { return func(d *Def) { d.Check = fn } }
 
 // Range restricts a numeric setting to [lo, hi].
 func Range(lo, hi float64) Option { return func(d *Def) { d.Min, d.Max = &lo, &hi } }
@@ -333,6 +339,11 @@ func (d *Def) Validate(v any) error {
 		}
 		if d.Max != nil && num > *d.Max {
 			return fmt.Errorf("%s: %v is above the maximum %v", d.Name, num, *d.Max)
+		}
+	}
+	if d.Check != nil {
+		if err := d.Check(v); err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
 		}
 	}
 	return nil

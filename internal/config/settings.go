@@ -43,6 +43,13 @@ var (
 	PostgresDSN = define("POSTGRES_DSN", "", GroupDatabase,
 		"PostgreSQL connection string (postgres://user:pass@host:5432/db?sslmode=disable).",
 		"PostgreSQL 连接串（postgres://user:pass@host:5432/db?sslmode=disable）。", Bootstrap(), Secret())
+	RedisURL = define("REDIS_URL", "", GroupDatabase,
+		"Redis for running several gemgate instances together (redis://[:password@]host:6379/0): key cooldowns, disabled keys and saved settings reach every instance within a second. Empty = one instance alone.",
+		"多实例共享状态用的 Redis（redis://[:password@]host:6379/0）：密钥冷却、禁用和保存的配置会在一秒内同步到所有实例。留空表示单实例运行。",
+		Bootstrap(), Secret())
+	RedisPrefix = define("REDIS_PREFIX", "gemgate", GroupDatabase,
+		"Prefix of gemgate's Redis channels, so that separate deployments can share one Redis server.",
+		"gemgate 使用的 Redis 频道前缀，便于多个独立部署共用一个 Redis。", Bootstrap())
 	DatabaseURL = define("DATABASE_URL", "", GroupDatabase,
 		"Alternative to POSTGRES_DSN, as set by hosting platforms such as Render.",
 		"POSTGRES_DSN 的替代名，Render 等平台会自动设置。", Bootstrap(), Secret())
@@ -135,6 +142,9 @@ var (
 	ModelAliases = define("MODEL_ALIASES", map[string]string{}, GroupModels,
 		`Your own model names, as a JSON object from the name clients use to a real (or derived) Gemini model, e.g. {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}. Aliases are listed by /v1/models.`,
 		`自定义模型名，JSON 对象，把客户端使用的名字映射到真实（或派生）的 Gemini 模型，例如 {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}。别名会出现在 /v1/models 列表中。`)
+	ModelKeyTags = define("MODEL_KEY_TAGS", map[string]string{}, GroupModels,
+		`Which keys may serve which models, as a JSON object from a model name or glob to comma separated key tags, e.g. {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}. Tag keys in the key list (tags, weight, project). Models that match nothing use every key.`,
+		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`)
 	EmptyResponseRetries = define("EMPTY_RESPONSE_RETRIES", 2, GroupModels,
 		"Retries on another key when Gemini answers 200 with no text (or thoughts only) and the finish reason does not explain it (not SAFETY, MAX_TOKENS, RECITATION); 0 turns it off.",
 		"当 Gemini 返回 200 却没有正文（或只有思考内容）且结束原因无法解释（非 SAFETY、MAX_TOKENS、RECITATION）时，换密钥重试的次数；0 表示关闭。",
@@ -270,6 +280,30 @@ var (
 	AutoDeleteRequestLogsDays = define("AUTO_DELETE_REQUEST_LOGS_DAYS", 30, GroupLogging,
 		"Days request logs are kept when automatic deletion is on.",
 		"开启自动删除时请求日志保留的天数。", AtLeast(1))
+	RequestLogMode = define("REQUEST_LOG_MODE", "all", GroupLogging,
+		"What the request and error logs keep: all (a row for every request, and the error rows), failures (rows only for requests that failed or needed a retry, and the error rows) or none (no rows; for databases that grew too large). Statistics and token counts are kept in every mode. (gemgate only.)",
+		"请求日志和错误日志保留的内容：all（每个请求一行，以及错误日志）、failures（仅保留失败或经过重试的请求，以及错误日志）或 none（不写日志行，适用于数据库已过大的情况）。各模式下统计和 token 用量都会保留。（gemgate 新增）",
+		OneOf("all", "failures", "none"))
+	StatsRetentionDays = define("STATS_RETENTION_DAYS", 400, GroupLogging,
+		"Days the hourly statistics and the daily token counts (per key, model and client token) are kept; they are small, and outlive the raw logs. (gemgate only.)",
+		"按小时的统计和按天的 token 用量（按密钥、模型、客户端令牌）保留的天数；这些数据很小，保留时间可远长于原始日志。（gemgate 新增）",
+		AtLeast(90))
+	LogBufferSize = define("LOG_BUFFER_SIZE", 10000, GroupLogging,
+		"Finished requests held in memory while the database catches up with the logs; when it is full, log rows are dropped (and counted in /metrics) instead of slowing requests. Read at start. (gemgate only.)",
+		"数据库写日志跟不上时在内存中暂存的请求数；缓冲区满时丢弃日志行（计入 /metrics），而不会拖慢请求。启动时读取。（gemgate 新增）",
+		Range(100, 1000000))
+	LogFormat = define("LOG_FORMAT", "text", GroupLogging,
+		"Format of the application log on standard error: text (key=value lines) or json (one JSON object per line, for log collectors). (gemgate only.)",
+		"标准错误输出上应用日志的格式：text（key=value 文本行）或 json（每行一个 JSON 对象，便于日志采集）。（gemgate 新增）",
+		OneOf("text", "json"))
+	MetricsToken = define("METRICS_TOKEN", "", GroupLogging,
+		"Bearer token that Prometheus sends to read GET /metrics from an address outside METRICS_ALLOW_IPS; empty means the admin token (AUTH_TOKEN). (gemgate only.)",
+		"Prometheus 从 METRICS_ALLOW_IPS 以外的地址读取 GET /metrics 时携带的 Bearer 令牌；留空则使用管理令牌（AUTH_TOKEN）。（gemgate 新增）",
+		Secret())
+	MetricsAllowIPs = define("METRICS_ALLOW_IPS", []string{"127.0.0.1/32", "::1/128"}, GroupLogging,
+		`Addresses (IPs or CIDR ranges, e.g. ["10.0.0.0/8"]) that may read GET /metrics without a token. The connecting address counts, not X-Forwarded-For: behind a reverse proxy on the same machine every caller looks local, so empty this list there. (gemgate only.)`,
+		`无需令牌即可读取 GET /metrics 的地址（IP 或 CIDR 网段，例如 ["10.0.0.0/8"]）。按连接地址判断而非 X-Forwarded-For：若在同机反向代理之后，所有请求都像是本机发出，此时请清空该列表。（gemgate 新增）`,
+		Checked(checkPrefixes))
 )
 
 // Files API.

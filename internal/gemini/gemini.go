@@ -8,10 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -50,12 +52,14 @@ var actions = map[string]bool{
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := auth.GeminiToken(r)
+		valid := token != "" && h.Tokens.Valid(token)
+		auth.Note(r, token, valid)
 		switch {
 		case token == "":
 			rpcstatus.Write(w, http.StatusUnauthorized,
 				"Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
 			return
-		case !h.Tokens.Valid(token):
+		case !valid:
 			rpcstatus.Write(w, http.StatusForbidden, "Invalid gemgate token: it is not one of ALLOWED_TOKENS.")
 			return
 		}
@@ -87,17 +91,26 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := h.Settings()
+	res := models.Resolve(snap, model)
+	if err := models.Check(snap, res); err != nil {
+		rpcstatus.Write(w, checkStatus(snap, res), err.Error()+".")
+		return
+	}
 	body, err := readBody(w, r, snap)
 	if err != nil {
 		return
 	}
-	body, err = prepare(snap, model, action, body)
+	body, err = prepare(snap, res, action, body)
 	if err != nil {
 		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	target := model
+	if res.Real != res.Requested {
+		target = res.Real
+	}
 	call := upstream.Call{
-		Path:   "models/" + model + ":" + action,
+		Path:   "models/" + target + ":" + action,
 		Query:  forwardQuery(r.URL.Query()),
 		Body:   body,
 		Stream: stream,
@@ -116,6 +129,15 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeBody(w, resp)
+}
+
+// checkStatus is 404 for a model hidden by FILTERED_MODELS (as if it did not exist, like the model
+// list) and 400 for a variant that is not offered (the reference's answer).
+func checkStatus(snap *config.Snapshot, res models.Resolved) int {
+	if slices.Contains(config.FilteredModels.Get(snap), res.Real) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
 }
 
 // readBody reads the request body up to MAX_REQUEST_BODY_MB and checks it is JSON. It writes the error

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -72,35 +73,14 @@ func (c *ModelCache) List(ctx context.Context, snap *config.Snapshot) ([]map[str
 	return all, nil
 }
 
-func modelID(m map[string]json.RawMessage) string {
-	var name string
-	_ = json.Unmarshal(m["name"], &name)
-	if len(name) > 7 && name[:7] == "models/" {
-		return name[7:]
-	}
-	return name
-}
-
-// visible drops the models hidden by FILTERED_MODELS.
-func visible(snap *config.Snapshot, models []map[string]json.RawMessage) []map[string]json.RawMessage {
-	filtered := config.FilteredModels.Get(snap)
-	out := make([]map[string]json.RawMessage, 0, len(models))
-	for _, m := range models {
-		if !slices.Contains(filtered, modelID(m)) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 	snap := h.Settings()
-	models, err := h.Models.List(r.Context(), snap)
+	list, err := h.Models.List(r.Context(), snap)
 	if err != nil {
 		writeUpstreamError(w, err)
 		return
 	}
-	writeJSON(w, map[string]any{"models": visible(snap, models)})
+	writeJSON(w, map[string]any{"models": models.Derive(snap, list)})
 }
 
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
@@ -114,12 +94,32 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusNotFound, "models/"+id+" is hidden by FILTERED_MODELS on this gateway.")
 		return
 	}
+	if res := models.Resolve(snap, id); res.Real != res.Requested {
+		h.getDerivedModel(w, r, snap, id)
+		return
+	}
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodGet, Path: "models/" + id, Model: id})
 	if err != nil {
 		writeUpstreamError(w, err)
 		return
 	}
 	writeBody(w, resp)
+}
+
+// getDerivedModel answers a variant or alias from the derived list: Google does not know these names,
+// and the list is usually cached, so no upstream call is needed.
+func (h *Handler) getDerivedModel(w http.ResponseWriter, r *http.Request, snap *config.Snapshot, id string) {
+	list, err := h.Models.List(r.Context(), snap)
+	if err != nil {
+		writeUpstreamError(w, err)
+		return
+	}
+	m, ok := models.Find(models.Derive(snap, list), id)
+	if !ok {
+		rpcstatus.Write(w, http.StatusNotFound, "models/"+id+" is not offered by this gateway; see the model list.")
+		return
+	}
+	writeJSON(w, m)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -7,12 +7,14 @@ import (
 	"strings"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
 )
 
-// prepare returns the body to send upstream. The client's bytes are kept as they are; a field a setting
-// adds (safety settings the client did not send) is spliced in at the top level, so nothing the client
-// wrote is reordered, dropped or re-encoded.
-func prepare(snap *config.Snapshot, model, action string, body []byte) ([]byte, error) {
+// prepare returns the body to send upstream. The client's bytes are kept as they are: a field a setting
+// or a model variant adds is spliced in at the top level, and when a variant must add to a field the
+// client sent (generationConfig, tools), only that field's value is re-encoded in place, so nothing
+// else the client wrote is reordered, dropped or re-encoded.
+func prepare(snap *config.Snapshot, res models.Resolved, action string, body []byte) ([]byte, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, errors.New("The request body is empty; expected a JSON object.")
@@ -21,15 +23,29 @@ func prepare(snap *config.Snapshot, model, action string, body []byte) ([]byte, 
 	if err := json.Unmarshal(trimmed, &top); err != nil {
 		return nil, errors.New("Invalid JSON payload received: " + jsonProblem(err))
 	}
+	if action == "batchEmbedContents" && res.Real != res.Requested {
+		return renameBatchModel(trimmed, top, res)
+	}
 	if action != "generateContent" && action != "streamGenerateContent" {
 		return body, nil
 	}
 	var add []field
-	if safety := config.SafetySettings.Get(snap); len(safety) > 0 && !isTTS(model) &&
+	if safety := config.SafetySettings.Get(snap); len(safety) > 0 && !isTTS(res.Real) &&
 		!has(top, "safetySettings", "safety_settings") {
 		add = append(add, field{"safetySettings", safety})
 	}
-	return splice(trimmed, len(top) == 0, add)
+	replace := map[string]json.RawMessage{}
+	if err := variantConfig(snap, res, top, &add, replace); err != nil {
+		return nil, err
+	}
+	if err := searchTool(res, top, &add, replace); err != nil {
+		return nil, err
+	}
+	out, err := replaceValues(trimmed, replace)
+	if err != nil {
+		return nil, err
+	}
+	return splice(out, len(top) == 0, add)
 }
 
 type field struct {
@@ -48,6 +64,111 @@ func has(top map[string]json.RawMessage, names ...string) bool {
 
 // isTTS reports a speech model, which rejects safety settings and tools.
 func isTTS(model string) bool { return strings.Contains(strings.ToLower(model), "tts") }
+
+// variantConfig adds what -image (text and image output) and -non-thinking or THINKING_BUDGET_MAP (a
+// thinking budget) ask for to generationConfig, unless the client already chose those itself.
+func variantConfig(snap *config.Snapshot, res models.Resolved, top map[string]json.RawMessage, add *[]field, replace map[string]json.RawMessage) error {
+	name := "generationConfig"
+	if _, ok := top[name]; !ok && has(top, "generation_config") {
+		name = "generation_config"
+	}
+	var cfg map[string]json.RawMessage
+	if raw, ok := top[name]; ok && json.Unmarshal(raw, &cfg) != nil {
+		return nil // not an object: Google's own error will say so better
+	}
+	changed := false
+	if res.Image && !has(cfg, "responseModalities", "response_modalities") {
+		cfg = setRaw(cfg, "responseModalities", json.RawMessage(`["TEXT","IMAGE"]`))
+		changed = true
+	}
+	if budget, ok := models.ThinkingBudget(snap, res); ok && !has(cfg, "thinkingConfig", "thinking_config") {
+		tc, _ := json.Marshal(map[string]int{"thinkingBudget": budget})
+		cfg = setRaw(cfg, "thinkingConfig", tc)
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if _, sent := top[name]; !sent {
+		*add = append(*add, field{name, cfg})
+		return nil
+	}
+	enc, err := json.Marshal(cfg)
+	replace[name] = enc
+	return err
+}
+
+func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		m = map[string]json.RawMessage{}
+	}
+	m[k] = v
+	return m
+}
+
+// searchTool adds Google Search for -search models. A client that declares functions keeps its tools
+// exactly as sent: the two could conflict, and the client's explicit tools win over the model name.
+func searchTool(res models.Resolved, top map[string]json.RawMessage, add *[]field, replace map[string]json.RawMessage) error {
+	if !res.Search {
+		return nil
+	}
+	search := json.RawMessage(`{"googleSearch":{}}`)
+	raw, sent := top["tools"]
+	if !sent || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		if sent {
+			replace["tools"] = json.RawMessage(`[` + string(search) + `]`)
+		} else {
+			*add = append(*add, field{"tools", []json.RawMessage{search}})
+		}
+		return nil
+	}
+	var tools []map[string]json.RawMessage
+	if json.Unmarshal(raw, &tools) != nil {
+		return nil
+	}
+	for _, t := range tools {
+		if has(t, "functionDeclarations", "function_declarations", "googleSearch", "google_search") {
+			return nil
+		}
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil
+	}
+	enc, err := json.Marshal(append(list, search))
+	replace["tools"] = enc
+	return err
+}
+
+// renameBatchModel points the per-request model of a batch at the real model when the client used a
+// variant or alias name: Google requires it to equal the model in the path.
+func renameBatchModel(obj []byte, top map[string]json.RawMessage, res models.Resolved) ([]byte, error) {
+	var reqs []map[string]json.RawMessage
+	if json.Unmarshal(top["requests"], &reqs) != nil {
+		return obj, nil
+	}
+	asked := map[string]bool{`"models/` + res.Requested + `"`: true, `"` + res.Requested + `"`: true}
+	changed := false
+	for _, r := range reqs {
+		if asked[string(bytes.TrimSpace(r["model"]))] {
+			r["model"] = jsonString("models/" + res.Real)
+			changed = true
+		}
+	}
+	if !changed {
+		return obj, nil
+	}
+	enc, err := json.Marshal(reqs)
+	if err != nil {
+		return nil, err
+	}
+	return replaceValues(obj, map[string]json.RawMessage{"requests": enc})
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
 
 // splice inserts fields right after the object's opening brace.
 func splice(obj []byte, empty bool, add []field) ([]byte, error) {
@@ -76,6 +197,74 @@ func splice(obj []byte, empty bool, add []field) ([]byte, error) {
 	b.Write(obj[1:])
 	return b.Bytes(), nil
 }
+
+// replaceValues swaps the values of the named top-level members of obj, leaving every other byte of
+// obj where it was.
+func replaceValues(obj []byte, repl map[string]json.RawMessage) ([]byte, error) {
+	if len(repl) == 0 {
+		return obj, nil
+	}
+	spans, err := topLevelValues(obj)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(obj) + 256)
+	last := 0
+	for _, s := range spans {
+		v, ok := repl[s.name]
+		if !ok {
+			continue
+		}
+		b.Write(obj[last:s.start])
+		b.Write(v)
+		last = s.end
+	}
+	b.Write(obj[last:])
+	return b.Bytes(), nil
+}
+
+type span struct {
+	name       string
+	start, end int
+}
+
+// topLevelValues finds where each top-level member's value lies in obj, in order.
+func topLevelValues(obj []byte) ([]span, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return nil, err
+	}
+	var spans []span
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		afterKey := int(dec.InputOffset())
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		colon := bytes.IndexByte(obj[afterKey:], ':')
+		if colon < 0 {
+			return nil, errors.New("malformed JSON object")
+		}
+		start := afterKey + colon + 1
+		for start < len(obj) && isSpace(obj[start]) {
+			start++
+		}
+		end := start + len(raw)
+		if end > len(obj) || !bytes.Equal(obj[start:end], raw) {
+			return nil, errors.New("could not locate " + name + " in the request body")
+		}
+		spans = append(spans, span{name, start, end})
+	}
+	return spans, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError

@@ -27,6 +27,9 @@ type Key struct {
 	lastErr    atomic.Pointer[Failure]
 	dirty      atomic.Bool // state changed since the last Drain
 	disabledBy atomic.Pointer[string]
+	cool       atomic.Pointer[coolMap]
+	rateStreak atomic.Int32 // consecutive 429s without quota details
+	meta       atomic.Pointer[Meta]
 }
 
 // Failure describes the last failed attempt of a key.
@@ -61,13 +64,39 @@ type State struct {
 	LastUsedAt     time.Time
 	Disabled       bool
 	DisabledReason string
+	Cooldowns      []Cooldown
+	Tags           []string
+	Weight         int
+	Project        string
 }
 
 // view is an immutable membership snapshot; picks read it without locking.
 type view struct {
-	keys   []*Key
-	index  map[string]*Key
-	active []*Key // keys not disabled, in configured order
+	keys     []*Key
+	index    map[string]*Key
+	byID     map[string]*Key
+	active   []*Key            // keys not disabled, each repeated by its weight, in configured order
+	projects map[string][]*Key // keys by project, which share quota and so cooldowns
+	rules    *tagRules         // which tags may serve which model
+	filtered sync.Map          // tag set -> []*Key: active keys carrying one of the tags, built on demand
+}
+
+// newView indexes keys and computes what picks read.
+func newView(keys []*Key, index, byID map[string]*Key, rules *tagRules) *view {
+	v := &view{keys: keys, index: index, byID: byID, rules: rules, projects: map[string][]*Key{}}
+	v.active = activeOf(keys)
+	for _, k := range keys {
+		if m := k.meta.Load(); m != nil && m.Project != "" {
+			v.projects[m.Project] = append(v.projects[m.Project], k)
+		}
+	}
+	return v
+}
+
+// republish rebuilds the view after a state or metadata change; callers hold p.mu.
+func (p *Pool) republish() {
+	cur := p.v.Load()
+	p.v.Store(newView(cur.keys, cur.index, cur.byID, cur.rules))
 }
 
 // Pool is safe for concurrent use. Picks and reports are lock-free; membership changes and
@@ -77,14 +106,17 @@ type Pool struct {
 	v           atomic.Pointer[view]
 	cursor      atomic.Uint64
 	maxFailures atomic.Int32
+	exhausted   atomic.Pointer[exhaustion]
+	now         func() time.Time
+	hook        atomic.Pointer[func(Event)]
 }
 
 // New returns a pool of keys (duplicates and empty strings dropped) that disables a key after
 // maxFailures consecutive failures.
 func New(keys []string, maxFailures int) *Pool {
-	p := &Pool{}
+	p := &Pool{now: time.Now}
 	p.maxFailures.Store(int32(max(maxFailures, 1)))
-	p.v.Store(&view{index: map[string]*Key{}})
+	p.v.Store(&view{index: map[string]*Key{}, byID: map[string]*Key{}})
 	p.SetKeys(keys)
 	return p
 }
@@ -94,7 +126,7 @@ func (p *Pool) SetKeys(keys []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.v.Load()
-	next := &view{keys: make([]*Key, 0, len(keys)), index: make(map[string]*Key, len(keys))}
+	next := &view{keys: make([]*Key, 0, len(keys)), index: make(map[string]*Key, len(keys)), byID: make(map[string]*Key, len(keys))}
 	for _, s := range keys {
 		if s == "" {
 			continue
@@ -108,16 +140,32 @@ func (p *Pool) SetKeys(keys []string) {
 		}
 		next.keys = append(next.keys, k)
 		next.index[s] = k
+		next.byID[k.id] = k
 	}
-	next.active = activeOf(next.keys)
-	p.v.Store(next)
+	p.v.Store(newView(next.keys, next.index, next.byID, old.rules))
+	p.exhausted.Store(&exhaustion{})
 }
 
+// activeOf lists usable keys in rounds: round r holds every key whose weight exceeds r, so a key of
+// weight 3 is picked three times as often as a key of weight 1, spread over the rotation.
 func activeOf(keys []*Key) []*Key {
 	active := make([]*Key, 0, len(keys))
+	maxWeight := 1
 	for _, k := range keys {
 		if !k.disabled.Load() {
 			active = append(active, k)
+			maxWeight = max(maxWeight, k.weight())
+		}
+	}
+	if maxWeight == 1 {
+		return active
+	}
+	first := active
+	for round := 1; round < maxWeight; round++ {
+		for _, k := range first {
+			if k.weight() > round {
+				active = append(active, k)
+			}
 		}
 	}
 	return active
@@ -127,31 +175,51 @@ func activeOf(keys []*Key) []*Key {
 // re-enabled, since they did fail that often.
 func (p *Pool) SetMaxFailures(n int) { p.maxFailures.Store(int32(max(n, 1))) }
 
-// Pick returns the next usable key that is not in tried. It is O(1) unless most keys are excluded.
-func (p *Pool) Pick(tried []*Key) (*Key, error) {
+// Pick returns the next key usable for model that is not in tried: round-robin from a shared cursor,
+// skipping disabled keys and keys cooling down for model. The scan starts where the previous pick
+// ended and moves the cursor past what it skipped, so a run of cooling keys is crossed once, not by
+// every request. When every key is cooling it returns *CoolingError with the soonest recovery, and
+// remembers it so that later requests for the model get the answer without a scan.
+func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 	v := p.v.Load()
-	n := uint64(len(v.active))
+	candidates := v.candidates(model)
+	n := uint64(len(candidates))
 	if n == 0 {
+		if len(v.active) > 0 {
+			return nil, ErrNoKeyForModel
+		}
 		return nil, ErrNoKey
 	}
-	for range min(n, uint64(len(tried))+1+disabledSlack) {
-		k := v.active[(p.cursor.Add(1)-1)%n]
+	now := p.now().UnixNano()
+	if u := p.exhaustedUntil(model, now); u != 0 {
+		return nil, &CoolingError{Model: model, Until: time.Unix(0, u)}
+	}
+	start := p.cursor.Add(1) - 1
+	var soonest int64
+	for i := range n {
+		k := candidates[(start+i)%n]
 		if k.disabled.Load() || contains(tried, k) {
 			continue
 		}
+		if u := k.coolingUntil(model, now); u != 0 {
+			if soonest == 0 || u < soonest {
+				soonest = u
+			}
+			continue
+		}
+		if i > 1 {
+			p.cursor.CompareAndSwap(start+1, start+i+1)
+		}
 		return k, nil
 	}
-	// The quick probes all hit excluded keys: fall back to one full scan, still without locking.
-	for _, k := range v.active {
-		if !k.disabled.Load() && !contains(tried, k) {
-			return k, nil
-		}
+	if soonest != 0 && len(tried) == 0 {
+		p.markExhausted(model, soonest)
+	}
+	if soonest != 0 {
+		return nil, &CoolingError{Model: model, Until: time.Unix(0, soonest)}
 	}
 	return nil, ErrNoKey
 }
-
-// disabledSlack bounds how many keys disabled since the view was built a pick may skip before it scans.
-const disabledSlack = 8
 
 func contains(tried []*Key, k *Key) bool {
 	for _, t := range tried {
@@ -162,11 +230,14 @@ func contains(tried []*Key, k *Key) bool {
 	return false
 }
 
-// Success records a successful attempt: the consecutive-failure streak ends.
+// Success records a successful attempt: the consecutive-failure streaks end.
 func (p *Pool) Success(k *Key) {
 	k.lastUsed.Store(time.Now().UnixNano())
 	if k.failures.Load() != 0 {
 		k.failures.Store(0)
+	}
+	if k.rateStreak.Load() != 0 {
+		k.rateStreak.Store(0)
 	}
 	if !k.dirty.Load() {
 		k.dirty.Store(true)
@@ -189,14 +260,40 @@ func (p *Pool) Failure(k *Key, code int, message string, disable bool) bool {
 	if !disable {
 		reason = "too many consecutive failures: " + message
 	}
-	return p.setDisabled(k, true, reason)
+	return p.Disable(k, reason)
 }
 
-// Enable puts a key back into rotation with a clean streak.
-func (p *Pool) Enable(k *Key) {
-	k.failures.Store(0)
+// RateLimited counts a 429 that named no quota window and returns the streak before it, for an
+// exponential cooldown.
+func (p *Pool) RateLimited(k *Key) int { return int(k.rateStreak.Add(1)) - 1 }
+
+// Note records a failed attempt that is not a hard failure (the key stays in its streak).
+func (p *Pool) Note(k *Key, code int, message string) {
+	now := time.Now()
+	k.lastUsed.Store(now.UnixNano())
+	k.lastErr.Store(&Failure{Code: code, Message: message, At: now})
 	k.dirty.Store(true)
+}
+
+// Enable puts a key back into rotation with a clean streak and no cooldowns.
+func (p *Pool) Enable(k *Key) {
+	p.enable(k)
+	p.emit(Event{Kind: EventEnable, KeyIDs: []string{k.id}})
+}
+
+func (p *Pool) enable(k *Key) {
+	k.failures.Store(0)
+	p.clearCooldowns(k)
 	p.setDisabled(k, false, "")
+}
+
+// Disable takes a key out of rotation; it reports whether the key was usable before.
+func (p *Pool) Disable(k *Key, reason string) bool {
+	if !p.setDisabled(k, true, reason) {
+		return false
+	}
+	p.emit(Event{Kind: EventDisable, KeyIDs: []string{k.id}, Reason: reason})
+	return true
 }
 
 func (p *Pool) setDisabled(k *Key, disabled bool, reason string) bool {
@@ -208,14 +305,22 @@ func (p *Pool) setDisabled(k *Key, disabled bool, reason string) bool {
 	k.disabledBy.Store(&reason)
 	k.disabled.Store(disabled)
 	k.dirty.Store(true)
-	cur := p.v.Load()
-	p.v.Store(&view{keys: cur.keys, index: cur.index, active: activeOf(cur.keys)})
+	p.republish()
+	if !disabled {
+		p.exhausted.Store(&exhaustion{})
+	}
 	return true
 }
 
 // Lookup finds a key by value.
 func (p *Pool) Lookup(value string) (*Key, bool) {
 	k, ok := p.v.Load().index[value]
+	return k, ok
+}
+
+// LookupID finds a key by its ID.
+func (p *Pool) LookupID(id string) (*Key, bool) {
+	k, ok := p.v.Load().byID[id]
 	return k, ok
 }
 
@@ -239,6 +344,10 @@ func StateOf(k *Key) State {
 	}
 	if r := k.disabledBy.Load(); r != nil && s.Disabled {
 		s.DisabledReason = *r
+	}
+	s.Cooldowns = k.Cooldowns()
+	if m := k.meta.Load(); m != nil {
+		s.Tags, s.Weight, s.Project = m.Tags, m.Weight, m.Project
 	}
 	return s
 }
@@ -273,10 +382,18 @@ func (p *Pool) Restore(states []State) {
 		reason := s.DisabledReason
 		k.disabledBy.Store(&reason)
 		k.disabled.Store(s.Disabled)
+		restoreCooldowns(k, s.Cooldowns, p.now())
+		k.meta.Store(&Meta{Tags: s.Tags, Weight: s.Weight, Project: s.Project})
 	}
-	p.v.Store(&view{keys: cur.keys, index: cur.index, active: activeOf(cur.keys)})
+	p.republish()
 	p.mu.Unlock()
 }
 
 // MarkDirty asks the next Drain to include k again (its last write failed).
 func (p *Pool) MarkDirty(k *Key) { k.dirty.Store(true) }
+
+// SetClock replaces the pool's clock (tests of cooldown expiry).
+func (p *Pool) SetClock(now func() time.Time) { p.now = now }
+
+// Now is the pool's clock.
+func (p *Pool) Now() time.Time { return p.now() }

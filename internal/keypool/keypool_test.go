@@ -1,10 +1,12 @@
 package keypool
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 func keys(n int) []string {
@@ -26,7 +28,7 @@ func TestRoundRobinIsEvenUnderConcurrency(t *testing.T) {
 			defer wg.Done()
 			local := map[string]int{}
 			for range 1000 {
-				k, err := p.Pick(nil)
+				k, err := p.Pick("", nil)
 				if err != nil {
 					t.Error(err)
 					return
@@ -66,7 +68,7 @@ func TestFailuresDisableAndSuccessResets(t *testing.T) {
 		t.Fatal("not disabled at the threshold")
 	}
 	for range 10 {
-		k, err := p.Pick(nil)
+		k, err := p.Pick("", nil)
 		if err != nil || k == a {
 			t.Fatalf("picked %v, %v", k, err)
 		}
@@ -85,7 +87,7 @@ func TestImmediateDisableAndExhaustion(t *testing.T) {
 	a, _ := p.Lookup(keys(2)[0])
 	b, _ := p.Lookup(keys(2)[1])
 	p.Failure(a, 400, "API_KEY_INVALID", true)
-	if k, err := p.Pick([]*Key{b}); err != ErrNoKey {
+	if k, err := p.Pick("", []*Key{b}); err != ErrNoKey {
 		t.Fatalf("want ErrNoKey, got %v %v", k, err)
 	}
 	if st := StateOf(a); !st.Disabled || st.DisabledReason != "API_KEY_INVALID" || st.LastErrorCode != 400 {
@@ -97,7 +99,7 @@ func TestPickExcludesTried(t *testing.T) {
 	p := New(keys(5), 3)
 	var tried []*Key
 	for range 5 {
-		k, err := p.Pick(tried)
+		k, err := p.Pick("", tried)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +108,7 @@ func TestPickExcludesTried(t *testing.T) {
 		}
 		tried = append(tried, k)
 	}
-	if _, err := p.Pick(tried); err != ErrNoKey {
+	if _, err := p.Pick("", tried); err != ErrNoKey {
 		t.Fatalf("want ErrNoKey, got %v", err)
 	}
 }
@@ -149,7 +151,7 @@ func TestMemoryFlatWith100kKeys(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	p := New(ks, 3)
 	for range 1_000_000 {
-		k, _ := p.Pick(nil)
+		k, _ := p.Pick("", nil)
 		p.Success(k)
 	}
 	runtime.GC()
@@ -157,6 +159,7 @@ func TestMemoryFlatWith100kKeys(t *testing.T) {
 	perKey := float64(after.HeapAlloc-before.HeapAlloc) / 100_000
 	// A key's own bytes (40) plus its struct and index entry: a few hundred bytes at most, and picking
 	// a million times must not grow it.
+	t.Logf("%.0f bytes per key", perKey)
 	if perKey > 400 {
 		t.Fatalf("%.0f bytes per key", perKey)
 	}
@@ -171,10 +174,82 @@ func BenchmarkPick(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					k, _ := p.Pick(nil)
+					k, _ := p.Pick("", nil)
 					p.Success(k)
 				}
 			})
 		})
 	}
+}
+
+func TestCooldownPerModelWithClock(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := New(keys(2), 3)
+	p.SetClock(func() time.Time { return now })
+	a, _ := p.Lookup(keys(2)[0])
+	b, _ := p.Lookup(keys(2)[1])
+	p.CoolDown(a, "pro", now.Add(time.Minute), "minute quota")
+	for range 4 {
+		if k, _ := p.Pick("pro", nil); k != b {
+			t.Fatal("cooling key picked for its model")
+		}
+	}
+	seen := map[*Key]bool{}
+	for range 4 {
+		k, _ := p.Pick("flash", nil)
+		seen[k] = true
+	}
+	if !seen[a] || !seen[b] {
+		t.Fatal("a key cooling for one model was not used for another")
+	}
+	p.CoolDown(b, "pro", now.Add(2*time.Minute), "minute quota")
+	_, err := p.Pick("pro", nil)
+	var ce *CoolingError
+	if !errors.As(err, &ce) || !ce.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("want CoolingError until the soonest recovery, got %v", err)
+	}
+	now = now.Add(61 * time.Second)
+	if k, err := p.Pick("pro", nil); err != nil || k != a {
+		t.Fatalf("expired cooldown not lifted: %v %v", k, err)
+	}
+	// A shorter cooldown never shortens a longer one; AllModels covers every model.
+	p.CoolDown(a, AllModels, now.Add(time.Hour), "x")
+	p.CoolDown(a, AllModels, now.Add(time.Minute), "y")
+	if cds := a.CooldownsAt(now); len(cds) != 1 || cds[0].Reason != "x" {
+		t.Fatalf("cooldowns %+v", cds)
+	}
+	st := StateOf(a)
+	st.Cooldowns = a.CooldownsAt(now)
+	q := New(keys(2), 3)
+	q.SetClock(func() time.Time { return now })
+	q.Restore([]State{st})
+	qa, _ := q.Lookup(keys(2)[0])
+	if len(qa.CooldownsAt(now)) != 1 {
+		t.Fatal("cooldown not restored")
+	}
+	p.Enable(a)
+	if len(a.CooldownsAt(now)) != 0 {
+		t.Fatal("enable kept cooldowns")
+	}
+}
+
+func BenchmarkPickWhileMostKeysCool(b *testing.B) {
+	ks := keys(100_000)
+	p := New(ks, 3)
+	until := time.Now().Add(time.Hour)
+	for i, s := range ks {
+		if i%100 != 0 { // 99% of keys out of quota for the model
+			k, _ := p.Lookup(s)
+			p.CoolDown(k, "pro", until, "day")
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := p.Pick("pro", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

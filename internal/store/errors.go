@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,4 +32,21 @@ func transient(err error) bool {
 func isDuplicateKey(err error) bool {
 	var me *mysql.MySQLError
 	return errors.As(err, &me) && me.Number == 1062 // ER_DUP_ENTRY
+}
+
+// alreadyThere reports a migration statement that failed only because its column or index exists.
+// Adopted Gemini Balance databases and forks may already have a column a migration adds, SQLite and
+// MySQL have no ADD COLUMN IF NOT EXISTS, and a MySQL migration interrupted half-way (its DDL is not
+// transactional) runs again from its first statement. PostgreSQL migrations use IF NOT EXISTS instead:
+// there a failed statement would abort the transaction.
+func alreadyThere(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1060 || me.Number == 1061 // ER_DUP_FIELDNAME, ER_DUP_KEYNAME
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return strings.Contains(se.Error(), "duplicate column name")
+	}
+	return false
 }

@@ -21,6 +21,10 @@ type KeyState struct {
 	// Disabled takes the key out of rotation (invalid, suspended), for DisabledReason.
 	Disabled       bool
 	DisabledReason string    // cut to 255 characters, the column's size
+	Cooldowns      string    // JSON list of per-model cooldowns, as the key pool writes it; "" = none
+	Tags           string    // comma separated
+	Weight         int       // 0 or 1 = normal
+	Project        string    // Google project the key belongs to; keys of one project share cooldowns
 	UpdatedAt      time.Time // set by the store; ignored on save
 }
 
@@ -40,13 +44,14 @@ func (s *Store) LoadKeyStates(ctx context.Context) ([]KeyState, error) {
 	var out []KeyState
 	for rows.Next() {
 		var st KeyState
-		var lastErr, reason sql.NullString
+		var lastErr, reason, cooldowns, tags, project sql.NullString
 		var code sql.NullInt64
 		var errAt, usedAt, updated dbTime
-		if err := rows.Scan(&st.Key, &st.FailureCount, &lastErr, &code, &errAt, &usedAt, &st.Disabled, &reason, &updated); err != nil {
+		if err := rows.Scan(&st.Key, &st.FailureCount, &lastErr, &code, &errAt, &usedAt, &st.Disabled, &reason, &cooldowns, &tags, &st.Weight, &project, &updated); err != nil {
 			return nil, fmt.Errorf("store: loading key states: %w", err)
 		}
 		st.LastError, st.LastErrorCode, st.DisabledReason = lastErr.String, int(code.Int64), reason.String
+		st.Cooldowns, st.Tags, st.Project = cooldowns.String, tags.String, project.String
 		st.LastErrorAt, st.LastUsedAt, st.UpdatedAt = errAt.t, usedAt.t, updated.t
 		out = append(out, st)
 	}
@@ -89,7 +94,8 @@ func (s *Store) SaveKeyStates(ctx context.Context, states []KeyState) error {
 				args = append(args, st.Key, st.FailureCount,
 					nullString(clip(st.LastError, maxLastError)), nullInt(st.LastErrorCode),
 					timeArg(st.LastErrorAt), timeArg(st.LastUsedAt),
-					st.Disabled, nullString(clip(st.DisabledReason, maxDisabledReason)), ts, ts)
+					st.Disabled, nullString(clip(st.DisabledReason, maxDisabledReason)), nullString(st.Cooldowns),
+					nullString(clip(st.Tags, 255)), st.Weight, nullString(clip(st.Project, 255)), ts, ts)
 			}
 			var err error
 			if len(part) == keyBatch {

@@ -152,7 +152,7 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 		// MySQL migrations are written to be re-runnable instead, and the named lock keeps other
 		// instances out meanwhile.
 		for i, st := range m.stmts {
-			if _, err := conn.ExecContext(ctx, st); err != nil {
+			if _, err := conn.ExecContext(ctx, st); err != nil && !alreadyThere(err) {
 				return fmt.Errorf("statement %d: %w", i+1, err)
 			}
 		}
@@ -177,7 +177,7 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 		return nil
 	}
 	for i, st := range m.stmts {
-		if _, err := tx.ExecContext(ctx, st); err != nil {
+		if _, err := tx.ExecContext(ctx, st); err != nil && !alreadyThere(err) {
 			return fmt.Errorf("statement %d: %w", i+1, err)
 		}
 	}

@@ -25,7 +25,7 @@ type queries struct {
 
 var keyColumns = []string{
 	"api_key", "failure_count", "last_error", "last_error_code", "last_error_at", "last_used_at",
-	"disabled", "disabled_reason", "created_at", "updated_at",
+	"disabled", "disabled_reason", "cooldowns", "tags", "weight", "project", "created_at", "updated_at",
 }
 
 // keyBatch rows per statement: 5,000 parameters stay far below every engine's limit (SQLite 32,766,
@@ -71,7 +71,7 @@ func buildQueries(d Dialect) queries {
 	}
 
 	q.loadKeys = "SELECT api_key, failure_count, last_error, last_error_code, last_error_at, last_used_at, " +
-		"disabled, disabled_reason, updated_at FROM t_api_keys ORDER BY id"
+		"disabled, disabled_reason, cooldowns, tags, weight, project, updated_at FROM t_api_keys ORDER BY id"
 	q.upsertKeysFull = upsertKeys(d, keyBatch)
 	return q
 }

@@ -19,20 +19,23 @@ const (
 	// KeyInvalid is a dead key (API_KEY_INVALID, suspended, API disabled): disabled at once, retried
 	// on another key.
 	KeyInvalid
-	// KeyFailure is a failure charged to the key (rate limits, authentication): retried elsewhere and
-	// counted toward MAX_FAILURES.
+	// KeyFailure is a hard failure charged to the key (authentication, permission): retried elsewhere
+	// and counted toward MAX_FAILURES.
 	KeyFailure
 	// Transient is Google's or the network's trouble (5xx, timeouts, resets): retried elsewhere after a
 	// short pause, not the key's fault.
 	Transient
+	// RateLimited is a 429: the key cools down for that model (for as long as the quota says) and the
+	// call moves to another key at once; it does not count toward MAX_FAILURES.
+	RateLimited
 )
 
 func (c Class) String() string {
-	return [...]string{"ok", "client_error", "key_invalid", "key_failure", "transient"}[c]
+	return [...]string{"ok", "client_error", "key_invalid", "key_failure", "transient", "rate_limited"}[c]
 }
 
 // Retryable reports whether another key may succeed where this attempt failed.
-func (c Class) Retryable() bool { return c == KeyInvalid || c == KeyFailure || c == Transient }
+func (c Class) Retryable() bool { return c != OK && c != ClientError }
 
 // deadKeyReasons are ErrorInfo reasons that mean the key cannot work until a person acts.
 var deadKeyReasons = []string{"API_KEY_INVALID", "CONSUMER_SUSPENDED", "SERVICE_DISABLED", "API_KEY_SERVICE_BLOCKED"}
@@ -44,7 +47,7 @@ func Classify(status int, p rpcstatus.Parsed) Class {
 	case status >= 200 && status < 300:
 		return OK
 	case status == http.StatusTooManyRequests:
-		return KeyFailure
+		return RateLimited
 	case status >= 500:
 		return Transient
 	}

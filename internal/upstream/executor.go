@@ -15,6 +15,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/secret"
 )
@@ -39,6 +40,12 @@ type Call struct {
 	// x-goog-api-key.
 	Bearer bool
 	Model  string // the model asked for, for logs
+	// QuotaModel is the real model whose quota the call spends (for cooldowns); when empty it is read
+	// from Path ("models/<model>:<method>"), and a call with no model only honours key-wide cooldowns.
+	QuotaModel string
+	// Key, when set, makes a single attempt with exactly this key (key verification, Files affinity),
+	// whatever its state; the outcome still updates the key.
+	Key *keypool.Key
 	// Empty, when set, tells a 200 answer that carries nothing useful (Gemini's empty answers); such an
 	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
 	// The last one is returned as is when the retries run out.
@@ -75,6 +82,7 @@ type Error struct {
 	RetryAfter time.Duration
 	Attempts   []Attempt
 	Canceled   bool // the client went away; nothing can be sent
+	quota      *Quota
 }
 
 func (e *Error) Error() string {
@@ -86,8 +94,10 @@ type Executor struct {
 	Pool     *keypool.Pool
 	Client   *Client
 	Settings func() *config.Snapshot
-	// Sleep waits between attempts after transient failures; tests shorten it.
+	// Backoff is the pause between attempts after transient failures; tests shorten it.
 	Backoff func(attempt int) time.Duration
+
+	breaker breaker
 }
 
 func defaultBackoff(attempt int) time.Duration {
@@ -100,7 +110,23 @@ func defaultBackoff(attempt int) time.Duration {
 // comes back as *Error.
 func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	snap := e.Settings()
+	reqlog.Update(ctx, func(en *reqlog.Entry) {
+		if en.Model == "" {
+			en.Model = call.Model
+		}
+		en.Stream = en.Stream || call.Stream
+		if config.ErrorLogRecordRequestBody.Get(snap) {
+			en.RequestBody = call.Body
+		}
+	})
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
+	model := quotaModel(call)
+	if until := e.breaker.open(model, time.Now()); !until.IsZero() {
+		err := localError(http.StatusServiceUnavailable, "Gemini has been failing for "+orAll(model)+
+			" on every key (overloaded or internal errors); gemgate pauses calls to it for a few seconds.")
+		err.RetryAfter = time.Until(until)
+		return nil, err
+	}
 	var tried []*keypool.Key
 	var log []Attempt
 	var last *Error
@@ -111,7 +137,11 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 				break
 			}
 		}
-		key, err := e.Pool.Pick(tried)
+		key, err := e.pick(call, model, tried)
+		var cooling *keypool.CoolingError
+		if errors.As(err, &cooling) && (last == nil || last.StatusCode == http.StatusTooManyRequests) {
+			last = coolingError(cooling, e.Pool.Now())
+		}
 		if err != nil {
 			if lastEmpty != nil {
 				lastEmpty.Attempts = log
@@ -119,16 +149,20 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			}
 			if last == nil {
 				total, _ := e.Pool.Counts()
-				last = localError(http.StatusServiceUnavailable, noKeyMessage(total))
+				last = localError(http.StatusServiceUnavailable, noKeyMessage(total, model, err))
 			}
 			break
 		}
 		tried = append(tried, key)
 		resp, attempt, fail := e.attempt(ctx, snap, call, key)
+		empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
+		if empty {
+			attempt.Error = "empty answer"
+		}
 		log = append(log, attempt)
-		e.account(key, attempt, fail)
-		if fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body) {
-			log[len(log)-1].Error = "empty answer"
+		record(ctx, attempt, resp, fail)
+		e.account(key, model, attempt, fail)
+		if empty {
 			if empties++; empties <= emptyRetries {
 				lastEmpty = resp
 				continue
@@ -149,11 +183,57 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		lastEmpty.Attempts = log
 		return lastEmpty, nil
 	}
+	if n := len(log); n > 0 && last.Body != nil && (log[n-1].Class == KeyInvalid || log[n-1].Class == KeyFailure) {
+		// Google's "API key not valid" or "permission denied" is about gemgate's key, not the client's
+		// token: passed on as is, a client would blame its own credentials.
+		last = keyTrouble(log[n-1])
+	}
 	last.Attempts = log
 	return nil, last
 }
 
-func noKeyMessage(total int) string {
+func keyTrouble(a Attempt) *Error {
+	return localError(http.StatusBadGateway, "None of gemgate's Gemini API keys could serve this request; Google refused the last one ("+
+		a.Masked+"): "+a.Error)
+}
+
+// pick chooses the key of the next attempt: the call's own key once, or the pool's choice.
+func (e *Executor) pick(call Call, model string, tried []*keypool.Key) (*keypool.Key, error) {
+	if call.Key == nil {
+		return e.Pool.Pick(model, tried)
+	}
+	if len(tried) > 0 {
+		return nil, keypool.ErrNoKey
+	}
+	return call.Key, nil
+}
+
+// errorBodyLimit bounds the upstream error body kept for the error log.
+const errorBodyLimit = 16 << 10
+
+// record hands the attempt to the request's log entry, with the upstream error body when it failed.
+func record(ctx context.Context, a Attempt, resp *Response, fail *Error) {
+	if reqlog.From(ctx) == nil {
+		return
+	}
+	var body []byte
+	switch {
+	case fail != nil:
+		body = fail.Body
+	case resp != nil && a.Class == ClientError:
+		body = resp.Body
+	}
+	if len(body) > errorBodyLimit {
+		body = body[:errorBodyLimit]
+	}
+	reqlog.AddAttempt(ctx, reqlog.Attempt{KeyID: a.KeyID, KeyMasked: a.Masked, Status: a.Status, Class: a.Class.String(),
+		Latency: a.Latency, Error: a.Error, ErrorBody: body, Started: a.Started})
+}
+
+func noKeyMessage(total int, model string, err error) string {
+	if errors.Is(err, keypool.ErrNoKeyForModel) {
+		return "no API key is allowed to serve " + model + ": MODEL_KEY_TAGS names tags that no usable key carries"
+	}
 	if total == 0 {
 		return "gemgate has no Gemini API key configured (set API_KEYS or add keys in the admin panel)"
 	}
@@ -181,15 +261,62 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (e *Executor) account(key *keypool.Key, a Attempt, fail *Error) {
+func (e *Executor) account(key *keypool.Key, model string, a Attempt, fail *Error) {
 	switch {
 	case fail == nil:
 		e.Pool.Success(key)
+		e.breaker.success(model)
+	case a.Class == Transient && !a.Canceled:
+		e.breaker.failure(model, time.Now())
 	case a.Class == KeyInvalid:
 		e.Pool.Failure(key, a.Status, a.Error, true)
 	case a.Class == KeyFailure:
 		e.Pool.Failure(key, a.Status, a.Error, false)
+	case a.Class == RateLimited:
+		q := Quota{Window: windowUnknown}
+		if fail.quota != nil {
+			q = *fail.quota
+		}
+		if q.Model != "" {
+			model = q.Model
+		}
+		streak := 0
+		if q.Window == windowUnknown {
+			streak = e.Pool.RateLimited(key)
+		}
+		until, reason := CooldownFor(q, e.Pool.Now(), streak)
+		e.Pool.CoolDownShared(key, model, until, reason)
+		e.Pool.Note(key, a.Status, a.Error)
 	}
+}
+
+// quotaModel is the model a call's quota is counted against.
+func quotaModel(call Call) string {
+	if call.QuotaModel != "" {
+		return call.QuotaModel
+	}
+	rest, ok := strings.CutPrefix(call.Path, "models/")
+	if !ok {
+		return keypool.AllModels
+	}
+	m, _, _ := strings.Cut(rest, ":")
+	return m
+}
+
+func coolingError(c *keypool.CoolingError, now time.Time) *Error {
+	wait := max(c.Until.Sub(now), time.Second)
+	msg := fmt.Sprintf("Every Gemini API key is cooling down for %s after hitting its quota; the first one is back in %s. "+
+		"Add keys or wait.", orAll(c.Model), wait.Round(time.Second))
+	e := localError(http.StatusTooManyRequests, msg)
+	e.RetryAfter = wait
+	return e
+}
+
+func orAll(model string) string {
+	if model == "" {
+		return "every model"
+	}
+	return model
 }
 
 // attempt makes one request with key. A client-error answer is returned as a Response with the
@@ -242,6 +369,10 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	}
 	a.Error = summary(resp.StatusCode, parsed, body)
 	fail := &Error{StatusCode: resp.StatusCode, Body: body, RetryAfter: parsed.RetryDelay}
+	if a.Class == RateLimited {
+		q := ReadQuota(parsed)
+		fail.quota = &q
+	}
 	if parsed.OK {
 		fail.Status = parsed.Status
 	} else {

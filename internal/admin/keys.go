@@ -1,0 +1,254 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// verifyConcurrency bounds parallel key checks, so verifying thousands of keys does not look like an
+// attack to Google or exhaust local sockets.
+const verifyConcurrency = 10
+
+// KeyStore forgets the saved state of deleted keys.
+type KeyStore interface {
+	DeleteKeyStates(ctx context.Context, keys []string) error
+}
+
+// Keys manages the key pool: add, delete, enable, disable, verify, export. Keys are named by ID in
+// requests, never by value, so no key travels in a URL or lands in an access log.
+type Keys struct {
+	Settings *config.Manager
+	Pool     *keypool.Pool
+	Exec     *upstream.Executor
+	Store    KeyStore
+}
+
+// Register mounts the key routes on h.
+func (k *Keys) Register(h *Handler) {
+	h.Handle("POST /api/keys/add", k.add)
+	h.Handle("POST /api/keys/delete", k.delete)
+	h.Handle("POST /api/keys/enable", k.enable)
+	h.Handle("POST /api/keys/disable", k.disable)
+	h.Handle("POST /api/keys/verify", k.verify)
+	h.Handle("GET /api/keys/export", k.export)
+	h.Handle("POST /api/keys/meta", k.meta)
+}
+
+// selection is the body of the bulk calls: key IDs, or all:true for every key.
+type selection struct {
+	IDs []string `json:"ids"`
+	All bool     `json:"all"`
+}
+
+func (k *Keys) selected(w http.ResponseWriter, r *http.Request) ([]*keypool.Key, []string, bool) {
+	var sel selection
+	if err := decode(r, &sel); err != nil || (!sel.All && len(sel.IDs) == 0) {
+		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
+		return nil, nil, false
+	}
+	if sel.All {
+		return k.Pool.Keys(), nil, true
+	}
+	var keys []*keypool.Key
+	var unknown []string
+	for _, id := range sel.IDs {
+		if key, ok := k.Pool.LookupID(id); ok {
+			keys = append(keys, key)
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	return keys, unknown, true
+}
+
+// add takes {"text": "..."}: every Gemini key found in the text, de-duplicated, joins API_KEYS.
+func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string   `json:"text"`
+		Keys []string `json:"keys"`
+	}
+	if err := decode(r, &body); err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	found := keypool.ExtractKeys(body.Text)
+	for _, s := range body.Keys {
+		if s = strings.TrimSpace(s); s != "" {
+			found = append(found, s)
+		}
+	}
+	next, added, duplicates := keypool.MergeKeys(config.APIKeys.Get(k.Settings.Current()), found)
+	if added > 0 {
+		if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+			rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"added": added, "duplicates": duplicates, "found": len(found), "total": len(next)})
+}
+
+func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
+	keys, unknown, ok := k.selected(w, r)
+	if !ok {
+		return
+	}
+	drop := make(map[string]bool, len(keys))
+	values := make([]string, 0, len(keys))
+	for _, key := range keys {
+		drop[key.Value()] = true
+		values = append(values, key.Value())
+	}
+	var next []string
+	for _, s := range config.APIKeys.Get(k.Settings.Current()) {
+		if !drop[s] {
+			next = append(next, s)
+		}
+	}
+	if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
+		return
+	}
+	out := map[string]any{"deleted": len(keys), "not_found": unknown, "total": len(next)}
+	if err := k.Store.DeleteKeyStates(r.Context(), values); err != nil {
+		// The keys are gone from rotation; a leftover state row is harmless and is ignored on load.
+		out["warning"] = "the keys' saved state could not be removed: " + err.Error()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (k *Keys) enable(w http.ResponseWriter, r *http.Request) {
+	keys, unknown, ok := k.selected(w, r)
+	if !ok {
+		return
+	}
+	for _, key := range keys {
+		k.Pool.Enable(key)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": len(keys), "not_found": unknown})
+}
+
+func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
+	keys, unknown, ok := k.selected(w, r)
+	if !ok {
+		return
+	}
+	for _, key := range keys {
+		k.Pool.Disable(key, "disabled by an admin")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"disabled": len(keys), "not_found": unknown})
+}
+
+// meta takes {"ids":[...], "tags":["paid"], "weight":2, "project":"my-project"} and sets them on
+// the selected keys.
+func (k *Keys) meta(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		selection
+		keypool.Meta
+	}
+	if err := decode(r, &body); err != nil || (!body.All && len(body.IDs) == 0) {
+		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":[...] or "all":true, "tags":[...], "weight":N, "project":"..."}`)
+		return
+	}
+	keys := k.Pool.Keys()
+	var unknown []string
+	if !body.All {
+		keys = nil
+		for _, id := range body.IDs {
+			if key, ok := k.Pool.LookupID(id); ok {
+				keys = append(keys, key)
+			} else {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	k.Pool.SetMeta(keys, body.Meta)
+	writeJSON(w, http.StatusOK, map[string]any{"updated": len(keys), "not_found": unknown})
+}
+
+// VerifyResult is the outcome of checking one key.
+type VerifyResult struct {
+	ID     string `json:"id"`
+	Key    string `json:"key"`
+	Valid  bool   `json:"valid"`
+	Status int    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// verify checks the selected keys with a one-word prompt to TEST_MODEL; a key that works is enabled
+// again, one that fails is classified like any other failure.
+func (k *Keys) verify(w http.ResponseWriter, r *http.Request) {
+	keys, unknown, ok := k.selected(w, r)
+	if !ok {
+		return
+	}
+	results := Verify(r.Context(), k.Exec, k.Pool, config.TestModel.Get(k.Settings.Current()), keys)
+	valid := 0
+	for _, res := range results {
+		if res.Valid {
+			valid++
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"valid": valid, "invalid": len(results) - valid, "results": results, "not_found": unknown})
+}
+
+// Verify checks keys concurrently (at most verifyConcurrency at a time) and re-enables the ones that
+// answer; the re-check job uses it too.
+func Verify(ctx context.Context, exec *upstream.Executor, pool *keypool.Pool, model string, keys []*keypool.Key) []VerifyResult {
+	results := make([]VerifyResult, len(keys))
+	sem := make(chan struct{}, verifyConcurrency)
+	var wg sync.WaitGroup
+	body := []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"maxOutputTokens":8}}`)
+	for i, key := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			res := VerifyResult{ID: key.ID(), Key: key.Masked()}
+			resp, err := exec.Do(cctx, upstream.Call{Path: "models/" + model + ":generateContent", Body: body, Model: model, Key: key})
+			switch {
+			case err != nil:
+				if ue, ok := err.(*upstream.Error); ok {
+					res.Status, res.Error = ue.StatusCode, ue.Status.Message
+				} else {
+					res.Error = err.Error()
+				}
+			case resp.StatusCode != http.StatusOK:
+				res.Status, res.Error = resp.StatusCode, string(resp.Body)
+			default:
+				res.Valid, res.Status = true, resp.StatusCode
+				pool.Enable(key)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// export returns full keys, one per line, for backup or moving to another gateway.
+func (k *Keys) export(w http.ResponseWriter, r *http.Request) {
+	want := r.URL.Query().Get("status")
+	var b strings.Builder
+	for _, key := range k.Pool.Keys() {
+		if (want == "usable" && key.Disabled()) || (want == "disabled" && !key.Disabled()) {
+			continue
+		}
+		b.WriteString(key.Value())
+		b.WriteByte('\n')
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="gemini-keys.txt"`)
+	_, _ = w.Write([]byte(b.String()))
+}

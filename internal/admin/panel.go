@@ -1,0 +1,477 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
+)
+
+// ModelLister is the upstream model list (the gemini package's cache), for the settings editor's model
+// picker.
+type ModelLister interface {
+	List(ctx context.Context, snap *config.Snapshot) ([]map[string]json.RawMessage, error)
+}
+
+// Panel serves what the web panel needs beyond the plain settings and key routes: the settings
+// schema with bilingual help, one secret on request, the model list, proxy checks, and key ids and
+// values for bulk actions and copying.
+type Panel struct {
+	Settings *config.Manager
+	Pool     *keypool.Pool
+	Models   ModelLister
+	Store    KeyStore
+	// ProxyTransport builds the transport of a proxy check; nil means a plain one through the proxy.
+	ProxyTransport func(proxy *url.URL) http.RoundTripper
+}
+
+// Register mounts the panel's routes on h.
+func (p *Panel) Register(h *Handler) {
+	h.Handle("GET /api/config/schema", p.schema)
+	h.Handle("POST /api/config/reveal", p.reveal)
+	h.Handle("GET /api/config/models", p.models)
+	h.Handle("POST /api/config/proxy/check", p.checkProxy)
+	h.Handle("POST /api/config/proxy/check-all", p.checkProxies)
+	h.Handle("GET /api/keys/ids", p.keyIDs)
+	h.Handle("POST /api/keys/copy", p.copyKeys)
+	h.Handle("POST /api/keys/delete-text", p.deleteText)
+}
+
+type text struct {
+	EN string `json:"en"`
+	ZH string `json:"zh"`
+}
+
+type groupSchema struct {
+	ID    string `json:"id"`
+	Title text   `json:"title"`
+}
+
+// settingSchema tells the editor how to show and check one setting.
+type settingSchema struct {
+	Name        string              `json:"name"`
+	Group       string              `json:"group"`
+	Kind        string              `json:"kind"`
+	Help        text                `json:"help"`
+	Secret      bool                `json:"secret"`
+	EnvOnly     bool                `json:"env_only"`
+	Required    bool                `json:"required,omitempty"`
+	Options     []string            `json:"options,omitempty"`
+	Min         *float64            `json:"min,omitempty"`
+	Max         *float64            `json:"max,omitempty"`
+	Default     any                 `json:"default,omitempty"`
+	Widget      string              `json:"widget,omitempty"`
+	ItemOptions map[string][]string `json:"item_options,omitempty"`
+	Suggestions []string            `json:"suggestions,omitempty"`
+	Provider    string              `json:"provider,omitempty"`
+	// EnvSet and EnvValue show the admin what env says, since the stored value wins over it (FAQ 2, 8);
+	// EnvValue is left out for secrets.
+	EnvSet         bool   `json:"env_set"`
+	EnvValue       string `json:"env_value,omitempty"`
+	EnvDiffers     bool   `json:"env_differs"`
+	DefaultDiffers bool   `json:"default_differs"`
+}
+
+// widgets names the settings that get more than the widget of their kind.
+var widgets = map[string]string{
+	config.APIKeys.Name():           "keys",
+	config.AllowedTokens.Name():     "tokens",
+	config.AuthToken.Name():         "token",
+	config.Proxies.Name():           "proxies",
+	config.TestModel.Name():         "model",
+	config.CreateImageModel.Name():  "model",
+	config.TTSModel.Name():          "model",
+	config.ImageModels.Name():       "models",
+	config.SearchModels.Name():      "models",
+	config.FilteredModels.Name():    "models",
+	config.URLContextModels.Name():  "models",
+	config.ThinkingModels.Name():    "models",
+	config.ThinkingBudgetMap.Name(): "model-map",
+	config.SafetySettings.Name():    "safety",
+	config.VertexAPIKeys.Name():     "secret-list",
+	config.TTSVoiceName.Name():      "suggest",
+	config.CustomHeaders.Name():     "map",
+	config.ModelAliases.Name():      "map",
+	config.ModelKeyTags.Name():      "map",
+	config.UploadProvider.Name():    "provider",
+}
+
+// providerOf names the UPLOAD_PROVIDER a setting belongs to; the editor shows it only for that one.
+var providerOf = map[string]string{
+	config.LocalImageTTLHours.Name():           "local",
+	config.LocalImageMaxMB.Name():              "local",
+	config.SMMSSecretToken.Name():              "smms",
+	config.PicGoAPIKey.Name():                  "picgo",
+	config.PicGoAPIURL.Name():                  "picgo",
+	config.CloudflareImgbedURL.Name():          "cloudflare_imgbed",
+	config.CloudflareImgbedAuthCode.Name():     "cloudflare_imgbed",
+	config.CloudflareImgbedUploadFolder.Name(): "cloudflare_imgbed",
+	config.OSSEndpoint.Name():                  "aliyun_oss",
+	config.OSSEndpointInner.Name():             "aliyun_oss",
+	config.OSSAccessKey.Name():                 "aliyun_oss",
+	config.OSSAccessKeySecret.Name():           "aliyun_oss",
+	config.OSSBucketName.Name():                "aliyun_oss",
+	config.OSSRegion.Name():                    "aliyun_oss",
+}
+
+// safetyOptions are the values Gemini accepts in safetySettings.
+var safetyOptions = map[string][]string{
+	"category": {"HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+		"HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"},
+	"threshold": {"OFF", "BLOCK_NONE", "BLOCK_ONLY_HIGH", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_LOW_AND_ABOVE",
+		"HARM_BLOCK_THRESHOLD_UNSPECIFIED"},
+}
+
+// ttsVoices are Gemini's prebuilt voices, offered as suggestions (the reference's select had them).
+var ttsVoices = []string{"Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
+	"Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi",
+	"Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi",
+	"Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat"}
+
+func (p *Panel) schema(w http.ResponseWriter, _ *http.Request) {
+	snap := p.Settings.Current()
+	groups := make([]groupSchema, 0, len(config.Groups))
+	for _, g := range config.Groups {
+		t := g.Title()
+		groups = append(groups, groupSchema{ID: string(g), Title: text{EN: t.EN, ZH: t.ZH}})
+	}
+	out := make([]settingSchema, 0, len(config.All()))
+	for _, d := range config.All() {
+		out = append(out, p.describe(snap, d))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"groups": groups, "settings": out, "version": snap.Version()})
+}
+
+func (p *Panel) describe(snap *config.Snapshot, d *config.Def) settingSchema {
+	s := settingSchema{Name: d.Name, Group: string(d.Group), Kind: d.Kind.String(), Help: text{EN: d.Help.EN, ZH: d.Help.ZH},
+		Secret: d.Secret, EnvOnly: d.Bootstrap, Required: d.NonEmpty, Options: d.Options, Min: d.Min, Max: d.Max,
+		Widget: widgets[d.Name], Provider: providerOf[d.Name]}
+	if !d.Secret {
+		s.Default = d.Default
+	}
+	switch s.Widget {
+	case "safety":
+		s.ItemOptions = safetyOptions
+	case "suggest":
+		s.Suggestions = ttsVoices
+	}
+	cur := snap.Value(d)
+	s.DefaultDiffers = !reflect.DeepEqual(cur, d.Default)
+	if raw, ok := p.Settings.Env(d.Name); ok {
+		s.EnvSet = true
+		if !d.Secret {
+			s.EnvValue = raw
+		}
+		if v, err := d.Parse(raw); err == nil {
+			s.EnvDiffers = !reflect.DeepEqual(cur, v)
+		}
+	}
+	return s
+}
+
+// reveal takes {"names":[...]} and returns those settings' values in full. It is a POST so that it
+// needs the panel's CSRF token, like every call that hands out a secret.
+func (p *Panel) reveal(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Names []string `json:"names"`
+	}
+	if err := decode(r, &body); err != nil || len(body.Names) == 0 {
+		rpcstatus.Write(w, http.StatusBadRequest, `expected {"names":["SETTING", ...]}`)
+		return
+	}
+	snap := p.Settings.Current()
+	values := make(map[string]any, len(body.Names))
+	for _, name := range body.Names {
+		d, ok := config.Lookup(name)
+		if !ok {
+			rpcstatus.Write(w, http.StatusBadRequest, name+": unknown setting")
+			return
+		}
+		values[name] = snap.Value(d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"values": values})
+}
+
+type modelEntry struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// models lists the upstream models by name for the picker (cached by the model list for minutes).
+func (p *Panel) models(w http.ResponseWriter, r *http.Request) {
+	if p.Models == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"models": []modelEntry{}})
+		return
+	}
+	list, err := p.Models.List(r.Context(), p.Settings.Current())
+	if err != nil {
+		rpcstatus.Write(w, http.StatusBadGateway, "Could not fetch the model list from Gemini: "+err.Error())
+		return
+	}
+	out := make([]modelEntry, 0, len(list))
+	for _, m := range list {
+		var e modelEntry
+		_ = json.Unmarshal(m["name"], &e.Name)
+		_ = json.Unmarshal(m["displayName"], &e.DisplayName)
+		if e.Name = strings.TrimPrefix(e.Name, "models/"); e.Name != "" {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b modelEntry) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+}
+
+// Proxy checks, as the reference's (§22.2) but against BASE_URL's host, which is what the proxies are
+// used for, instead of www.google.com.
+const (
+	proxyCheckTimeout     = 10 * time.Second
+	proxyCheckConcurrency = 5
+	maxProxiesPerCheck    = 500
+)
+
+// ProxyResult is the outcome of checking one proxy. Proxy is shown without its password; Index is the
+// proxy's position in the request (or in PROXIES when the request named none).
+type ProxyResult struct {
+	Proxy        string  `json:"proxy"`
+	Index        int     `json:"index"`
+	IsAvailable  bool    `json:"is_available"`
+	ResponseTime float64 `json:"response_time"`
+	ErrorMessage string  `json:"error_message,omitempty"`
+	CheckedAt    int64   `json:"checked_at"`
+}
+
+func (p *Panel) checkProxy(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Proxy string `json:"proxy"`
+	}
+	if err := decode(r, &body); err != nil || strings.TrimSpace(body.Proxy) == "" {
+		rpcstatus.Write(w, http.StatusBadRequest, `expected {"proxy":"socks5://host:port"}`)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.check(r.Context(), strings.TrimSpace(body.Proxy), 0))
+}
+
+// checkProxies takes {"proxies":[...]}; without proxies it checks the configured PROXIES, so they can
+// be tested without revealing them.
+func (p *Panel) checkProxies(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Proxies []string `json:"proxies"`
+	}
+	if err := decode(r, &body); err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	proxies := body.Proxies
+	if len(proxies) == 0 {
+		proxies = config.Proxies.Get(p.Settings.Current())
+	}
+	if len(proxies) > maxProxiesPerCheck {
+		rpcstatus.Write(w, http.StatusBadRequest, "too many proxies in one check; send at most 500")
+		return
+	}
+	results := make([]ProxyResult, len(proxies))
+	sem := make(chan struct{}, proxyCheckConcurrency)
+	var wg sync.WaitGroup
+	for i, proxy := range proxies {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = p.check(r.Context(), strings.TrimSpace(proxy), i)
+		}()
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+func (p *Panel) check(ctx context.Context, proxy string, index int) ProxyResult {
+	res := ProxyResult{Proxy: proxy, Index: index, CheckedAt: time.Now().Unix()}
+	u, err := url.Parse(proxy)
+	if err != nil || u.Hostname() == "" || !slices.Contains([]string{"http", "https", "socks5", "socks5h"}, u.Scheme) {
+		res.Proxy, res.ErrorMessage = "", "Invalid proxy format (want http://, https:// or socks5://host:port)"
+		return res
+	}
+	res.Proxy = u.Redacted()
+	target, err := url.Parse(config.BaseURL.Get(p.Settings.Current()))
+	if err != nil || target.Host == "" {
+		res.ErrorMessage = "BASE_URL is not a URL"
+		return res
+	}
+	ctx, cancel := context.WithTimeout(ctx, proxyCheckTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, target.Scheme+"://"+target.Host+"/", nil)
+	client := &http.Client{Transport: p.transport(u), CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	start := time.Now()
+	resp, err := client.Do(req)
+	res.ResponseTime = math.Round(time.Since(start).Seconds()*1000) / 1000
+	if err != nil {
+		res.ErrorMessage = proxyError(err, u)
+		return res
+	}
+	resp.Body.Close()
+	// Any answer from the far side proves the path works; 407 and gateway errors come from the proxy.
+	switch {
+	case resp.StatusCode == http.StatusProxyAuthRequired:
+		res.ErrorMessage = "the proxy wants credentials (407)"
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		res.ErrorMessage = "the proxy could not reach " + target.Host + " (" + resp.Status + ")"
+	default:
+		res.IsAvailable = true
+	}
+	return res
+}
+
+func (p *Panel) transport(u *url.URL) http.RoundTripper {
+	if p.ProxyTransport != nil {
+		return p.ProxyTransport(u)
+	}
+	return &http.Transport{Proxy: http.ProxyURL(u), TLSHandshakeTimeout: proxyCheckTimeout, DisableKeepAlives: true}
+}
+
+// proxyError describes a failed check without the proxy's password, which url errors quote.
+func proxyError(err error, u *url.URL) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no answer within 10 s"
+	}
+	msg := err.Error()
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	return msg
+}
+
+// keyFilter selects keys for the key list: a status (usable, cooling, disabled) and a search text that
+// matches the key's id, its masked form, one of its tags, or the whole key when pasted.
+type keyFilter struct {
+	status string
+	search string
+	exact  string
+	now    time.Time
+}
+
+func newKeyFilter(q url.Values) keyFilter {
+	s := strings.TrimSpace(q.Get("search"))
+	return keyFilter{status: strings.ToLower(q.Get("status")), search: strings.ToLower(s), exact: s, now: time.Now()}
+}
+
+// cooling reports a usable key that at least one model may not use right now.
+func (f keyFilter) cooling(k *keypool.Key) bool {
+	return !k.Disabled() && len(k.CooldownsAt(f.now)) > 0
+}
+
+func (f keyFilter) match(k *keypool.Key, cooling bool) bool {
+	switch f.status {
+	case "usable":
+		if k.Disabled() {
+			return false
+		}
+	case "cooling":
+		if !cooling {
+			return false
+		}
+	case "disabled":
+		if !k.Disabled() {
+			return false
+		}
+	}
+	if f.search == "" {
+		return true
+	}
+	if strings.Contains(k.ID(), f.search) || strings.Contains(strings.ToLower(k.Masked()), f.search) || k.Value() == f.exact {
+		return true
+	}
+	return slices.ContainsFunc(k.Meta().Tags, func(t string) bool { return strings.Contains(strings.ToLower(t), f.search) })
+}
+
+// keyIDs lists the ids of every key matching the filter, for actions on "all matching" keys that the
+// page sends in batches.
+func (p *Panel) keyIDs(w http.ResponseWriter, r *http.Request) {
+	f := newKeyFilter(r.URL.Query())
+	ids := []string{}
+	for _, k := range p.Pool.Keys() {
+		if f.match(k, f.status == "cooling" && f.cooling(k)) {
+			ids = append(ids, k.ID())
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ids": ids, "count": len(ids)})
+}
+
+// copyKeys takes {"ids":[...]} and returns those keys in full, in the order asked, for the copy
+// buttons. Keys travel only in this answer, never in a URL.
+func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
+	var body selection
+	if err := decode(r, &body); err != nil || (!body.All && len(body.IDs) == 0) {
+		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
+		return
+	}
+	keys := []string{}
+	var unknown []string
+	if body.All {
+		for _, k := range p.Pool.Keys() {
+			keys = append(keys, k.Value())
+		}
+	}
+	for _, id := range body.IDs {
+		if k, ok := p.Pool.LookupID(id); ok {
+			keys = append(keys, k.Value())
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys, "not_found": unknown})
+}
+
+// deleteText takes {"text":"..."}: every key found in the pasted text leaves API_KEYS, like the
+// reference's bulk-delete dialog.
+func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := decode(r, &body); err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	drop := map[string]bool{}
+	for _, s := range keypool.ExtractKeys(body.Text) {
+		drop[s] = true
+	}
+	current := config.APIKeys.Get(p.Settings.Current())
+	next := make([]string, 0, len(current))
+	var gone []string
+	for _, s := range current {
+		if drop[s] {
+			gone = append(gone, s)
+		} else {
+			next = append(next, s)
+		}
+	}
+	out := map[string]any{"found": len(drop), "deleted": len(gone), "not_found": len(drop) - len(gone), "total": len(next)}
+	if len(gone) == 0 {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if err := p.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
+		return
+	}
+	if p.Store != nil {
+		if err := p.Store.DeleteKeyStates(r.Context(), gone); err != nil {
+			out["warning"] = "the keys' saved state could not be removed: " + err.Error()
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

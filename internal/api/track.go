@@ -1,0 +1,62 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/reqlog"
+)
+
+// routeKind names the API a path belongs to, for the request log; "" means the path is not logged
+// (health checks, admin calls, static files).
+func routeKind(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/openai/"):
+		return "openai-compat"
+	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/gemini/"):
+		return "gemini"
+	case strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/hf/"):
+		return "openai"
+	case strings.HasPrefix(path, "/vertex-express/"):
+		return "vertex"
+	}
+	return ""
+}
+
+// newRequestID returns 16 random hex characters.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// track gives every request an id (X-Request-Id) and, for API routes, opens the log entry that the
+// later stages fill in and hands it to sink when the handler returns (after a stream has ended).
+func track(sink reqlog.Sink, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newRequestID()
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(reqlog.WithID(r.Context(), id))
+		kind := routeKind(r.URL.Path)
+		if sink == nil || kind == "" || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e := &reqlog.Entry{ID: id, Start: time.Now(), Route: kind, Method: r.Method, Path: r.URL.Path}
+		rec := &errorCapture{statusRecorder: statusRecorder{ResponseWriter: w}}
+		ctx := reqlog.With(r.Context(), e)
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		noteRefusal(ctx, rec)
+		status := rec.status
+		if r.Context().Err() != nil && status == 0 {
+			status = 499 // the client left before any answer
+		} else if status == 0 {
+			status = http.StatusOK
+		}
+		e.Finish(status, time.Since(e.Start))
+		sink.Submit(e)
+	})
+}

@@ -1,0 +1,108 @@
+package gemini
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
+)
+
+func testSnap(t *testing.T, env map[string]string) *config.Snapshot {
+	t.Helper()
+	env2 := map[string]string{"SAFETY_SETTINGS": "[]"}
+	for k, v := range env {
+		env2[k] = v
+	}
+	s, err := config.FromEnv(env2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestPrepareVariants(t *testing.T) {
+	snap := testSnap(t, map[string]string{"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 512}`})
+	contents := `"contents":[{"parts":[{"text":"hi"}]}]`
+	cases := []struct {
+		name, model, body, want string
+	}{
+		{"plain model untouched", "gemini-2.5-flash",
+			`{ ` + contents + `, "generationConfig": {"temperature": 0.2}}`,
+			`{ ` + contents + `, "generationConfig": {"temperature": 0.2}}`},
+		{"search adds a tool", "gemini-2.5-flash-search",
+			`{` + contents + `}`,
+			`{"tools":[{"googleSearch":{}}],` + contents + `}`},
+		{"search appends to client tools in place", "gemini-2.5-flash-search",
+			`{"tools": [ {"codeExecution": {}} ],` + contents + `}`,
+			`{"tools": [{"codeExecution":{}},{"googleSearch":{}}],` + contents + `}`},
+		{"search leaves function declarations alone", "gemini-2.5-flash-search",
+			`{"tools":[{"functionDeclarations":[{"name":"f"}]}],` + contents + `}`,
+			`{"tools":[{"functionDeclarations":[{"name":"f"}]}],` + contents + `}`},
+		{"search not doubled", "gemini-2.5-flash-search",
+			`{"tools":[{"google_search":{}}],` + contents + `}`,
+			`{"tools":[{"google_search":{}}],` + contents + `}`},
+		{"non-thinking merges into generationConfig", "gemini-2.5-flash-non-thinking",
+			`{` + contents + `,"generationConfig":{"temperature":0.2,"brandNew":{"x":1}},"z":[1, 2]}`,
+			`{` + contents + `,"generationConfig":{"brandNew":{"x":1},"temperature":0.2,"thinkingConfig":{"thinkingBudget":0}},"z":[1, 2]}`},
+		{"client thinkingConfig wins", "gemini-2.5-pro-non-thinking",
+			`{` + contents + `,"generation_config":{"thinking_config":{"includeThoughts":true}}}`,
+			`{` + contents + `,"generation_config":{"thinking_config":{"includeThoughts":true}}}`},
+		{"snake_case generation_config is merged", "gemini-2.5-pro-non-thinking",
+			`{` + contents + `,"generation_config":{"temperature":1}}`,
+			`{` + contents + `,"generation_config":{"temperature":1,"thinkingConfig":{"thinkingBudget":128}}}`},
+		{"budget map by real name", "gemini-2.5-pro-search",
+			`{` + contents + `}`,
+			`{"generationConfig":{"thinkingConfig":{"thinkingBudget":512}},"tools":[{"googleSearch":{}}],` + contents + `}`},
+		{"image asks for both modalities", "gemini-2.0-flash-exp-image",
+			`{` + contents + `,"generationConfig":null}`,
+			`{` + contents + `,"generationConfig":{"responseModalities":["TEXT","IMAGE"]}}`},
+		{"client modalities win", "gemini-2.0-flash-exp-image",
+			`{` + contents + `,"generationConfig":{"responseModalities":["IMAGE"]}}`,
+			`{` + contents + `,"generationConfig":{"responseModalities":["IMAGE"]}}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := models.Resolve(snap, c.model)
+			got, err := prepare(snap, res, "generateContent", []byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != c.want {
+				t.Fatalf("\n got %s\nwant %s", got, c.want)
+			}
+			if !json.Valid(got) {
+				t.Fatal("invalid JSON")
+			}
+		})
+	}
+}
+
+func TestPrepareBatchEmbedAlias(t *testing.T) {
+	snap := testSnap(t, map[string]string{"MODEL_ALIASES": `{"emb":"gemini-embedding-001"}`})
+	body := `{"requests":[{"model":"models/emb","content":{"parts":[{"text":"a"}]}},{"model":"models/other","content":{}}],"x":1}`
+	got, err := prepare(snap, models.Resolve(snap, "emb"), "batchEmbedContents", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), `"model":"models/gemini-embedding-001"`) || !strings.Contains(string(got), `"model":"models/other"`) ||
+		!strings.HasSuffix(string(got), `],"x":1}`) {
+		t.Fatalf("batch model not renamed: %s", got)
+	}
+	same := `{"requests":[{"model":"models/gemini-embedding-001"}]}`
+	if got, _ := prepare(snap, models.Resolve(snap, "gemini-embedding-001"), "batchEmbedContents", []byte(same)); string(got) != same {
+		t.Fatalf("plain batch changed: %s", got)
+	}
+}
+
+func TestReplaceValuesKeepsOtherBytes(t *testing.T) {
+	obj := []byte("{\n  \"a\" : [1,  2],\n  \"b\":\t{\"x\": \"y:z\"} , \"c\":\"s\"\n}")
+	got, err := replaceValues(obj, map[string]json.RawMessage{"b": json.RawMessage(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "{\n  \"a\" : [1,  2],\n  \"b\":\t{} , \"c\":\"s\"\n}"; string(got) != want {
+		t.Fatalf("got %q", got)
+	}
+}

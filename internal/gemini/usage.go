@@ -1,0 +1,140 @@
+package gemini
+
+import (
+	"encoding/json"
+
+	"github.com/gemgate/gemgate/internal/reqlog"
+)
+
+// usageJSON is Gemini's usageMetadata, the fields the token statistics keep.
+type usageJSON struct {
+	Prompt   int `json:"promptTokenCount"`
+	Output   int `json:"candidatesTokenCount"`
+	Thoughts int `json:"thoughtsTokenCount"`
+	Cached   int `json:"cachedContentTokenCount"`
+}
+
+func (u usageJSON) usage() reqlog.Usage {
+	return reqlog.Usage{Prompt: u.Prompt, Output: u.Output, Thoughts: u.Thoughts, Cached: u.Cached}
+}
+
+// UsageOf reads the top-level usageMetadata of a generateContent answer (or of one stream event).
+// Only that field is decoded: the rest of the body, however large, is skipped without allocation.
+func UsageOf(body []byte) (reqlog.Usage, bool) {
+	var v struct {
+		UsageMetadata *usageJSON `json:"usageMetadata"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.UsageMetadata == nil {
+		return reqlog.Usage{}, false
+	}
+	return v.UsageMetadata.usage(), true
+}
+
+// UsageScanner watches a streamed answer pass by, SSE ("data: {...}") or a JSON array ("[{...},{...}]"),
+// and remembers the last top-level usageMetadata, which carries the totals. It keeps only the state of
+// a small JSON tokenizer and the bytes of the usage object itself, so it can see every byte of a long
+// stream without buffering it. Feed it the bytes in order, split anywhere. Not safe for concurrent use.
+type UsageScanner struct {
+	braces  int  // depth of open {…}: the events are at depth 1
+	inStr   bool // inside a JSON string
+	escaped bool // after a backslash inside a string
+	// key matching: the position reached in `"usageMetadata"` by the current string at depth 1, or -1.
+	match int
+	// afterKey is set between the closing quote of "usageMetadata" and its ':'.
+	afterKey bool
+	// capturing collects the value object from its '{' until its depth closes.
+	capturing bool
+	captured  []byte
+
+	usage reqlog.Usage
+	found bool
+}
+
+const usageKey = "usageMetadata"
+
+// maxUsageBytes bounds a captured usageMetadata object (it holds a few counts and per-modality lists).
+const maxUsageBytes = 16 << 10
+
+// Write scans p; it never fails.
+func (s *UsageScanner) Write(p []byte) (int, error) {
+	for _, c := range p {
+		s.step(c)
+	}
+	return len(p), nil
+}
+
+// Usage returns the last usage seen, and whether there was one.
+func (s *UsageScanner) Usage() (reqlog.Usage, bool) { return s.usage, s.found }
+
+func (s *UsageScanner) step(c byte) {
+	if s.capturing {
+		s.capture(c)
+	}
+	if s.inStr {
+		s.inString(c)
+		return
+	}
+	switch c {
+	case '"':
+		s.inStr = true
+		s.match = -1
+		if s.braces == 1 && !s.capturing {
+			s.match = 0
+		}
+	case ':':
+		if s.afterKey && !s.capturing {
+			s.afterKey = false
+			s.capturing = true
+			s.captured = s.captured[:0]
+			return
+		}
+	case '{':
+		s.braces++
+	case '}':
+		s.braces--
+		if s.capturing && s.braces == 1 {
+			s.finish()
+		}
+	}
+	if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+		s.afterKey = false
+	}
+	if s.capturing && s.braces == 1 && c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '{' && c != '}' {
+		// The value is not an object (null, a number): nothing to read.
+		s.capturing = false
+	}
+}
+
+func (s *UsageScanner) inString(c byte) {
+	switch {
+	case s.escaped:
+		s.escaped = false
+		s.match = -1
+	case c == '\\':
+		s.escaped = true
+		s.match = -1
+	case c == '"':
+		s.inStr = false
+		s.afterKey = s.match == len(usageKey)
+	case s.match >= 0 && s.match < len(usageKey) && c == usageKey[s.match]:
+		s.match++
+	default:
+		s.match = -1
+	}
+}
+
+func (s *UsageScanner) capture(c byte) {
+	if len(s.captured) >= maxUsageBytes {
+		s.capturing = false
+		return
+	}
+	s.captured = append(s.captured, c)
+}
+
+func (s *UsageScanner) finish() {
+	s.capturing = false
+	var u usageJSON
+	if json.Unmarshal(s.captured, &u) == nil {
+		s.usage, s.found = u.usage(), true
+	}
+}

@@ -1,0 +1,152 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/store"
+)
+
+// deleteBatch rows go per DELETE: short transactions, so that the writer (and, on SQLite, every other
+// writer of the file) waits milliseconds, not minutes, while millions of old rows go.
+const deleteBatch = 5000
+
+// deletePause lets other writers in between two batches.
+const deletePause = 5 * time.Millisecond
+
+// The log tables.
+const (
+	RequestTable = "t_request_log"
+	ErrorTable   = "t_error_logs"
+)
+
+// DeleteIDs deletes the rows of table (RequestTable or ErrorTable) with the given ids and returns how
+// many there were.
+func (s *Store) DeleteIDs(ctx context.Context, table string, ids []int64) (int64, error) {
+	if err := checkTable(table); err != nil {
+		return 0, err
+	}
+	var total int64
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		res, err := s.db.ExecContext(ctx, s.st.Rebind("DELETE FROM "+table+" WHERE id IN ("+placeholders(len(part))+")"), args...)
+		if err != nil {
+			return total, fmt.Errorf("deleting from %s: %w", table, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+// DeleteBefore deletes the rows of table older than cutoff, in batches.
+func (s *Store) DeleteBefore(ctx context.Context, table string, cutoff time.Time) (int64, error) {
+	if err := checkTable(table); err != nil {
+		return 0, err
+	}
+	return s.deleteBatched(ctx, table, "request_time < ?", timeArg(cutoff))
+}
+
+// DeleteAll empties table, in batches.
+func (s *Store) DeleteAll(ctx context.Context, table string) (int64, error) {
+	if err := checkTable(table); err != nil {
+		return 0, err
+	}
+	return s.deleteBatched(ctx, table, "1 = 1")
+}
+
+func checkTable(table string) error {
+	if table != RequestTable && table != ErrorTable {
+		return fmt.Errorf("logs: %q is not a log table", table)
+	}
+	return nil
+}
+
+func (s *Store) deleteBatched(ctx context.Context, table, cond string, args ...any) (int64, error) {
+	var q string
+	if s.d == store.MySQL {
+		// MySQL cannot take LIMIT in an IN (subquery), but DELETE itself takes one.
+		q = fmt.Sprintf("DELETE FROM %s WHERE %s LIMIT %d", table, cond, deleteBatch)
+	} else {
+		q = fmt.Sprintf("DELETE FROM %s WHERE id IN (SELECT id FROM %s WHERE %s LIMIT %d)", table, table, cond, deleteBatch)
+	}
+	q = s.st.Rebind(q)
+	var total int64
+	for {
+		res, err := s.db.ExecContext(ctx, q, args...)
+		if err != nil {
+			return total, fmt.Errorf("deleting from %s: %w", table, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < deleteBatch {
+			return total, nil
+		}
+		select {
+		case <-ctx.Done():
+			return total, fmt.Errorf("deleting from %s: %w", table, ctx.Err())
+		case <-time.After(deletePause):
+		}
+	}
+}
+
+// Retention of the counters: per-minute rows feed the last 24 hours, per-key hourly rows the last week.
+const (
+	minuteRetention = 48 * time.Hour
+	keyRetention    = 8 * 24 * time.Hour
+)
+
+// PruneStats deletes counters that no statistic reads any more: per-minute rows after two days, per-key
+// hourly rows after eight, hourly and daily rows after keep (STATS_RETENTION_DAYS).
+func (s *Store) PruneStats(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	var total int64
+	for _, t := range []struct {
+		table, col string
+		keep       time.Duration
+	}{
+		{"gg_stats_minute", "bucket", minuteRetention},
+		{"gg_key_stats_hour", "bucket", keyRetention},
+		{"gg_stats_hour", "bucket", keep},
+		{"gg_token_daily", "day", keep},
+	} {
+		n, err := s.pruneCounter(ctx, t.table, t.col, now.Add(-t.keep).Unix())
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// pruneCounter deletes a counter table's rows before cutoff one day of buckets at a time: the counter
+// tables have no single-column id to batch on, and a day of buckets is a bounded number of rows.
+func (s *Store) pruneCounter(ctx context.Context, table, col string, cutoff int64) (int64, error) {
+	var oldest *int64
+	if err := s.queryRow(ctx, "SELECT MIN("+col+") FROM "+table).Scan(&oldest); err != nil {
+		return 0, fmt.Errorf("pruning %s: %w", table, err)
+	}
+	var total int64
+	q := s.st.Rebind("DELETE FROM " + table + " WHERE " + col + " < ?")
+	for from := ptrOr(oldest, cutoff); from < cutoff; {
+		from = min(from+daySecs, cutoff)
+		res, err := s.db.ExecContext(ctx, q, from)
+		if err != nil {
+			return total, fmt.Errorf("pruning %s: %w", table, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+func ptrOr(p *int64, def int64) int64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,4 @@
+package logs
+
+// raceEnabled is set by race_test.go.
+var raceEnabled bool

@@ -1,0 +1,254 @@
+// Package logs keeps the request log (one row per client request, with the upstream attempts behind it),
+// the error log (one row per failed attempt or refused request), and pre-aggregated counters that the
+// statistics read instead of the logs: requests per minute and per hour, attempts per key and hour,
+// requests and tokens per day, key, model and client token.
+//
+// The Writer takes finished requests off the hot path through a bounded buffer and writes them in
+// batches, one transaction per batch; when the database is slow or down it drops entries and counts
+// them rather than ever making a request wait. Keys appear only masked and by id, client tokens only by
+// id; every stored text passes through a secret.Scrubber first.
+//
+// Tables t_request_log and t_error_logs keep Gemini Balance's names and columns (adding gemgate's), so a
+// database it left behind is adopted; the gg_* counter tables are gemgate's own. All SQL is written with
+// ? placeholders for the store's Rebind, and works on SQLite, MySQL/MariaDB and PostgreSQL.
+package logs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/gemgate/gemgate/internal/store"
+)
+
+// Store reads and writes the log and counter tables.
+type Store struct {
+	st *store.Store
+	db *sql.DB
+	d  store.Dialect
+	// trace, when set, sees every read query: tests check their plans use indexes.
+	trace func(query string, args []any)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.trace != nil {
+		s.trace(q, args)
+	}
+	return s.db.QueryContext(ctx, q, args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s.trace != nil {
+		s.trace(q, args)
+	}
+	return s.db.QueryRowContext(ctx, q, args...)
+}
+
+// NewStore uses the tables that st's migrations created.
+func NewStore(st *store.Store) *Store {
+	return &Store{st: st, db: st.DB(), d: st.Dialect()}
+}
+
+// Rows per multi-row statement: far below every engine's parameter limit (SQLite 32,766).
+const (
+	requestRowsPerStmt = 100
+	errorRowsPerStmt   = 50
+	counterRowsPerStmt = 200
+)
+
+var requestColumns = []string{
+	"request_time", "model_name", "api_key", "is_success", "status_code", "latency_ms", "request_id", "key_id",
+	"token_id", "route", "method", "path", "stream", "attempt_count", "attempts", "error",
+	"prompt_tokens", "output_tokens", "thought_tokens", "cached_tokens",
+}
+
+var errorColumns = []string{
+	"gemini_key", "model_name", "error_type", "error_log", "error_code", "request_msg", "request_time",
+	"request_id", "key_id", "token_id", "route", "error_class", "attempt",
+}
+
+// batch is what one flush writes, in one transaction.
+type batch struct {
+	requests []*requestRow
+	errors   []errorRow
+	counts   *counters
+}
+
+func (s *Store) write(ctx context.Context, b *batch) error {
+	return s.st.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insertRequests(ctx, tx, b.requests); err != nil {
+			return fmt.Errorf("inserting request logs: %w", err)
+		}
+		if err := s.insertErrors(ctx, tx, b.errors); err != nil {
+			return fmt.Errorf("inserting error logs: %w", err)
+		}
+		if b.counts != nil {
+			if err := s.upsertCounters(ctx, tx, b.counts); err != nil {
+				return fmt.Errorf("updating statistics: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestRow) error {
+	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
+	for start := 0; start < len(rows); start += requestRowsPerStmt {
+		part := rows[start:min(start+requestRowsPerStmt, len(rows))]
+		args = args[:0]
+		for _, r := range part {
+			attempts, _ := json.Marshal(r.Attempts)
+			if r.Attempts == nil {
+				attempts = []byte("[]")
+			}
+			args = append(args, timeArg(r.Time), nullStr(r.Model), nullStr(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
+				r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
+				string(attempts), nullStr(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
+		}
+		if _, err := tx.ExecContext(ctx, s.insertSQL("t_request_log", requestColumns, len(part)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) error {
+	args := make([]any, 0, errorRowsPerStmt*len(errorColumns))
+	for start := 0; start < len(rows); start += errorRowsPerStmt {
+		part := rows[start:min(start+errorRowsPerStmt, len(rows))]
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, nullStr(r.KeyMasked), nullStr(r.Model), r.Type, r.Log, nullInt(r.Code), nullStr(r.RequestMsg),
+				timeArg(r.Time), r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Class, nullInt(r.Attempt))
+		}
+		if _, err := tx.ExecContext(ctx, s.insertSQL("t_error_logs", errorColumns, len(part)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertSQL(table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	row := "(" + placeholders(len(cols)) + ")"
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return s.st.Rebind(b.String())
+}
+
+// upsertSQL adds to existing counters: sums for the add columns, the latest value for the set columns.
+func (s *Store) upsertSQL(table string, keys, add, set []string, rows int) string {
+	cols := append(append(append([]string{}, keys...), set...), add...)
+	var b strings.Builder
+	b.WriteString(s.insertSQL(table, cols, rows))
+	var assign []string
+	if s.d == store.MySQL {
+		b.WriteString(" ON DUPLICATE KEY UPDATE ")
+		for _, c := range add {
+			assign = append(assign, c+" = "+c+" + VALUES("+c+")")
+		}
+		for _, c := range set {
+			assign = append(assign, c+" = VALUES("+c+")")
+		}
+	} else {
+		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET ")
+		for _, c := range add {
+			assign = append(assign, c+" = "+table+"."+c+" + excluded."+c)
+		}
+		for _, c := range set {
+			assign = append(assign, c+" = excluded."+c)
+		}
+	}
+	b.WriteString(strings.Join(assign, ", "))
+	return b.String()
+}
+
+var (
+	reqKeyCols   = []string{"bucket", "route", "model", "status_code"}
+	reqAddCols   = []string{"requests", "attempts", "latency_ms"}
+	keyKeyCols   = []string{"bucket", "key_id", "model", "status_code"}
+	keyAddCols   = []string{"attempts", "latency_ms"}
+	tokenKeyCols = []string{"day", "key_id", "model", "token_id"}
+	tokenAddCols = []string{"requests", "prompt_tokens", "output_tokens", "thought_tokens", "cached_tokens"}
+	maskedCol    = []string{"key_masked"}
+)
+
+func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) error {
+	for _, t := range []struct {
+		table string
+		m     map[reqKey]*reqCount
+	}{{"gg_stats_minute", c.minute}, {"gg_stats_hour", c.hour}} {
+		keys := sortedKeys(t.m, cmpReq)
+		err := s.upsertChunks(ctx, tx, len(keys), func(n int) string {
+			return s.upsertSQL(t.table, reqKeyCols, reqAddCols, nil, n)
+		}, func(i int, args []any) []any {
+			k, v := keys[i], t.m[keys[i]]
+			return append(args, k.Bucket, k.Route, k.Model, k.Status, v.Requests, v.Attempts, v.LatencyMS)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.table, err)
+		}
+	}
+	kk := sortedKeys(c.keys, cmpKey)
+	err := s.upsertChunks(ctx, tx, len(kk), func(n int) string {
+		return s.upsertSQL("gg_key_stats_hour", keyKeyCols, keyAddCols, maskedCol, n)
+	}, func(i int, args []any) []any {
+		k, v := kk[i], c.keys[kk[i]]
+		return append(args, k.Bucket, k.KeyID, k.Model, k.Status, v.Masked, v.Attempts, v.LatencyMS)
+	})
+	if err != nil {
+		return fmt.Errorf("gg_key_stats_hour: %w", err)
+	}
+	tk := sortedKeys(c.tokens, cmpToken)
+	err = s.upsertChunks(ctx, tx, len(tk), func(n int) string {
+		return s.upsertSQL("gg_token_daily", tokenKeyCols, tokenAddCols, maskedCol, n)
+	}, func(i int, args []any) []any {
+		k, v := tk[i], c.tokens[tk[i]]
+		return append(args, k.Day, k.KeyID, k.Model, k.TokenID, v.Masked, v.Requests, v.Prompt, v.Output, v.Thought, v.Cached)
+	})
+	if err != nil {
+		return fmt.Errorf("gg_token_daily: %w", err)
+	}
+	return nil
+}
+
+// upsertChunks runs the statement for n rows in chunks of counterRowsPerStmt.
+func (s *Store) upsertChunks(ctx context.Context, tx *sql.Tx, n int, stmt func(rows int) string, row func(i int, args []any) []any) error {
+	var args []any
+	for start := 0; start < n; start += counterRowsPerStmt {
+		end := min(start+counterRowsPerStmt, n)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = row(i, args)
+		}
+		if _, err := tx.ExecContext(ctx, stmt(end-start), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return int64(n)
+}

@@ -1,0 +1,254 @@
+package logs
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/secret"
+)
+
+// Why an entry was dropped.
+const (
+	DropBufferFull  = "buffer_full"  // the database fell behind and the buffer was full
+	DropWriteFailed = "write_failed" // the batch holding it could not be written
+	DropShutdown    = "shutdown"     // it arrived after Close
+)
+
+// DropReasons lists the reasons, for metrics.
+var DropReasons = []string{DropBufferFull, DropWriteFailed, DropShutdown}
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	Buffer     int                // entries held while the database catches up (default 10,000)
+	BatchSize  int                // entries per transaction (default 500)
+	FlushEvery time.Duration      // the longest an entry waits for a batch to fill (default 500 ms)
+	Timeout    time.Duration      // bound of one batch's transaction (default 15 s)
+	Mode       func() Mode        // REQUEST_LOG_MODE, read per batch; nil means ModeAll
+	Scrub      *secret.Scrubber   // takes keys and tokens out of stored text; nil still catches key shapes
+	Logger     *slog.Logger       // warns about failed batches, at most every WarnEvery
+	WarnEvery  time.Duration      // default 30 s
+	write      func(*batch) error // tests replace the database
+}
+
+// Writer is the request log's Sink: Submit never blocks, the batches are written by one goroutine.
+type Writer struct {
+	opts  WriterOptions
+	store *Store
+	ch    chan *reqlog.Entry
+	flush chan chan struct{}
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+
+	closed   atomic.Bool
+	inflight atomic.Int64 // Submit calls between their closed check and their send
+
+	dropped     [3]atomic.Uint64 // by DropReasons index
+	written     atomic.Uint64    // entries whose batch committed
+	requestRows atomic.Uint64
+	errorRows   atomic.Uint64
+	batches     atomic.Uint64
+	lastWarn    time.Time // only the writer goroutine touches it
+	unreported  uint64
+}
+
+// NewWriter starts the writer goroutine; Close stops it after writing what it accepted.
+func NewWriter(s *Store, opts WriterOptions) *Writer {
+	if opts.Buffer <= 0 {
+		opts.Buffer = 10000
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = 500 * time.Millisecond
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	if opts.WarnEvery <= 0 {
+		opts.WarnEvery = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	w := &Writer{opts: opts, store: s, ch: make(chan *reqlog.Entry, opts.Buffer), flush: make(chan chan struct{}),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	if w.opts.write == nil {
+		w.opts.write = func(b *batch) error {
+			ctx, cancel := context.WithTimeout(context.Background(), w.opts.Timeout)
+			defer cancel()
+			return s.write(ctx, b)
+		}
+	}
+	go w.run()
+	return w
+}
+
+// Submit queues a finished entry. It never blocks: with the buffer full the entry is dropped and counted.
+func (w *Writer) Submit(e *reqlog.Entry) {
+	w.inflight.Add(1)
+	defer w.inflight.Add(-1)
+	if w.closed.Load() {
+		w.dropped[2].Add(1)
+		return
+	}
+	select {
+	case w.ch <- e:
+	default:
+		w.dropped[0].Add(1)
+	}
+}
+
+// Flush waits until every entry submitted before the call has been written (or dropped).
+func (w *Writer) Flush(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case w.flush <- reply:
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting entries, writes every accepted one and stops the goroutine.
+func (w *Writer) Close() {
+	w.once.Do(func() {
+		w.closed.Store(true)
+		// A Submit that saw closed == false may still be about to send; its entry was accepted, so
+		// wait for it before the final drain.
+		for w.inflight.Load() > 0 {
+			time.Sleep(50 * time.Microsecond)
+		}
+		close(w.quit)
+		<-w.done
+	})
+}
+
+// Stats are the writer's counters since start.
+type Stats struct {
+	Dropped     map[string]uint64 `json:"dropped"`
+	Written     uint64            `json:"written"`
+	RequestRows uint64            `json:"request_rows"`
+	ErrorRows   uint64            `json:"error_rows"`
+	Batches     uint64            `json:"batches"`
+	Buffered    int               `json:"buffered"`
+	BufferSize  int               `json:"buffer_size"`
+}
+
+// Stats returns the counters.
+func (w *Writer) Stats() Stats {
+	d := make(map[string]uint64, len(DropReasons))
+	for i, r := range DropReasons {
+		d[r] = w.dropped[i].Load()
+	}
+	return Stats{Dropped: d, Written: w.written.Load(), RequestRows: w.requestRows.Load(), ErrorRows: w.errorRows.Load(),
+		Batches: w.batches.Load(), Buffered: len(w.ch), BufferSize: cap(w.ch)}
+}
+
+// Dropped returns the entries dropped for reason.
+func (w *Writer) Dropped(reason string) uint64 {
+	for i, r := range DropReasons {
+		if r == reason {
+			return w.dropped[i].Load()
+		}
+	}
+	return 0
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	pending := make([]*reqlog.Entry, 0, w.opts.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	write := func() {
+		timer.Stop()
+		w.write(pending)
+		clear(pending)
+		pending = pending[:0]
+	}
+	drain := func() {
+		for {
+			select {
+			case e := <-w.ch:
+				if pending = append(pending, e); len(pending) >= w.opts.BatchSize {
+					write()
+				}
+			default:
+				write()
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case e := <-w.ch:
+			pending = append(pending, e)
+			if len(pending) == 1 {
+				timer.Reset(w.opts.FlushEvery)
+			}
+			if len(pending) >= w.opts.BatchSize {
+				write()
+			}
+		case <-timer.C:
+			write()
+		case reply := <-w.flush:
+			drain()
+			close(reply)
+		case <-w.quit:
+			drain()
+			return
+		}
+	}
+}
+
+// write turns entries into rows and counters and writes them in one transaction.
+func (w *Writer) write(entries []*reqlog.Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	mode := ModeAll
+	if w.opts.Mode != nil {
+		mode = w.opts.Mode()
+	}
+	b := &batch{counts: newCounters()}
+	for _, e := range entries {
+		snap := e.Snapshot()
+		b.counts.add(&snap)
+		req, errs := rowsOf(&snap, mode, w.opts.Scrub)
+		if req != nil {
+			b.requests = append(b.requests, req)
+		}
+		b.errors = append(b.errors, errs...)
+	}
+	if err := w.opts.write(b); err != nil {
+		w.dropped[1].Add(uint64(len(entries)))
+		w.warn(len(entries), err)
+		return
+	}
+	w.batches.Add(1)
+	w.written.Add(uint64(len(entries)))
+	w.requestRows.Add(uint64(len(b.requests)))
+	w.errorRows.Add(uint64(len(b.errors)))
+}
+
+// warn reports failed batches without flooding the log while the database is down.
+func (w *Writer) warn(n int, err error) {
+	w.unreported += uint64(n)
+	if now := time.Now(); now.Sub(w.lastWarn) >= w.opts.WarnEvery {
+		w.opts.Logger.Warn("could not write request logs; the entries are dropped, requests are not affected",
+			"entries", w.unreported, "dropped_total", w.dropped[1].Load(), "err", err)
+		w.lastWarn, w.unreported = now, 0
+	}
+}

@@ -1,0 +1,70 @@
+// Package openai serves OpenAI's API on top of Gemini: chat completions (translated to and from
+// generateContent), models, embeddings, and a pass-through to Google's own OpenAI-compatible endpoint.
+package openai
+
+import (
+	"net/http"
+
+	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// Prefixes are where the translated API is served (the reference's /v1 and /hf/v1).
+var Prefixes = []string{"/v1", "/hf/v1"}
+
+// PassthroughPrefix is where Google's own OpenAI-compatible endpoint is relayed.
+const PassthroughPrefix = "/openai/v1"
+
+// Handler serves the OpenAI routes.
+type Handler struct {
+	Exec     *upstream.Executor
+	Settings func() *config.Snapshot
+	Tokens   *auth.Tokens
+	Models   *gemini.ModelCache
+}
+
+// Register mounts the routes.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range Prefixes {
+		mux.Handle("POST "+p+"/chat/completions", h.authorized(h.chat))
+		mux.Handle("GET "+p+"/models", h.authorized(h.listModels))
+		mux.Handle("GET "+p+"/models/{model...}", h.authorized(h.getModel))
+		mux.Handle("POST "+p+"/embeddings", h.authorized(h.embeddings))
+		mux.Handle(p+"/", http.HandlerFunc(notFound))
+	}
+	p := PassthroughPrefix
+	mux.Handle("GET "+p+"/models", h.authorized(h.passthroughModels))
+	mux.Handle("POST "+p+"/chat/completions", h.authorized(h.passthroughChat))
+	mux.Handle("POST "+p+"/embeddings", h.authorized(h.passthroughEmbeddings))
+	mux.Handle(p+"/", http.HandlerFunc(notFound))
+}
+
+// authorized checks the client token, sent as "Authorization: Bearer" like OpenAI's own API (x-goog-api-key
+// and ?key= are accepted too, for clients configured the Gemini way).
+func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := auth.BearerToken(r)
+		if token == "" {
+			token = auth.GeminiToken(r)
+		}
+		valid := token != "" && h.Tokens.Valid(token)
+		auth.Note(r, token, valid)
+		switch {
+		case token == "":
+			WriteError(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as Authorization: Bearer <token>.",
+				TypeAuthentication, "missing_api_key", "")
+			return
+		case !valid:
+			WriteError(w, http.StatusUnauthorized, "Incorrect API key provided: it is not one of this gateway's ALLOWED_TOKENS.",
+				TypeAuthentication, "invalid_api_key", "")
+			return
+		}
+		next(w, r)
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, http.StatusNotFound, "Unknown route: "+r.Method+" "+r.URL.Path, TypeInvalidRequest, "unknown_url", "")
+}

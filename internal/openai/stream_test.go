@@ -1,0 +1,247 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+)
+
+func readSSEEvents(t *testing.T, r io.Reader, limit int) ([]string, error) {
+	t.Helper()
+	sr := newSSEReader(r)
+	if limit > 0 {
+		sr.limit = limit
+	}
+	var out []string
+	for {
+		data, err := sr.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return out, err
+		}
+		out = append(out, string(data))
+	}
+}
+
+func TestSSEReaderFraming(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"crlf", "data: a\r\n\r\ndata: b\r\n\r\n", []string{"a", "b"}},
+		{"lf", "data: a\n\ndata: b\n\n", []string{"a", "b"}},
+		{"cr", "data: a\r\rdata: b\r\r", []string{"a", "b"}},
+		{"no space", "data:a\n\n", []string{"a"}},
+		{"two spaces keep one", "data:  a\n\n", []string{" a"}},
+		{"multi-line data", "data: a\ndata: b\n\n", []string{"a\nb"}},
+		{"comments and fields", ": hi\nevent: x\nid: 3\nretry: 9\ndata: a\n\n", []string{"a"}},
+		{"blank lines between", "\n\n\r\n\ndata: a\n\n\n\n", []string{"a"}},
+		{"no final blank line", "data: a\n\ndata: b", []string{"a", "b"}},
+		{"no final line end", "data: a", []string{"a"}},
+		{"empty data", "data:\n\n", []string{""}},
+		{"field without data", "event: x\n\n", nil},
+		{"long line", "data: " + long + "\r\n\r\n", []string{long}},
+		{"empty", "", nil},
+	} {
+		readers := map[string]func(io.Reader) io.Reader{
+			"whole":    func(r io.Reader) io.Reader { return r },
+			"one byte": iotest.OneByteReader,
+			"half":     iotest.HalfReader,
+			"data+err": iotest.DataErrReader,
+		}
+		for rn, wrap := range readers {
+			t.Run(tc.name+"/"+rn, func(t *testing.T) {
+				got, err := readSSEEvents(t, wrap(strings.NewReader(tc.in)), 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
+					t.Fatalf("got %q, want %q", got, tc.want)
+				}
+			})
+		}
+	}
+}
+
+func TestSSEReaderLimitsAndErrors(t *testing.T) {
+	if _, err := readSSEEvents(t, strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 50); !errors.Is(err, errEventTooLarge) {
+		t.Fatalf("long line: %v", err)
+	}
+	multi := strings.Repeat("data: "+strings.Repeat("x", 20)+"\n", 10) + "\n"
+	if _, err := readSSEEvents(t, strings.NewReader(multi), 100); !errors.Is(err, errEventTooLarge) {
+		t.Fatalf("many lines: %v", err)
+	}
+	boom := errors.New("connection reset")
+	got, err := readSSEEvents(t, io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(boom)), 0)
+	if !errors.Is(err, boom) || len(got) != 1 {
+		t.Fatalf("got %q %v; want the first event then the read error", got, err)
+	}
+}
+
+// streamCases are the answer options of each testdata/stream case.
+var streamCases = map[string]func(o *answerOptions) bool{
+	"text_thoughts":  func(o *answerOptions) bool { return true },
+	"tool_calls":     func(o *answerOptions) bool { return false },
+	"blocked":        func(o *answerOptions) bool { o.candidates = 2; return true },
+	"search":         func(o *answerOptions) bool { o.searchLinks = true; return true },
+	"two_choices":    func(o *answerOptions) bool { o.candidates = 2; return true },
+	"error_event":    func(o *answerOptions) bool { return true },
+	"messy_framing":  func(o *answerOptions) bool { o.showThinking = false; return false },
+	"image_and_code": func(o *answerOptions) bool { return false },
+	"empty":          func(o *answerOptions) bool { return true },
+	"only_usage":     func(o *answerOptions) bool { return true },
+}
+
+// runChatStream feeds an upstream SSE body through the chat stream path and returns what the client gets.
+func runChatStream(t testing.TB, body io.Reader, o *answerOptions, includeUsage bool, pace pacer) (*httptest.ResponseRecorder, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	relayChatStream(context.Background(), body, newStreamTranslator(o), newSSEWriter(rec, context.Background(), pace), includeUsage)
+	return rec, rec.Body.String()
+}
+
+// TestStreamGolden turns each testdata/stream/<case>.sse (Google's stream, byte for byte) into the
+// client's stream in <case>.golden.sse, reading the upstream one byte at a time.
+func TestStreamGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/stream/*.sse")
+	ran := 0
+	for _, file := range files {
+		if strings.HasSuffix(file, ".golden.sse") {
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(file), ".sse")
+		setup, ok := streamCases[name]
+		if !ok {
+			t.Errorf("no options for %s", name)
+			continue
+		}
+		ran++
+		t.Run(name, func(t *testing.T) {
+			o := testAnswerOptions(1)
+			includeUsage := setup(o)
+			in := chatReadFile(t, file)
+			rec, got := runChatStream(t, iotest.OneByteReader(bytes.NewReader(in)), o, includeUsage, pacer{})
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") ||
+				rec.Header().Get("Cache-Control") != "no-cache" || rec.Header().Get("X-Accel-Buffering") != "no" {
+				t.Fatalf("headers %v", rec.Header())
+			}
+			if !strings.HasSuffix(got, "data: [DONE]\n\n") {
+				t.Fatalf("stream does not end with [DONE]: %s", got)
+			}
+			chatCheckGolden(t, strings.TrimSuffix(file, ".sse")+".golden.sse", []byte(got))
+			// The same bytes in one read give the same stream.
+			if _, whole := runChatStream(t, bytes.NewReader(in), testAnswerOptionsFor(setup), includeUsage, pacer{}); whole != got {
+				t.Fatalf("framing changed the output:\n%s\nvs\n%s", whole, got)
+			}
+		})
+	}
+	if ran < len(streamCases) {
+		t.Fatalf("ran %d of %d cases", ran, len(streamCases))
+	}
+}
+
+func testAnswerOptionsFor(setup func(*answerOptions) bool) *answerOptions {
+	o := testAnswerOptions(1)
+	setup(o)
+	return o
+}
+
+func TestStreamBrokenMidway(t *testing.T) {
+	upstream := io.MultiReader(strings.NewReader(`data: {"candidates":[{"content":{"parts":[{"text":"Hello"}]}}]}`+"\r\n\r\n"),
+		iotest.ErrReader(io.ErrUnexpectedEOF))
+	_, got := runChatStream(t, upstream, testAnswerOptions(1), true, pacer{})
+	if strings.Count(got, "Hello") != 1 || strings.Contains(got, "finish_reason\":\"") || strings.Contains(got, `"usage"`) {
+		t.Fatalf("a broken stream must not be finished normally: %s", got)
+	}
+	if !strings.Contains(got, `data: {"error":{"message":"The upstream stream ended unexpectedly.","type":"server_error","param":null,"code":"upstream_stream_broken"}}`) ||
+		!strings.HasSuffix(got, "data: [DONE]\n\n") {
+		t.Fatalf("no error event: %s", got)
+	}
+}
+
+func TestStreamClientGoneStopsReading(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := &goneClientWriter{ResponseRecorder: httptest.NewRecorder()}
+	reads := &chatCountingReader{r: strings.NewReader(strings.Repeat(`data: {"candidates":[{"content":{"parts":[{"text":"x"}]}}]}`+"\n\n", 100))}
+	relayChatStream(ctx, reads, newStreamTranslator(testAnswerOptions(1)), newSSEWriter(w, ctx, pacer{}), false)
+	if reads.n > 1 {
+		t.Fatalf("kept reading the upstream after the client left: %d reads", reads.n)
+	}
+}
+
+// goneClientWriter is a client connection that is gone.
+type goneClientWriter struct{ *httptest.ResponseRecorder }
+
+func (f *goneClientWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+type chatCountingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chatCountingReader) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }
+
+func TestPacer(t *testing.T) {
+	p := pacer{enabled: true, minDelay: 10 * time.Millisecond, maxDelay: 30 * time.Millisecond, short: 10, long: 50, size: 5}
+	for n, want := range map[int]time.Duration{1: 30 * time.Millisecond, 10: 30 * time.Millisecond, 50: 10 * time.Millisecond, 500: 10 * time.Millisecond} {
+		if got := p.delay(n); got != want {
+			t.Errorf("delay(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if mid := p.delay(22); mid <= 10*time.Millisecond || mid >= 30*time.Millisecond {
+		t.Errorf("delay(22) = %v, want between the bounds", mid)
+	}
+	if got := p.pieces("héllo"); strings.Join(got, "|") != "h|é|l|l|o" {
+		t.Errorf("short text pieces %q", got)
+	}
+	long := strings.Repeat("é", 52)
+	got := p.pieces(long)
+	if len(got) != 11 || got[0] != strings.Repeat("é", 5) || got[10] != "éé" || strings.Join(got, "") != long {
+		t.Errorf("long text pieces %q", got)
+	}
+	if (pacer{short: 10, long: 10}).delay(10) != 0 {
+		t.Error("degenerate thresholds")
+	}
+}
+
+func TestStreamPacedText(t *testing.T) {
+	p := pacer{enabled: true, minDelay: time.Millisecond, maxDelay: 2 * time.Millisecond, short: 2, long: 10, size: 3}
+	in := `data: {"candidates":[{"content":{"parts":[{"text":"abcd"}]}}]}` + "\n\n" +
+		`data: {"candidates":[{"content":{"parts":[{"text":"0123456789AB"},{"text":"think","thought":true}]},"finishReason":"STOP"}]}` + "\n\n"
+	start := time.Now()
+	_, got := runChatStream(t, strings.NewReader(in), testAnswerOptions(1), false, p)
+	var pieces []string
+	for _, line := range strings.Split(got, "\n\n") {
+		if i := strings.Index(line, `"content":"`); i >= 0 && !strings.Contains(line, `"role"`) {
+			pieces = append(pieces, line[i+11:i+11+strings.Index(line[i+11:], `"`)])
+		}
+	}
+	// Text alone is paced; a chunk that also carries reasoning is sent as it is.
+	if strings.Join(pieces, "|") != "a|b|c|d|0123456789AB" {
+		t.Fatalf("pieces %q in %s", pieces, got)
+	}
+	if time.Since(start) < 3*time.Millisecond {
+		t.Fatal("no pauses between pieces")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := httptest.NewRecorder()
+	slow := pacer{enabled: true, minDelay: time.Hour, maxDelay: time.Hour, short: 1, long: 2, size: 1}
+	out := newSSEWriter(rec, ctx, slow)
+	text := "never ending"
+	if out.send(&chatChunk{Choices: []chunkChoice{{Delta: delta{Content: &text}}}}) {
+		t.Fatal("a paced send went on after the client left")
+	}
+}

@@ -1,0 +1,63 @@
+package secret
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScrubber(t *testing.T) {
+	google := "AIzaSy" + strings.Repeat("Q", 33)
+	unknownGoogle := "AIzaSy" + strings.Repeat("Z", 33)
+	demo := "demo-3-ratelimit"
+	token := "sk-" + strings.Repeat("t", 30)
+	odd := "https://relay.example.com/secret?x=1"
+	s := NewScrubber([]string{google, demo}, []string{token, odd, "short"})
+	for in, want := range map[string]string{
+		"key " + google + ".":                  "key " + Mask(google) + ".",
+		`{"key":"` + unknownGoogle + `"}`:      `{"key":"` + Mask(unknownGoogle) + `"}`,
+		"x-goog-api-key: " + demo:              "x-goog-api-key: " + Mask(demo),
+		"Bearer " + token + "\n":               "Bearer " + Mask(token) + "\n",
+		"Bearer sk-" + strings.Repeat("u", 40): "Bearer " + Mask("sk-"+strings.Repeat("u", 40)),
+		"via " + odd + " ok":                   "via " + Mask(odd) + " ok",
+		"prefix" + google:                      "prefix" + Mask(google),
+		"demo-3-ratelimits stays":              "demo-3-ratelimits stays",
+		"short words stay short":               "short words stay short",
+		"sk-tooshort and AIzaShort":            "sk-tooshort and AIzaShort",
+		"":                                     "",
+	} {
+		if got := s.String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+		if got := string(s.Bytes([]byte(in))); got != want {
+			t.Errorf("Bytes(%q) = %q, want %q", in, got, want)
+		}
+		if again := s.String(s.String(in)); again != want {
+			t.Errorf("scrubbing twice changed %q to %q", want, again)
+		}
+	}
+	clean := []byte("nothing to hide here")
+	if out := s.Bytes(clean); &out[0] != &clean[0] {
+		t.Error("Bytes copied text without secrets")
+	}
+	var none *Scrubber
+	if got := none.String("k " + google); got != "k "+Mask(google) {
+		t.Errorf("nil scrubber: %q", got)
+	}
+	s.Update(nil)
+	if got := s.String(demo); got != demo {
+		t.Errorf("after Update the old secret is still scrubbed: %q", got)
+	}
+}
+
+func BenchmarkScrubberLogLine(b *testing.B) {
+	keys := make([]string, 10000)
+	for i := range keys {
+		keys[i] = "AIzaSy" + strings.Repeat(string(rune('A'+i%26)), 29) + strings.Repeat("0", 4)
+	}
+	s := NewScrubber(keys)
+	line := "upstream 429 RESOURCE_EXHAUSTED: Quota exceeded for quota metric 'Generate Content API requests per minute' and limit 'GenerateContent request limit per minute for a region' of service 'generativelanguage.googleapis.com'"
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		_ = s.String(line)
+	}
+}

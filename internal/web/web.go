@@ -1,0 +1,275 @@
+// Package web is the admin panel: server-rendered pages (login, keys dashboard, settings editor, logs)
+// with small vanilla scripts that call the admin JSON API, every asset embedded in the binary. It owns
+// the admin sessions: a random id in an HttpOnly cookie, kept hashed in the database so that several
+// instances share logins, with a CSRF token per session and throttled logins.
+package web
+
+import (
+	"bytes"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/version"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+const (
+	sessionCookie = "gemgate_session"
+	loginCookie   = "gemgate_login" // the login form's double-submit token
+	csrfHeader    = "X-CSRF-Token"
+)
+
+// pagePaths are the panel's pages besides the login page; the API router sends exactly these (and
+// Routes) here, so unknown paths keep their JSON 404.
+var pagePaths = map[string]struct {
+	title   string
+	scripts []string
+}{
+	"/keys":   {"keys.title", []string{"chart.js", "logview.js", "keys.js"}},
+	"/config": {"config.title", []string{"config.js"}},
+	"/logs":   {"logs.title", []string{"logview.js", "logs.js"}},
+}
+
+// Routes are the patterns to mount the panel on.
+var Routes = []string{"GET /{$}", "POST /auth", "POST /logout", "GET /keys", "GET /config", "GET /logs", "GET /static/"}
+
+// Options configure the panel.
+type Options struct {
+	Settings *config.Manager
+	DB       *sql.DB
+	Rebind   func(string) string // the store's placeholder rewriting
+	Version  string
+	// Releases is the cached result of the background release check; nil shows the version alone.
+	Releases func() version.Status
+	Logger   *slog.Logger
+}
+
+// Panel serves the admin pages.
+type Panel struct {
+	settings *config.Manager
+	sessions *sessionStore
+	throttle *throttle
+	catalog  catalog
+	assets   assets
+	tmpl     map[string]*template.Template
+	releases func() version.Status
+	version  string
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New builds the panel.
+func New(o Options) (*Panel, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	as, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	p := &Panel{settings: o.Settings, sessions: newSessionStore(o.DB, o.Rebind, log), throttle: newThrottle(),
+		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux()}
+	if p.tmpl, err = p.parseTemplates(); err != nil {
+		return nil, err
+	}
+	p.routes()
+	return p, nil
+}
+
+func (p *Panel) routes() {
+	p.mux.HandleFunc("GET /{$}", p.loginPage)
+	p.mux.HandleFunc("POST /auth", p.login)
+	p.mux.HandleFunc("POST /logout", p.logout)
+	for path := range pagePaths {
+		p.mux.HandleFunc("GET "+path, p.page)
+	}
+	p.mux.HandleFunc("GET /static/", p.assets.serve)
+}
+
+func (p *Panel) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+
+func (p *Panel) parseTemplates() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{"asset": p.assets.url}
+	out := map[string]*template.Template{}
+	for _, name := range []string{"login", "keys", "config", "logs"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func (p *Panel) ttl() time.Duration {
+	return time.Duration(config.AdminSessionExpire.Get(p.settings.Current())) * time.Second
+}
+
+func (p *Panel) authToken() string { return config.AuthToken.Get(p.settings.Current()) }
+
+// current returns the request's session. Both a partitioned (embedded) and a normal cookie may
+// arrive; the first live one counts.
+func (p *Panel) current(r *http.Request) (string, *session, bool) {
+	token := p.authToken()
+	for _, c := range r.CookiesNamed(sessionCookie) {
+		if sess, ok := p.sessions.lookup(r.Context(), c.Value, token); ok {
+			return c.Value, sess, true
+		}
+	}
+	return "", nil, false
+}
+
+// Check is the admin API's session check: whether r carries a live session, and whether it sent that
+// session's CSRF token in the X-CSRF-Token header.
+func (p *Panel) Check(r *http.Request) (loggedIn, csrfOK bool) {
+	_, sess, ok := p.current(r)
+	if !ok {
+		return false, false
+	}
+	p.sessions.extend(r.Context(), sess, p.ttl())
+	tok := r.Header.Get(csrfHeader)
+	return true, tok != "" && secret.Equal(tok, sess.csrf)
+}
+
+// isHTTPS tells whether the browser reached us over HTTPS, directly or through a TLS-terminating
+// proxy (Hugging Face, Render and most others set X-Forwarded-Proto).
+func (p *Panel) isHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
+		strings.HasPrefix(strings.ToLower(config.PublicURL.Get(p.settings.Current())), "https://")
+}
+
+// framed tells whether the request comes from a page inside another site's iframe: browsers say so in
+// Sec-Fetch-Dest, and the login form adds its own finding for browsers that do not.
+func framed(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "iframe" || r.PostFormValue("framed") == "1"
+}
+
+// cookie builds a panel cookie. Inside an iframe a Lax cookie is never sent, so there (and only over
+// HTTPS, which SameSite=None requires) the cookie is SameSite=None and Partitioned: the browser keeps it
+// for this embedding site alone. Cross-site requests then carry it, which the CSRF token covers.
+func (p *Panel) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if p.isHTTPS(r) {
+		c.Secure = true
+		if framed(r) {
+			c.SameSite, c.Partitioned = http.SameSiteNoneMode, true
+		}
+	}
+	return c
+}
+
+// securityHeaders go on every page: scripts only from our own files (no inline script, so injected
+// markup cannot run), framing only by ourselves and Hugging Face Spaces (FAQ 1).
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "+
+		"frame-ancestors 'self' https://huggingface.co https://*.hf.space")
+	// Browsers that know frame-ancestors ignore this; older ones at least refuse foreign framing.
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// pageData is what every template sees.
+type pageData struct {
+	Lang      string
+	Page      string
+	TitleKey  string
+	Scripts   []string
+	LoggedIn  bool
+	CSRF      string
+	Version   string
+	Update    *version.Status
+	Error     string
+	Next      string
+	LoginCSRF string
+	I18N      template.JS
+	lang      string
+	cat       catalog
+}
+
+// T returns the string for key in the page's language.
+func (d *pageData) T(key string) string { return d.cat.text(d.lang, key) }
+
+// HTMLLang is the page's lang attribute.
+func (d *pageData) HTMLLang() string {
+	if d.lang == "zh" {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+func (p *Panel) newPageData(w http.ResponseWriter, r *http.Request, page string) *pageData {
+	lang, switched := pickLang(r)
+	if switched {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+	}
+	// json.Marshal escapes <, > and &, so the catalogue cannot end the script element it sits in.
+	strings, _ := json.Marshal(p.catalog[lang])
+	return &pageData{Lang: lang, lang: lang, Page: page, cat: p.catalog, Version: p.version, I18N: template.JS(strings)}
+}
+
+func (p *Panel) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	var buf bytes.Buffer
+	if err := p.tmpl[name].Execute(&buf, d); err != nil {
+		p.log.Error("rendering an admin page", "page", name, "err", err)
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
+	}
+	securityHeaders(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// page renders a panel page for a logged-in admin, or sends the browser to the login page.
+func (p *Panel) page(w http.ResponseWriter, r *http.Request) {
+	id, sess, ok := p.current(r)
+	if !ok {
+		http.Redirect(w, r, "/?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return
+	}
+	if next, moved := p.sessions.extend(r.Context(), sess, p.ttl()); moved {
+		sess = next
+		p.setSessionCookie(w, r, id, sess)
+	}
+	info := pagePaths[r.URL.Path]
+	d := p.newPageData(w, r, strings.TrimPrefix(r.URL.Path, "/"))
+	d.TitleKey, d.Scripts, d.LoggedIn, d.CSRF = info.title, info.scripts, true, sess.csrf
+	d.Update = p.update()
+	p.render(w, http.StatusOK, d.Page, d)
+}
+
+// update returns the cached release check when it found a newer release; the page never waits for
+// GitHub, and offline the badge simply shows the version.
+func (p *Panel) update() *version.Status {
+	if p.releases == nil {
+		return nil
+	}
+	s := p.releases()
+	if !s.UpdateAvailable {
+		return nil
+	}
+	return &s
+}
+
+func (p *Panel) setSessionCookie(w http.ResponseWriter, r *http.Request, id string, sess *session) {
+	http.SetCookie(w, p.cookie(r, sessionCookie, id, int(time.Until(sess.expires).Seconds())))
+}
