@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -128,6 +129,9 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		relayStream(w, r, resp)
 		return
 	}
+	if resp.StatusCode == http.StatusOK && action == "generateContent" {
+		recordUsage(r, resp.Body)
+	}
 	writeBody(w, resp)
 }
 
@@ -165,6 +169,17 @@ func forwardQuery(q url.Values) url.Values {
 	}
 	q.Del("key")
 	return q
+}
+
+// recordUsage hands the answer's token counts to the request log (only when the request is logged,
+// so nothing is parsed otherwise).
+func recordUsage(r *http.Request, body []byte) {
+	if reqlog.From(r.Context()) == nil {
+		return
+	}
+	if u, ok := UsageOf(body); ok {
+		reqlog.SetUsage(r.Context(), u)
+	}
 }
 
 func writeBody(w http.ResponseWriter, resp *upstream.Response) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -30,8 +31,20 @@ func relayStream(w http.ResponseWriter, r *http.Request, resp *upstream.Response
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
 	buf := make([]byte, 32<<10)
+	var usage *UsageScanner
+	if reqlog.From(r.Context()) != nil {
+		usage = &UsageScanner{}
+		defer func() {
+			if u, ok := usage.Usage(); ok {
+				reqlog.SetUsage(r.Context(), u)
+			}
+		}()
+	}
 	for {
 		n, err := resp.Stream.Read(buf)
+		if n > 0 && usage != nil {
+			_, _ = usage.Write(buf[:n])
+		}
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return

@@ -15,6 +15,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -184,7 +185,17 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, cc *chatCall)
 		WriteError(w, http.StatusBadGateway, notAnAnswer, TypeUpstream, "upstream_error", "")
 		return
 	}
+	recordUsage(r.Context(), answer.UsageMetadata)
 	writeChatJSON(w, cc.opts.completion(answer))
+}
+
+// recordUsage hands Gemini's token counts to the request log.
+func recordUsage(ctx context.Context, u *gemini.UsageMetadata) {
+	if u == nil || reqlog.From(ctx) == nil {
+		return
+	}
+	reqlog.SetUsage(ctx, reqlog.Usage{Prompt: u.PromptTokenCount, Output: u.CandidatesTokenCount,
+		Thoughts: u.ThoughtsTokenCount, Cached: u.CachedContentTokenCount})
 }
 
 func writeChatJSON(w http.ResponseWriter, v any) {
@@ -225,6 +236,7 @@ func relayChatStream(ctx context.Context, body io.Reader, st *streamTranslator, 
 	if !out.send(st.start()) {
 		return
 	}
+	defer func() { recordUsage(ctx, st.usage) }()
 	if relayEvents(ctx, newSSEReader(body), st, out) != nil {
 		return
 	}
