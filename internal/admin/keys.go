@@ -42,6 +42,9 @@ func (k *Keys) Register(h *Handler) {
 	h.Handle("POST /api/keys/meta", k.meta)
 }
 
+// DisabledByAdmin is the reason of keys an admin took out; the re-check job leaves them alone.
+const DisabledByAdmin = "disabled by an admin"
+
 // selection is the body of the bulk calls: key IDs, or all:true for every key.
 type selection struct {
 	IDs []string `json:"ids"`
@@ -141,7 +144,7 @@ func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, key := range keys {
-		k.Pool.Disable(key, "disabled by an admin")
+		k.Pool.Disable(key, DisabledByAdmin)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disabled": len(keys), "not_found": unknown})
 }

@@ -111,3 +111,30 @@ func TestModelKeyTagsAndSharedProjectCooldowns(t *testing.T) {
 		t.Fatal("tags lost across restart")
 	}
 }
+
+func TestRecheckJobRevivesKeysThatWorkAgain(t *testing.T) {
+	bad, manual := "AIzaSyBad000000000000000000000000000000", goodKey(1)
+	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}},
+		map[string]string{"API_KEYS": bad + "," + goodKey(0) + "," + manual})
+	for range 3 {
+		h.generate("gemini-2.5-flash", "hi")
+	}
+	h.do("POST", "/api/keys/disable", map[string]any{"ids": []string{secret.ID(manual)}}, adminHeader)
+	if _, usable := h.app.Pool.Counts(); usable != 1 {
+		t.Fatalf("usable %d", usable)
+	}
+	// Still broken: the job leaves it out.
+	if r := h.do("POST", "/api/jobs/check_failed_keys/run?wait=true", nil, adminHeader); r.status != 200 {
+		t.Fatalf("run job: %d %s", r.status, r.body)
+	}
+	if _, usable := h.app.Pool.Counts(); usable != 1 {
+		t.Fatal("a key that still fails was revived")
+	}
+	h.fake.SetBehavior(bad, fakeupstream.OK)
+	h.do("POST", "/api/jobs/check_failed_keys/run?wait=true", nil, adminHeader)
+	k, _ := h.app.Pool.Lookup(bad)
+	m, _ := h.app.Pool.Lookup(manual)
+	if k.Disabled() || !m.Disabled() {
+		t.Fatalf("after the job: bad disabled=%v, admin-disabled disabled=%v", k.Disabled(), m.Disabled())
+	}
+}

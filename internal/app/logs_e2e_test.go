@@ -541,3 +541,24 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatalf("an invalid range was accepted: %d %s", r.status, r.body)
 	}
 }
+
+// Close writes what the log buffer holds: no request that was accepted for logging is lost when
+// gemgate stops.
+func TestLogsWrittenOnClose(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	for i := range 30 {
+		if r := h.generate("gemini-2.5-flash", fmt.Sprint("bye ", i)); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	h.restart(nil) // no Flush: Close alone must write the buffered entries
+	var reqs struct {
+		Total int64 `json:"total"`
+	}
+	h.admin("GET", "/api/logs/requests", nil, &reqs)
+	var sum logs.Summary
+	h.admin("GET", "/api/stats/summary", nil, &sum)
+	if reqs.Total != 30 || sum.Hour.Total != 30 {
+		t.Fatalf("after a restart: %d request rows, %d counted, want 30", reqs.Total, sum.Hour.Total)
+	}
+}

@@ -54,7 +54,7 @@ func (a *App) observe(scrub *secret.Scrubber) {
 	a.exportWriter()
 
 	a.Jobs = jobs.New(jobs.Options{Settings: mgr.Current, Logger: a.Logger})
-	for _, j := range logs.Jobs(a.Logs, mgr.Current, a.Logger) {
+	for _, j := range append(logs.Jobs(a.Logs, mgr.Current, a.Logger), a.keyJobs()...) {
 		// The names are fixed and distinct; a failure here is a programming error caught by tests.
 		if err := a.Jobs.Register(j); err != nil {
 			a.Logger.Error("registering a job", "job", j.Name, "err", err)
@@ -78,6 +78,7 @@ func (a *App) stopObserving() {
 func (a *App) exportPool() {
 	a.Metrics.KeyGauge("total", func() float64 { total, _ := a.Pool.Counts(); return float64(total) })
 	a.Metrics.KeyGauge("usable", func() float64 { _, usable := a.Pool.Counts(); return float64(usable) })
+	a.Metrics.KeyGauge("cooling", a.coolingKeys)
 	a.Metrics.KeyGauge("disabled", func() float64 { total, usable := a.Pool.Counts(); return float64(total - usable) })
 }
 
