@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/applog"
 	"github.com/gemgate/gemgate/internal/config"
@@ -32,6 +32,14 @@ Usage:
   gemgate [serve] [--host H] [--port P] [--db FILE]   run the gateway (default)
   gemgate demo [--port P]                              run with a built-in fake Gemini and sample keys
   gemgate token reset [--db FILE]                      make a new admin token, store and print it
+  gemgate token show-hint [--db FILE]                  show which admin token is in force (masked)
+  gemgate keys import [--db FILE] FILE                 add every Gemini key found in FILE
+  gemgate keys export [--db FILE] [--status S]         print the keys (usable, disabled or all)
+  gemgate import --from SOURCE [--db FILE]             copy a Gemini Balance database (SQLite file or MySQL DSN)
+  gemgate migrate [--db FILE]                          update the database schema and exit
+  gemgate encrypt-existing [--db FILE] [--decrypt]     encrypt the stored secrets with ENCRYPTION_KEY
+  gemgate check [--port P] [--url URL]                 container health check: exit 0 when /health answers
+  gemgate relay [--port P] [--target URL] [--secret S] forwarding proxy to Google, to hide the server's IP
   gemgate version                                      print the version
 
 Settings come from the environment, a .env file in the working folder, and the database
@@ -51,6 +59,14 @@ func run(args []string, out io.Writer) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	err := dispatch(cmd, args, out)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // --help printed the usage
+	}
+	return err
+}
+
+func dispatch(cmd string, args []string, out io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(args, out, false)
@@ -58,6 +74,18 @@ func run(args []string, out io.Writer) error {
 		return serve(args, out, true)
 	case "token":
 		return token(args, out)
+	case "relay":
+		return relayCmd(args, out)
+	case "keys":
+		return keys(args, out)
+	case "check":
+		return check(args, out)
+	case "migrate":
+		return migrate(args, out)
+	case "import":
+		return importCmd(args, out)
+	case "encrypt-existing":
+		return encryptExisting(args, out)
 	case "version":
 		fmt.Fprintln(out, "gemgate", version)
 		return nil
@@ -138,6 +166,7 @@ func serve(args []string, out io.Writer, demo bool) error {
 	// From here on, lines go through the app's logger: request ids, and keys and tokens scrubbed.
 	logger = a.Logger
 	slog.SetDefault(logger)
+	serveProfiles(logger)
 
 	addr := net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap)))
 	ln, err := net.Listen("tcp", addr)
@@ -145,14 +174,10 @@ func serve(args []string, out io.Writer, demo bool) error {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	announce(out, a, ln.Addr().String(), d)
-	srv := &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second, // slow clients may not hold connections open forever
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		// No WriteTimeout: it would cut long streams; TIME_OUT bounds the upstream side instead.
+	if d != nil {
+		go d.Traffic(ctx, ln.Addr().String())
 	}
+	srv := api.NewServer(a.Handler, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -161,12 +186,9 @@ func serve(args []string, out io.Writer, demo bool) error {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down; waiting up to 30s for requests in flight")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// Streams still running after the grace period end with an error event; a.Close (deferred) then
+	// writes every log entry the finished requests left.
+	return api.Shutdown(srv, 30*time.Second, a.AbortUpstream)
 }
 
 func announce(out io.Writer, a *app.App, addr string, d *demoUpstream) {
@@ -187,8 +209,11 @@ func announce(out io.Writer, a *app.App, addr string, d *demoUpstream) {
 }
 
 func token(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "show-hint" {
+		return tokenHint(args[1:], out)
+	}
 	if len(args) == 0 || args[0] != "reset" {
-		return errors.New("usage: gemgate token reset [--db FILE]")
+		return errors.New("usage: gemgate token reset|show-hint [--db FILE]")
 	}
 	fs := flag.NewFlagSet("token reset", flag.ContinueOnError)
 	db := fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")

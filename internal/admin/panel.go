@@ -32,8 +32,6 @@ type Panel struct {
 	Pool     *keypool.Pool
 	Models   ModelLister
 	Store    KeyStore
-	// ProxyTransport builds the transport of a proxy check; nil means a plain one through the proxy.
-	ProxyTransport func(proxy *url.URL) http.RoundTripper
 }
 
 // Register mounts the panel's routes on h.
@@ -312,7 +310,9 @@ func (p *Panel) check(ctx context.Context, proxy string, index int) ProxyResult 
 	ctx, cancel := context.WithTimeout(ctx, proxyCheckTimeout)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, target.Scheme+"://"+target.Host+"/", nil)
-	client := &http.Client{Transport: p.transport(u), CheckRedirect: func(*http.Request, []*http.Request) error {
+	// A fresh transport per check: a pooled connection would hide a proxy that just went down.
+	transport := &http.Transport{Proxy: http.ProxyURL(u), TLSHandshakeTimeout: proxyCheckTimeout, DisableKeepAlives: true}
+	client := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 	start := time.Now()
@@ -333,13 +333,6 @@ func (p *Panel) check(ctx context.Context, proxy string, index int) ProxyResult 
 		res.IsAvailable = true
 	}
 	return res
-}
-
-func (p *Panel) transport(u *url.URL) http.RoundTripper {
-	if p.ProxyTransport != nil {
-		return p.ProxyTransport(u)
-	}
-	return &http.Transport{Proxy: http.ProxyURL(u), TLSHandshakeTimeout: proxyCheckTimeout, DisableKeepAlives: true}
 }
 
 // proxyError describes a failed check without the proxy's password, which url errors quote.

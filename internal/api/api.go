@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/anthropic"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/reqlog"
@@ -20,7 +21,9 @@ import (
 type Deps struct {
 	Gemini *gemini.Handler
 	OpenAI *openai.Handler
-	Admin  http.Handler // mounted under /api/ when set
+	// Anthropic serves Anthropic's Messages API when set.
+	Anthropic *anthropic.Handler
+	Admin     http.Handler // mounted under /api/ when set
 	// Web is the admin panel, mounted on exactly the patterns in WebRoutes so that unknown paths keep
 	// the JSON 404.
 	Web       http.Handler
@@ -30,7 +33,12 @@ type Deps struct {
 	Sink reqlog.Sink
 	// Metrics serves GET /metrics when set; it does its own access control.
 	Metrics http.Handler
+	// More are further APIs that mount their own routes (Files API, image hosting, Vertex Express).
+	More []Routes
 }
+
+// Routes is a part of the API that mounts its own routes.
+type Routes interface{ Register(mux *http.ServeMux) }
 
 // New returns the root handler.
 func New(d Deps) http.Handler {
@@ -41,6 +49,12 @@ func New(d Deps) http.Handler {
 	}
 	d.Gemini.Register(mux)
 	d.OpenAI.Register(mux)
+	for _, m := range d.More {
+		m.Register(mux)
+	}
+	if d.Anthropic != nil {
+		d.Anthropic.Register(mux)
+	}
 	if d.Admin != nil {
 		mux.Handle("/api/", d.Admin)
 	}
@@ -55,8 +69,8 @@ func New(d Deps) http.Handler {
 		logger = slog.Default()
 	}
 	// Normalization runs before tracking so the request log sees the path that was served.
-	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, accessLog(logger, mux)))
-	return recoverer(logger, cors(routes))
+	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, bindGrants(d.Gemini.Tokens, accessLog(logger, mux))))
+	return recoverer(logger, securityHeaders(cors(routes)))
 }
 
 var healthBody = []byte(`{"status":"healthy"}`)

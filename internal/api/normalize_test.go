@@ -64,11 +64,12 @@ func TestNormalizeURLs(t *testing.T) {
 		{"POST", "/v1/chat/completions/", "/v1/chat/completions?"},
 		{"GET", "/v1beta/models/", "/v1beta/models?"},
 		{"POST", "/v1//embeddings", "/v1/embeddings?"},
+		{"POST", "/v1/images/generations/", "/v1/images/generations?"},
 		// Left alone: the admin API, unknown shapes, and repairs that reach no route either.
 		{"GET", "/api/config", "/api/config?"},
 		{"GET", "/api/models", "/api/models?"},
 		{"GET", "/nothing/here", "/nothing/here?"},
-		{"POST", "/v1/images/generations/", "/v1/images/generations/?"},
+		{"POST", "/v1/images/edits/", "/v1/images/edits/?"},
 		{"GET", "/v1/chat/completions", "/v1/chat/completions?"},
 	}
 	for _, c := range cases {

@@ -18,10 +18,16 @@ func routeKind(path string) string {
 		return "openai-compat"
 	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/gemini/"):
 		return "gemini"
+	case strings.HasPrefix(path, "/anthropic/"), strings.HasPrefix(path, "/v1/messages"):
+		return "anthropic"
+	case strings.HasPrefix(path, "/v1/responses"), strings.HasPrefix(path, "/hf/v1/responses"):
+		return "openai-responses"
 	case strings.HasPrefix(path, "/v1/"), strings.HasPrefix(path, "/hf/"):
 		return "openai"
 	case strings.HasPrefix(path, "/vertex-express/"):
 		return "vertex"
+	case strings.HasPrefix(path, "/upload/"):
+		return "gemini" // the Files API's uploads; /img/ (hosted images) is not logged
 	}
 	return ""
 }

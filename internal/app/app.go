@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/admin"
+	"github.com/gemgate/gemgate/internal/anthropic"
 	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/applog"
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/cluster"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/importer"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/logs"
@@ -77,6 +79,9 @@ type App struct {
 	Scrubber  *secret.Scrubber
 	sink      reqlog.Sink
 
+	// Media serves images, the Files API and Vertex Express (media.go).
+	Media *Media
+
 	// Releases is the background check for a newer gemgate release, shown in the panel.
 	Releases *version.Checker
 
@@ -104,16 +109,22 @@ func StoreConfig(snap *config.Snapshot) store.Config {
 		MySQLDatabase: config.MySQLDatabase.Get(snap),
 		MySQLSocket:   config.MySQLSocket.Get(snap),
 		PostgresDSN:   dsn,
+		Sealer:        sealerOf(snap),
+		SecretSetting: secretSetting,
 	}
 }
 
 // OpenSettings opens the database and loads the settings (first start stores them all).
 func OpenSettings(ctx context.Context, env map[string]string) (*config.Manager, *store.Store, error) {
+	return openSettings(ctx, env, slog.Default())
+}
+
+func openSettings(ctx context.Context, env map[string]string, logger *slog.Logger) (*config.Manager, *store.Store, error) {
 	boot, err := config.FromEnv(env)
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid setting: %w", err)
 	}
-	st, err := store.Open(ctx, StoreConfig(boot))
+	st, err := openStore(ctx, boot, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,12 +148,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	scrub := secret.NewScrubber()
 	logger = slog.New(applog.NewGuard(logger.Handler(), scrub))
-	mgr, st, err := OpenSettings(ctx, opts.Env)
+	mgr, st, err := openSettings(ctx, opts.Env, logger)
 	if err != nil {
 		return nil, err
 	}
 	for _, w := range mgr.Warnings {
 		logger.Warn(w)
+	}
+	// A Gemini Balance database opened in place: its log rows get masked keys and key ids. A failure
+	// leaves them as they were, to be retried at the next start, rather than keeping the gateway down.
+	if sum, err := importer.Adopt(ctx, st); err != nil {
+		logger.Warn("could not finish adopting the Gemini Balance database; retrying at the next start", "err", err)
+	} else if sum != nil {
+		logger.Info(sum.String())
 	}
 	snap := mgr.Current()
 	scrub.Update(secretValues(snap)...)
@@ -182,17 +200,23 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.cluster = c
 	}
 	a.observe(scrub)
+	a.startClientTokens(ctx)
 	modelCache := &gemini.ModelCache{Exec: exec}
 	a.Admin = a.adminHandler(modelCache)
+	a.Media = a.wireMedia(exec, opts.Backoff, modelCache)
+	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini:    &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
-		OpenAI:    &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache, Files: a.Media.Files},
+		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache,
+			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid, Files: a.Media.Files},
+		Anthropic: anthropicAPI,
 		Admin:     a.Admin,
 		Web:       a.panel,
 		WebRoutes: web.Routes,
 		Logger:    logger,
 		Sink:      a.sink,
 		Metrics:   a.Metrics.Handler(mgr.Current),
+		More:      a.Media.Routes(),
 	})
 	a.wg.Add(2)
 	go a.flushLoop()
@@ -318,5 +342,6 @@ func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	(&admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}).Register(h)
 	(&admin.Version{Checker: a.Releases}).Register(h)
 	(&admin.Logs{Settings: a.Settings, Store: a.Logs, Writer: a.LogWriter, Pool: a.Pool, Jobs: a.Jobs}).Register(h)
+	(&admin.Tokens{Settings: a.Settings, Store: a.Store, Tokens: a.Tokens, Reload: a.reloadClientTokens}).Register(h)
 	return h
 }

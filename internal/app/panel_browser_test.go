@@ -135,9 +135,14 @@ func (b *browserRun) wait(what, expr string) {
 	b.run(what, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second)))
 }
 
-func (b *browserRun) shot(name string) {
+func (b *browserRun) shot(name string) { b.capture(name, chromedp.FullScreenshot(100)) }
+
+// shotScreen takes what is on the screen only, for pages longer than a phone's screen.
+func (b *browserRun) shotScreen(name string) { b.capture(name, chromedp.CaptureScreenshot()) }
+
+func (b *browserRun) capture(name string, action chromedp.Action[[]byte]) {
 	_, _ = chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.ctx, action)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return
@@ -173,13 +178,23 @@ func TestPanelInBrowser(t *testing.T) {
 
 	// A request whose model name is markup leaves an error log entry that the logs page must show as text.
 	h.generate(url.PathEscape(hostileModel), "hi")
-	eventually(t, "the error log entry of the hostile model", func() bool {
+	waitLong(t, "the error log entry of the hostile model", func() bool {
 		r := h.do("GET", "/api/logs/errors?limit=5", nil, adminHeader)
 		return r.status == 200 && strings.Contains(string(r.body), `\u003cimg src=x`)
 	})
 
 	b.run("open the login page", chromedp.Navigate(b.base+"/?lang=en"), chromedp.WaitVisible(chromedp.ID("auth_token")))
 	b.shot("01-login")
+
+	// FAQ 1: embedded in a frame over plain HTTP the login cannot stick; the page says so and links to
+	// itself in a new tab. (A foreign origin may not frame the panel at all, so the frame is our own.)
+	b.run("embed the login page", b.js(`const f = document.createElement('iframe'); f.id = 'embed'; f.src = '/?lang=en'; f.width = 900; f.height = 400; document.body.prepend(f)`))
+	b.wait("the frame notice", `(() => { const d = document.getElementById('embed').contentDocument; const n = d && d.getElementById('frame-notice');
+		return n && !n.hidden && d.getElementById('frame-notice-text').textContent.includes('only over HTTPS') &&
+			d.getElementById('frame-notice-link').target === '_blank' && d.getElementById('frame-notice-link').href.endsWith('/?lang=en') &&
+			d.getElementById('framed').value === '1'; })()`)
+	b.shotScreen("01-login-in-frame")
+	b.run("back to the login page", chromedp.Navigate(b.base+"/?lang=en"), chromedp.WaitVisible(chromedp.ID("auth_token")))
 	b.run("log in",
 		chromedp.SendKeys(chromedp.ID("auth_token"), adminToken),
 		chromedp.Click(chromedp.ID("login-submit")),
@@ -266,8 +281,11 @@ func TestPanelInBrowser(t *testing.T) {
 	b.run("open the dashboard in Chinese", chromedp.Navigate(b.base+"/keys"), chromedp.WaitVisible(chromedp.ID("keys-body")))
 	b.wait("Chinese dashboard", `document.querySelector('h1').textContent === '监控面板' && document.querySelectorAll('#keys-body tr[data-id]').length === 3`)
 	b.shot("08-keys-zh")
-	b.run("phone screen", chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/config#models"), chromedp.WaitVisible(chromedp.ID("f-TEST_MODEL")))
-	b.shot("09-config-zh-phone")
+	b.run("phone screen", chromedp.EmulateViewport(390, 844), chromedp.Navigate(b.base+"/keys"), chromedp.WaitVisible(chromedp.ID("keys-body")))
+	b.wait("the dashboard on a phone", `document.querySelectorAll('#keys-body tr[data-id]').length === 3`)
+	b.shotScreen("09-keys-zh-phone")
+	b.run("settings on a phone", chromedp.Navigate(b.base+"/config#models"), chromedp.WaitVisible(chromedp.ID("f-TEST_MODEL")))
+	b.shotScreen("10-config-zh-phone")
 	b.run("desktop screen", chromedp.EmulateViewport(1280, 900))
 
 	b.run("log out", chromedp.Navigate(b.base+"/keys"), chromedp.WaitVisible(chromedp.ID("logout")),
@@ -287,5 +305,73 @@ func TestPanelInBrowser(t *testing.T) {
 		if !strings.HasPrefix(d, "beforeunload") {
 			t.Fatalf("unexpected dialog (injected script?): %s", d)
 		}
+	}
+}
+
+// loginInBrowser opens the panel and logs in.
+func (b *browserRun) login() {
+	b.t.Helper()
+	b.run("log in", chromedp.Navigate(b.base+"/?lang=en"), chromedp.WaitVisible(chromedp.ID("auth_token")),
+		chromedp.SendKeys(chromedp.ID("auth_token"), adminToken), chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("keys-body")))
+}
+
+// The settings editor's widgets: secrets revealed on demand, list rows with the token generator, the
+// model picker fed by the model list, selects of a list of maps, the revert button, and a server-side
+// error shown at its field.
+func TestPanelSettingsWidgets(t *testing.T) {
+	ctx, ev := newBrowser(t)
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	b := &browserRun{t: t, ctx: ctx, ev: ev, dir: screenshots(t), base: h.srv.URL}
+	h.do("PUT", "/api/config", map[string]any{"MAX_RETRIES": 7}, adminHeader)
+	b.login()
+
+	b.run("open the API settings", chromedp.Navigate(b.base+"/config#api"), chromedp.WaitVisible(chromedp.CSS(`[data-reveal="ALLOWED_TOKENS"]`)))
+	if n := evalIn[int](b, `document.querySelectorAll('#setting-ALLOWED_TOKENS input').length`); n != 0 {
+		t.Fatal("a secret list is editable before it was revealed")
+	}
+	b.run("reveal the client tokens", chromedp.Click(chromedp.CSS(`[data-reveal="ALLOWED_TOKENS"]`)))
+	b.wait("the tokens in full", `[...document.querySelectorAll('#setting-ALLOWED_TOKENS input')].some(i => i.value === '`+clientToken+`')`)
+	b.run("generate a token", chromedp.Click(chromedp.CSS(`#setting-ALLOWED_TOKENS .toolbar button:nth-child(3)`)))
+	b.wait("a generated token", `[...document.querySelectorAll('#setting-ALLOWED_TOKENS input')].some(i => /^sk-[A-Za-z0-9_]{48}$/.test(i.value))`)
+	b.run("revert MAX_RETRIES", chromedp.Click(chromedp.CSS(`[data-revert="MAX_RETRIES"]`)), chromedp.Click(chromedp.CSS(`dialog [data-action="confirm"]`)))
+	b.wait("MAX_RETRIES back to its default", `document.getElementById('f-MAX_RETRIES').value === '3' && !document.querySelector('[data-revert="MAX_RETRIES"]')`)
+
+	b.run("open the model settings", chromedp.Click(chromedp.CSS(`#config-tabs [data-group="models"]`)), chromedp.WaitVisible(chromedp.ID("setting-IMAGE_MODELS")))
+	b.run("open the model picker", chromedp.Click(chromedp.CSS(`#setting-IMAGE_MODELS .toolbar button:nth-child(3)`)))
+	b.wait("the model list", `[...document.querySelectorAll('dialog .picker-list li')].some(li => li.textContent.startsWith('gemini-2.5-pro'))`)
+	b.run("search and pick", chromedp.SendKeys(chromedp.CSS(`dialog input[type="search"]`), "2.5-pro"),
+		chromedp.Click(chromedp.CSS(`dialog .picker-list li:first-child`)))
+	b.wait("the picked model is a new row", `[...document.querySelectorAll('#setting-IMAGE_MODELS input')].some(i => i.value.startsWith('gemini-2.5-pro'))`)
+	b.run("loosen a safety setting", chromedp.SetValue(chromedp.CSS(`#setting-SAFETY_SETTINGS .row select:nth-of-type(2)`), "BLOCK_ONLY_HIGH"),
+		b.js(`document.querySelector('#setting-SAFETY_SETTINGS .row select:nth-of-type(2)').dispatchEvent(new Event('change'))`))
+	b.wait("three unsaved changes", `document.getElementById('dirty-state').textContent.startsWith('3 unsaved')`)
+	b.shotScreen("11-config-widgets")
+	b.run("save", chromedp.Click(chromedp.ID("save")))
+	b.wait("saved", `document.getElementById('savebar').dataset.dirty === 'false'`)
+	snap := h.app.Settings.Current()
+	if tokens := config.AllowedTokens.Get(snap); len(tokens) != 2 || tokens[0] != clientToken || len(tokens[1]) != 51 {
+		t.Fatalf("ALLOWED_TOKENS after save: %q", tokens)
+	}
+	if models := config.ImageModels.Get(snap); len(models) != 3 || !strings.HasPrefix(models[2], "gemini-2.5-pro") {
+		t.Fatalf("IMAGE_MODELS after save: %q", models)
+	}
+	if s := config.SafetySettings.Get(snap); s[0]["threshold"] != "BLOCK_ONLY_HIGH" || s[0]["category"] != "HARM_CATEGORY_HARASSMENT" || len(s) != 5 {
+		t.Fatalf("SAFETY_SETTINGS after save: %v", s)
+	}
+
+	// An empty AUTH_TOKEN would lock every admin out; the server refuses it and the form says so there.
+	b.run("open the API settings again", chromedp.Click(chromedp.CSS(`#config-tabs [data-group="api"]`)),
+		chromedp.Click(chromedp.CSS(`[data-reveal="AUTH_TOKEN"]`)))
+	b.wait("the admin token in full", `document.getElementById('f-AUTH_TOKEN').value === '`+adminToken+`'`)
+	b.run("clear it and save", b.js(`const i = document.getElementById('f-AUTH_TOKEN'); i.value = ''; i.dispatchEvent(new Event('input'))`),
+		chromedp.Click(chromedp.ID("save")), chromedp.Click(chromedp.CSS(`dialog [data-action="confirm"]`)))
+	b.wait("the refusal at the field", `document.querySelector('#setting-AUTH_TOKEN .field-error').textContent.includes('may not be empty')`)
+	if config.AuthToken.Get(h.app.Settings.Current()) != adminToken {
+		t.Fatal("the admin token changed")
+	}
+	exceptions, _ := ev.snapshot()
+	if len(exceptions) > 0 {
+		t.Fatalf("script errors: %q", exceptions)
 	}
 }

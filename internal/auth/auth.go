@@ -15,6 +15,7 @@ import (
 // Tokens holds the client tokens in force.
 type Tokens struct {
 	set atomic.Pointer[secret.Set]
+	policies
 }
 
 // NewTokens builds the token set from snap.
@@ -27,10 +28,14 @@ func NewTokens(snap *config.Snapshot) *Tokens {
 // Update rebuilds the set from snap.
 func (t *Tokens) Update(snap *config.Snapshot) {
 	t.set.Store(secret.NewSet(config.AllowedTokens.Get(snap), []string{config.AuthToken.Get(snap)}))
+	t.setZone(snap)
 }
 
-// Valid reports whether token is a client token.
-func (t *Tokens) Valid(token string) bool { return t.set.Load().Contains(token) }
+// Valid reports whether token is a client token: one of ALLOWED_TOKENS, the admin token, or a
+// managed token that is enabled and not expired.
+func (t *Tokens) Valid(token string) bool {
+	return t.set.Load().Contains(token) || t.active(token) != nil
+}
 
 // GeminiToken finds the client token the way Google's clients send a key: ?key=, then x-goog-api-key,
 // then (for clients configured as OpenAI-style) Authorization: Bearer.

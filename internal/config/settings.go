@@ -53,6 +53,14 @@ var (
 	DatabaseURL = define("DATABASE_URL", "", GroupDatabase,
 		"Alternative to POSTGRES_DSN, as set by hosting platforms such as Render.",
 		"POSTGRES_DSN 的替代名，Render 等平台会自动设置。", Bootstrap(), Secret())
+	DBConnectTimeout = define("DB_CONNECT_TIMEOUT", 30, GroupDatabase,
+		"Seconds gemgate keeps retrying, with growing pauses, to reach a database that does not answer at start (a database container still starting); 0 tries once. (gemgate only.)",
+		"启动时数据库无响应（例如数据库容器仍在启动）时，gemgate 以逐渐变长的间隔重试连接的总秒数；0 表示只尝试一次。（gemgate 新增）",
+		Bootstrap(), Range(0, 3600))
+	EncryptionKey = define("ENCRYPTION_KEY", "", GroupDatabase,
+		"Encrypts the API keys, tokens and other secrets stored in the database (AES-256-GCM): 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32), or a passphrase of at least 16 characters. Empty stores them in plain text. Keep it safe: without it the stored secrets cannot be read. Existing values are encrypted at the next start, or with gemgate encrypt-existing; see docs/security.md. (gemgate only.)",
+		"加密数据库中保存的 API 密钥、令牌等敏感信息（AES-256-GCM）：32 个随机字节，写成 64 位十六进制或 base64（例如 openssl rand -base64 32），或至少 16 个字符的口令。留空则以明文保存。请妥善保管：丢失后已保存的密钥将无法读取。已有数据会在下次启动时或通过 gemgate encrypt-existing 加密；详见 docs/security.md。（gemgate 新增）",
+		Bootstrap(), Secret(), Checked(checkEncryptionKey))
 )
 
 // API, keys and upstream (tab API配置).
@@ -142,6 +150,11 @@ var (
 	ModelAliases = define("MODEL_ALIASES", map[string]string{}, GroupModels,
 		`Your own model names, as a JSON object from the name clients use to a real (or derived) Gemini model, e.g. {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}. Aliases are listed by /v1/models.`,
 		`自定义模型名，JSON 对象，把客户端使用的名字映射到真实（或派生）的 Gemini 模型，例如 {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}。别名会出现在 /v1/models 列表中。`)
+	AnthropicModelMap = define("ANTHROPIC_MODEL_MAP", map[string]string{
+		"opus": "gemini-2.5-pro", "sonnet": "gemini-2.5-flash", "haiku": "gemini-2.5-flash-lite",
+	}, GroupModels,
+		`Gemini models for the Claude model names that Anthropic clients (Claude Code, Cline...) send to /v1/messages, as a JSON object from a part of the name to a Gemini model (or alias): "claude-sonnet-4-5-20250929" contains "sonnet", so it is served by the model of "sonnet"; the longest matching part wins. Names that are already Gemini models or MODEL_ALIASES are used as they are.`,
+		`Anthropic 客户端（Claude Code、Cline 等）请求 /v1/messages 时所用 Claude 模型名对应的 Gemini 模型：JSON 对象，键为模型名中的片段，值为 Gemini 模型（或别名）。例如 "claude-sonnet-4-5-20250929" 含有 "sonnet"，便由 "sonnet" 对应的模型处理；匹配多个时取最长的片段。本身已是 Gemini 模型或 MODEL_ALIASES 别名的名字按原样使用。`)
 	ModelKeyTags = define("MODEL_KEY_TAGS", map[string]string{}, GroupModels,
 		`Which keys may serve which models, as a JSON object from a model name or glob to comma separated key tags, e.g. {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}. Tag keys in the key list (tags, weight, project). Models that match nothing use every key.`,
 		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`)

@@ -20,6 +20,12 @@ const (
 	kindOAIModel
 	kindOAIChat
 	kindOAIEmbed
+	kindPredict
+	kindUploadStart
+	kindUploadChunk
+	kindFileList
+	kindFileGet
+	kindFileDelete
 )
 
 // kindInfo says how the pipeline treats a route.
@@ -48,6 +54,13 @@ var kinds = [...]kindInfo{
 	kindOAIModel:   {method: http.MethodGet, action: "models", openai: true, modelMethod: "generateContent"},
 	kindOAIChat:    {method: http.MethodPost, action: "chat/completions", openai: true, modelMethod: "generateContent", quota: true},
 	kindOAIEmbed:   {method: http.MethodPost, action: "embeddings", openai: true, modelMethod: "embedContent", quota: true},
+	// media.go and files.go serve these.
+	kindPredict:     {method: http.MethodPost, action: "predict", rpc: "PredictionService.Predict", modelMethod: "predict", quota: true},
+	kindUploadStart: {method: http.MethodPost, action: "upload.start", rpc: "FileService.CreateFile"},
+	kindUploadChunk: {method: http.MethodPost, action: "upload.chunk", rpc: "FileService.CreateFile"},
+	kindFileList:    {method: http.MethodGet, action: "files.list", rpc: "FileService.ListFiles"},
+	kindFileGet:     {method: http.MethodGet, action: "files.get", rpc: "FileService.GetFile"},
+	kindFileDelete:  {method: http.MethodDelete, action: "files.delete", rpc: "FileService.DeleteFile"},
 }
 
 func (k kind) info() *kindInfo { return &kinds[k] }
@@ -66,6 +79,7 @@ var nativeActions = map[string]kind{
 	"countTokens":           kindCount,
 	"embedContent":          kindEmbed,
 	"batchEmbedContents":    kindBatchEmbed,
+	"predict":               kindPredict,
 }
 
 func parseRoute(path string) route {

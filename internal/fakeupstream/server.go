@@ -70,6 +70,8 @@ type Server struct {
 
 	// quotaBodies caches encoded 429/500/503 bodies per behaviour and model; the catalogue bounds it.
 	quotaBodies sync.Map
+
+	files fileStore // the Files API's uploads and files (files.go)
 }
 
 // New builds a Server from cfg, filling defaults.
@@ -214,7 +216,7 @@ type call struct {
 // ServeHTTP records the request before answering it, so tests see it even when the answer is an error
 // or a stream that never ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{w: w, r: r, rt: parseRoute(r.URL.Path)}
+	c := &call{w: w, r: r, rt: routeOf(r)}
 	c.body, c.reqErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	c.key, c.bearer = credentials(r, c.rt.openai)
 	c.model = c.rt.model
@@ -304,6 +306,10 @@ func (s *Server) admit(c *call, info *kindInfo) bool {
 		return false
 	}
 	if e := modelError(c, info); e != nil {
+		s.writeError(c, e)
+		return false
+	}
+	if e := s.fileAccess(c); e != nil {
 		s.writeError(c, e)
 		return false
 	}
@@ -399,6 +405,10 @@ func (s *Server) handlers(k kind) handlerFunc {
 		return (*Server).serveChat
 	case kindOAIEmbed:
 		return (*Server).serveOpenAIEmbeddings
+	case kindPredict:
+		return (*Server).servePredict
+	case kindUploadStart, kindUploadChunk, kindFileList, kindFileGet, kindFileDelete:
+		return (*Server).serveFiles
 	}
 	return func(_ *Server, c *call) { writeErrorBody(c.w, http.StatusNotFound, bodyNotFound, c.rt.openai) }
 }

@@ -318,6 +318,9 @@ func (c *copier) window(ctx context.Context, table string, cols []string, after 
 // copyTable copies table in windows; conv turns a source row into the target's values (nil skips it).
 // Each window is inserted together with the id it reached, so an interrupted import resumes there.
 func (c *copier) copyTable(ctx context.Context, table string, cols, outCols []string, ignoreDup bool, conv func([]any) []any) (int, error) {
+	if !c.src.hasTable(ctx, table) {
+		return 0, nil // an older Gemini Balance, or one that never used the feature
+	}
 	items, err := importItems(ctx, c.st, c.src.Name)
 	if err != nil {
 		return 0, err
@@ -412,9 +415,6 @@ func (c *copier) requestLogs(ctx context.Context) (int, error) {
 
 // files copies file records as they are: the uploading key stays in full, since only it reaches the file.
 func (c *copier) files(ctx context.Context) (int, error) {
-	if !c.src.hasTable(ctx, "t_file_records") {
-		return 0, nil
-	}
 	cols := []string{"id", "name", "display_name", "mime_type", "size_bytes", "sha256_hash", "state", "create_time",
 		"update_time", "expiration_time", "uri", "api_key", "upload_url", "user_token", "upload_completed"}
 	out := cols[1:]

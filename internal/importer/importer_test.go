@@ -3,95 +3,46 @@ package importer_test
 import (
 	"context"
 	"database/sql"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/importer"
+	"github.com/gemgate/gemgate/internal/importer/gbtest"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
 )
 
-// The keys in the fixtures: three configured, and one Gemini Balance used before it was deleted.
 const (
-	k1 = "AIzaSy7VIrxaR7kQfWv52uvEgoqiXnLAC1lIAYJ"
-	k2 = "AIzaSyRfza0hW_rdE2oapzzQbkrck-z1iYylswf"
-	k3 = "AIzaSygItIepZEufUlSoU5AZzcWQa3oBC4IPlNK"
-	k4 = "AIzaSynhdW2-SFi2DmZVVrLvHdgwHvpsbgh5AXL"
+	k1 = gbtest.Key1
+	k2 = gbtest.Key2
+	k3 = gbtest.Key3
+	k4 = gbtest.Key4
 )
 
 var allKeys = []string{k1, k2, k3, k4}
 
-// fixtureSettings is the number of t_settings rows in each fixture; fixtureSkipped are those an import
-// leaves out.
-const fixtureSettings = 33
-
-var fixtureSkipped = []string{"DATABASE_TYPE", "TTS_SPEED", "TZ"} // plus the dialect's connection setting
-
-// execFile runs a fixture's statements (one per line ending in ';').
-func execFile(t *testing.T, db *sql.DB, name string) {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cur strings.Builder
-	for line := range strings.SplitSeq(string(src), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		cur.WriteString(line + "\n")
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
-			if _, err := db.Exec(cur.String()); err != nil {
-				t.Fatalf("%s: %v\n%s", name, err, cur.String())
-			}
-			cur.Reset()
-		}
-	}
-}
+// fixtureSkipped are the settings an import leaves out, besides the dialect's connection setting.
+var fixtureSkipped = []string{"DATABASE_TYPE", "TTS_SPEED", "TZ"}
 
 // gbDatabase returns the store configuration of a fresh Gemini Balance database on d, and a DSN or
 // file name that import --from accepts.
 func gbDatabase(t *testing.T, d store.Dialect) (store.Config, string) {
 	t.Helper()
-	cfg := storetest.Config(t, d)
-	switch d {
-	case store.SQLite:
-		db, err := sql.Open("sqlite", cfg.SQLitePath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		execFile(t, db, "gemini_balance_sqlite.sql")
-		return cfg, cfg.SQLitePath
-	case store.MySQL:
-		mc := mysql.NewConfig()
-		mc.User, mc.Passwd, mc.DBName = cfg.MySQLUser, cfg.MySQLPassword, cfg.MySQLDatabase
-		mc.Net, mc.Addr = "tcp", net.JoinHostPort(cfg.MySQLHost, strconv.Itoa(cfg.MySQLPort))
-		if cfg.MySQLSocket != "" {
-			mc.Net, mc.Addr = "unix", cfg.MySQLSocket
-		}
-		conn, err := mysql.NewConnector(mc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		db := sql.OpenDB(conn)
-		defer db.Close()
-		execFile(t, db, "gemini_balance_mysql.sql")
-		return cfg, mc.FormatDSN()
+	if d == store.MySQL {
+		return gbtest.MySQL(t)
 	}
-	t.Fatalf("Gemini Balance never ran on %s", d)
-	return cfg, ""
+	cfg := storetest.Config(t, store.SQLite)
+	gbtest.SQLite(t, cfg.SQLitePath)
+	return cfg, cfg.SQLitePath
 }
 
 func open(t *testing.T, cfg store.Config) *store.Store {
@@ -171,8 +122,8 @@ func checkLogs(t *testing.T, st *store.Store, wantRequests, wantErrors []string,
 }
 
 var (
-	fixtureRequestKeys = []string{k1, k1, k2, k3, k4}
-	fixtureErrorKeys   = []string{k1, k3, k4}
+	fixtureRequestKeys = gbtest.RequestKeys
+	fixtureErrorKeys   = gbtest.ErrorKeys
 )
 
 func checkFiles(t *testing.T, st *store.Store, want int) {
@@ -300,7 +251,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Settings != fixtureSettings-4 || sum.Keys != 3 || sum.Tokens != 2 || sum.ErrorLogs != 3 || sum.RequestLogs != 5 || sum.Files != 2 {
+			if sum.Settings != gbtest.Settings-4 || sum.Keys != 3 || sum.Tokens != 2 || sum.ErrorLogs != 3 || sum.RequestLogs != 5 || sum.Files != 2 {
 				t.Fatalf("summary %s", sum)
 			}
 			conn := "SQLITE_DATABASE"
@@ -317,6 +268,11 @@ func TestImport(t *testing.T) {
 			}
 			checkSettings(t, mgr)
 			checkSettings(t, manager(t, st)) // stored, not only applied
+			// Gemini Balance's naive times are kept as written, read as UTC like adopted rows.
+			reqs, _, err := logs.NewStore(st).ListRequests(t.Context(), logs.Filter{}, logs.Page{Limit: 10, SortBy: "id"})
+			if err != nil || len(reqs) != 5 || !reqs[0].Time.Equal(time.Date(2025, 6, 2, 9, 14, 58, 0, time.UTC)) || reqs[0].LatencyMS != 812 || reqs[0].Status != 200 || !reqs[0].Success {
+				t.Fatalf("imported request rows: %+v (%v)", reqs, err)
+			}
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)
 			checkFiles(t, st, 2)
 
@@ -325,7 +281,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Settings != fixtureSettings-4 || sum.ErrorLogs+sum.RequestLogs+sum.Files != 0 {
+			if sum.Settings != gbtest.Settings-4 || sum.ErrorLogs+sum.RequestLogs+sum.Files != 0 {
 				t.Fatalf("second import: %s", sum)
 			}
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)

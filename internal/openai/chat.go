@@ -15,7 +15,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
-	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -26,6 +26,8 @@ type chatCall struct {
 	includeUsage bool
 	pace         pacer
 	heartbeat    time.Duration
+	// image is set for the image chat model, which Imagen answers instead of Gemini.
+	image *chatRequest
 }
 
 // chat serves POST /v1/chat/completions: the OpenAI request is translated to generateContent (or its
@@ -38,6 +40,8 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case cc.image != nil:
+		h.imageChat(w, r, snap, cc.image)
 	case !cc.call.Stream:
 		h.complete(w, r, cc)
 	case config.FakeStreamEnabled.Get(snap):
@@ -57,6 +61,9 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	if err != nil {
 		return nil, err
 	}
+	if isImageChat(snap, req.Model) {
+		return &chatCall{image: req}, nil
+	}
 	model, err := resolveChatModel(snap, req.Model)
 	if err != nil {
 		return nil, err
@@ -65,8 +72,8 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	if err != nil {
 		return nil, err
 	}
-	if err := fetcher.fetchAll(r.Context(), tr.media); err != nil {
-		return nil, err
+	if err := fetcher.FetchAll(r.Context(), tr.media); err != nil {
+		return nil, fetchFailure(err)
 	}
 	payload, err := json.Marshal(tr.body)
 	if err != nil {
@@ -75,58 +82,49 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	cc := &chatCall{
 		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
 		opts: &answerOptions{
-			ctx: r.Context(), id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
+			ctx: h.mediaContext(r, snap), id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),
-			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: imageSink, newCallID: newToolCallID,
+			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
 		},
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 		pace:         newPacer(snap),
 		heartbeat:    time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second,
+	}
+	if cc.call.Key, err = h.fileKey(r, payload); err != nil {
+		return nil, err
 	}
 	return cc, nil
 }
 
 // readChatBody reads the body up to MAX_REQUEST_BODY_MB.
 func readChatBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, error) {
-	limit := int64(config.MaxRequestBodyMB.Get(snap)) << 20
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err == nil {
-		return body, nil
+	body, err := translate.ReadBody(w, r, snap)
+	var tooBig *translate.BodyTooLarge
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", msg: tooBig.Error()}
+	case err != nil:
+		return nil, invalidParam("", "Could not read the request body: %v.", errors.Unwrap(err))
 	}
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: "request_too_large",
-			msg: fmt.Sprintf("The request body is larger than MAX_REQUEST_BODY_MB (%d MiB).", limit>>20)}
-	}
-	return nil, invalidParam("", "Could not read the request body: %v.", err)
+	return body, nil
 }
 
 // resolveChatModel applies aliases and derived suffixes and refuses what this gateway does not offer.
-// Model names end up in the upstream URL path, so anything but a plain model id is refused here.
 func resolveChatModel(snap *config.Snapshot, name string) (models.Resolved, error) {
-	model := models.Resolve(snap, name)
-	if !plainModelID(model.Real) {
-		return model, &requestError{status: http.StatusNotFound, param: "model", code: "model_not_found",
-			msg: fmt.Sprintf("The model %q does not exist.", name)}
-	}
-	if err := models.Check(snap, model); err != nil {
-		return model, &requestError{status: http.StatusNotFound, param: "model", code: "model_not_found",
-			msg: fmt.Sprintf("The model %q is not available: %v.", name, err)}
+	model, err := translate.ResolveModel(snap, name)
+	if err != nil {
+		return model, &requestError{status: http.StatusNotFound, param: "model", code: "model_not_found", msg: err.Error()}
 	}
 	return model, nil
 }
 
-func plainModelID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
+// fetchFailure is a media URL that could not be used, in OpenAI's error shape.
+func fetchFailure(err error) error {
+	var fe *translate.FetchError
+	if errors.As(err, &fe) {
+		return &requestError{status: http.StatusBadRequest, param: fe.Param, code: fe.Code, msg: fe.Message}
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return err
 }
 
 // writeChatError answers a request that failed before anything was sent.
@@ -143,29 +141,10 @@ func writeChatError(w http.ResponseWriter, err error) {
 // model_not_found, which SDKs and clients recognise.
 func writeRefusal(w http.ResponseWriter, resp *upstream.Response) {
 	if resp.StatusCode == http.StatusNotFound {
-		WriteError(w, http.StatusNotFound, googleMessage(resp.Body), TypeNotFound, "model_not_found", "model")
+		WriteError(w, http.StatusNotFound, translate.GoogleMessage(resp.Body), TypeNotFound, "model_not_found", "model")
 		return
 	}
 	WriteClientError(w, resp)
-}
-
-func googleMessage(body []byte) string {
-	var env struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var arr []json.RawMessage
-		if json.Unmarshal(trimmed, &arr) == nil && len(arr) > 0 {
-			trimmed = arr[0]
-		}
-	}
-	if json.Unmarshal(trimmed, &env) == nil && env.Error.Message != "" {
-		return env.Error.Message
-	}
-	return "The model was not found."
 }
 
 // complete serves a non-streamed request. Empty answers are retried on other keys by the executor.
@@ -180,22 +159,13 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, cc *chatCall)
 		writeRefusal(w, resp)
 		return
 	}
-	answer, err := decodeAnswer(resp.Body)
+	answer, err := translate.DecodeAnswer(resp.Body)
 	if err != nil {
-		WriteError(w, http.StatusBadGateway, notAnAnswer, TypeUpstream, "upstream_error", "")
+		WriteError(w, http.StatusBadGateway, translate.NotAnAnswer, TypeUpstream, "upstream_error", "")
 		return
 	}
-	recordUsage(r.Context(), answer.UsageMetadata)
+	translate.RecordUsage(r.Context(), answer.UsageMetadata)
 	writeChatJSON(w, cc.opts.completion(answer))
-}
-
-// recordUsage hands Gemini's token counts to the request log.
-func recordUsage(ctx context.Context, u *gemini.UsageMetadata) {
-	if u == nil || reqlog.From(ctx) == nil {
-		return
-	}
-	reqlog.SetUsage(ctx, reqlog.Usage{Prompt: u.PromptTokenCount, Output: u.CandidatesTokenCount,
-		Thoughts: u.ThoughtsTokenCount, Cached: u.CachedContentTokenCount})
 }
 
 func writeChatJSON(w http.ResponseWriter, v any) {
@@ -236,25 +206,21 @@ func relayChatStream(ctx context.Context, body io.Reader, st *streamTranslator, 
 	if !out.send(st.start()) {
 		return
 	}
-	defer func() { recordUsage(ctx, st.usage) }()
-	if relayEvents(ctx, newSSEReader(body), st, out) != nil {
+	defer func() { translate.RecordUsage(ctx, st.usage) }()
+	if relayEvents(ctx, translate.NewSSEReader(body, 0), st, out) != nil {
 		return
 	}
 	out.finish(st, includeUsage)
 }
 
-var (
-	// errStreamEnded means relayEvents already ended the stream (or the client left).
-	errStreamEnded = errors.New("stream ended")
-	// errNoEvents is a stream that ended cleanly without one event: not an answer, whatever its status.
-	errNoEvents = errors.New("Gemini's stream ended without sending any event")
-)
+// errStreamEnded means relayEvents already ended the stream (or the client left).
+var errStreamEnded = errors.New("stream ended")
 
-func relayEvents(ctx context.Context, events *sseReader, st *streamTranslator, out *sseWriter) error {
+func relayEvents(ctx context.Context, events *translate.SSEReader, st *streamTranslator, out *sseWriter) error {
 	for n := 0; ; n++ {
-		data, err := events.next()
+		data, err := events.Next()
 		if errors.Is(err, io.EOF) && n == 0 {
-			err = errNoEvents
+			err = translate.ErrNoEvents
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -266,9 +232,9 @@ func relayEvents(ctx context.Context, events *sseReader, st *streamTranslator, o
 			return errStreamEnded
 		}
 		chunk, err := st.event(data)
-		var uf *upstreamFailure
+		var uf *translate.UpstreamFailure
 		if errors.As(err, &uf) {
-			out.fail(uf.body())
+			out.fail(failureBody(uf))
 			return errStreamEnded
 		}
 		if chunk != nil && !out.send(chunk) {
@@ -340,22 +306,22 @@ type wholeFailure struct {
 	body  ErrorBody
 }
 
-const notAnAnswer = "Gemini answered with something that is not a generateContent response."
-
 func decodeWhole(res callResult) (*gemini.GenerateContentResponse, *wholeFailure) {
 	switch {
 	case res.err != nil:
 		return nil, &wholeFailure{write: func(w http.ResponseWriter) { WriteUpstreamError(w, res.err) }, body: upstreamErrorBody(res.err)}
 	case res.resp.StatusCode < 200 || res.resp.StatusCode > 299:
 		return nil, &wholeFailure{write: func(w http.ResponseWriter) { writeRefusal(w, res.resp) },
-			body: ErrorBody{Message: googleMessage(res.resp.Body), Type: typeFor(res.resp.StatusCode)}}
+			body: ErrorBody{Message: translate.GoogleMessage(res.resp.Body), Type: typeFor(res.resp.StatusCode)}}
 	}
-	answer, err := decodeAnswer(res.resp.Body)
+	answer, err := translate.DecodeAnswer(res.resp.Body)
 	if err != nil {
 		code := "upstream_error"
 		return nil, &wholeFailure{
-			write: func(w http.ResponseWriter) { WriteError(w, http.StatusBadGateway, notAnAnswer, TypeUpstream, code, "") },
-			body:  ErrorBody{Message: notAnAnswer, Type: TypeUpstream, Code: &code},
+			write: func(w http.ResponseWriter) {
+				WriteError(w, http.StatusBadGateway, translate.NotAnAnswer, TypeUpstream, code, "")
+			},
+			body: ErrorBody{Message: translate.NotAnAnswer, Type: TypeUpstream, Code: &code},
 		}
 	}
 	return answer, nil

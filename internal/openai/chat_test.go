@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -90,7 +91,7 @@ func TestChatFetchesImageURLs(t *testing.T) {
 	}))
 	defer img.Close()
 	saved := fetcher
-	fetcher = newMediaFetcher(true)
+	fetcher = translate.NewFetcher(true)
 	defer func() { fetcher = saved }()
 
 	g := newChatTestGateway(t, fakeupstream.Config{}, nil)

@@ -23,21 +23,36 @@ type Handler struct {
 	Settings func() *config.Snapshot
 	Tokens   *auth.Tokens
 	Models   *gemini.ModelCache
+	// Images hosts generated images (chat answers, images endpoint); nil inlines them as data: URLs.
+	Images ImageHost
+	// Paid chooses the executor and key of Imagen calls (PAID_KEY); nil uses the pool.
+	Paid PaidKey
+	// Files finds the key that uploaded a file a request references (Files API affinity); may be nil.
+	Files gemini.FileKeys
+	// AnthropicModels, when set, answers the model routes for Anthropic clients (they send
+	// anthropic-version or x-api-key), which share /v1/models with OpenAI's.
+	AnthropicModels http.Handler
 }
 
 // Register mounts the routes.
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, p := range Prefixes {
 		mux.Handle("POST "+p+"/chat/completions", h.authorized(h.chat))
-		mux.Handle("GET "+p+"/models", h.authorized(h.listModels))
-		mux.Handle("GET "+p+"/models/{model...}", h.authorized(h.getModel))
+		mux.Handle("GET "+p+"/models", h.anthropicAware(h.authorized(h.listModels)))
+		mux.Handle("GET "+p+"/models/{model...}", h.anthropicAware(h.authorized(h.getModel)))
+		mux.Handle("POST "+p+"/responses", h.authorized(h.responses))
 		mux.Handle("POST "+p+"/embeddings", h.authorized(h.embeddings))
+		mux.Handle("POST "+p+"/images/generations", h.authorized(h.images))
+		mux.Handle("POST "+p+"/audio/speech", h.authorized(h.speech))
 		mux.Handle(p+"/", http.HandlerFunc(notFound))
 	}
 	p := PassthroughPrefix
 	mux.Handle("GET "+p+"/models", h.authorized(h.passthroughModels))
 	mux.Handle("POST "+p+"/chat/completions", h.authorized(h.passthroughChat))
 	mux.Handle("POST "+p+"/embeddings", h.authorized(h.passthroughEmbeddings))
+	// Google's compatible endpoint has Imagen but no speech; both are served the way /v1 serves them.
+	mux.Handle("POST "+p+"/images/generations", h.authorized(h.images))
+	mux.Handle("POST "+p+"/audio/speech", h.authorized(h.speech))
 	mux.Handle(p+"/", http.HandlerFunc(notFound))
 }
 
@@ -62,6 +77,20 @@ func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
 			return
 		}
 		next(w, r)
+	})
+}
+
+// anthropicAware hands requests from Anthropic clients to AnthropicModels.
+func (h *Handler) anthropicAware(next http.Handler) http.Handler {
+	if h.AnthropicModels == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != "" {
+			h.AnthropicModels.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -42,6 +42,10 @@ func (h *Handler) passthroughPost(w http.ResponseWriter, r *http.Request, path s
 			TypeInvalidRequest, "", "")
 		return
 	}
+	if snap := h.Settings(); path == "openai/chat/completions" && isImageChat(snap, head.Model) {
+		h.passthroughImageChat(w, r, snap, body)
+		return
+	}
 	call := upstream.Call{Path: path, Bearer: true, Body: body, Model: head.Model,
 		Stream: string(bytes.TrimSpace(head.Stream)) == "true"}
 	resp, err := h.Exec.Do(r.Context(), call)

@@ -1,13 +1,11 @@
 package openai
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"slices"
 
 	"github.com/gemgate/gemgate/internal/gemini"
-	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // chatChunk is one chat.completion.chunk.
@@ -71,30 +69,14 @@ func (s *streamTranslator) start() *chatChunk {
 	return s.chunk(choices)
 }
 
-// upstreamFailure is an error Google sent inside the stream.
-type upstreamFailure struct{ status rpcstatus.Status }
-
-func (u *upstreamFailure) Error() string { return u.status.Message }
-
-// event translates one upstream event. It returns nil when the event carries nothing to send, and an
-// *upstreamFailure when the event is Google's error envelope. Events that are not JSON are skipped: a
-// garbled keep-alive must not end an answer that is otherwise fine.
+// event translates one upstream event. It returns nil when the event carries nothing to send, and a
+// *translate.UpstreamFailure when the event is Google's error envelope.
 func (s *streamTranslator) event(data []byte) (*chatChunk, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, nil
+	resp, err := translate.DecodeEvent(data)
+	if resp == nil || err != nil {
+		return nil, err
 	}
-	var ev struct {
-		gemini.GenerateContentResponse
-		Error *rpcstatus.Status `json:"error"`
-	}
-	if json.Unmarshal(data, &ev) != nil {
-		return nil, nil
-	}
-	if ev.Error != nil {
-		return nil, &upstreamFailure{status: *ev.Error}
-	}
-	return s.response(&ev.GenerateContentResponse), nil
+	return s.response(resp), nil
 }
 
 // response translates one decoded event (or a whole answer, for fake streaming).
@@ -171,7 +153,7 @@ func (s *streamTranslator) finish() []*chatChunk {
 	if s.o.searchLinks {
 		var sources []chunkChoice
 		for _, i := range indexes {
-			if text := searchSources(s.choices[i].grounding); text != "" {
+			if text := translate.SearchSources(s.choices[i].grounding); text != "" {
 				sources = append(sources, chunkChoice{Index: i, Delta: delta{Content: &text}})
 			}
 		}
@@ -214,14 +196,14 @@ func (s *streamTranslator) usageChunk() *chatChunk {
 	return c
 }
 
-// body is the OpenAI error object sent as the stream's last event.
-func (u *upstreamFailure) body() ErrorBody {
-	code := u.status.Status
-	status := u.status.Code
+// failureBody is the OpenAI error object sent as the stream's last event.
+func failureBody(u *translate.UpstreamFailure) ErrorBody {
+	code := u.Status.Status
+	status := u.Status.Code
 	if status == 0 {
 		status = http.StatusBadGateway
 	}
-	e := ErrorBody{Message: u.status.Message, Type: typeFor(status)}
+	e := ErrorBody{Message: u.Status.Message, Type: typeFor(status)}
 	if code != "" {
 		e.Code = &code
 	}

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
 	"net/http"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // pacer is the stream optimizer (reference §9.7): it re-cuts text deltas into small pieces sent with a
@@ -221,15 +220,6 @@ func (s *sseWriter) finish(st *streamTranslator, includeUsage bool) {
 
 // streamBreak describes an upstream stream that failed mid-way.
 func streamBreak(err error) ErrorBody {
-	msg := "The upstream stream broke off: " + err.Error()
-	switch {
-	case errors.Is(err, errNoEvents):
-		msg = errNoEvents.Error() + "."
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		msg = "The upstream stream ended unexpectedly."
-	case errors.Is(err, errEventTooLarge):
-		msg = "The upstream stream sent an event larger than 64 MiB."
-	}
 	code := "upstream_stream_broken"
-	return ErrorBody{Message: msg, Type: TypeServer, Code: &code}
+	return ErrorBody{Message: translate.StreamBreak(err), Type: TypeServer, Code: &code}
 }

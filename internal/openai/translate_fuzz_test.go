@@ -45,7 +45,7 @@ func FuzzTranslateRequest(f *testing.F) {
 			t.Fatalf("translated request does not encode: %v", err)
 		}
 		for _, m := range tr.media {
-			if m.blob == nil || m.param == "" {
+			if m.Blob == nil || m.Param == "" {
 				t.Fatalf("media job without a target: %+v", m)
 			}
 		}

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -11,13 +10,14 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // requestTranslation is an OpenAI chat request turned into a Gemini one.
 type requestTranslation struct {
 	body *gemini.GenerateContentRequest
 	// media are http(s) URLs still to download into parts already placed in body.
-	media      []*mediaJob
+	media      []*translate.MediaJob
 	candidates int // n: the choices every answer has
 }
 
@@ -27,27 +27,17 @@ type requestTranslator struct {
 	model models.Resolved
 	req   *chatRequest
 
-	contents   []gemini.Content
-	system     []gemini.Part
-	media      []*mediaJob
-	toolNames  map[string]string // tool_call id → function name, from earlier assistant messages
-	hasMedia   bool
+	conv       translate.Conversation
 	structured bool
 }
 
-// skipSignature is the value Google documents for a function call whose thought signature was lost
-// (history from another model, or a client that drops unknown fields); Gemini 3 refuses a replayed
-// function call without one.
-const skipSignature = "skip_thought_signature_validator"
-
 // translateRequest maps req onto generateContent for the resolved model.
 func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatRequest) (*requestTranslation, error) {
-	t := &requestTranslator{snap: snap, model: model, req: req}
+	t := &requestTranslator{snap: snap, model: model, req: req, conv: translate.Conversation{Model: model}}
 	if err := t.messages(); err != nil {
 		return nil, err
 	}
-	body := &gemini.GenerateContentRequest{Contents: t.contents}
-	t.placeSystem(body)
+	body := t.conv.Request()
 	cfg, err := t.generationConfig()
 	if err != nil {
 		return nil, err
@@ -56,7 +46,7 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatReq
 	if err := t.tools(body); err != nil {
 		return nil, err
 	}
-	body.SafetySettings = t.safetySettings()
+	body.SafetySettings = translate.SafetySettings(t.snap, t.model)
 	if eb := req.ExtraBody; eb != nil && eb.Google != nil {
 		body.CachedContent = eb.Google.CachedContent
 	}
@@ -64,7 +54,7 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatReq
 	if req.N != nil && *req.N > 1 {
 		n = min(*req.N, maxChoices)
 	}
-	return &requestTranslation{body: body, media: t.media, candidates: n}, nil
+	return &requestTranslation{body: body, media: t.conv.Media, candidates: n}, nil
 }
 
 // maxChoices bounds n as gemgate reads it; Google allows 8 candidates.
@@ -78,7 +68,6 @@ func (t *requestTranslator) messages() error {
 			return err
 		}
 	}
-	t.signFunctionCalls()
 	return nil
 }
 
@@ -89,7 +78,7 @@ func (t *requestTranslator) message(m *chatMessage, param string) error {
 	switch strings.ToLower(m.Role) {
 	case "system", "developer":
 		parts, err = t.textParts(m.Content, param)
-		t.system = append(t.system, parts...)
+		t.conv.AddSystem(parts...)
 		return err
 	case "user":
 		parts, err = t.contentParts(m.Content, param)
@@ -108,21 +97,8 @@ func (t *requestTranslator) message(m *chatMessage, param string) error {
 	if err != nil {
 		return err
 	}
-	t.add(role, parts)
+	t.conv.Add(role, parts)
 	return nil
-}
-
-// add appends parts as a turn, merging them into the previous turn when it has the same role: Gemini
-// wants user and model turns to alternate, and several tool results answer one model turn.
-func (t *requestTranslator) add(role string, parts []gemini.Part) {
-	if len(parts) == 0 {
-		return
-	}
-	if n := len(t.contents); n > 0 && t.contents[n-1].Role == role {
-		t.contents[n-1].Parts = append(t.contents[n-1].Parts, parts...)
-		return
-	}
-	t.contents = append(t.contents, gemini.Content{Role: role, Parts: parts})
 }
 
 // textParts reads the text of a system, developer or tool message: Gemini's system instruction and
@@ -198,7 +174,7 @@ func (t *requestTranslator) appendText(parts []gemini.Part, text string) []gemin
 		split := splitMarkdownImages(text)
 		for _, p := range split {
 			if p.InlineData != nil {
-				t.hasMedia = true
+				t.conv.HasMedia = true
 			}
 		}
 		return append(parts, split...)
@@ -220,7 +196,7 @@ func splitMarkdownImages(text string) []gemini.Part {
 			break
 		}
 		end += open
-		mt, data, err := parseDataURL(text[open+2 : end])
+		mt, data, err := translate.ParseDataURL(text[open+2 : end])
 		if err != nil {
 			parts = append(parts, gemini.Part{Text: text[:end+1]})
 			text = text[end+1:]
@@ -245,22 +221,20 @@ func (t *requestTranslator) imagePart(raw json.RawMessage, param string) (gemini
 	if err != nil {
 		return gemini.Part{}, err
 	}
-	t.hasMedia = true
+	t.conv.HasMedia = true
 	part := gemini.Part{}
-	if _, ok := cutPrefixFold(u, "data:"); ok {
-		mt, data, err := parseDataURL(u)
+	if _, ok := translate.CutPrefixFold(u, "data:"); ok {
+		mt, data, err := translate.ParseDataURL(u)
 		if err != nil {
 			return part, invalidParam(param+".url", "Invalid image data URL in '%s.url': %v.", param, err)
 		}
 		part.InlineData = &gemini.Blob{MimeType: mt, Data: data}
 		return part, nil
 	}
-	if !strings.HasPrefix(strings.ToLower(u), "http://") && !strings.HasPrefix(strings.ToLower(u), "https://") {
+	if !translate.IsHTTPURL(u) {
 		return part, invalidParam(param+".url", "'%s.url' must be a data: URL or an http(s) URL.", param)
 	}
-	part.InlineData = &gemini.Blob{}
-	t.media = append(t.media, &mediaJob{url: u, param: param + ".url", blob: part.InlineData})
-	return part, nil
+	return t.conv.Fetch(u, param+".url"), nil
 }
 
 // Media formats OpenAI clients name, with the MIME types Gemini documents.
@@ -286,13 +260,13 @@ func (t *requestTranslator) encodedMedia(in *mediaInput, types map[string]string
 		return gemini.Part{}, invalidParam(param+".format", "Unsupported format %q in '%s.format'.", in.Format, param)
 	}
 	data := in.Data
-	if dmt, d, err := parseDataURL(data); err == nil {
+	if dmt, d, err := translate.ParseDataURL(data); err == nil {
 		data = d
 		if dmt != "" && dmt != "application/octet-stream" {
 			mt = dmt
 		}
 	}
-	t.hasMedia = true
+	t.conv.HasMedia = true
 	return gemini.Part{InlineData: &gemini.Blob{MimeType: mt, Data: data}}, nil
 }
 
@@ -301,14 +275,14 @@ func (t *requestTranslator) filePart(in *fileInput, param string) (gemini.Part, 
 	if in == nil || (in.FileData == "" && in.FileID == "") {
 		return gemini.Part{}, invalidParam(param, "'%s' needs file_data or file_id.", param)
 	}
-	t.hasMedia = true
+	t.conv.HasMedia = true
 	if in.FileData != "" {
-		if mt, data, err := parseDataURL(in.FileData); err == nil {
+		if mt, data, err := translate.ParseDataURL(in.FileData); err == nil {
 			return gemini.Part{InlineData: &gemini.Blob{MimeType: mt, Data: data}}, nil
 		}
 		mt := typeByName(in.Filename)
 		if mt == "" {
-			mt = sniffBase64(in.FileData)
+			mt = translate.SniffBase64(in.FileData)
 		}
 		return gemini.Part{InlineData: &gemini.Blob{MimeType: mt, Data: in.FileData}}, nil
 	}
@@ -376,16 +350,11 @@ func (t *requestTranslator) toolCallPart(tc toolCallIn, param string) (gemini.Pa
 	if name == "" {
 		return gemini.Part{}, invalidParam(param+".function.name", "Missing required parameter: '%s.function.name'.", param)
 	}
-	args, err := callArguments(tc.Function.Arguments)
+	args, err := translate.CallArguments(tc.Function.Arguments)
 	if err != nil {
 		return gemini.Part{}, invalidParam(param+".function.arguments", "'%s.function.arguments' must be a JSON object: %v.", param, err)
 	}
-	if tc.ID != "" {
-		if t.toolNames == nil {
-			t.toolNames = map[string]string{}
-		}
-		t.toolNames[tc.ID] = name
-	}
+	t.conv.NoteCall(tc.ID, name)
 	part := gemini.Part{FunctionCall: &gemini.FunctionCall{Name: name, Args: args}}
 	if x := tc.ExtraContent; x != nil && x.Google != nil {
 		part.ThoughtSignature = x.Google.ThoughtSignature
@@ -393,50 +362,13 @@ func (t *requestTranslator) toolCallPart(tc toolCallIn, param string) (gemini.Pa
 	return part, nil
 }
 
-var emptyObject = json.RawMessage(`{}`)
-
-// callArguments reads a tool call's arguments: OpenAI's JSON string, or the object itself.
-func callArguments(raw json.RawMessage) (json.RawMessage, error) {
-	var text []byte
-	switch rawKind(raw) {
-	case contentNone:
-		return emptyObject, nil
-	case contentString:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		text = []byte(s)
-	default:
-		text = raw
-	}
-	text = bytes.TrimSpace(text)
-	if len(text) == 0 {
-		return emptyObject, nil
-	}
-	if text[0] != '{' || !json.Valid(text) {
-		return nil, errNotObject
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, text); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
-}
-
-type constError string
-
-func (e constError) Error() string { return string(e) }
-
-const errNotObject = constError("not a JSON object")
-
 // toolResult turns a tool message into a functionResponse named after the call it answers: Gemini
 // matches results to calls by name, and OpenAI's tool message only carries the call's id.
 func (t *requestTranslator) toolResult(m *chatMessage, param string) ([]gemini.Part, error) {
 	if m.ToolCallID == "" {
 		return nil, invalidParam(param+".tool_call_id", "Missing required parameter: '%s.tool_call_id'.", param)
 	}
-	name, ok := t.toolNames[m.ToolCallID]
+	name, ok := t.conv.CallName(m.ToolCallID)
 	if !ok {
 		return nil, invalidParam(param+".tool_call_id",
 			"Invalid '%s.tool_call_id': %q does not match a tool call of an earlier assistant message.", param, m.ToolCallID)
@@ -461,78 +393,7 @@ func (t *requestTranslator) resultPart(m *chatMessage, name, param string) ([]ge
 	for _, p := range parts {
 		text.WriteString(p.Text)
 	}
-	return []gemini.Part{{FunctionResponse: &gemini.FunctionResponse{Name: name, Response: functionResponse(text.String())}}}, nil
-}
-
-// functionResponse wraps a tool's output as {"content": ...}: Gemini wants an object, and a result
-// that is a JSON object is passed as structure rather than as a string of JSON.
-func functionResponse(text string) json.RawMessage {
-	trimmed := strings.TrimSpace(text)
-	var value []byte
-	if strings.HasPrefix(trimmed, "{") && json.Valid([]byte(trimmed)) {
-		var buf bytes.Buffer
-		if json.Compact(&buf, []byte(trimmed)) == nil {
-			value = buf.Bytes()
-		}
-	}
-	if value == nil {
-		value, _ = json.Marshal(text)
-	}
-	out := make([]byte, 0, len(value)+12)
-	out = append(out, `{"content":`...)
-	out = append(out, value...)
-	return append(out, '}')
-}
-
-// signFunctionCalls gives every model turn that replays function calls a thought signature when the
-// client did not keep Google's: Gemini 3 refuses such history otherwise. Only the first call of a turn
-// carries one (that is where Gemini puts it in parallel calls).
-func (t *requestTranslator) signFunctionCalls() {
-	if !isGemini3(t.model.Real) {
-		return
-	}
-	for i := range t.contents {
-		c := &t.contents[i]
-		if c.Role != "model" {
-			continue
-		}
-		first, signed := -1, false
-		for j := range c.Parts {
-			if c.Parts[j].FunctionCall == nil {
-				continue
-			}
-			if first < 0 {
-				first = j
-			}
-			signed = signed || c.Parts[j].ThoughtSignature != ""
-		}
-		if first >= 0 && !signed {
-			c.Parts[first].ThoughtSignature = skipSignature
-		}
-	}
-}
-
-// placeSystem sets the system instruction. Image-output models refuse one ("Developer instruction is
-// not enabled"), so there it leads the first user turn instead; a conversation of system messages only
-// is sent as the user turn it stands for, since Gemini needs at least one content.
-func (t *requestTranslator) placeSystem(body *gemini.GenerateContentRequest) {
-	if len(t.system) == 0 {
-		return
-	}
-	switch {
-	case len(body.Contents) == 0:
-		body.Contents = []gemini.Content{{Role: "user", Parts: t.system}}
-	case t.model.Image:
-		for i := range body.Contents {
-			if body.Contents[i].Role == "user" {
-				body.Contents[i].Parts = append(slices.Clip(t.system), body.Contents[i].Parts...)
-				return
-			}
-		}
-		body.Contents = append([]gemini.Content{{Role: "user", Parts: t.system}}, body.Contents...)
-	default:
-		body.SystemInstruction = &gemini.Content{Parts: t.system}
-	}
+	return []gemini.Part{{FunctionResponse: &gemini.FunctionResponse{Name: name, Response: translate.FunctionResponse(text.String())}}}, nil
 }
 
 // generationConfig maps sampling options. Only what the client set is sent: the reference added
@@ -599,86 +460,23 @@ func (t *requestTranslator) responseFormat(gc *gemini.GenerationConfig) error {
 	default:
 		return invalidParam("response_format.type", "Invalid value for 'response_format.type': %q (expected text, json_object or json_schema).", rf.Type)
 	}
-	gc.ResponseMimeType = "application/json"
 	t.structured = true
-	if rf.JSONSchema == nil || rawKind(rf.JSONSchema.Schema) == contentNone {
-		return nil
+	var raw json.RawMessage
+	if rf.JSONSchema != nil {
+		raw = rf.JSONSchema.Schema
 	}
-	raw := rf.JSONSchema.Schema
-	cleaned, err := cleanSchema(raw)
-	if err != nil {
+	if err := translate.ResponseSchema(gc, t.model.Real, raw); err != nil {
 		return invalidParam("response_format.json_schema.schema", "Invalid 'response_format.json_schema.schema': %v.", err)
 	}
-	// responseJsonSchema takes JSON Schema as it is ($ref, additionalProperties, type lists...); models
-	// older than 2.5 only know the OpenAPI-subset responseSchema, so they get the cleaned form when it
-	// can express the schema.
-	if legacyModel(t.model.Real) && !hasFreeForm(cleaned, true) {
-		gc.ResponseSchema, err = encodeSchema(cleaned)
-		return err
-	}
-	gc.ResponseJSONSchema, err = rawJSONSchema(raw)
-	return err
+	return nil
 }
-
-// rawJSONSchema is a client's JSON Schema for Gemini's JSON-Schema fields, which take it as it is
-// except for the $schema dialect marker.
-func rawJSONSchema(raw json.RawMessage) (json.RawMessage, error) {
-	s, err := decodeSchema(raw)
-	if err != nil {
-		return nil, err
-	}
-	delete(s, "$schema")
-	return encodeSchema(s)
-}
-
-// legacyModel reports Gemini 1.x and 2.0 models, which predate thinking and JSON-Schema fields.
-func legacyModel(real string) bool {
-	n := strings.ToLower(real)
-	return strings.HasPrefix(n, "gemini-1") || strings.HasPrefix(n, "gemini-2.0") || n == "gemini-pro" || n == "gemini-pro-vision"
-}
-
-func isGemini3(real string) bool {
-	n := strings.ToLower(real)
-	return strings.HasPrefix(n, "gemini-3")
-}
-
-func isTTS(real string) bool { return strings.Contains(strings.ToLower(real), "tts") }
-
-// thinkingCapable reports a model that accepts thinkingConfig. Older and special-purpose models refuse
-// it, so the settings never add it there; THINKING_MODELS and THINKING_BUDGET_MAP vouch for any model.
-func thinkingCapable(snap *config.Snapshot, real string) bool {
-	if slices.Contains(config.ThinkingModels.Get(snap), real) {
-		return true
-	}
-	if _, ok := config.ThinkingBudgetMap.Get(snap)[real]; ok {
-		return true
-	}
-	n := strings.ToLower(real)
-	for _, no := range [...]string{"tts", "image", "embedding", "gemma", "aqa", "imagen", "veo", "live"} {
-		if strings.Contains(n, no) {
-			return false
-		}
-	}
-	if strings.Contains(n, "thinking") {
-		return true
-	}
-	return strings.HasPrefix(n, "gemini-") && !legacyModel(n)
-}
-
-// Thinking budgets for reasoning_effort on budget models (Gemini 2.5), the values Google's own
-// OpenAI-compatible endpoint uses for low, medium and high. minimal is the smallest budget every 2.5
-// model accepts (flash-lite's floor is 512).
-var effortBudgets = map[string]int{"minimal": 512, "low": 1024, "medium": 8192, "high": 24576}
-
-// proMinBudget is the smallest budget of pro models, which cannot turn thinking off.
-const proMinBudget = 128
 
 // thinking builds thinkingConfig. Precedence: a -non-thinking model, Google's own extra_body
 // thinking_config, reasoning_effort, then THINKING_BUDGET_MAP. The model name wins because choosing a
 // -non-thinking model is the strongest statement a client can make; the operator's map is a default.
 func (t *requestTranslator) thinking() (*gemini.ThinkingConfig, error) {
 	real := t.model.Real
-	if t.model.Image || !thinkingCapable(t.snap, real) {
+	if t.model.Image || !translate.ThinkingCapable(t.snap, real) {
 		return nil, nil
 	}
 	cfg := &gemini.ThinkingConfig{}
@@ -690,8 +488,8 @@ func (t *requestTranslator) thinking() (*gemini.ThinkingConfig, error) {
 		cfg.ThinkingBudget, cfg.ThinkingLevel = eb.ThinkingBudget, strings.ToUpper(eb.ThinkingLevel)
 		explicitInclude = eb.IncludeThoughts
 	case t.req.ReasoningEffort != "":
-		if err := effortConfig(cfg, real, t.req.ReasoningEffort); err != nil {
-			return nil, err
+		if err := translate.EffortConfig(cfg, real, t.req.ReasoningEffort); err != nil {
+			return nil, invalidParam("reasoning_effort", "Invalid value for 'reasoning_effort': %v.", err)
 		}
 	default:
 		cfg.ThinkingBudget = budget(models.ThinkingBudget(t.snap, t.model))
@@ -721,53 +519,6 @@ func budget(b int, ok bool) *int {
 	return &b
 }
 
-// effortConfig maps reasoning_effort. Gemini 3 models take thinking levels, not budgets (Google:
-// "using thinkingBudget with Gemini 3 Pro may result in suboptimal performance"); pro models offer only
-// LOW and HIGH and cannot stop thinking, flash models also MINIMAL and MEDIUM.
-func effortConfig(cfg *gemini.ThinkingConfig, real, effort string) error {
-	effort = strings.ToLower(strings.TrimSpace(effort))
-	if effort == "xhigh" {
-		effort = "high"
-	}
-	if _, known := effortBudgets[effort]; !known && effort != "none" {
-		return invalidParam("reasoning_effort", "Invalid value for 'reasoning_effort': %q (expected none, minimal, low, medium or high).", effort)
-	}
-	pro := strings.Contains(strings.ToLower(real), "-pro")
-	if isGemini3(real) {
-		cfg.ThinkingLevel = thinkingLevel(effort, pro)
-		return nil
-	}
-	b := effortBudgets[effort]
-	switch {
-	case effort == "none" && pro:
-		b = proMinBudget
-	case effort == "none":
-		b = 0
-	case effort == "minimal" && pro:
-		b = proMinBudget
-	}
-	cfg.ThinkingBudget = &b
-	return nil
-}
-
-func thinkingLevel(effort string, pro bool) string {
-	if pro {
-		if effort == "medium" || effort == "high" {
-			return "HIGH"
-		}
-		return "LOW"
-	}
-	switch effort {
-	case "none", "minimal":
-		return "MINIMAL"
-	case "low":
-		return "LOW"
-	case "medium":
-		return "MEDIUM"
-	}
-	return "HIGH"
-}
-
 // tools maps function tools and tool_choice, and adds the built-in tools the model name and settings
 // ask for.
 //
@@ -786,27 +537,10 @@ func (t *requestTranslator) tools(body *gemini.GenerateContentRequest) error {
 		}
 		body.ToolConfig = cfg
 	}
-	body.Tools = append(body.Tools, t.builtinTools(len(decls) > 0, wantSearch)...)
+	body.Tools = append(body.Tools, translate.BuiltinTools(t.snap, t.model, translate.Builtins{
+		Functions: len(decls) > 0, Structured: t.structured, HasMedia: t.conv.HasMedia, WantSearch: wantSearch,
+	})...)
 	return nil
-}
-
-// builtinTools adds search, code execution and URL context where they can work. Google refuses them
-// next to function declarations, and they would break structured output, so then none is added.
-func (t *requestTranslator) builtinTools(functions, wantSearch bool) []gemini.Tool {
-	if functions || t.structured || isTTS(t.model.Real) {
-		return nil
-	}
-	var tools []gemini.Tool
-	if t.model.Search || wantSearch {
-		tools = append(tools, gemini.Tool{GoogleSearch: &gemini.Empty{}})
-	}
-	if config.ToolsCodeExecutionEnabled.Get(t.snap) && !t.model.Search && !t.model.Image && !t.model.NonThinking && !t.hasMedia {
-		tools = append(tools, gemini.Tool{CodeExecution: &gemini.Empty{}})
-	}
-	if config.URLContextEnabled.Get(t.snap) && !t.model.Image && slices.Contains(config.URLContextModels.Get(t.snap), t.model.Real) {
-		tools = append(tools, gemini.Tool{URLContext: &gemini.Empty{}})
-	}
-	return tools
 }
 
 // functionDeclarations reads tools (and the deprecated functions), first of a name winning. A
@@ -850,25 +584,11 @@ func (t *requestTranslator) functionDeclarations() ([]gemini.FunctionDeclaration
 }
 
 func declaration(fd *functionDef, param string) (gemini.FunctionDeclaration, error) {
-	decl := gemini.FunctionDeclaration{Name: fd.Name, Description: fd.Description}
-	if rawKind(fd.Parameters) == contentNone {
-		return decl, nil
-	}
-	cleaned, err := cleanSchema(fd.Parameters)
+	decl, err := translate.Declaration(fd.Name, fd.Description, fd.Parameters)
 	if err != nil {
 		return decl, invalidParam(param+".parameters", "Invalid '%s.parameters': %v.", param, err)
 	}
-	// A function without parameters must not say so with an empty object: Gemini refuses an OBJECT
-	// without properties.
-	if cleaned["properties"] == nil && cleaned["anyOf"] == nil {
-		return decl, nil
-	}
-	if hasFreeForm(cleaned, false) {
-		decl.ParametersJSONSchema, err = rawJSONSchema(fd.Parameters)
-		return decl, err
-	}
-	decl.Parameters, err = encodeSchema(cleaned)
-	return decl, err
+	return decl, nil
 }
 
 // toolChoice maps tool_choice onto function calling modes: none → NONE, auto → AUTO, required → ANY,
@@ -906,25 +626,8 @@ func toolChoice(raw json.RawMessage, decls []gemini.FunctionDeclaration) (*gemin
 		}
 		mode, name = "ANY", v.Function.Name
 	}
-	cfg := &gemini.FunctionCallingConfig{Mode: mode}
 	if name != "" {
-		cfg.AllowedFunctionNames = []string{name}
+		return translate.ToolConfig(mode, name), nil
 	}
-	return &gemini.ToolConfig{FunctionCallingConfig: cfg}, nil
-}
-
-// safetySettings adds SAFETY_SETTINGS (the OpenAI API has no field for them); speech models refuse them.
-func (t *requestTranslator) safetySettings() []gemini.SafetySetting {
-	if isTTS(t.model.Real) {
-		return nil
-	}
-	list := config.SafetySettings.Get(t.snap)
-	out := make([]gemini.SafetySetting, 0, len(list))
-	for _, m := range list {
-		if m["category"] == "" || m["threshold"] == "" {
-			continue
-		}
-		out = append(out, gemini.SafetySetting{Category: m["category"], Threshold: m["threshold"], Method: m["method"]})
-	}
-	return out
+	return translate.ToolConfig(mode), nil
 }

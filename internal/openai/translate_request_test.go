@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 type translateCase struct {
@@ -60,7 +62,7 @@ func TestTranslateRequestGolden(t *testing.T) {
 			}
 			var fetch []string
 			for _, m := range tr.media {
-				fetch = append(fetch, m.url+" → "+m.param)
+				fetch = append(fetch, m.URL+" → "+m.Param)
 			}
 			out, _ := json.Marshal(map[string]any{"candidates": tr.candidates, "fetch": fetch, "body": json.RawMessage(body)})
 			chatCheckGolden(t, strings.TrimSuffix(file, ".json")+".golden.json", chatIndentJSON(t, out))
@@ -244,7 +246,7 @@ func TestFunctionResponseBody(t *testing.T) {
 		``:            `{"content":""}`,
 		`"quoted"`:    `{"content":"\"quoted\""}`,
 	} {
-		if got := string(functionResponse(in)); got != want {
+		if got := string(translate.FunctionResponse(in)); got != want {
 			t.Errorf("%q → %s, want %s", in, got, want)
 		}
 	}
@@ -271,13 +273,13 @@ func TestCallArguments(t *testing.T) {
 		`"{\"a\":1} "`:          `{"a":1}`,
 		`"{\"u\":\"\\u00e9\"}"`: `{"u":"\u00e9"}`,
 	} {
-		got, err := callArguments(json.RawMessage(in))
+		got, err := translate.CallArguments(json.RawMessage(in))
 		if err != nil || string(got) != want {
 			t.Errorf("%s → %s %v, want %s", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{`"[1]"`, `"{"`, `5`, `"x"`, `[{}]`} {
-		if _, err := callArguments(json.RawMessage(bad)); err == nil {
+		if _, err := translate.CallArguments(json.RawMessage(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}

@@ -1,15 +1,13 @@
 package openai
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // chatCompletion is OpenAI's non-streamed answer.
@@ -118,9 +116,9 @@ func (o *answerOptions) render(parts []gemini.Part, out *rendered) {
 		case p.FunctionCall != nil:
 			out.calls = append(out.calls, o.toolCall(p))
 		case p.ExecutableCode != nil:
-			writeCode(&out.text, p.ExecutableCode)
+			translate.WriteCode(&out.text, p.ExecutableCode)
 		case p.CodeExecutionResult != nil:
-			writeCodeResult(&out.text, p.CodeExecutionResult)
+			translate.WriteCodeResult(&out.text, p.CodeExecutionResult)
 		case p.InlineData != nil:
 			o.writeMedia(&out.text, p.InlineData)
 		default:
@@ -137,33 +135,11 @@ func (o *answerOptions) toolCall(p *gemini.Part) outToolCall {
 	if id == "" {
 		id = o.newCallID()
 	}
-	args := "{}"
-	var buf bytes.Buffer
-	if len(fc.Args) > 0 && string(fc.Args) != "null" && json.Compact(&buf, fc.Args) == nil {
-		args = buf.String()
-	}
-	tc := outToolCall{ID: id, Type: "function", Function: outFunction{Name: fc.Name, Arguments: args}}
+	tc := outToolCall{ID: id, Type: "function", Function: outFunction{Name: fc.Name, Arguments: translate.CompactArgs(fc.Args)}}
 	if p.ThoughtSignature != "" {
 		tc.ExtraContent = &extraContent{Google: &googleExtra{ThoughtSignature: p.ThoughtSignature}}
 	}
 	return tc
-}
-
-// Code execution is shown the way the reference showed it, so its users see what they know.
-func writeCode(b *strings.Builder, c *gemini.ExecutableCode) {
-	b.WriteString("\n\n---\n\n【代码执行】\n```")
-	b.WriteString(strings.ToLower(c.Language))
-	b.WriteString("\n")
-	b.WriteString(strings.TrimRight(c.Code, "\n"))
-	b.WriteString("\n```\n")
-}
-
-func writeCodeResult(b *strings.Builder, r *gemini.CodeExecutionResult) {
-	b.WriteString("\n【执行结果】\n> outcome: ")
-	b.WriteString(r.Outcome)
-	b.WriteString("\n\n【输出结果】\n```plaintext\n")
-	b.WriteString(strings.TrimRight(r.Output, "\n"))
-	b.WriteString("\n```\n\n---\n\n")
 }
 
 // writeMedia shows images; other media (audio from a speech model) has no place in a chat message.
@@ -176,32 +152,6 @@ func (o *answerOptions) writeMedia(b *strings.Builder, blob *gemini.Blob) {
 	}
 	b.WriteString(o.images.ImageMarkdown(o.ctx, blob.MimeType, blob.Data))
 	b.WriteString("\n\n")
-}
-
-// searchSources formats a grounded answer's web sources as the reference's §9.5 block.
-func searchSources(gm *gemini.GroundingMetadata) string {
-	if gm == nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range gm.GroundingChunks {
-		if c.Web == nil || c.Web.URI == "" {
-			continue
-		}
-		if b.Len() == 0 {
-			b.WriteString("\n\n---\n\n**【引用来源】**\n\n")
-		}
-		title := c.Web.Title
-		if title == "" {
-			title = c.Web.URI
-		}
-		b.WriteString("- [")
-		b.WriteString(strings.NewReplacer("[", "\\[", "]", "\\]").Replace(title))
-		b.WriteString("](")
-		b.WriteString(c.Web.URI)
-		b.WriteString(")\n")
-	}
-	return b.String()
 }
 
 // finishReason maps Gemini's finish reason. A STOP after function calls is tool_calls (clients run the
@@ -311,7 +261,7 @@ func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
 		o.render(c.Content.Parts, &r)
 	}
 	if o.searchLinks {
-		r.text.WriteString(searchSources(c.GroundingMetadata))
+		r.text.WriteString(translate.SearchSources(c.GroundingMetadata))
 	}
 	msg := assistantMessage{Role: "assistant", ReasoningContent: r.reasoning.String(), ToolCalls: r.calls}
 	if text := r.text.String(); text != "" || len(r.calls) == 0 {
@@ -325,28 +275,5 @@ func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
 	}
 }
 
-// chatRandomID returns n characters of [A-Za-z0-9] from crypto/rand: ids must not collide across
-// instances, and tool call ids are echoed back by clients as keys.
-func chatRandomID(prefix string, n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	buf := make([]byte, len(prefix)+n)
-	copy(buf, prefix)
-	rnd := buf[len(prefix):]
-	_, _ = rand.Read(rnd)
-	for i, b := range rnd {
-		rnd[i] = alphabet[int(b)%len(alphabet)]
-	}
-	return string(buf)
-}
-
-func newCompletionID() string { return chatRandomID("chatcmpl-", 29) }
-func newToolCallID() string   { return chatRandomID("call_", 24) }
-
-// decodeAnswer reads a generateContent answer.
-func decodeAnswer(body []byte) (*gemini.GenerateContentResponse, error) {
-	var resp gemini.GenerateContentResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, err
-	}
-	return &resp, nil
-}
+func newCompletionID() string { return translate.RandomID("chatcmpl-", 29) }
+func newToolCallID() string   { return translate.RandomID("call_", 24) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 type answerCase struct {
@@ -39,7 +40,7 @@ func TestTranslateResponseGolden(t *testing.T) {
 			if err := json.Unmarshal(chatReadFile(t, file), &tc); err != nil {
 				t.Fatal(err)
 			}
-			answer, err := decodeAnswer(tc.Response)
+			answer, err := translate.DecodeAnswer(tc.Response)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -53,6 +53,9 @@ func (s *Store) LoadKeyStates(ctx context.Context) ([]KeyState, error) {
 		st.LastError, st.LastErrorCode, st.DisabledReason = lastErr.String, int(code.Int64), reason.String
 		st.Cooldowns, st.Tags, st.Project = cooldowns.String, tags.String, project.String
 		st.LastErrorAt, st.LastUsedAt, st.UpdatedAt = errAt.t, usedAt.t, updated.t
+		if st.Key, err = s.seal.openKey(st.Key); err != nil {
+			return nil, err
+		}
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
@@ -83,6 +86,9 @@ func (s *Store) SaveKeyStates(ctx context.Context, states []KeyState) error {
 	}
 	// A fixed order makes concurrent savers lock rows in the same order, which avoids most deadlocks.
 	slices.SortFunc(uniq, func(a, b KeyState) int { return strings.Compare(a.Key, b.Key) })
+	if s.seal.on() {
+		return s.saveSealedKeyStates(ctx, uniq)
+	}
 	ts := now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var full *sql.Stmt
@@ -127,8 +133,14 @@ func (s *Store) DeleteKeyStates(ctx context.Context, keys []string) error {
 		return nil
 	}
 	sorted := slices.Sorted(slices.Values(keys))
+	sorted = slices.Compact(sorted)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.deleteIn(ctx, tx, "t_api_keys", "api_key", slices.Compact(sorted))
+		if s.seal.on() {
+			if err := s.deleteIn(ctx, tx, "t_api_keys", "key_hash", s.seal.keyHashes(sorted)); err != nil {
+				return err
+			}
+		}
+		return s.deleteIn(ctx, tx, "t_api_keys", "api_key", sorted)
 	})
 	if err != nil {
 		return fmt.Errorf("store: deleting key states: %w", err)

@@ -22,7 +22,9 @@ func (s *Store) LoadSettings(ctx context.Context) (map[string]string, error) {
 		if err := rows.Scan(&name, &value); err != nil {
 			return nil, fmt.Errorf("store: loading settings: %w", err)
 		}
-		out[name] = value.String
+		if out[name], err = s.seal.openSetting(name, value.String); err != nil {
+			return nil, err
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: loading settings: %w", err)
@@ -45,7 +47,7 @@ func (s *Store) SaveSettings(ctx context.Context, values map[string]string) erro
 		}
 		defer stmt.Close()
 		for _, name := range names {
-			if _, err := stmt.ExecContext(ctx, name, values[name], name+" configuration setting", ts, ts); err != nil {
+			if _, err := stmt.ExecContext(ctx, name, s.seal.sealSetting(name, values[name]), name+" configuration setting", ts, ts); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}

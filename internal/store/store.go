@@ -28,6 +28,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
+
+	"github.com/gemgate/gemgate/internal/secret"
 )
 
 // Dialect names the SQL engine behind a Store.
@@ -58,6 +60,11 @@ type Config struct {
 	MySQLSocket   string // wins over host:port when set
 
 	PostgresDSN string // postgres://... URL or key=value DSN
+
+	// Sealer, when set (ENCRYPTION_KEY), encrypts the secrets the store writes: t_api_keys.api_key,
+	// t_client_tokens.token and the t_settings values SecretSetting names (see sealed.go).
+	Sealer        *secret.Sealer
+	SecretSetting func(name string) bool
 }
 
 // Store is the database handle shared by gemgate's packages.
@@ -66,6 +73,7 @@ type Store struct {
 	dialect Dialect
 	where   string // names the database in errors, without the password
 	q       queries
+	seal    sealing
 }
 
 // Open connects, checks the connection and applies pending migrations. Its errors never contain the
@@ -142,7 +150,7 @@ func connect(cfg Config) (*Store, []string, error) {
 	if err != nil {
 		return nil, secrets, err
 	}
-	return &Store{db: db, dialect: d, where: where, q: buildQueries(d)}, secrets, nil
+	return &Store{db: db, dialect: d, where: where, q: buildQueries(d), seal: newSealing(cfg)}, secrets, nil
 }
 
 // resolveSQLitePath applies Gemini Balance's rule that a bare name lives under data/.

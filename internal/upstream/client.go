@@ -25,6 +25,8 @@ type Client struct {
 	mu         sync.Mutex
 	transports map[string]*http.Transport // by proxy URL
 	deadUntil  map[string]time.Time
+
+	drain drainer // calls in flight, for a shutdown (drain.go)
 }
 
 // NewClient returns a client with a keep-alive transport sized for a busy gateway.
@@ -82,9 +84,9 @@ func redactProxy(u *url.URL) string {
 	return c.String()
 }
 
-// Do sends req through an egress chosen for key among proxies, failing over to the next proxy when
+// do sends req through an egress chosen for key among proxies, failing over to the next proxy when
 // one cannot be reached. newReq must build a fresh request each time (the body is re-sent).
-func (c *Client) Do(newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
+func (c *Client) do(newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
 	if len(proxies) == 0 {
 		req, err := newReq()
 		if err != nil {

@@ -20,8 +20,9 @@ import (
 	"github.com/gemgate/gemgate/internal/secret"
 )
 
-// maxResponseBytes bounds a non-streamed answer held in memory.
-const maxResponseBytes = 256 << 20
+// maxResponseBytes bounds a non-streamed answer held in memory; a variable so that tests can show
+// the bound without sending 256 MiB.
+var maxResponseBytes = 256 << 20
 
 // firstReadSize is the buffer of the first read of a stream, which decides whether it can be retried.
 const firstReadSize = 32 << 10
@@ -50,6 +51,10 @@ type Call struct {
 	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
 	// The last one is returned as is when the retries run out.
 	Empty func(body []byte) bool
+	// BaseURL, when set, replaces the executor's base for this call (the Files API's upload root).
+	BaseURL string
+	// Header is sent on top of gemgate's own headers (the Files API's X-Goog-Upload-* protocol).
+	Header http.Header
 }
 
 // Attempt is the record of one try.
@@ -96,6 +101,9 @@ type Executor struct {
 	Settings func() *config.Snapshot
 	// Backoff is the pause between attempts after transient failures; tests shorten it.
 	Backoff func(attempt int) time.Duration
+	// BaseURL, when set, overrides BASE_URL: the Vertex Express executor runs the same retries over
+	// its own pool against VERTEX_EXPRESS_BASE_URL.
+	BaseURL func(*config.Snapshot) string
 
 	breaker breaker
 }
@@ -119,6 +127,9 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			en.RequestBody = call.Body
 		}
 	})
+	if err := admit(ctx, call); err != nil {
+		return nil, err
+	}
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
 	model := quotaModel(call)
 	if until := e.breaker.open(model, time.Now()); !until.IsZero() {
@@ -330,7 +341,7 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
 	done := func() { timer.Stop(); cancel() }
 
-	target, err := buildURL(config.BaseURL.Get(snap), call)
+	target, err := buildURL(e.baseURL(snap, call), call)
 	if err != nil {
 		done()
 		a.Class, a.Error = ClientError, err.Error()
@@ -346,12 +357,12 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && call.Stream {
 		return e.openStream(resp, a, timer, timeout, &timedOut, done, parent, key, start)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxResponseBytes)+1))
 	resp.Body.Close()
 	done()
 	a.Latency = time.Since(start)
 	if err == nil && len(body) > maxResponseBytes {
-		err = errors.New("answer larger than 256 MiB")
+		err = fmt.Errorf("answer larger than %d MiB", maxResponseBytes>>20)
 	}
 	if err != nil {
 		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
@@ -359,6 +370,10 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	body = secret.Redact(body, key.Value())
 	parsed := rpcstatus.Parse(body)
 	a.Class = Classify(resp.StatusCode, parsed)
+	if a.Class == OK && malformedJSON(resp.Header, body) {
+		a.Class, a.Error = Transient, "200 with a body that is not valid JSON"
+		return nil, a, localError(http.StatusBadGateway, "Gemini answered with a body that is not valid JSON (cut off or corrupted on the way)")
+	}
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Key: key}
 	switch a.Class {
 	case OK:
@@ -440,6 +455,16 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+func (e *Executor) baseURL(snap *config.Snapshot, call Call) string {
+	switch {
+	case call.BaseURL != "":
+		return call.BaseURL
+	case e.BaseURL != nil:
+		return e.BaseURL(snap)
+	}
+	return config.BaseURL.Get(snap)
+}
+
 func buildURL(base string, call Call) (string, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/" + strings.TrimLeft(call.Path, "/"))
 	if err != nil {
@@ -469,6 +494,9 @@ func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call C
 	}
 	if call.Body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range call.Header {
+		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", UserAgent)
 	if call.Bearer {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -46,12 +47,12 @@ func loadAssets() (assets, error) {
 
 // url is the address pages link to: the content hash makes a changed file a new URL, so the file
 // itself can be cached for a year.
-func (a assets) url(name string) string {
+func (a assets) url(name string) (string, error) {
 	f, ok := a[name]
 	if !ok {
-		panic("web: template links a missing asset: " + name)
+		return "", errors.New("web: a page links the missing asset " + name)
 	}
-	return "/static/" + name + "?v=" + f.hash
+	return "/static/" + name + "?v=" + f.hash, nil
 }
 
 func (a assets) serve(w http.ResponseWriter, r *http.Request) {

@@ -86,6 +86,7 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.throttle.ok(ip)
+	p.log.Info("admin logged in", "client", ip)
 	id, sess := p.sessions.create(r.Context(), token, r.UserAgent(), p.ttl())
 	p.setSessionCookie(w, r, id, sess)
 	http.SetCookie(w, p.cookie(r, loginCookie, "", -1))

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -220,13 +219,4 @@ func (s *sessionStore) purgeExpired(ctx context.Context, now time.Time) {
 			delete(s.cache, h)
 		}
 	}
-}
-
-// count is the number of stored sessions (tests and diagnostics).
-func (s *sessionStore) count(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t_admin_sessions").Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting admin sessions: %w", err)
-	}
-	return n, nil
 }

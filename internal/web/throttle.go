@@ -68,7 +68,9 @@ func (t *throttle) fail(ip string) {
 	}
 	c.last = now
 	c.recent = append(pruneBefore(c.recent, now.Add(-failureWindow)), now)
-	if len(c.recent) >= freeFailures {
+	// Once blocked, every further failure doubles the block until the client has been quiet for
+	// forgetAfter: waiting out a block does not buy a new set of free guesses.
+	if len(c.recent) >= freeFailures || c.strikes > 0 {
 		c.strikes++
 		c.until = now.Add(blockFor(c.strikes))
 	}

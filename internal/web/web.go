@@ -30,8 +30,7 @@ const (
 	csrfHeader    = "X-CSRF-Token"
 )
 
-// pagePaths are the panel's pages besides the login page; the API router sends exactly these (and
-// Routes) here, so unknown paths keep their JSON 404.
+// pagePaths are the pages behind the login, with their title and scripts.
 var pagePaths = map[string]struct {
 	title   string
 	scripts []string
@@ -41,7 +40,8 @@ var pagePaths = map[string]struct {
 	"/logs":   {"logs.title", []string{"logview.js", "logs.js"}},
 }
 
-// Routes are the patterns to mount the panel on.
+// Routes are the exact patterns the API router mounts the panel on, so unknown paths keep their JSON
+// 404.
 var Routes = []string{"GET /{$}", "POST /auth", "POST /logout", "GET /keys", "GET /config", "GET /logs", "GET /static/"}
 
 // Options configure the panel.
@@ -102,6 +102,7 @@ func (p *Panel) routes() {
 	p.mux.HandleFunc("GET /static/", p.assets.serve)
 }
 
+// ServeHTTP serves the pages, the login and logout forms, and the embedded assets.
 func (p *Panel) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
 
 func (p *Panel) parseTemplates() (map[string]*template.Template, error) {
@@ -222,8 +223,8 @@ func (p *Panel) newPageData(w http.ResponseWriter, r *http.Request, page string)
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
 	}
 	// json.Marshal escapes <, > and &, so the catalogue cannot end the script element it sits in.
-	strings, _ := json.Marshal(p.catalog[lang])
-	return &pageData{Lang: lang, lang: lang, Page: page, cat: p.catalog, Version: p.version, I18N: template.JS(strings)}
+	msgs, _ := json.Marshal(p.catalog[lang])
+	return &pageData{Lang: lang, lang: lang, Page: page, cat: p.catalog, Version: p.version, I18N: template.JS(msgs)}
 }
 
 func (p *Panel) render(w http.ResponseWriter, status int, name string, d *pageData) {
@@ -271,5 +272,6 @@ func (p *Panel) update() *version.Status {
 }
 
 func (p *Panel) setSessionCookie(w http.ResponseWriter, r *http.Request, id string, sess *session) {
-	http.SetCookie(w, p.cookie(r, sessionCookie, id, int(time.Until(sess.expires).Seconds())))
+	left := sess.expires.Sub(p.sessions.now()).Round(time.Second)
+	http.SetCookie(w, p.cookie(r, sessionCookie, id, int(left.Seconds())))
 }

@@ -14,12 +14,13 @@
     return n;
   }
 
-  // niceMax rounds the largest value up to 1, 2 or 5 times a power of ten, for readable ticks.
+  // niceMax rounds the largest value up so that its quarter (one grid step) is 1, 2 or 5 times a
+  // power of ten, which keeps every tick a round number.
   function niceMax(v) {
-    if (v <= 4) return 4;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-    return 10 * p;
+    const quarter = Math.max(v, 4) / 4;
+    const p = Math.pow(10, Math.floor(Math.log10(quarter)));
+    for (const m of [1, 2, 5, 10]) if (m * p >= quarter) return 4 * m * p;
+    return 40 * p;
   }
 
   function label(date, hourly) {

@@ -82,13 +82,15 @@
         showSelected();
       });
       const lastErr = k.last_error_code || k.last_error
-        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '' }, clip(k.last_error, 90)),
+        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '' }, clip(withoutCode(k.last_error, k.last_error_code), 90)),
           el('div.small.muted', {}, fmt.time(k.last_error_at))]
         : el('span.muted', {}, '–');
+      // The reason a key was disabled is usually its last error, shown next to it already.
+      const reason = k.disabled_reason && k.disabled_reason !== k.last_error ? k.disabled_reason : '';
       body.append(el('tr', { dataset: { id: k.id } },
         el('td.check', {}, box),
-        el('td', {}, el('div.mono', {}, k.key), el('div.small.muted', {}, 'id ' + k.id)),
-        el('td', {}, keyState(k), k.disabled_reason ? el('div.small.muted', { title: k.disabled_reason }, clip(k.disabled_reason, 80)) : null, cooldownList(k)),
+        el('td.nowrap', {}, el('div.mono', {}, k.key), el('div.small.muted', {}, 'id ' + k.id)),
+        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k)),
         el('td.num', {}, fmt.n(k.failure_count)),
         el('td.wrap', {}, lastErr),
         el('td', {}, metaCell(k)),
@@ -97,6 +99,12 @@
     }
     $('select-page').checked = state.keys.length > 0 && state.keys.every((k) => state.selected.has(k.id));
     showSelected();
+  }
+
+  // withoutCode drops the status code an error message starts with; the pill beside it shows it.
+  function withoutCode(msg, code) {
+    const prefix = String(code) + ' ';
+    return msg && code && msg.startsWith(prefix) ? msg.slice(prefix.length) : msg || '';
   }
 
   function clip(s, n) {
@@ -307,7 +315,8 @@
   function modelTable(rows) {
     if (!rows.length) return el('p.muted', {}, t('calls.none'));
     return el('div.table-wrap', {}, el('table.table', {},
-      el('thead', {}, el('tr', {}, [t('logs.col.model'), t('logs.col.attempts'), t('chart.success'), t('chart.failure')].map((h) => el('th', {}, h)))),
+      el('thead', {}, el('tr', {}, el('th', {}, t('logs.col.model')),
+        [t('logs.col.attempts'), t('chart.success'), t('chart.failure')].map((h) => el('th.num', {}, h)))),
       el('tbody', {}, rows.map((r) => el('tr', {},
         el('td.wrap', {}, r.model || '–'),
         el('td.num', {}, fmt.n(r.attempts)),
@@ -319,7 +328,8 @@
   function callTable(rows) {
     if (!rows.length) return el('p.muted', {}, t('calls.none'));
     return el('div.table-wrap', {}, el('table.table', {},
-      el('thead', {}, el('tr', {}, [t('logs.col.time'), t('logs.col.key'), t('logs.col.model'), t('logs.col.status'), t('logs.col.latency'), t('logs.col.attempts'), ''].map((h) => el('th', {}, h)))),
+      el('thead', {}, el('tr', {}, [t('logs.col.time'), t('logs.col.key'), t('logs.col.model'), t('logs.col.status')].map((h) => el('th', {}, h)),
+        [t('logs.col.latency'), t('logs.col.attempts')].map((h) => el('th.num', {}, h)), el('th'))),
       el('tbody', {}, rows.map((r) => el('tr', {},
         el('td', {}, fmt.time(r.time)),
         el('td.mono', {}, r.key || '–'),

@@ -1,4 +1,4 @@
-package openai
+package translate
 
 import (
 	"bytes"
@@ -44,8 +44,8 @@ type schemaCleaner struct {
 // errNotSchema is a schema that is not a JSON object.
 var errNotSchema = errors.New("a JSON Schema must be a JSON object")
 
-// decodeSchema reads a schema keeping numbers exact.
-func decodeSchema(raw json.RawMessage) (map[string]any, error) {
+// DecodeSchema reads a schema keeping numbers exact.
+func DecodeSchema(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -59,9 +59,9 @@ func decodeSchema(raw json.RawMessage) (map[string]any, error) {
 	return m, nil
 }
 
-// cleanSchema rewrites a JSON Schema into Gemini's Schema.
-func cleanSchema(raw json.RawMessage) (map[string]any, error) {
-	root, err := decodeSchema(raw)
+// CleanSchema rewrites a JSON Schema into Gemini's Schema.
+func CleanSchema(raw json.RawMessage) (map[string]any, error) {
+	root, err := DecodeSchema(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -69,26 +69,26 @@ func cleanSchema(raw json.RawMessage) (map[string]any, error) {
 	return c.clean(root, 0, 0), nil
 }
 
-// hasFreeForm reports an object node without properties below the root (the root too when root is
+// HasFreeForm reports an object node without properties below the root (the root too when root is
 // set). Gemini's Schema cannot say "an object with any keys" (it refuses an OBJECT without
 // properties), so the caller then sends the raw JSON Schema through Gemini's JSON-Schema field instead.
-func hasFreeForm(node map[string]any, root bool) bool {
+func HasFreeForm(node map[string]any, root bool) bool {
 	if t, _ := node["type"].(string); t == "object" && node["properties"] == nil && root {
 		return true
 	}
 	if props, ok := node["properties"].(map[string]any); ok {
 		for _, p := range props {
-			if m, ok := p.(map[string]any); ok && hasFreeForm(m, true) {
+			if m, ok := p.(map[string]any); ok && HasFreeForm(m, true) {
 				return true
 			}
 		}
 	}
-	if items, ok := node["items"].(map[string]any); ok && hasFreeForm(items, true) {
+	if items, ok := node["items"].(map[string]any); ok && HasFreeForm(items, true) {
 		return true
 	}
 	if alts, ok := node["anyOf"].([]any); ok {
 		for _, a := range alts {
-			if m, ok := a.(map[string]any); ok && hasFreeForm(m, true) {
+			if m, ok := a.(map[string]any); ok && HasFreeForm(m, true) {
 				return true
 			}
 		}
@@ -517,9 +517,9 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// encodeSchema writes a cleaned schema with sorted keys (encoding/json sorts map keys), so the same
+// EncodeSchema writes a cleaned schema with sorted keys (encoding/json sorts map keys), so the same
 // input always gives the same bytes.
-func encodeSchema(s map[string]any) (json.RawMessage, error) {
+func EncodeSchema(s map[string]any) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -1,4 +1,4 @@
-package openai
+package translate
 
 import (
 	"encoding/json"
@@ -9,15 +9,15 @@ import (
 
 func cleanedJSON(t *testing.T, in string) (string, bool) {
 	t.Helper()
-	out, err := cleanSchema(json.RawMessage(in))
+	out, err := CleanSchema(json.RawMessage(in))
 	if err != nil {
 		t.Fatalf("%s: %v", in, err)
 	}
-	b, err := encodeSchema(out)
+	b, err := EncodeSchema(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b), hasFreeForm(out, false)
+	return string(b), HasFreeForm(out, false)
 }
 
 func TestCleanSchema(t *testing.T) {
@@ -113,7 +113,7 @@ func TestCleanSchemaBounded(t *testing.T) {
 
 func TestCleanSchemaRejectsNonObjects(t *testing.T) {
 	for _, in := range []string{`[]`, `"x"`, `5`, `true`, `{`} {
-		if _, err := cleanSchema(json.RawMessage(in)); err == nil {
+		if _, err := CleanSchema(json.RawMessage(in)); err == nil {
 			t.Errorf("%s accepted", in)
 		}
 	}

@@ -1,4 +1,4 @@
-package openai
+package translate
 
 import (
 	"bufio"
@@ -9,14 +9,15 @@ import (
 
 // maxEventBytes bounds one upstream SSE event. Events carry whole images as base64, so the bound is
 // generous; it exists so a broken upstream cannot make gemgate buffer without end.
-const maxEventBytes = 64 << 20
+const MaxEventBytes = 64 << 20
 
-var errEventTooLarge = errors.New("upstream stream event larger than 64 MiB")
+// ErrEventTooLarge is an event beyond the reader's limit.
+var ErrEventTooLarge = errors.New("upstream stream event larger than 64 MiB")
 
-// sseReader reads server-sent events one at a time, as they arrive: only the event being read is
+// SSEReader reads server-sent events one at a time, as they arrive: only the event being read is
 // buffered. It accepts \n, \r\n and \r line ends (Google ends events with \r\n\r\n), joins multi-line
 // data fields, ignores comments and other fields, and returns a last event that lacks its blank line.
-type sseReader struct {
+type SSEReader struct {
 	r     *bufio.Reader
 	limit int
 	data  []byte
@@ -24,12 +25,16 @@ type sseReader struct {
 	cr    bool // the previous line ended with \r: a \n right after it is part of that line end
 }
 
-func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 32<<10), limit: maxEventBytes}
+// NewSSEReader reads r with events of at most limit bytes (MaxEventBytes when limit is 0 or less).
+func NewSSEReader(r io.Reader, limit int) *SSEReader {
+	if limit <= 0 {
+		limit = MaxEventBytes
+	}
+	return &SSEReader{r: bufio.NewReaderSize(r, 32<<10), limit: limit}
 }
 
-// next returns the data of the next event, valid until the following call; io.EOF at the end.
-func (s *sseReader) next() ([]byte, error) {
+// Next returns the data of the next event, valid until the following call; io.EOF at the end.
+func (s *SSEReader) Next() ([]byte, error) {
 	s.data = s.data[:0]
 	has := false
 	for {
@@ -54,7 +59,7 @@ func (s *sseReader) next() ([]byte, error) {
 			s.data = append(s.data, '\n')
 		}
 		if len(s.data)+len(value) > s.limit {
-			return nil, errEventTooLarge
+			return nil, ErrEventTooLarge
 		}
 		s.data = append(s.data, value...)
 		has = true
@@ -63,7 +68,7 @@ func (s *sseReader) next() ([]byte, error) {
 
 // readLine returns one line without its end. A final line without an end is returned with io.EOF
 // only when it is empty.
-func (s *sseReader) readLine() ([]byte, error) {
+func (s *SSEReader) readLine() ([]byte, error) {
 	s.line = s.line[:0]
 	for {
 		b, err := s.r.ReadByte()
@@ -87,7 +92,7 @@ func (s *sseReader) readLine() ([]byte, error) {
 			return s.line, nil
 		}
 		if len(s.line) >= s.limit {
-			return nil, errEventTooLarge
+			return nil, ErrEventTooLarge
 		}
 		s.line = append(s.line, b)
 		if len(s.line) > 64 {
@@ -99,7 +104,7 @@ func (s *sseReader) readLine() ([]byte, error) {
 }
 
 // readRun copies the rest of a long line in bulk instead of byte by byte.
-func (s *sseReader) readRun() error {
+func (s *SSEReader) readRun() error {
 	for {
 		buf, err := s.r.Peek(s.r.Buffered())
 		if len(buf) == 0 {
@@ -113,7 +118,7 @@ func (s *sseReader) readRun() error {
 			i = len(buf)
 		}
 		if len(s.line)+i > s.limit {
-			return errEventTooLarge
+			return ErrEventTooLarge
 		}
 		s.line = append(s.line, buf[:i]...)
 		_, _ = s.r.Discard(i)

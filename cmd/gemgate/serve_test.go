@@ -1,0 +1,254 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/store"
+)
+
+// These tests run long-lived commands in-process and stop them the way a container runtime does: with
+// SIGTERM to the process, which the command's signal handler catches.
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCmd runs gemgate args until it announces its listener; stop sends SIGTERM and returns run's
+// result.
+func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error) {
+	t.Helper()
+	out = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(args, out) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "listening on") {
+		select {
+		case err := <-done:
+			t.Fatalf("gemgate %s ended before listening: %v\n%s", strings.Join(args, " "), err, out)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gemgate %s did not start:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	var once sync.Once
+	var result error
+	stop = func() error {
+		once.Do(func() {
+			// The handler is installed for as long as run has not returned; after that the signal would
+			// kill the test binary.
+			select {
+			case result = <-done:
+				return
+			default:
+			}
+			if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+				result = err
+				return
+			}
+			select {
+			case result = <-done:
+			case <-time.After(45 * time.Second):
+				result = errors.New("gemgate did not stop within 45 s of SIGTERM")
+			}
+		})
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	return out, stop
+}
+
+func TestServeGracefulShutdown(t *testing.T) {
+	inTempDir(t)
+	const chunks = 12
+	fake := fakeupstream.New(fakeupstream.Config{StreamChunks: chunks, StreamInterval: 200 * time.Millisecond})
+	up := httptest.NewServer(fake)
+	defer up.Close()
+	t.Setenv("BASE_URL", up.URL+"/v1beta")
+	t.Setenv("API_KEYS", key1)
+	t.Setenv("ALLOWED_TOKENS", `["sk-test-client-token-00000000"]`)
+	t.Setenv("AUTH_TOKEN", "sk-test-admin-token-000000000")
+	port := strconv.Itoa(freePort(t))
+	_, stop := startCmd(t, "serve", "--host", "127.0.0.1", "--port", port, "--db", "gg.db")
+	base := "http://127.0.0.1:" + port
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+		strings.NewReader(`{"contents":[{"parts":[{"text":"a long answer please"}]}]}`))
+	req.Header.Set("x-goog-api-key", "sk-test-client-token-00000000")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("stream: %d %s", resp.StatusCode, body)
+	}
+	events := bufio.NewReader(resp.Body)
+	first, err := events.ReadString('\n')
+	if err != nil || !strings.HasPrefix(first, "data: ") {
+		t.Fatalf("first event %q: %v", first, err)
+	}
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+
+	// New connections are refused at once, while the stream goes on.
+	refused := false
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 100*time.Millisecond)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+	}
+	if !refused {
+		t.Error("gemgate still accepted connections a second after SIGTERM")
+	}
+
+	n, last := 1, first
+	for {
+		line, err := events.ReadString('\n')
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the stream broke after %d events: %v", n, err)
+		}
+		if strings.HasPrefix(line, "data: ") {
+			n, last = n+1, line
+		}
+	}
+	if n != chunks || !strings.Contains(last, `"finishReason":"STOP"`) {
+		t.Fatalf("the stream ended after %d of %d events; last: %s", n, chunks, last)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("serve did not return after the stream ended")
+	}
+
+	// Closing wrote what was still in memory: the key's state and the request's log row.
+	st, err := store.Open(context.Background(), store.Config{SQLitePath: "data/gg.db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	states, err := st.LoadKeyStates(context.Background())
+	if err != nil || len(states) != 1 || states[0].LastUsedAt.IsZero() {
+		t.Fatalf("key state after shutdown: %+v (%v)", states, err)
+	}
+	var rows int
+	if err := st.DB().QueryRow("SELECT COUNT(*) FROM t_request_log").Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("request log after shutdown: %d rows (%v)", rows, err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	inTempDir(t)
+	port := strconv.Itoa(freePort(t))
+	out, stop := startCmd(t, "demo", "--host", "127.0.0.1", "--port", port)
+	if !strings.Contains(out.String(), "Demo mode") {
+		t.Fatalf("demo announcement:\n%s", out)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+port+"/v1beta/models/gemini-2.5-flash:generateContent",
+		strings.NewReader(`{"contents":[{"parts":[{"text":"Hello"}]}]}`))
+	req.Header.Set("x-goog-api-key", demoToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "echo: Hello") {
+		t.Fatalf("demo answer %d: %s", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRelayCommand(t *testing.T) {
+	inTempDir(t)
+	var mu sync.Mutex
+	var gotKey, gotSecret string
+	google := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotKey, gotSecret = r.Header.Get("x-goog-api-key"), r.Header.Get("X-Relay-Secret")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"models":[]}`))
+	}))
+	defer google.Close()
+	t.Setenv("RELAY_SECRET", "relay-s3cret")
+	port := strconv.Itoa(freePort(t))
+	out, stop := startCmd(t, "relay", "--host", "127.0.0.1", "--port", port, "--target", google.URL)
+	if !strings.Contains(out.String(), "forwarding to "+google.URL) || !strings.Contains(out.String(), "secret required") {
+		t.Fatalf("relay announcement:\n%s", out)
+	}
+	base := "http://127.0.0.1:" + port
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1beta/models", nil)
+	req.Header.Set("x-goog-api-key", key1)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without the secret: %d", resp.StatusCode)
+	}
+	req.Header.Set("X-Relay-Secret", "relay-s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	mu.Lock()
+	k, s := gotKey, gotSecret
+	mu.Unlock()
+	if resp.StatusCode != http.StatusOK || string(body) != `{"models":[]}` || k != key1 || s != "" {
+		t.Fatalf("with the secret: %d %s; Google got key %q, secret %q", resp.StatusCode, body, k, s)
+	}
+	// The container health check works against the relay too.
+	runOK(t, "check", "--port", port)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

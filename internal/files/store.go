@@ -1,0 +1,301 @@
+package files
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/secret"
+)
+
+// Record is a row of t_file_records: a file uploaded through gemgate (or through Gemini Balance).
+type Record struct {
+	ID          int64
+	Name        string // files/<id>
+	DisplayName string
+	MimeType    string
+	SizeBytes   int64
+	SHA256      string
+	State       string // PROCESSING, ACTIVE or FAILED
+	Created     time.Time
+	Updated     time.Time
+	Expires     time.Time
+	URI         string
+	KeyID       string // secret.ID of the uploading key; "" on Gemini Balance's rows
+	KeyMasked   string // the uploading key as logs show it, written to api_key
+	OwnerID     string // secret.ID of the uploading client token; "" on Gemini Balance's rows
+	// Gemini Balance stored the key and the token in full; its rows are read as they are.
+	legacyKey, legacyToken string
+}
+
+// Owned reports whether the client with token id ownerID uploaded the file.
+func (r *Record) Owned(ownerID string) bool {
+	if r.OwnerID != "" {
+		return r.OwnerID == ownerID
+	}
+	return r.legacyToken != "" && secret.ID(r.legacyToken) == ownerID
+}
+
+// Session is a resumable upload in progress.
+type Session struct {
+	Path        string // Google's upload URL without scheme and host (path and query), key removed
+	KeyID       string
+	OwnerID     string
+	DisplayName string
+	MimeType    string
+	SizeBytes   int64
+	Expires     time.Time
+}
+
+// Store keeps file records and upload sessions in the database.
+type Store struct {
+	db     *sql.DB
+	rebind func(string) string
+}
+
+// NewStore uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
+func NewStore(db *sql.DB, rebind func(string) string) *Store {
+	return &Store{db: db, rebind: rebind}
+}
+
+// ErrNotFound is a missing (or expired) record or session.
+var ErrNotFound = errors.New("not found")
+
+// sessionHash keys sessions: Google's upload ids are long and opaque, the hash is a fixed 64 characters.
+func sessionHash(uploadID string) string {
+	sum := sha256.Sum256([]byte(uploadID))
+	return hex.EncodeToString(sum[:])
+}
+
+// SaveSession remembers an upload that has started.
+func (s *Store) SaveSession(ctx context.Context, uploadID string, sess Session, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO gg_upload_sessions
+		(id_hash, upload_url, key_id, owner_id, display_name, mime_type, size_bytes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sessionHash(uploadID), sess.Path, sess.KeyID, sess.OwnerID, nullable(cut(sess.DisplayName, 255)), nullable(cut(sess.MimeType, 100)),
+		sess.SizeBytes, now.Unix(), sess.Expires.Unix())
+	if err != nil {
+		return fmt.Errorf("saving the upload session: %w", err)
+	}
+	return nil
+}
+
+// Session returns a live upload session.
+func (s *Store) Session(ctx context.Context, uploadID string, now time.Time) (*Session, error) {
+	var sess Session
+	var display, mt sql.NullString
+	var size sql.NullInt64
+	var expires int64
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT upload_url, key_id, owner_id, display_name, mime_type, size_bytes, expires_at
+		FROM gg_upload_sessions WHERE id_hash = ? AND expires_at > ?`), sessionHash(uploadID), now.Unix()).
+		Scan(&sess.Path, &sess.KeyID, &sess.OwnerID, &display, &mt, &size, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the upload session: %w", err)
+	}
+	sess.DisplayName, sess.MimeType, sess.SizeBytes, sess.Expires = display.String, mt.String, size.Int64, time.Unix(expires, 0)
+	return &sess, nil
+}
+
+// DeleteSession forgets a finished upload.
+func (s *Store) DeleteSession(ctx context.Context, uploadID string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE id_hash = ?"), sessionHash(uploadID))
+	return err
+}
+
+// Save records a finalized upload; a record of the same name (an upload repeated under a chosen name)
+// is replaced.
+func (s *Store) Save(ctx context.Context, r *Record) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("saving the file record: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), r.Name); err != nil {
+		return fmt.Errorf("saving the file record: %w", err)
+	}
+	// api_key is NOT NULL in Gemini Balance's schema; it gets the masked key, never the key itself.
+	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO t_file_records (name, display_name, mime_type, size_bytes, sha256_hash, state,
+		create_time, update_time, expiration_time, uri, api_key, user_token, upload_completed, key_id, owner_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`),
+		cut(r.Name, 255), nullable(cut(r.DisplayName, 255)), cut(r.MimeType, 100), r.SizeBytes, nullable(cut(r.SHA256, 255)), r.State,
+		timeArg(r.Created), timeArg(r.Updated), timeArg(r.Expires), cut(r.URI, 500), r.KeyMasked, timeArg(r.Updated),
+		r.KeyID, r.OwnerID)
+	if err != nil {
+		return fmt.Errorf("saving the file record: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("saving the file record: %w", err)
+	}
+	return nil
+}
+
+const recordColumns = `id, name, display_name, mime_type, size_bytes, sha256_hash, state, create_time, update_time,
+	expiration_time, uri, api_key, user_token, key_id, owner_id`
+
+func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
+	var r Record
+	var display, sha, apiKey, token, keyID, ownerID sql.NullString
+	var created, updated, expires dbTime
+	if err := row.Scan(&r.ID, &r.Name, &display, &r.MimeType, &r.SizeBytes, &sha, &r.State, &created, &updated, &expires,
+		&r.URI, &apiKey, &token, &keyID, &ownerID); err != nil {
+		return nil, err
+	}
+	r.DisplayName, r.SHA256, r.KeyID, r.OwnerID = display.String, sha.String, keyID.String, ownerID.String
+	r.Created, r.Updated, r.Expires = created.t, updated.t, expires.t
+	if !keyID.Valid {
+		r.legacyKey = apiKey.String
+	}
+	if !ownerID.Valid {
+		r.legacyToken = token.String
+	}
+	return &r, nil
+}
+
+// Get returns the unexpired record of name (files/<id>).
+func (s *Store) Get(ctx context.Context, name string, now time.Time) (*Record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE name = ? AND expiration_time > ?"),
+		name, timeArg(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the file record: %w", err)
+	}
+	return r, nil
+}
+
+// List returns up to limit unexpired records from offset, oldest first; with owner set, only that
+// client's (ownerID, or for Gemini Balance's rows the token itself).
+func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, limit int) ([]*Record, error) {
+	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
+	args := []any{timeArg(now)}
+	if owner != nil {
+		q += " AND (owner_id = ? OR (owner_id IS NULL AND user_token = ?))"
+		args = append(args, owner.ID, owner.Token)
+	}
+	q += " ORDER BY id LIMIT ? OFFSET ?"
+	args = append(args, limit, offset)
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing files: %w", err)
+	}
+	defer rows.Close()
+	var out []*Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing files: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Owner is a client token, as its id (gemgate's rows) and itself (matched against Gemini Balance's
+// rows in the query, never stored).
+type Owner struct {
+	ID    string
+	Token string
+}
+
+// SetState records a state Google reported.
+func (s *Store) SetState(ctx context.Context, name, state string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind("UPDATE t_file_records SET state = ?, update_time = ? WHERE name = ?"), state, timeArg(now), name)
+	return err
+}
+
+// Delete removes the record of name.
+func (s *Store) Delete(ctx context.Context, name string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), name)
+	return err
+}
+
+// Expired returns up to limit records past their expiration.
+func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]*Record, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?"),
+		timeArg(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("finding expired files: %w", err)
+	}
+	defer rows.Close()
+	var out []*Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("finding expired files: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DeleteExpiredSessions forgets uploads that were never finished.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE expires_at <= ?"), now.Unix())
+	return err
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// cut keeps s within a column of n characters.
+func cut(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// timeArg is a time as the store's convention wants it: UTC at the microsecond.
+func timeArg(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dbTime reads a time column from any driver: time.Time from MySQL and PostgreSQL, text or time.Time
+// from SQLite. Gemini Balance wrote naive UTC times; they read as UTC.
+type dbTime struct{ t time.Time }
+
+var timeLayouts = []string{
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+}
+
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		d.t = time.Time{}
+	case time.Time:
+		d.t = x.UTC()
+	case string:
+		return d.parse(x)
+	case []byte:
+		return d.parse(string(x))
+	default:
+		return fmt.Errorf("cannot read %T as a time", v)
+	}
+	return nil
+}
+
+func (d *dbTime) parse(s string) error {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			d.t = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot read %q as a time", s)
+}

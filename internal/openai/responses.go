@@ -1,0 +1,451 @@
+package openai
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/translate"
+	"github.com/gemgate/gemgate/internal/upstream"
+)
+
+// responses serves POST /v1/responses (the API Codex and newer OpenAI SDK code speak): the request is
+// mapped onto a chat request and translated to Gemini like one, and Gemini's answer is assembled into
+// output items.
+func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
+	snap := h.Settings()
+	body, err := readChatBody(w, r, snap)
+	if err != nil {
+		writeChatError(w, err)
+		return
+	}
+	chat, req, err := parseResponsesRequest(body)
+	if err != nil {
+		writeChatError(w, err)
+		return
+	}
+	model, err := resolveChatModel(snap, chat.Model)
+	if err != nil {
+		writeChatError(w, err)
+		return
+	}
+	tr, err := translateRequest(snap, model, chat)
+	if err == nil {
+		err = fetchFailure(fetcher.FetchAll(r.Context(), tr.media))
+	}
+	if err != nil {
+		writeChatError(w, err)
+		return
+	}
+	payload, err := json.Marshal(tr.body)
+	if err != nil {
+		writeChatError(w, err)
+		return
+	}
+	call := upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested}
+	ra := newResponseAnswer(req, model.Search && config.ShowSearchLink.Get(snap), config.ShowThinkingProcess.Get(snap))
+	if !req.Stream {
+		h.completeResponse(w, r, call, ra)
+		return
+	}
+	heartbeat := time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second
+	h.streamResponse(w, r, call, ra, heartbeat, config.FakeStreamEnabled.Get(snap))
+}
+
+// completeResponse serves a non-streamed request. Empty answers are retried on other keys by the
+// executor.
+func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call upstream.Call, ra *responseAnswer) {
+	call.Empty = gemini.IsEmptyAnswer
+	it := translate.Whole(h.Exec.Do(r.Context(), call))
+	if it.Err != nil {
+		writeResponsesFailure(w, it.Err)
+		return
+	}
+	translate.RecordUsage(r.Context(), it.Resp.UsageMetadata)
+	ra.blocks.Response(it.Resp)
+	ra.blocks.Close()
+	writeChatJSON(w, ra.object(ra.finalStatus()))
+}
+
+// streamResponse serves a streamed request, from Gemini's stream or (fake streaming) one whole answer
+// with SSE comments as keep-alives while it is awaited.
+func (h *Handler) streamResponse(w http.ResponseWriter, r *http.Request, call upstream.Call, ra *responseAnswer, heartbeat time.Duration, fake bool) {
+	var items <-chan translate.Item
+	if fake {
+		call.Stream, call.Empty = false, gemini.IsEmptyAnswer
+		items = translate.WholeItems(r.Context(), h.Exec, call)
+	} else {
+		call.Path = strings.TrimSuffix(call.Path, ":generateContent") + ":streamGenerateContent"
+		call.Query = url.Values{"alt": {"sse"}}
+		resp, err := h.Exec.Do(r.Context(), call)
+		if err != nil {
+			writeResponsesFailure(w, err)
+			return
+		}
+		if resp.Stream == nil {
+			writeResponsesFailure(w, &translate.Refused{Resp: resp})
+			return
+		}
+		// Closing the body cancels the upstream call when the client goes away first.
+		defer resp.Stream.Close()
+		items = translate.StreamItems(r.Context(), resp.Stream)
+	}
+	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pacer{}), w: w}
+	defer func() { translate.RecordUsage(r.Context(), ra.blocks.Usage) }()
+	translate.Relay(r.Context(), items, heartbeat, sink)
+}
+
+// writeResponsesFailure answers a request whose call failed before anything was sent, in OpenAI's
+// error shape.
+func writeResponsesFailure(w http.ResponseWriter, err error) {
+	f := translate.Describe(err)
+	switch {
+	case f.Canceled:
+	case f.Status == http.StatusNotFound:
+		WriteError(w, http.StatusNotFound, f.Message, TypeNotFound, "model_not_found", "model")
+	default:
+		writeFailure(w, f)
+	}
+}
+
+// writeFailure sends a described failure as OpenAI's error object.
+func writeFailure(w http.ResponseWriter, f translate.Failure) {
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(f.RetryAfter))
+	}
+	WriteError(w, f.Status, f.Message, typeFor(f.Status), f.Code, "")
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(d.Seconds()+0.999)))
+}
+
+// responseAnswer is one request's Response object as it is assembled.
+type responseAnswer struct {
+	req     *responsesRequest
+	id      string
+	created int64
+	blocks  translate.Blocks
+	itemIDs map[int]string
+}
+
+func newResponseAnswer(req *responsesRequest, searchLinks, showThinking bool) *responseAnswer {
+	return &responseAnswer{
+		req: req, id: translate.RandomID("resp_", 32), created: time.Now().Unix(), itemIDs: map[int]string{},
+		blocks: translate.Blocks{
+			ShowThoughts:    showThinking || (req.Reasoning != nil && req.Reasoning.Summary != ""),
+			CarrySignatures: slices.Contains(req.Include, "reasoning.encrypted_content"),
+			SearchLinks:     searchLinks, NewCallID: newToolCallID,
+		},
+	}
+}
+
+// Output shapes of the Responses API.
+type (
+	responseObject struct {
+		ID                 string             `json:"id"`
+		Object             string             `json:"object"`
+		CreatedAt          int64              `json:"created_at"`
+		Status             string             `json:"status"`
+		Error              *responseError     `json:"error"`
+		IncompleteDetails  *incompleteDetails `json:"incomplete_details"`
+		Instructions       *string            `json:"instructions"`
+		MaxOutputTokens    *int               `json:"max_output_tokens"`
+		Model              string             `json:"model"`
+		Output             []outputItem       `json:"output"`
+		ParallelToolCalls  bool               `json:"parallel_tool_calls"`
+		PreviousResponseID *string            `json:"previous_response_id"`
+		Reasoning          *reasoningOption   `json:"reasoning"`
+		Store              bool               `json:"store"`
+		Temperature        *float64           `json:"temperature"`
+		TopP               *float64           `json:"top_p"`
+		ToolChoice         json.RawMessage    `json:"tool_choice"`
+		Tools              []responsesTool    `json:"tools"`
+		Truncation         string             `json:"truncation"`
+		Usage              *responseUsage     `json:"usage"`
+	}
+	responseError struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	incompleteDetails struct {
+		Reason string `json:"reason"`
+	}
+	outputItem struct {
+		Type             string        `json:"type"`
+		ID               string        `json:"id"`
+		Status           string        `json:"status,omitempty"`
+		Role             string        `json:"role,omitempty"`
+		Content          []outputPart  `json:"content,omitempty"`
+		CallID           string        `json:"call_id,omitempty"`
+		Name             string        `json:"name,omitempty"`
+		Arguments        *string       `json:"arguments,omitempty"`
+		Summary          []summaryPart `json:"summary,omitempty"`
+		EncryptedContent string        `json:"encrypted_content,omitempty"`
+	}
+	outputPart struct {
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		Annotations []any  `json:"annotations"`
+		Logprobs    []any  `json:"logprobs"`
+	}
+	summaryPart struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	responseUsage struct {
+		InputTokens        int `json:"input_tokens"`
+		InputTokensDetails struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"input_tokens_details"`
+		OutputTokens        int `json:"output_tokens"`
+		OutputTokensDetails struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"output_tokens_details"`
+		TotalTokens int `json:"total_tokens"`
+	}
+)
+
+// itemID is the id of the output item a block became, made when the block starts.
+func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
+	if id, ok := ra.itemIDs[index]; ok {
+		return id
+	}
+	prefix := map[translate.BlockKind]string{translate.TextBlock: "msg_", translate.ThinkingBlock: "rs_", translate.CallBlock: "fc_"}[b.Kind]
+	id := translate.RandomID(prefix, 24)
+	ra.itemIDs[index] = id
+	return id
+}
+
+// item is a block as an output item: in progress (as output_item.added announces it) or done.
+func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputItem {
+	status := "in_progress"
+	if done {
+		status = "completed"
+	}
+	it := outputItem{ID: ra.itemID(index, b)}
+	switch b.Kind {
+	case translate.ThinkingBlock:
+		it.Type, it.Summary = "reasoning", []summaryPart{}
+		if done && b.Text != "" {
+			it.Summary = []summaryPart{{Type: "summary_text", Text: b.Text}}
+		}
+		if done {
+			it.EncryptedContent = b.Signature
+		}
+	case translate.CallBlock:
+		args := ""
+		if done {
+			args = b.Args
+		}
+		it.Type, it.Status, it.CallID, it.Name, it.Arguments = "function_call", status, b.CallID, b.Name, &args
+	default:
+		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", []outputPart{}
+		if done {
+			it.Content = []outputPart{textPart(b.Text)}
+		}
+	}
+	return it
+}
+
+func textPart(text string) outputPart {
+	return outputPart{Type: "output_text", Text: text, Annotations: []any{}, Logprobs: []any{}}
+}
+
+// finalStatus is completed, or incomplete when the answer was cut by the token limit or a filter.
+func (ra *responseAnswer) finalStatus() string {
+	switch ra.blocks.End() {
+	case translate.EndMaxTokens, translate.EndFiltered:
+		return "incomplete"
+	}
+	return "completed"
+}
+
+// object is the Response object with status and the output so far.
+func (ra *responseAnswer) object(status string) *responseObject {
+	req := ra.req
+	o := &responseObject{
+		ID: ra.id, Object: "response", CreatedAt: ra.created, Status: status, Model: req.Model,
+		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
+		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
+	}
+	if o.Tools == nil {
+		o.Tools = []responsesTool{}
+	}
+	if len(o.ToolChoice) == 0 {
+		o.ToolChoice = json.RawMessage(`"auto"`)
+	}
+	if req.Instructions != "" {
+		o.Instructions = &req.Instructions
+	}
+	o.Reasoning = req.Reasoning
+	if status == "in_progress" {
+		return o
+	}
+	for i, b := range ra.blocks.List() {
+		o.Output = append(o.Output, ra.item(i, b, true))
+	}
+	switch ra.blocks.End() {
+	case translate.EndMaxTokens:
+		o.IncompleteDetails = &incompleteDetails{Reason: "max_output_tokens"}
+	case translate.EndFiltered:
+		o.IncompleteDetails = &incompleteDetails{Reason: "content_filter"}
+	}
+	o.Usage = responsesUsage(translate.Count(ra.blocks.Usage))
+	return o
+}
+
+func responsesUsage(t translate.Tokens) *responseUsage {
+	u := &responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
+	u.InputTokensDetails.CachedTokens = t.Cached
+	u.OutputTokensDetails.ReasoningTokens = t.Thoughts
+	return u
+}
+
+// responseSink writes the Responses event stream: response.created and response.in_progress, then per
+// output item its added / delta / done events, and response.completed (or response.incomplete) with the
+// whole Response. Every event carries its sequence number.
+type responseSink struct {
+	ra      *responseAnswer
+	out     *sseWriter
+	w       http.ResponseWriter
+	seq     int
+	summary map[int]bool // reasoning items whose summary part was announced
+}
+
+// send writes one event: "event: <type>" then its data, the type repeated inside as clients expect.
+func (s *responseSink) send(typ string, fields map[string]any) bool {
+	fields["type"] = typ
+	fields["sequence_number"] = s.seq
+	s.seq++
+	s.out.begin()
+	s.out.buf.Reset()
+	s.out.buf.WriteString("event: ")
+	s.out.buf.WriteString(typ)
+	s.out.buf.WriteString("\ndata: ")
+	if err := s.out.enc.Encode(fields); err != nil {
+		return false
+	}
+	s.out.buf.WriteByte('\n')
+	return s.out.flush()
+}
+
+func (s *responseSink) begin() bool {
+	if s.out.started {
+		return true
+	}
+	return s.send("response.created", map[string]any{"response": s.ra.object("in_progress")}) &&
+		s.send("response.in_progress", map[string]any{"response": s.ra.object("in_progress")})
+}
+
+func (s *responseSink) Answer(resp *gemini.GenerateContentResponse) bool {
+	return s.begin() && s.events(s.ra.blocks.Response(resp))
+}
+
+func (s *responseSink) Beat() bool { return s.begin() && s.out.comment("keep-alive") }
+
+func (s *responseSink) events(evs []translate.BlockEvent) bool {
+	for _, ev := range evs {
+		if !s.event(ev) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *responseSink) event(ev translate.BlockEvent) bool {
+	b, i := ev.Block, ev.Index
+	id := s.ra.itemID(i, b)
+	switch ev.Kind {
+	case translate.BlockStart:
+		return s.started(i, b)
+	case translate.BlockDelta:
+		if b.Kind == translate.ThinkingBlock {
+			return s.summaryPart(i, id) && s.send("response.reasoning_summary_text.delta",
+				map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "delta": ev.Delta})
+		}
+		return s.send("response.output_text.delta",
+			map[string]any{"item_id": id, "output_index": i, "content_index": 0, "delta": ev.Delta, "logprobs": []any{}})
+	case translate.BlockSignature:
+		return true
+	}
+	return s.done(i, b)
+}
+
+func (s *responseSink) started(i int, b *translate.Block) bool {
+	id := s.ra.itemID(i, b)
+	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false)}) {
+		return false
+	}
+	switch b.Kind {
+	case translate.TextBlock:
+		return s.send("response.content_part.added",
+			map[string]any{"item_id": id, "output_index": i, "content_index": 0, "part": textPart("")})
+	case translate.CallBlock:
+		return s.send("response.function_call_arguments.delta", map[string]any{"item_id": id, "output_index": i, "delta": b.Args})
+	}
+	return true
+}
+
+// summaryPart announces a reasoning item's summary when its first text arrives; an item that only
+// carries a signature has none.
+func (s *responseSink) summaryPart(i int, id string) bool {
+	if s.summary == nil {
+		s.summary = map[int]bool{}
+	}
+	if s.summary[i] {
+		return true
+	}
+	s.summary[i] = true
+	return s.send("response.reasoning_summary_part.added",
+		map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": summaryPart{Type: "summary_text", Text: ""}})
+}
+
+func (s *responseSink) done(i int, b *translate.Block) bool {
+	id := s.ra.itemID(i, b)
+	var ok bool
+	switch b.Kind {
+	case translate.TextBlock:
+		ok = s.send("response.output_text.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "text": b.Text, "logprobs": []any{}}) &&
+			s.send("response.content_part.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "part": textPart(b.Text)})
+	case translate.CallBlock:
+		ok = s.send("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": i, "name": b.Name, "arguments": b.Args})
+	default:
+		part := summaryPart{Type: "summary_text", Text: b.Text}
+		ok = !s.summary[i] || s.send("response.reasoning_summary_text.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "text": b.Text}) &&
+			s.send("response.reasoning_summary_part.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": part})
+	}
+	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true)})
+}
+
+func (s *responseSink) End() {
+	if !s.begin() || !s.events(s.ra.blocks.Close()) {
+		return
+	}
+	status := s.ra.finalStatus()
+	s.send("response."+status, map[string]any{"response": s.ra.object(status)})
+}
+
+// Fail ends a broken answer: with its HTTP status while nothing is sent, else with response.failed
+// carrying the error inside the Response (a top-level "error" would make SDKs drop the event).
+func (s *responseSink) Fail(err error) {
+	f := translate.Describe(err)
+	if !s.out.started {
+		writeResponsesFailure(s.w, err)
+		return
+	}
+	o := s.ra.object("failed")
+	o.Usage = nil
+	code := f.Code
+	if code == "" {
+		code = "server_error"
+	}
+	o.Error = &responseError{Code: code, Message: f.Message}
+	s.send("response.failed", map[string]any{"response": o})
+}

@@ -1,0 +1,318 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// responsesRequest is the part of OpenAI's Responses request that has a Gemini meaning. It is mapped
+// onto a chat request, so both APIs share one translation to Gemini. Unknown fields (user, metadata,
+// truncation, service_tier, prompt_cache_key...) are ignored.
+type responsesRequest struct {
+	Model              string           `json:"model"`
+	Input              json.RawMessage  `json:"input"`
+	Instructions       string           `json:"instructions"`
+	Stream             bool             `json:"stream"`
+	Tools              []responsesTool  `json:"tools"`
+	ToolChoice         json.RawMessage  `json:"tool_choice"`
+	Text               *responsesText   `json:"text"`
+	Reasoning          *reasoningOption `json:"reasoning"`
+	MaxOutputTokens    *int             `json:"max_output_tokens"`
+	Temperature        *float64         `json:"temperature"`
+	TopP               *float64         `json:"top_p"`
+	Store              *bool            `json:"store"`
+	PreviousResponseID string           `json:"previous_response_id"`
+	Conversation       json.RawMessage  `json:"conversation"`
+	Include            []string         `json:"include"`
+}
+
+type responsesTool struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
+}
+
+type responsesText struct {
+	Format *struct {
+		Type   string          `json:"type"`
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+		Strict *bool           `json:"strict"`
+	} `json:"format"`
+}
+
+type reasoningOption struct {
+	Effort  string `json:"effort"`
+	Summary string `json:"summary"`
+}
+
+// inputItem is any item of input; Type (or Role, for the short message form) says which fields count.
+type inputItem struct {
+	Type             string          `json:"type"`
+	Role             string          `json:"role"`
+	Content          json.RawMessage `json:"content"`
+	CallID           string          `json:"call_id"`
+	Name             string          `json:"name"`
+	Arguments        json.RawMessage `json:"arguments"`
+	Output           json.RawMessage `json:"output"`
+	EncryptedContent string          `json:"encrypted_content"`
+}
+
+// inputPart is a content part of an input message or of a function's output.
+type inputPart struct {
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	ImageURL json.RawMessage `json:"image_url"`
+	FileID   string          `json:"file_id"`
+	FileData string          `json:"file_data"`
+	FileURL  string          `json:"file_url"`
+	Filename string          `json:"filename"`
+}
+
+// statelessMessage is the answer to a request that relies on responses stored by the server.
+const statelessMessage = "gemgate does not store responses; send the full input"
+
+// parseResponsesRequest decodes a Responses request and maps it onto a chat request; the request itself
+// is returned too, for what shapes the answer (include, reasoning, echoed parameters).
+func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
+	}
+	var req responsesRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, nil, jsonError(err)
+	}
+	switch {
+	case strings.TrimSpace(req.Model) == "":
+		return nil, nil, invalidParam("model", "Missing required parameter: 'model'.")
+	case req.PreviousResponseID != "":
+		return nil, nil, invalidParam("previous_response_id", statelessMessage+" (previous_response_id is not supported).")
+	case rawKind(req.Conversation) != contentNone:
+		return nil, nil, invalidParam("conversation", statelessMessage+" (conversation is not supported).")
+	case req.Store != nil && *req.Store:
+		return nil, nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
+	}
+	chat := &chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
+		MaxCompletionTokens: req.MaxOutputTokens}
+	if req.Reasoning != nil {
+		chat.ReasoningEffort = req.Reasoning.Effort
+	}
+	var err error
+	if chat.Messages, err = inputMessages(&req); err != nil {
+		return nil, nil, err
+	}
+	if chat.Tools, err = chatTools(req.Tools); err != nil {
+		return nil, nil, err
+	}
+	if chat.ToolChoice, err = chatToolChoice(req.ToolChoice); err != nil {
+		return nil, nil, err
+	}
+	if chat.ResponseFormat, err = chatFormat(req.Text); err != nil {
+		return nil, nil, err
+	}
+	return chat, &req, nil
+}
+
+// inputMessages maps instructions and input onto chat messages: function calls become an assistant
+// message's tool calls and their outputs tool messages; a reasoning item's encrypted_content is the
+// thought signature gemgate gave it, and goes back on the function call that follows it.
+func inputMessages(req *responsesRequest) ([]chatMessage, error) {
+	var out []chatMessage
+	if req.Instructions != "" {
+		out = append(out, chatMessage{Role: "system", Content: jsonString(req.Instructions)})
+	}
+	switch rawKind(req.Input) {
+	case contentNone:
+		return nil, invalidParam("input", "Missing required parameter: 'input'.")
+	case contentString:
+		return append(out, chatMessage{Role: "user", Content: req.Input}), nil
+	case contentOther:
+		return nil, invalidParam("input", "Invalid type for 'input': expected a string or an array of input items.")
+	}
+	var items []inputItem
+	if err := json.Unmarshal(req.Input, &items); err != nil {
+		return nil, invalidParam("input", "Invalid 'input': %v.", jsonError(err).msg)
+	}
+	signature := ""
+	for i := range items {
+		it := &items[i]
+		param := fmt.Sprintf("input[%d]", i)
+		msgs, err := itemMessages(it, param, &signature)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msgs...)
+	}
+	return out, nil
+}
+
+func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage, error) {
+	typ := it.Type
+	if typ == "" && it.Role != "" {
+		typ = "message"
+	}
+	switch typ {
+	case "message":
+		content, err := messageContent(it.Content, param+".content")
+		if err != nil {
+			return nil, err
+		}
+		return []chatMessage{{Role: it.Role, Content: content}}, nil
+	case "function_call":
+		if it.CallID == "" || it.Name == "" {
+			return nil, invalidParam(param, "'%s' needs call_id and name.", param)
+		}
+		tc := toolCallIn{ID: it.CallID, Type: "function", Function: functionCallIn{Name: it.Name, Arguments: it.Arguments}}
+		if *signature != "" {
+			tc.ExtraContent = &extraContent{Google: &googleExtra{ThoughtSignature: *signature}}
+			*signature = ""
+		}
+		return []chatMessage{{Role: "assistant", ToolCalls: []toolCallIn{tc}}}, nil
+	case "function_call_output":
+		return outputMessages(it, param)
+	case "reasoning":
+		*signature = it.EncryptedContent
+		return nil, nil
+	case "item_reference":
+		return nil, invalidParam(param+".type", statelessMessage+" (item_reference is not supported).")
+	}
+	return nil, invalidParam(param+".type", "Unsupported input item type %q in '%s': gemgate takes messages, function_call, function_call_output and reasoning items.", it.Type, param)
+}
+
+// messageContent maps a message's content onto chat content parts.
+func messageContent(raw json.RawMessage, param string) (json.RawMessage, error) {
+	switch rawKind(raw) {
+	case contentString, contentNone:
+		return raw, nil
+	case contentOther:
+		return nil, invalidParam(param, "Invalid type for '%s': expected a string or an array of content parts.", param)
+	}
+	var parts []inputPart
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return nil, invalidParam(param, "Invalid content parts in '%s': %v.", param, jsonError(err).msg)
+	}
+	out := make([]contentPart, 0, len(parts))
+	for j := range parts {
+		part, err := chatPart(&parts[j], fmt.Sprintf("%s[%d]", param, j))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part)
+	}
+	return json.Marshal(out)
+}
+
+func chatPart(p *inputPart, param string) (contentPart, error) {
+	switch p.Type {
+	case "input_text", "output_text", "text", "refusal":
+		return contentPart{Type: "input_text", Text: p.Text}, nil
+	case "input_image":
+		if rawKind(p.ImageURL) == contentNone {
+			return contentPart{}, invalidParam(param+".image_url", "'%s' needs image_url (file_id is not supported; send a data: URL).", param)
+		}
+		return contentPart{Type: "image_url", ImageURL: p.ImageURL}, nil
+	case "input_file":
+		if p.FileURL != "" {
+			return contentPart{Type: "image_url", ImageURL: jsonString(p.FileURL)}, nil
+		}
+		return contentPart{Type: "file", File: &fileInput{FileData: p.FileData, FileID: p.FileID, Filename: p.Filename}}, nil
+	}
+	return contentPart{}, invalidParam(param+".type", "Unsupported content part type %q in '%s'.", p.Type, param)
+}
+
+// outputMessages maps a function's output: its text is the tool message; images it returned follow as
+// a user message (a function response holds text only), which joins the same Gemini turn.
+func outputMessages(it *inputItem, param string) ([]chatMessage, error) {
+	if it.CallID == "" {
+		return nil, invalidParam(param+".call_id", "Missing required parameter: '%s.call_id'.", param)
+	}
+	if rawKind(it.Output) != contentParts {
+		return []chatMessage{{Role: "tool", ToolCallID: it.CallID, Content: it.Output}}, nil
+	}
+	var parts []inputPart
+	if err := json.Unmarshal(it.Output, &parts); err != nil {
+		return nil, invalidParam(param+".output", "Invalid '%s.output': %v.", param, jsonError(err).msg)
+	}
+	var text []string
+	var media []contentPart
+	for j := range parts {
+		if parts[j].Type == "input_text" || parts[j].Type == "output_text" {
+			text = append(text, parts[j].Text)
+			continue
+		}
+		part, err := chatPart(&parts[j], fmt.Sprintf("%s.output[%d]", param, j))
+		if err != nil {
+			return nil, err
+		}
+		media = append(media, part)
+	}
+	out := []chatMessage{{Role: "tool", ToolCallID: it.CallID, Content: jsonString(strings.Join(text, "\n"))}}
+	if len(media) > 0 {
+		content, _ := json.Marshal(media)
+		out = append(out, chatMessage{Role: "user", Content: content})
+	}
+	return out, nil
+}
+
+// chatTools maps function tools. Web search becomes Google Search (the chat translator's googleSearch
+// switch); other hosted tools have no Gemini counterpart gemgate could run, so they are refused.
+func chatTools(tools []responsesTool) ([]chatTool, error) {
+	out := make([]chatTool, 0, len(tools))
+	for i := range tools {
+		t := &tools[i]
+		switch {
+		case t.Type == "function":
+			out = append(out, chatTool{Type: "function", Function: &functionDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+		case strings.HasPrefix(t.Type, "web_search"):
+			out = append(out, chatTool{Type: "function", Function: &functionDef{Name: "googleSearch"}})
+		default:
+			return nil, invalidParam(fmt.Sprintf("tools[%d].type", i), "Unsupported tool type %q: gemgate serves function tools (and web_search as Google Search) with Gemini models.", t.Type)
+		}
+	}
+	return out, nil
+}
+
+// chatToolChoice maps tool_choice: the same strings as chat, or {"type":"function","name":...}.
+func chatToolChoice(raw json.RawMessage) (json.RawMessage, error) {
+	if rawKind(raw) != contentOther {
+		return raw, nil
+	}
+	var v struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.Type != "function" || v.Name == "" {
+		return nil, invalidParam("tool_choice", `Invalid 'tool_choice': expected none, auto, required or {"type":"function","name":...}.`)
+	}
+	return json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": v.Name}})
+}
+
+// chatFormat maps text.format onto response_format.
+func chatFormat(text *responsesText) (*responseFormat, error) {
+	if text == nil || text.Format == nil {
+		return nil, nil
+	}
+	f := text.Format
+	if !slices.Contains([]string{"text", "json_object", "json_schema"}, f.Type) {
+		return nil, invalidParam("text.format.type", "Invalid value for 'text.format.type': %q (expected text, json_object or json_schema).", f.Type)
+	}
+	rf := &responseFormat{Type: f.Type}
+	if f.Type == "json_schema" {
+		rf.JSONSchema = &struct {
+			Name   string          `json:"name"`
+			Schema json.RawMessage `json:"schema"`
+			Strict *bool           `json:"strict"`
+		}{Name: f.Name, Schema: f.Schema, Strict: f.Strict}
+	}
+	return rf, nil
+}
+
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}
