@@ -13,7 +13,7 @@ import (
 const importUsage = `Usage: gemgate import --from SOURCE [--db FILE]
 
 Copies a Gemini Balance database into gemgate's: its settings (keys, tokens, AUTH_TOKEN and the rest;
-they replace gemgate's values), its error and request logs (keys masked) and its file records. Run it
+they replace gemgate's values), its error and request logs and its file records (keys masked). Run it
 again to copy only what Gemini Balance wrote since; nothing in the source is changed.
 
 SOURCE is Gemini Balance's SQLite file (e.g. data/default_db; a bare name is looked up under data/) or

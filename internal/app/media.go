@@ -50,8 +50,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m.paidExec = &upstream.Executor{Pool: m.PaidPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff}
 
 	a.Settings.OnChange(m.apply)
-	for _, j := range []func() jobs.Job{m.Local.CleanupJob, m.Files.CleanupJob} {
-		job := j()
+	for _, job := range []jobs.Job{m.Local.CleanupJob(), m.Files.CleanupJob()} {
 		if err := a.Jobs.Register(job); err != nil {
 			a.Logger.Error("registering a job", "job", job.Name, "err", err)
 		}

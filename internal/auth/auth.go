@@ -4,6 +4,7 @@ package auth
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -40,13 +41,23 @@ func (t *Tokens) Valid(token string) bool {
 // GeminiToken finds the client token the way Google's clients send a key: ?key=, then x-goog-api-key,
 // then (for clients configured as OpenAI-style) Authorization: Bearer.
 func GeminiToken(r *http.Request) string {
-	if k := r.URL.Query().Get("key"); k != "" {
+	if k := queryKey(r.URL.RawQuery); k != "" {
 		return k
 	}
 	if k := r.Header.Get("x-goog-api-key"); k != "" {
 		return k
 	}
 	return BearerToken(r)
+}
+
+// queryKey is the ?key= parameter. Most clients send their token in a header, so the query is parsed
+// (a map per request) only when it can hold a key: a literal "key=", or escapes that could spell one.
+func queryKey(raw string) string {
+	if !strings.Contains(raw, "key=") && !strings.Contains(raw, "%") {
+		return ""
+	}
+	q, _ := url.ParseQuery(raw)
+	return q.Get("key")
 }
 
 // BearerToken returns the token of an "Authorization: Bearer" header, or "".

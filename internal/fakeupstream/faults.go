@@ -3,6 +3,7 @@ package fakeupstream
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -78,9 +79,9 @@ func (f *Faults) Set(key string, fault Fault) {
 // Stalled is the number of requests a stall has held so far.
 func (f *Faults) Stalled() int { return int(f.stalled.Load()) }
 
-// Cancelled is the number of requests whose client went away while a stall held them, plus the
-// wrapped Server's own count of abandoned streams.
-func (f *Faults) Cancelled() int { return int(f.cancelled.Load()) + f.inner.Cancelled() }
+// Cancelled is the number of requests whose client went away while a stall held them (the wrapped
+// Server counts its own abandoned streams).
+func (f *Faults) Cancelled() int { return int(f.cancelled.Load()) }
 
 func (f *Faults) take(key string) (Fault, bool) {
 	f.mu.Lock()
@@ -134,8 +135,10 @@ func (f *Faults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// hold blocks until the client goes away, counting both.
+// hold blocks until the client goes away, counting both. The body is read first: net/http notices a
+// client that went away only once the request body has been consumed.
 func (f *Faults) hold(r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
 	f.stalled.Add(1)
 	<-r.Context().Done()
 	f.cancelled.Add(1)

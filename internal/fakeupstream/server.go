@@ -36,7 +36,8 @@ type Recorded struct {
 	Model                  string // without "models/"
 	// Action is the native method ("generateContent", "streamGenerateContent", "countTokens",
 	// "embedContent", "batchEmbedContents"), "list" or "get" for models, or the OpenAI-compatible
-	// path ("chat/completions", "embeddings", "models"); "" for unknown routes.
+	// path ("chat/completions", "embeddings", "models"); "predict" for Imagen; "upload.start",
+	// "upload.chunk", "files.list", "files.get", "files.delete" for the Files API; "" for unknown routes.
 	Action string
 }
 

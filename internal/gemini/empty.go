@@ -1,6 +1,9 @@
 package gemini
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+)
 
 // IsEmptyAnswer reports a generateContent answer with no usable output whose finish reason does not
 // explain it: 200 with no candidates' text, function call or media, or thoughts only. gemini-2.5-pro
@@ -10,7 +13,7 @@ func IsEmptyAnswer(body []byte) bool {
 	var resp struct {
 		Candidates []struct {
 			Content struct {
-				Parts []map[string]json.RawMessage `json:"parts"`
+				Parts []answerPart `json:"parts"`
 			} `json:"content"`
 			FinishReason string `json:"finishReason"`
 		} `json:"candidates"`
@@ -32,7 +35,7 @@ func IsEmptyAnswer(body []byte) bool {
 			return false
 		}
 		for _, p := range c.Content.Parts {
-			if isUseful(p) {
+			if p.useful {
 				return false
 			}
 		}
@@ -40,17 +43,36 @@ func IsEmptyAnswer(body []byte) bool {
 	return true
 }
 
-func isUseful(p map[string]json.RawMessage) bool {
-	if thought, ok := p["thought"]; ok && string(thought) == "true" {
+// answerPart is one part of a candidate, read for whether it is output. It reads the part's members
+// in place: decoding every part into a map cost more than the rest of the check.
+type answerPart struct{ useful bool }
+
+func (p *answerPart) UnmarshalJSON(b []byte) error {
+	if b[0] == 'n' { // null: a part with nothing in it
+		p.useful = false
+		return nil
+	}
+	if b[0] != '{' {
+		return errNotObject
+	}
+	var buf [8]member
+	p.useful = isUseful(members(b, buf[:0]))
+	return nil
+}
+
+var errNotObject = errors.New("a part is not a JSON object")
+
+func isUseful(part object) bool {
+	if thought, ok := part.get("thought"); ok && string(thought) == "true" {
 		return false
 	}
-	if text, ok := p["text"]; ok {
-		var s string
-		return json.Unmarshal(text, &s) == nil && s != ""
+	if text, ok := part.get("text"); ok {
+		// A JSON string longer than "" holds at least one character; null and other types hold none.
+		return len(text) > 2 && text[0] == '"'
 	}
 	// Function calls, inline or file data, code execution: anything but text is output.
-	for k := range p {
-		if k != "thoughtSignature" && k != "thought" {
+	for _, m := range part {
+		if !m.named("thoughtSignature") && !m.named("thought") {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
@@ -19,9 +20,9 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	if len(trimmed) == 0 {
 		return nil, errors.New("The request body is empty; expected a JSON object.")
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &top); err != nil {
-		return nil, errors.New("Invalid JSON payload received: " + jsonProblem(err))
+	top, err := topLevel(trimmed)
+	if err != nil {
+		return nil, err
 	}
 	if action == "batchEmbedContents" && res.Real != res.Requested {
 		return renameBatchModel(trimmed, top, res)
@@ -31,8 +32,12 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	}
 	var add []field
 	if safety := config.SafetySettings.Get(snap); len(safety) > 0 && !isTTS(res.Real) &&
-		!has(top, "safetySettings", "safety_settings") {
-		add = append(add, field{"safetySettings", safety})
+		!top.has("safetySettings", "safety_settings") {
+		enc, err := safetyJSON(safety)
+		if err != nil {
+			return nil, err
+		}
+		add = append(add, field{"safetySettings", enc})
 	}
 	replace := map[string]json.RawMessage{}
 	if err := variantConfig(snap, res, top, &add, replace); err != nil {
@@ -50,7 +55,56 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 
 type field struct {
 	name  string
-	value any
+	value any // json.RawMessage is written as it is
+}
+
+// object is the top level of a request body: its members in order, values pointing into the body.
+type object []member
+
+// topLevel reads the top level of the body. A valid object is scanned in place, with no decoding;
+// anything else goes through encoding/json, whose verdict and message clients have always had.
+func topLevel(body []byte) (object, error) {
+	if isObject(body) {
+		return members(body, make([]member, 0, 8)), nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, errors.New("Invalid JSON payload received: " + jsonProblem(err))
+	}
+	return nil, nil // only JSON null decodes into a map without being an object: no members
+}
+
+func (o object) has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := lookup(o, n); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (o object) get(name string) (json.RawMessage, bool) { return lookup(o, name) }
+
+// safetyEncoding caches SAFETY_SETTINGS as JSON: they are spliced into almost every request, and a
+// snapshot's value never changes, so its encoding is made once per snapshot rather than per request.
+type safetyEncoding struct {
+	of   *map[string]string // the first element of the encoded slice: same slice, same settings
+	n    int
+	json json.RawMessage
+}
+
+var lastSafety atomic.Pointer[safetyEncoding]
+
+func safetyJSON(safety []map[string]string) (json.RawMessage, error) {
+	if c := lastSafety.Load(); c != nil && c.of == &safety[0] && c.n == len(safety) {
+		return c.json, nil
+	}
+	enc, err := json.Marshal(safety)
+	if err != nil {
+		return nil, err
+	}
+	lastSafety.Store(&safetyEncoding{of: &safety[0], n: len(safety), json: enc})
+	return enc, nil
 }
 
 func has(top map[string]json.RawMessage, names ...string) bool {
@@ -67,13 +121,17 @@ func isTTS(model string) bool { return strings.Contains(strings.ToLower(model), 
 
 // variantConfig adds what -image (text and image output) and -non-thinking or THINKING_BUDGET_MAP (a
 // thinking budget) ask for to generationConfig, unless the client already chose those itself.
-func variantConfig(snap *config.Snapshot, res models.Resolved, top map[string]json.RawMessage, add *[]field, replace map[string]json.RawMessage) error {
+func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
+	budget, think := models.ThinkingBudget(snap, res)
+	if !res.Image && !think {
+		return nil // nothing to add: the client's generationConfig need not be decoded
+	}
 	name := "generationConfig"
-	if _, ok := top[name]; !ok && has(top, "generation_config") {
+	if !top.has(name) && top.has("generation_config") {
 		name = "generation_config"
 	}
 	var cfg map[string]json.RawMessage
-	if raw, ok := top[name]; ok && json.Unmarshal(raw, &cfg) != nil {
+	if raw, ok := top.get(name); ok && json.Unmarshal(raw, &cfg) != nil {
 		return nil // not an object: Google's own error will say so better
 	}
 	changed := false
@@ -81,7 +139,7 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top map[string]js
 		cfg = setRaw(cfg, "responseModalities", json.RawMessage(`["TEXT","IMAGE"]`))
 		changed = true
 	}
-	if budget, ok := models.ThinkingBudget(snap, res); ok && !has(cfg, "thinkingConfig", "thinking_config") {
+	if think && !has(cfg, "thinkingConfig", "thinking_config") {
 		tc, _ := json.Marshal(map[string]int{"thinkingBudget": budget})
 		cfg = setRaw(cfg, "thinkingConfig", tc)
 		changed = true
@@ -89,7 +147,7 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top map[string]js
 	if !changed {
 		return nil
 	}
-	if _, sent := top[name]; !sent {
+	if !top.has(name) {
 		*add = append(*add, field{name, cfg})
 		return nil
 	}
@@ -108,12 +166,12 @@ func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[strin
 
 // searchTool adds Google Search for -search models. A client that declares functions keeps its tools
 // exactly as sent: the two could conflict, and the client's explicit tools win over the model name.
-func searchTool(res models.Resolved, top map[string]json.RawMessage, add *[]field, replace map[string]json.RawMessage) error {
+func searchTool(res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
 	if !res.Search {
 		return nil
 	}
 	search := json.RawMessage(`{"googleSearch":{}}`)
-	raw, sent := top["tools"]
+	raw, sent := top.get("tools")
 	if !sent || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		if sent {
 			replace["tools"] = json.RawMessage(`[` + string(search) + `]`)
@@ -142,9 +200,10 @@ func searchTool(res models.Resolved, top map[string]json.RawMessage, add *[]fiel
 
 // renameBatchModel points the per-request model of a batch at the real model when the client used a
 // variant or alias name: Google requires it to equal the model in the path.
-func renameBatchModel(obj []byte, top map[string]json.RawMessage, res models.Resolved) ([]byte, error) {
+func renameBatchModel(obj []byte, top object, res models.Resolved) ([]byte, error) {
 	var reqs []map[string]json.RawMessage
-	if json.Unmarshal(top["requests"], &reqs) != nil {
+	requests, _ := top.get("requests")
+	if json.Unmarshal(requests, &reqs) != nil {
 		return obj, nil
 	}
 	asked := map[string]bool{`"models/` + res.Requested + `"`: true, `"` + res.Requested + `"`: true}
@@ -183,7 +242,7 @@ func splice(obj []byte, empty bool, add []field) ([]byte, error) {
 			b.WriteByte(',')
 		}
 		name, _ := json.Marshal(f.name)
-		value, err := json.Marshal(f.value)
+		value, err := encodeField(f.value)
 		if err != nil {
 			return nil, err
 		}
@@ -196,6 +255,14 @@ func splice(obj []byte, empty bool, add []field) ([]byte, error) {
 	}
 	b.Write(obj[1:])
 	return b.Bytes(), nil
+}
+
+// encodeField encodes v; an encoding made earlier by json.Marshal (compact, valid) is used as it is.
+func encodeField(v any) ([]byte, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	return json.Marshal(v)
 }
 
 // replaceValues swaps the values of the named top-level members of obj, leaving every other byte of

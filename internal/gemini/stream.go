@@ -7,12 +7,22 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
+
+// relayBufferSize bounds one read of a stream. An open stream holds its buffer for as long as it
+// lasts, so the size is memory per open stream; a larger event simply takes more than one read.
+const relayBufferSize = 4 << 10
+
+var relayBuffers = sync.Pool{New: func() any {
+	b := make([]byte, relayBufferSize)
+	return &b
+}}
 
 // relayStream copies a stream to the client read by read, flushing each one, so every event leaves as
 // soon as Google sends it. A client that goes away ends the copy, and closing the upstream body cancels
@@ -30,7 +40,9 @@ func relayStream(w http.ResponseWriter, r *http.Request, resp *upstream.Response
 	h.Set("X-Accel-Buffering", "no") // nginx in front of gemgate must not buffer the stream either
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	buf := make([]byte, 32<<10)
+	bp := relayBuffers.Get().(*[]byte)
+	defer relayBuffers.Put(bp)
+	buf := *bp
 	var usage *UsageScanner
 	if reqlog.From(r.Context()) != nil {
 		usage = &UsageScanner{}

@@ -19,15 +19,33 @@ func (u usageJSON) usage() reqlog.Usage {
 }
 
 // UsageOf reads the top-level usageMetadata of a generateContent answer (or of one stream event).
-// Only that field is decoded: the rest of the body, however large, is skipped without allocation.
+// Only that member is decoded, as decoding into struct{UsageMetadata *usageJSON} would: matched
+// ignoring case, the last one winning, null clearing it. The rest of the body is only scanned.
 func UsageOf(body []byte) (reqlog.Usage, bool) {
-	var v struct {
-		UsageMetadata *usageJSON `json:"usageMetadata"`
+	if !isObject(body) {
+		return reqlog.Usage{}, false // invalid, or valid but not an object: no usage either way
 	}
-	if json.Unmarshal(body, &v) != nil || v.UsageMetadata == nil {
+	var buf [8]member
+	var u *usageJSON
+	for _, m := range members(body, buf[:0]) {
+		if !m.namedFold("usageMetadata") {
+			continue
+		}
+		if string(m.value) == "null" {
+			u = nil
+			continue
+		}
+		if u == nil {
+			u = new(usageJSON)
+		}
+		if json.Unmarshal(m.value, u) != nil {
+			return reqlog.Usage{}, false
+		}
+	}
+	if u == nil {
 		return reqlog.Usage{}, false
 	}
-	return v.UsageMetadata.usage(), true
+	return u.usage(), true
 }
 
 // UsageScanner watches a streamed answer pass by, SSE ("data: {...}") or a JSON array ("[{...},{...}]"),

@@ -413,14 +413,22 @@ func (c *copier) requestLogs(ctx context.Context) (int, error) {
 	})
 }
 
-// files copies file records as they are: the uploading key stays in full, since only it reaches the file.
+// files copies file records in the form gemgate writes them: the uploading key as its mask and id (the
+// key pool finds the key by id) and the uploading client token as its id, so that the copy holds
+// neither in full. Gemini Balance never filled upload_url.
 func (c *copier) files(ctx context.Context) (int, error) {
 	cols := []string{"id", "name", "display_name", "mime_type", "size_bytes", "sha256_hash", "state", "create_time",
-		"update_time", "expiration_time", "uri", "api_key", "upload_url", "user_token", "upload_completed"}
-	out := cols[1:]
+		"update_time", "expiration_time", "uri", "api_key", "user_token", "upload_completed"}
+	out := []string{"name", "display_name", "mime_type", "size_bytes", "sha256_hash", "state", "create_time",
+		"update_time", "expiration_time", "uri", "api_key", "upload_completed", "key_id", "owner_id"}
 	return c.copyTable(ctx, "t_file_records", cols, out, true, func(r []any) []any {
+		ref, _ := c.key(r[11])
+		var owner any
+		if tok, _ := asString(r[12]); tok != "" {
+			owner = secret.ID(tok)
+		}
 		return []any{str(r[1]), str(r[2]), str(r[3]), num(r[4]), str(r[5]), str(r[6]), asTime(r[7]), asTime(r[8]), asTime(r[9]),
-			str(r[10]), str(r[11]), str(r[12]), str(r[13]), asTime(r[14])}
+			str(r[10]), ref.masked, asTime(r[13]), ref.id, owner}
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/files"
 	"github.com/gemgate/gemgate/internal/importer"
 	"github.com/gemgate/gemgate/internal/importer/gbtest"
 	"github.com/gemgate/gemgate/internal/logs"
@@ -126,16 +127,27 @@ var (
 	fixtureErrorKeys   = gbtest.ErrorKeys
 )
 
-func checkFiles(t *testing.T, st *store.Store, want int) {
+// checkFiles asserts Gemini Balance's two file records are there and that the Files API reads them as
+// uploaded with their key by their client token. Adopted rows keep Gemini Balance's full key and token
+// (imported is false); imported ones hold only the mask and the ids.
+func checkFiles(t *testing.T, st *store.Store, imported bool) {
 	t.Helper()
-	var n int
-	var key string
-	if err := st.DB().QueryRow("SELECT COUNT(*), MAX(api_key) FROM t_file_records WHERE name LIKE 'files/%'").Scan(&n, &key); err != nil {
+	fs := files.NewStore(st.DB(), st.Rebind)
+	at := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC) // while both were unexpired
+	f, err := fs.Get(t.Context(), "files/abc123def456", at)
+	if err != nil || f.MimeType != "application/pdf" || f.SizeBytes != 482133 || f.State != "ACTIVE" ||
+		!f.Owned(secret.ID("sk-gb-client-token-0001")) || f.Owned(secret.ID("sk-gb-client-token-0002")) {
+		t.Fatalf("file record: %+v (%v)", f, err)
+	}
+	if imported && f.KeyID != secret.ID(k2) {
+		t.Fatalf("imported file record has key id %q, want %q", f.KeyID, secret.ID(k2))
+	}
+	var n, full int
+	if err := st.DB().QueryRow(st.Rebind("SELECT COUNT(*), SUM(CASE WHEN api_key IN (?, ?) THEN 1 ELSE 0 END) FROM t_file_records"), k1, k2).Scan(&n, &full); err != nil {
 		t.Fatal(err)
 	}
-	// The uploading key stays: only it can reach the file at Google.
-	if n != want || (key != k1 && key != k2) {
-		t.Fatalf("t_file_records: %d rows (key %s), want %d with their keys", n, secret.Mask(key), want)
+	if want := map[bool]int{false: 2, true: 0}[imported]; n != 2 || full != want {
+		t.Fatalf("t_file_records: %d rows, %d with a full key, want 2 and %d", n, full, want)
 	}
 }
 
@@ -178,7 +190,7 @@ func TestAdoptInPlace(t *testing.T) {
 			}
 			checkSettings(t, mgr)
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, false)
-			checkFiles(t, st, 2)
+			checkFiles(t, st, false)
 			// Nothing of Gemini Balance's is deleted, not even settings gemgate has no use for.
 			var n int
 			if err := st.DB().QueryRow("SELECT COUNT(*) FROM t_settings WHERE value = 'Asia/Shanghai'").Scan(&n); err != nil || n != 2 {
@@ -274,7 +286,7 @@ func TestImport(t *testing.T) {
 				t.Fatalf("imported request rows: %+v (%v)", reqs, err)
 			}
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)
-			checkFiles(t, st, 2)
+			checkFiles(t, st, true)
 
 			// Run again: the settings again, but no row twice.
 			sum, err = importer.Import(t.Context(), src, st, mgr)

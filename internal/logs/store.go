@@ -93,7 +93,41 @@ func (s *Store) write(ctx context.Context, b *batch) error {
 	})
 }
 
+// chunks runs the multi-row statement of a batch chunk by chunk. Every chunk but the last has the
+// full number of rows, so it is prepared once per transaction instead of once per chunk: parsing a
+// statement with thousands of placeholders cost about a tenth of the request log's CPU.
+type chunks struct {
+	tx   *sql.Tx
+	full *sql.Stmt
+	sql  func(rows int) string
+	per  int
+}
+
+func (c *chunks) exec(ctx context.Context, rows int, args []any) error {
+	if rows < c.per {
+		_, err := c.tx.ExecContext(ctx, c.sql(rows), args...)
+		return err
+	}
+	if c.full == nil {
+		st, err := c.tx.PrepareContext(ctx, c.sql(rows))
+		if err != nil {
+			return err
+		}
+		c.full = st
+	}
+	_, err := c.full.ExecContext(ctx, args...)
+	return err
+}
+
+func (c *chunks) close() {
+	if c.full != nil {
+		c.full.Close()
+	}
+}
+
 func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestRow) error {
+	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_request_log", requestColumns, n) }}
+	defer stmt.close()
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
 		part := rows[start:min(start+requestRowsPerStmt, len(rows))]
@@ -107,7 +141,7 @@ func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestR
 				r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
 				string(attempts), nullStr(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
 		}
-		if _, err := tx.ExecContext(ctx, s.insertSQL("t_request_log", requestColumns, len(part)), args...); err != nil {
+		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err
 		}
 	}
@@ -115,6 +149,8 @@ func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestR
 }
 
 func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) error {
+	stmt := &chunks{tx: tx, per: errorRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_error_logs", errorColumns, n) }}
+	defer stmt.close()
 	args := make([]any, 0, errorRowsPerStmt*len(errorColumns))
 	for start := 0; start < len(rows); start += errorRowsPerStmt {
 		part := rows[start:min(start+errorRowsPerStmt, len(rows))]
@@ -123,7 +159,7 @@ func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) e
 			args = append(args, nullStr(r.KeyMasked), nullStr(r.Model), r.Type, r.Log, nullInt(r.Code), nullStr(r.RequestMsg),
 				timeArg(r.Time), r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Class, nullInt(r.Attempt))
 		}
-		if _, err := tx.ExecContext(ctx, s.insertSQL("t_error_logs", errorColumns, len(part)), args...); err != nil {
+		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err
 		}
 	}
@@ -221,6 +257,8 @@ func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) err
 
 // upsertChunks runs the statement for n rows in chunks of counterRowsPerStmt.
 func (s *Store) upsertChunks(ctx context.Context, tx *sql.Tx, n int, stmt func(rows int) string, row func(i int, args []any) []any) error {
+	c := &chunks{tx: tx, per: counterRowsPerStmt, sql: stmt}
+	defer c.close()
 	var args []any
 	for start := 0; start < n; start += counterRowsPerStmt {
 		end := min(start+counterRowsPerStmt, n)
@@ -228,7 +266,7 @@ func (s *Store) upsertChunks(ctx context.Context, tx *sql.Tx, n int, stmt func(r
 		for i := start; i < end; i++ {
 			args = row(i, args)
 		}
-		if _, err := tx.ExecContext(ctx, stmt(end-start), args...); err != nil {
+		if err := c.exec(ctx, end-start, args); err != nil {
 			return err
 		}
 	}

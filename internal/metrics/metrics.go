@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,6 +104,8 @@ func (m *Metrics) modelLabel(model string) string {
 	if model == "" {
 		return "unknown"
 	}
+	// The model comes from the client's URL or body; Prometheus panics on a label that is not UTF-8.
+	model = strings.ToValidUTF8(model, "\uFFFD")
 	m.modelsMu.RLock()
 	_, seen := m.models[model]
 	n := len(m.models)

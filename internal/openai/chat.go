@@ -217,9 +217,9 @@ func relayChatStream(ctx context.Context, body io.Reader, st *streamTranslator, 
 var errStreamEnded = errors.New("stream ended")
 
 func relayEvents(ctx context.Context, events *translate.SSEReader, st *streamTranslator, out *sseWriter) error {
-	for n := 0; ; n++ {
+	for {
 		data, err := events.Next()
-		if errors.Is(err, io.EOF) && n == 0 {
+		if errors.Is(err, io.EOF) && st.decoded == 0 {
 			err = translate.ErrNoEvents
 		}
 		if errors.Is(err, io.EOF) {

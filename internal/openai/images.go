@@ -171,8 +171,14 @@ func (h *Handler) generate(ctx context.Context, snap *config.Snapshot, im *imagi
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, func(w http.ResponseWriter) { writeRefusal(w, resp) }
 	}
+	return decodePredictions(resp.Body)
+}
+
+// decodePredictions reads Imagen's answer. No image at all means the safety filter took them, which
+// OpenAI reports as a content policy violation.
+func decodePredictions(body []byte) ([]generatedImage, func(http.ResponseWriter)) {
 	var out predictResponse
-	if err := json.Unmarshal(resp.Body, &out); err != nil {
+	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, func(w http.ResponseWriter) {
 			WriteError(w, http.StatusBadGateway, "Imagen answered with something that is not a predict response.", TypeUpstream, "upstream_error", "")
 		}
@@ -228,6 +234,9 @@ func (h *Handler) images(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	format := strings.ToLower(req.ResponseFormat)
+	if format == "" && strings.HasPrefix(req.Model, "gpt-image") {
+		format = "b64_json" // OpenAI's gpt-image models always answer base64, and their clients expect it
+	}
 	if format != "" && format != "url" && format != "b64_json" {
 		writeChatError(w, invalidParam("response_format", "'response_format' must be url or b64_json, not %q.", req.ResponseFormat))
 		return

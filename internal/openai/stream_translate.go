@@ -42,6 +42,7 @@ type streamTranslator struct {
 	choices map[int]*choiceState
 	usage   *gemini.UsageMetadata
 	blocked bool
+	decoded int // events that were Gemini answers: a stream of nothing else is no answer
 }
 
 type choiceState struct {
@@ -76,6 +77,7 @@ func (s *streamTranslator) event(data []byte) (*chatChunk, error) {
 	if resp == nil || err != nil {
 		return nil, err
 	}
+	s.decoded++
 	return s.response(resp), nil
 }
 

@@ -24,8 +24,10 @@ import (
 // the bound without sending 256 MiB.
 var maxResponseBytes = 256 << 20
 
-// firstReadSize is the buffer of the first read of a stream, which decides whether it can be retried.
-const firstReadSize = 32 << 10
+// firstReadSize is the buffer of the first read of a stream, which decides whether it can be retried:
+// any byte at all decides it, so the buffer need not hold a whole event. It is let go once relayed, so
+// an open stream does not keep it.
+const firstReadSize = 512
 
 // UserAgent identifies gemgate to Google.
 var UserAgent = "gemgate"
@@ -335,40 +337,39 @@ func orAll(model string) string {
 func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call Call, key *keypool.Key) (*Response, Attempt, *Error) {
 	start := time.Now()
 	a := Attempt{KeyID: key.ID(), Masked: key.Masked(), Started: start}
-	timeout := time.Duration(config.TimeOut.Get(snap)) * time.Second
-	ctx, cancel := context.WithCancel(parent)
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(timeout, func() { timedOut.Store(true); cancel() })
-	done := func() { timer.Stop(); cancel() }
-
+	ctx, dl := startDeadline(parent, time.Duration(config.TimeOut.Get(snap))*time.Second)
 	target, err := buildURL(e.baseURL(snap, call), call)
 	if err != nil {
-		done()
+		dl.stop()
 		a.Class, a.Error = ClientError, err.Error()
 		return nil, a, localError(http.StatusBadRequest, err.Error())
 	}
 	newReq := func() (*http.Request, error) { return e.newRequest(ctx, snap, call, target, key) }
 	resp, err := e.Client.Do(newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
 	if err != nil {
-		done()
-		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+		dl.stop()
+		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
 	a.Status = resp.StatusCode
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && call.Stream {
-		return e.openStream(resp, a, timer, timeout, &timedOut, done, parent, key, start)
+		return e.openStream(resp, a, dl, parent, key, start)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(maxResponseBytes)+1))
+	body, err := readAnswer(resp)
 	resp.Body.Close()
-	done()
+	dl.stop()
 	a.Latency = time.Since(start)
 	if err == nil && len(body) > maxResponseBytes {
 		err = fmt.Errorf("answer larger than %d MiB", maxResponseBytes>>20)
 	}
 	if err != nil {
-		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
 	body = secret.Redact(body, key.Value())
-	parsed := rpcstatus.Parse(body)
+	var parsed rpcstatus.Parsed
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// A 2xx is OK whatever its body says; only an error body is worth decoding.
+		parsed = rpcstatus.Parse(body)
+	}
 	a.Class = Classify(resp.StatusCode, parsed)
 	if a.Class == OK && malformedJSON(resp.Header, body) {
 		a.Class, a.Error = Transient, "200 with a body that is not valid JSON"
@@ -398,22 +399,22 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 
 // openStream reads the first bytes of a 2xx stream: a stream that dies before its first byte can still
 // be retried on another key; after that the bytes belong to the client.
-func (e *Executor) openStream(resp *http.Response, a Attempt, timer *time.Timer, timeout time.Duration,
-	timedOut *atomic.Bool, done func(), parent context.Context, key *keypool.Key, start time.Time) (*Response, Attempt, *Error) {
-	timer.Reset(timeout)
+func (e *Executor) openStream(resp *http.Response, a Attempt, dl *deadline, parent context.Context, key *keypool.Key,
+	start time.Time) (*Response, Attempt, *Error) {
+	dl.extend()
 	buf := make([]byte, firstReadSize)
 	n, err := resp.Body.Read(buf)
 	if n == 0 {
 		resp.Body.Close()
-		done()
+		dl.stop()
 		if err == nil || err == io.EOF {
 			err = errors.New("stream ended before its first byte")
 		}
-		return nil, a, e.networkFailure(&a, parent, err, timedOut.Load(), key, start)
+		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
-	timer.Reset(timeout)
+	dl.extend()
 	a.Class, a.Latency = OK, time.Since(start)
-	body := &streamBody{first: buf[:n], firstErr: err, body: resp.Body, timer: timer, timeout: timeout, done: done}
+	body := &streamBody{first: buf[:n], firstErr: err, body: resp.Body, deadline: dl}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Stream: body, Key: key}, a, nil
 }
 
@@ -513,9 +514,7 @@ type streamBody struct {
 	first    []byte
 	firstErr error
 	body     io.ReadCloser
-	timer    *time.Timer
-	timeout  time.Duration
-	done     func()
+	deadline *deadline
 	closed   atomic.Bool
 }
 
@@ -523,14 +522,15 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	if len(s.first) > 0 {
 		n := copy(p, s.first)
 		s.first = s.first[n:]
-		if len(s.first) == 0 && s.firstErr != nil {
-			return n, s.firstErr
+		if len(s.first) > 0 {
+			return n, nil
 		}
-		return n, nil
+		s.first = nil // the buffer is not held for the rest of the stream
+		return n, s.firstErr
 	}
 	n, err := s.body.Read(p)
 	if n > 0 {
-		s.timer.Reset(s.timeout)
+		s.deadline.extend()
 	}
 	return n, err
 }
@@ -540,6 +540,47 @@ func (s *streamBody) Close() error {
 		return nil
 	}
 	err := s.body.Close()
-	s.done()
+	s.deadline.stop()
 	return err
+}
+
+// deadline cancels an attempt that waits longer than TIME_OUT for its answer or, on a stream, for
+// its next bytes. It is one allocation per attempt where three closures were.
+type deadline struct {
+	cancel   context.CancelFunc
+	timer    *time.Timer
+	timeout  time.Duration
+	timedOut atomic.Bool
+}
+
+func startDeadline(parent context.Context, timeout time.Duration) (context.Context, *deadline) {
+	ctx, cancel := context.WithCancel(parent)
+	d := &deadline{cancel: cancel, timeout: timeout}
+	d.timer = time.AfterFunc(timeout, d.expire)
+	return ctx, d
+}
+
+func (d *deadline) expire() {
+	d.timedOut.Store(true)
+	d.cancel()
+}
+
+// extend restarts the wait, after the bytes that ended the previous one.
+func (d *deadline) extend() { d.timer.Reset(d.timeout) }
+
+func (d *deadline) stop() {
+	d.timer.Stop()
+	d.cancel()
+}
+
+// readAnswer reads a whole non-streamed answer, at most maxResponseBytes+1 bytes. The buffer is sized
+// from Content-Length when the answer has one, instead of growing from 512 bytes.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	limit := int64(maxResponseBytes) + 1
+	if resp.ContentLength <= 0 || resp.ContentLength >= limit {
+		return io.ReadAll(io.LimitReader(resp.Body, limit))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
+	return buf.Bytes(), err
 }

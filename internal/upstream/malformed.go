@@ -10,9 +10,19 @@ import (
 // connection that still ended cleanly. Passed on, it would reach the client as a 200 it cannot parse;
 // another key (or another try) usually gets a whole answer.
 func malformedJSON(h http.Header, body []byte) bool {
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
+	if !isJSON(h.Get("Content-Type")) {
 		return false
 	}
 	return !json.Valid(body)
+}
+
+// isJSON reports a JSON media type. Google's own spellings are known without parsing, which costs a
+// map per answer.
+func isJSON(contentType string) bool {
+	switch contentType {
+	case "application/json", "application/json; charset=UTF-8", "application/json; charset=utf-8":
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
