@@ -165,11 +165,15 @@ func (b *bench) floor(upstream *proc) (*proc, error) {
 
 // gemgate returns the instance called name, with keys, in front of upstream.
 func (b *bench) gemgate(ctx context.Context, name string, keys []string, upstream *proc) (*proc, error) {
+	return b.gemgateBinary(ctx, b.bin, name, keys, upstream)
+}
+
+func (b *bench) gemgateBinary(ctx context.Context, bin, name string, keys []string, upstream *proc) (*proc, error) {
 	if p := b.procs[name]; p != nil {
 		return p, nil
 	}
 	b.progress("starting %s (%d keys)", name, len(keys))
-	spec := gemgateSpec{name: name, bin: b.bin, dir: filepath.Join(b.dir, name), keys: keys, upstream: upstream.url}
+	spec := gemgateSpec{name: name, bin: bin, dir: filepath.Join(b.dir, name), keys: keys, upstream: upstream.url}
 	if spec.pprof = b.profileAddr(); spec.pprof != "" {
 		b.progress("  %s serves its profiles on http://%s/debug/pprof/", name, spec.pprof)
 	}

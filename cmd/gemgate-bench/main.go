@@ -30,7 +30,7 @@ import (
 const usage = `gemgate-bench — gemgate against direct calls and a bare reverse proxy
 
 Usage:
-  go run ./cmd/gemgate-bench [--quick] [--out FILE] [--scenarios LIST] [--gemgate BINARY] [--pprof ADDR]
+  go run ./cmd/gemgate-bench [--quick] [--out FILE] [--scenarios LIST] [--gemgate BINARY] [--baseline BINARY] [--pprof ADDR]
 
 Scenarios (--scenarios takes numbers or names, comma separated; default all):
   1 saturation   native generateContent, closed loop: throughput, p50/p99, CPU per request (1,000 and 100,000 keys)
@@ -51,6 +51,7 @@ type options struct {
 	out       string
 	scenarios []int
 	gemgate   string
+	baseline  string
 	pprof     string
 }
 
@@ -89,6 +90,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", filepath.Join(os.TempDir(), "gemgate-bench.json"), "where to write the JSON results")
 	list := fs.String("scenarios", "all", "scenarios to run, by number or name")
 	fs.StringVar(&o.gemgate, "gemgate", "", "gemgate binary to measure (default: build ./cmd/gemgate)")
+	fs.StringVar(&o.baseline, "baseline", "", "a second gemgate binary (e.g. built before a change), measured alongside in scenarios 1-3")
 	fs.StringVar(&o.pprof, "pprof", "", "serve each gemgate instance's profiles (GEMGATE_PPROF) from this address on, one port per instance")
 	if err := fs.Parse(args); err != nil {
 		return o, err

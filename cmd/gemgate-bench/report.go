@@ -56,8 +56,8 @@ type Check struct {
 	Pass   bool    `json:"pass"`
 }
 
-// nameWidth fits the longest target name, "gemgate OpenAI chat (1,000 keys)".
-const nameWidth = 34
+// nameWidth fits the longest target name, "baseline gemgate OpenAI chat (1,000 keys)".
+const nameWidth = 42
 
 type column struct {
 	key, head string

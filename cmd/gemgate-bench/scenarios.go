@@ -61,6 +61,7 @@ func (b *bench) release(done int) {
 	}
 	if !later(1, 2, 3, 4, 6) {
 		b.stopProc(fewName)
+		b.stopProc("baseline-1k")
 	}
 }
 
@@ -98,7 +99,30 @@ func (b *bench) targets(ctx context.Context, many bool) ([]*target, error) {
 		}
 		ts = append(ts, &target{name: b.manyLabel(), proxy: g, fake: fake, gemgate: true})
 	}
-	return ts, nil
+	return b.withBaseline(ctx, ts, fake)
+}
+
+// baselineName is the row of --baseline: the same 1,000-key setup with the other binary.
+const baselineName = "baseline gemgate (1,000 keys)"
+
+// withBaseline adds the --baseline binary as one more target, so that a change is measured against
+// the code before it in the same run, under the same outside load.
+func (b *bench) withBaseline(ctx context.Context, ts []*target, fake *proc) ([]*target, error) {
+	if b.opts.baseline == "" {
+		return ts, nil
+	}
+	g, err := b.gemgateBinary(ctx, b.opts.baseline, "baseline-1k", benchKeys(b.plan.fewKeys), fake)
+	if err != nil {
+		return nil, err
+	}
+	return append(ts, &target{name: baselineName, proxy: g, fake: fake, gemgate: true}), nil
+}
+
+// compareBaseline adds the ratios of gemgate to the --baseline binary for keys.
+func compareBaseline(s *Scenario, gemgate string, keys ...string) {
+	for _, k := range keys {
+		s.ratio(gemgate+" / baseline, "+k, gemgate, baselineName, k)
+	}
 }
 
 var saturationColumns = []column{
@@ -142,6 +166,7 @@ func (b *bench) saturation(ctx context.Context) (*Scenario, error) {
 	if v, ok := s.ratio("100k keys / 1k keys, CPU per request", b.manyLabel(), b.fewLabel(), "cpu_us"); ok {
 		s.atMost("100k vs 1k keys, CPU difference", math.Abs(v-1), 0.10)
 	}
+	compareBaseline(s, b.fewLabel(), "rps", "cpu_us")
 	return s, nil
 }
 
@@ -178,6 +203,7 @@ func (b *bench) fixedRate(ctx context.Context) (*Scenario, error) {
 		s.ratio(g+" / floor, p99", g, "floor", "p99")
 		s.ratio(g+" / direct, p50", g, "direct", "p50")
 	}
+	compareBaseline(s, b.fewLabel(), "p50", "p99", "cpu_us")
 	return s, nil
 }
 
@@ -217,6 +243,16 @@ func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
 		{ts[2], ts[2].native("generateContent")},
 		{chat, chat.chat()},
 	}
+	if len(ts) > 3 {
+		// The baseline's OpenAI route, on its own process like gemgate's.
+		base, err := b.gemgateBinary(ctx, b.opts.baseline, "baseline-openai", benchKeys(b.plan.fewKeys), ts[0].fake)
+		if err != nil {
+			return s, err
+		}
+		bt := &target{name: "baseline " + chat.name, proxy: base, fake: ts[0].fake, gemgate: true}
+		runs = append(runs, loadRun{bt, bt.chat()})
+		defer b.stopProc(base.name)
+	}
 	for i, r := range b.rounds(runs, b.plan.openaiRounds, b.plan.openaiEach, b.closed(ctx)) {
 		s.row(runs[i].t.name, saturationRow(r))
 	}
@@ -226,6 +262,7 @@ func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
 	s.ratio("OpenAI via gemgate / floor native, throughput", chat.name, "floor", "rps")
 	s.ratio("OpenAI via gemgate / direct native, throughput", chat.name, "direct", "rps")
 	s.ratio("OpenAI / native through gemgate, CPU per request", chat.name, ts[2].name, "cpu_us")
+	s.ratio("OpenAI via gemgate / baseline, CPU per request", chat.name, "baseline "+chat.name, "cpu_us")
 	b.stopProc(g.name)
 	return s, nil
 }
@@ -243,6 +280,7 @@ func (b *bench) streaming(ctx context.Context) (*Scenario, error) {
 	if err != nil {
 		return s, err
 	}
+	ts = ts[:3] // the baseline is compared in scenarios 1-3 only
 	res := make([]*streamed, len(ts))
 	for i, t := range ts {
 		res[i] = newStreamed()
@@ -390,6 +428,9 @@ func (b *bench) memory(ctx context.Context) (*Scenario, error) {
 		return s, err
 	}
 	for _, t := range ts[1:] {
+		if t.name == baselineName {
+			continue
+		}
 		peak, ok := b.loadRSS[t.name]
 		if !ok {
 			b.progress("  %s under load", t.name)

@@ -98,7 +98,8 @@ func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 	out := make([]settingView, 0, len(config.All()))
 	for _, d := range config.All() {
 		v := snap.Value(d)
-		if d.Secret && !reveal {
+		// ENCRYPTION_KEY stays masked even then: it would decrypt every copy of the database.
+		if d.Secret && (!reveal || d == config.EncryptionKey.Def()) {
 			v = maskValue(v)
 		}
 		out = append(out, settingView{Name: d.Name, Value: v, Source: snap.Source(d).String(), Group: string(d.Group),

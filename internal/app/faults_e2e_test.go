@@ -428,7 +428,7 @@ func peakHeap(fn func()) uint64 {
 func TestFaultHugeAnswers(t *testing.T) {
 	leakCheck(t)
 	h, faults := newFaultHarness(t, fakeupstream.Config{}, nil)
-	size := int64(96 << 20)
+	size := int64(64 << 20)
 	if testing.Short() {
 		size = 24 << 20
 	}
@@ -568,9 +568,11 @@ func TestFaultHugeBodies413(t *testing.T) {
 		h.do("POST", p, huge, tokenHeader).googleError(t, http.StatusRequestEntityTooLarge)
 	}
 	hugeChat := `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":"` + strings.Repeat("a", 2<<20) + `"}]}`
-	for _, p := range []string{chatPath, "/v1/embeddings", "/openai/v1/chat/completions"} {
+	for _, p := range []string{chatPath, "/v1/embeddings", "/openai/v1/chat/completions", "/v1/responses", "/v1/images/generations", "/v1/audio/speech"} {
 		openAIError(t, h.do("POST", p, hugeChat, chatHeader), http.StatusRequestEntityTooLarge)
 	}
+	anthropicError(t, h.do("POST", "/v1/messages", hugeChat, map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}),
+		http.StatusRequestEntityTooLarge)
 	if n := h.fake.TotalCalls(); n != 0 {
 		t.Fatalf("%d oversized requests reached Google", n)
 	}
@@ -642,6 +644,8 @@ func TestFaultInvalidUTF8(t *testing.T) {
 		{chatPath, []byte(`{"model":"gemini-\xff","messages":[{"role":"user","content":"x"}]}`), chatHeader},
 		{"/v1beta/models/gemini-%FF%FE:generateContent", body, tokenHeader},
 		{"/v1beta/models/gemini-2.5-flash:generateContent", body, map[string]string{"x-goog-api-key": "sk-\xff\xfe"}},
+		{"/v1/messages", []byte(`{"model":"gemini-2.5-flash","max_tokens":9,"messages":[{"role":"user","content":"` + bad + `"}]}`),
+			map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}},
 	} {
 		r := h.do("POST", c.path, c.body, c.hdr)
 		if r.status >= 500 {
@@ -664,6 +668,8 @@ func TestFaultDeeplyNestedJSON(t *testing.T) {
 	h.do("POST", nativeStream, nested, tokenHeader).googleError(t, http.StatusBadRequest)
 	openAIError(t, h.do("POST", chatPath, `{"model":"gemini-2.5-flash","messages":`+nested+`}`, chatHeader), http.StatusBadRequest)
 	openAIError(t, h.do("POST", chatPath, `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":[`+strings.Repeat(`{"a":`, depth)+`1`+strings.Repeat("}", depth)+`]}]}`, chatHeader), http.StatusBadRequest)
+	anthropicError(t, h.do("POST", "/v1/messages", `{"model":"gemini-2.5-flash","max_tokens":5,"messages":`+nested+`}`,
+		map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}), http.StatusBadRequest)
 	if took := time.Since(start); took > 10*time.Second {
 		t.Fatalf("refusing nested JSON took %s", took)
 	}

@@ -93,7 +93,12 @@ func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 		t.Fatalf("each attempt must be logged (%d lines):\n%s", n, log.String())
 	}
 
-	// A database that comes up while gemgate waits: the start goes on as soon as it answers.
+}
+
+// A database that comes up while gemgate waits: the start goes on as soon as it answers.
+func TestFaultDatabaseComesUpDuringStart(t *testing.T) {
+	leakCheck(t)
+	var log logBuffer
 	env, proxy := postgresBehindProxy(t)
 	proxy.Cut()
 	env["DB_CONNECT_TIMEOUT"] = "30"
@@ -104,7 +109,7 @@ func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 		}
 	})
 	defer up.Stop()
-	start = time.Now()
+	start := time.Now()
 	a, err := app.New(context.Background(), app.Options{Logger: log.logger(), Env: env})
 	if err != nil {
 		t.Fatalf("the database came up during the wait, yet: %v", err)
@@ -311,7 +316,7 @@ func TestFaultShutdownDuringStreams(t *testing.T) {
 			for {
 				n, err := resp.Body.Read(buf)
 				all.Write(buf[:n])
-				if !signalled && bytes.Contains(all.Bytes(), []byte("\n\n")) {
+				if !signalled && (bytes.Contains(all.Bytes(), []byte("\n\n")) || bytes.Contains(all.Bytes(), []byte("\r\n\r\n"))) {
 					signalled = true
 					firstEvents <- struct{}{}
 				}

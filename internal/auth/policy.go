@@ -156,6 +156,9 @@ func GrantFrom(ctx context.Context) *Grant {
 // without limits bind nothing; a request authenticated by a managed token always finds it here,
 // since the handlers accept it only when it is active.
 func (t *Tokens) Bind(r *http.Request, candidates ...string) *http.Request {
+	if m := t.table.Load(); m == nil || len(*m) == 0 {
+		return r // no managed tokens: nothing to hash on the hot path
+	}
 	for _, c := range candidates {
 		if t.Unlimited(c) {
 			continue

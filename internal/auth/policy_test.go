@@ -132,7 +132,9 @@ func TestSyncUsageSharesCounts(t *testing.T) {
 	if admit() != nil || admit() == nil {
 		t.Fatal("the other instance's requests must count toward the quota")
 	}
-	failing := func(context.Context, string, map[int64]int64) (map[int64]int64, error) { return nil, errors.New("db down") }
+	failing := func(context.Context, string, map[int64]int64) (map[int64]int64, error) {
+		return nil, errors.New("db down")
+	}
 	if err := tok.SyncUsage(t.Context(), failing); err == nil {
 		t.Fatal("sync error swallowed")
 	}

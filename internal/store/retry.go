@@ -34,8 +34,9 @@ func OpenRetry(ctx context.Context, cfg Config, wait time.Duration, onRetry func
 		if err == nil {
 			break
 		}
-		pause := retryPause(attempt)
-		if !worthRetrying(s.dialect, err) || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+		// The last pause is cut short so that the last attempt falls on the deadline.
+		pause := min(retryPause(attempt), time.Until(deadline))
+		if !worthRetrying(s.dialect, err) || ctx.Err() != nil || pause <= 0 {
 			s.db.Close()
 			if attempt > 1 {
 				err = fmt.Errorf("%w (gave up after %d attempts in %s; DB_CONNECT_TIMEOUT is %s)",

@@ -144,8 +144,11 @@ func (s *Store) AddTokenUsage(ctx context.Context, day string, deltas map[int64]
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		clear(out)
 		for id, d := range deltas {
-			if _, err := tx.ExecContext(ctx, upd, day, d, d, day, id); err != nil {
-				return err
+			// A zero delta only reads: a count of another day reads as 0 without being rewritten.
+			if d != 0 {
+				if _, err := tx.ExecContext(ctx, upd, day, d, d, day, id); err != nil {
+					return err
+				}
 			}
 			var got sql.NullString
 			var n int64

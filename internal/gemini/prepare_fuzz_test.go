@@ -1,0 +1,88 @@
+package gemini
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
+)
+
+// fuzzSnap enables every rewrite prepare can make: search, image and non-thinking variants, a
+// thinking budget, aliases and the default safety settings.
+func fuzzSnap(f *testing.F) *config.Snapshot {
+	snap, err := config.FromEnv(map[string]string{
+		"THINKING_MODELS":     `["gemini-2.5-flash"]`,
+		"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 512}`,
+		"MODEL_ALIASES":       `{"fast": "gemini-2.5-flash-search"}`,
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return snap
+}
+
+// FuzzPrepare feeds client bodies to the native request preparation: it must never panic, and when it
+// accepts a body, what it sends upstream is valid JSON that still has every member the client sent.
+func FuzzPrepare(f *testing.F) {
+	snap := fuzzSnap(f)
+	for _, s := range []struct{ model, action, body string }{
+		{"gemini-2.5-flash-search", "generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]}`},
+		{"gemini-2.5-flash-non-thinking", "streamGenerateContent", `{"generationConfig":{"temperature":0.2},"contents":[]}`},
+		{"gemini-2.0-flash-exp-image", "generateContent", `{"generation_config":null}`},
+		{"fast", "generateContent", `{"tools":[{"codeExecution":{}}],"tools":null}`},
+		{"gemini-2.5-pro", "generateContent", " {\n\"a\" : [1,{\"b\":\"\\u00e9\"}] } "},
+		{"fast", "batchEmbedContents", `{"requests":[{"model":"models/fast"},{"model":"fast"}]}`},
+		{"gemini-2.5-flash", "countTokens", `not json`},
+		{"gemini-2.5-flash-tts", "generateContent", `{}`},
+	} {
+		f.Add(s.model, s.action, []byte(s.body))
+	}
+	f.Fuzz(func(t *testing.T, model, action string, body []byte) {
+		res := models.Resolve(snap, model)
+		out, err := prepare(snap, res, action, body)
+		if err != nil || !json.Valid(body) {
+			return
+		}
+		if !json.Valid(out) {
+			t.Fatalf("valid body %q became invalid JSON %q", body, out)
+		}
+		var in, got map[string]json.RawMessage
+		if json.Unmarshal(body, &in) != nil {
+			return
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%q: output is not an object: %v", out, err)
+		}
+		for name := range in {
+			if _, ok := got[name]; !ok {
+				t.Fatalf("member %q of %q was dropped: %q", name, body, out)
+			}
+		}
+	})
+}
+
+// FuzzUsageScanner feeds arbitrary streams to the usage scanner that watches every native stream:
+// no panic, and the result does not depend on how the bytes were cut into reads.
+func FuzzUsageScanner(f *testing.F) {
+	f.Add([]byte("data: {\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":5}}\r\n\r\n"), 7)
+	f.Add([]byte(`[{"usageMetadata":{"promptTokenCount":1}},{"usageMetadata":{"promptTokenCount":2,"thoughtsTokenCount":9}}]`), 20)
+	f.Add([]byte(`{"text":"\"usageMetadata\":{\"promptTokenCount\":99}"}`), 3)
+	f.Add([]byte(`{"usageMetadata":{"promptTokenCount":1e400,"cachedContentTokenCount":-1}}`), 0)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		var whole UsageScanner
+		_, _ = whole.Write(data)
+		var split UsageScanner
+		if cut < 0 {
+			cut = -cut
+		}
+		cut %= len(data) + 1
+		_, _ = split.Write(data[:cut])
+		_, _ = split.Write(data[cut:])
+		u1, ok1 := whole.Usage()
+		u2, ok2 := split.Usage()
+		if ok1 != ok2 || u1 != u2 {
+			t.Fatalf("%q: one write %v/%v, split at %d %v/%v", data, u1, ok1, cut, u2, ok2)
+		}
+	})
+}
