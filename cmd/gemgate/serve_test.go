@@ -183,8 +183,12 @@ func TestDemo(t *testing.T) {
 	inTempDir(t)
 	port := strconv.Itoa(freePort(t))
 	out, stop := startCmd(t, "demo", "--host", "127.0.0.1", "--port", port)
-	if !strings.Contains(out.String(), "Demo mode") {
-		t.Fatalf("demo announcement:\n%s", out)
+	// The demo's own lines follow the "listening on" line that startCmd waits for.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Demo mode"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo announcement:\n%s", out)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+port+"/v1beta/models/gemini-2.5-flash:generateContent",
 		strings.NewReader(`{"contents":[{"parts":[{"text":"Hello"}]}]}`))
