@@ -7,7 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"github.com/gemgate/gemgate/internal/store"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/secret"
@@ -143,13 +143,13 @@ const recordColumns = `id, name, display_name, mime_type, size_bytes, sha256_has
 func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 	var r Record
 	var display, sha, apiKey, token, keyID, ownerID sql.NullString
-	var created, updated, expires dbTime
+	var created, updated, expires store.Time
 	if err := row.Scan(&r.ID, &r.Name, &display, &r.MimeType, &r.SizeBytes, &sha, &r.State, &created, &updated, &expires,
 		&r.URI, &apiKey, &token, &keyID, &ownerID); err != nil {
 		return nil, err
 	}
 	r.DisplayName, r.SHA256, r.KeyID, r.OwnerID = display.String, sha.String, keyID.String, ownerID.String
-	r.Created, r.Updated, r.Expires = created.t, updated.t, expires.t
+	r.Created, r.Updated, r.Expires = created.T, updated.T, expires.T
 	if !keyID.Valid {
 		r.legacyKey = apiKey.String
 	}
@@ -260,42 +260,3 @@ func cut(s string, n int) string {
 
 // timeArg is a time as the store's convention wants it: UTC at the microsecond.
 func timeArg(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// dbTime reads a time column from any driver: time.Time from MySQL and PostgreSQL, text or time.Time
-// from SQLite. Gemini Balance wrote naive UTC times; they read as UTC.
-type dbTime struct{ t time.Time }
-
-var timeLayouts = []string{
-	"2006-01-02 15:04:05.999999999-07:00",
-	"2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04:05.999999999",
-}
-
-func (d *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		d.t = time.Time{}
-	case time.Time:
-		d.t = x.UTC()
-	case string:
-		return d.parse(x)
-	case []byte:
-		return d.parse(string(x))
-	default:
-		return fmt.Errorf("cannot read %T as a time", v)
-	}
-	return nil
-}
-
-func (d *dbTime) parse(s string) error {
-	s = strings.TrimSpace(s)
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			d.t = t.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("cannot read %q as a time", s)
-}

@@ -49,7 +49,7 @@ func (s *Store) DeleteBefore(ctx context.Context, table string, cutoff time.Time
 	if err := checkTable(table); err != nil {
 		return 0, err
 	}
-	return s.deleteBatched(ctx, table, "request_time < ?", timeArg(cutoff))
+	return s.deleteBatched(ctx, table, "request_time < ?", store.TimeArg(cutoff))
 }
 
 // DeleteAll empties table, in batches.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gemgate/gemgate/internal/store"
 	"strings"
 	"time"
 )
@@ -173,10 +174,10 @@ func where(f Filter, errorLog bool) (string, []any) {
 		add("error_class = ?", f.Class)
 	}
 	if !f.Start.IsZero() {
-		add("request_time >= ?", timeArg(f.Start))
+		add("request_time >= ?", store.TimeArg(f.Start))
 	}
 	if !f.End.IsZero() {
-		add("request_time < ?", timeArg(f.End))
+		add("request_time < ?", store.TimeArg(f.End))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -239,7 +240,7 @@ func scanRequests(rows *sql.Rows) ([]RequestLog, error) {
 	out := []RequestLog{}
 	for rows.Next() {
 		var r RequestLog
-		var t dbTime
+		var t store.Time
 		var reqID, route, method, path, model, key, keyID, tokenID, attempts, errText sql.NullString
 		var stream, ok sql.NullBool
 		var status, latency, count, prompt, output, thoughts, cached sql.NullInt64
@@ -247,7 +248,7 @@ func scanRequests(rows *sql.Rows) ([]RequestLog, error) {
 			&status, &latency, &count, &attempts, &errText, &prompt, &output, &thoughts, &cached); err != nil {
 			return nil, err
 		}
-		r.Time, r.RequestID, r.Route, r.Method, r.Path = t.t, reqID.String, route.String, method.String, path.String
+		r.Time, r.RequestID, r.Route, r.Method, r.Path = t.T, reqID.String, route.String, method.String, path.String
 		r.Model, r.Key, r.KeyID, r.TokenID, r.Error = model.String, key.String, keyID.String, tokenID.String, errText.String
 		r.Stream, r.Success, r.Status, r.LatencyMS = stream.Bool, ok.Bool, int(status.Int64), latency.Int64
 		r.AttemptCount = int(count.Int64)
@@ -309,7 +310,7 @@ func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
 	out := []ErrorLog{}
 	for rows.Next() {
 		var r ErrorLog
-		var t dbTime
+		var t store.Time
 		var key, keyID, typ, class, model, reqID, tokenID, route, text, msg sql.NullString
 		var code, attempt sql.NullInt64
 		dest := []any{&r.ID, &key, &keyID, &typ, &class, &code, &model, &t, &reqID, &tokenID, &route, &attempt}
@@ -320,7 +321,7 @@ func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
 			return nil, err
 		}
 		r.Key, r.KeyID, r.Type, r.Class, r.Code, r.Model = key.String, keyID.String, typ.String, class.String, int(code.Int64), model.String
-		r.Time, r.RequestID, r.TokenID, r.Route, r.Attempt = t.t, reqID.String, tokenID.String, route.String, int(attempt.Int64)
+		r.Time, r.RequestID, r.TokenID, r.Route, r.Attempt = t.T, reqID.String, tokenID.String, route.String, int(attempt.Int64)
 		r.Log, r.RequestMsg = text.String, msg.String
 		out = append(out, r)
 	}
@@ -331,7 +332,7 @@ func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
 // ±window; with status set, a row of that status is preferred over a closer one of another.
 func (s *Store) LookupError(ctx context.Context, key string, at time.Time, status int, window time.Duration) (ErrorLog, error) {
 	q := s.st.Rebind(errorSelect + " FROM t_error_logs WHERE (gemini_key = ? OR key_id = ?) AND request_time >= ? AND request_time <= ? ORDER BY request_time LIMIT 1000")
-	rows, err := s.query(ctx, q, key, key, timeArg(at.Add(-window)), timeArg(at.Add(window)))
+	rows, err := s.query(ctx, q, key, key, store.TimeArg(at.Add(-window)), store.TimeArg(at.Add(window)))
 	if err != nil {
 		return ErrorLog{}, fmt.Errorf("looking up error log: %w", err)
 	}

@@ -137,7 +137,7 @@ func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestR
 			if r.Attempts == nil {
 				attempts = []byte("[]")
 			}
-			args = append(args, timeArg(r.Time), nullStr(r.Model), nullStr(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
+			args = append(args, store.TimeArg(r.Time), nullStr(r.Model), nullStr(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
 				r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
 				string(attempts), nullStr(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
 		}
@@ -157,7 +157,7 @@ func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) e
 		args = args[:0]
 		for _, r := range part {
 			args = append(args, nullStr(r.KeyMasked), nullStr(r.Model), r.Type, r.Log, nullInt(r.Code), nullStr(r.RequestMsg),
-				timeArg(r.Time), r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Class, nullInt(r.Attempt))
+				store.TimeArg(r.Time), r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Class, nullInt(r.Attempt))
 		}
 		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err

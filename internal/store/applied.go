@@ -27,7 +27,7 @@ func (s *Store) Migrations(ctx context.Context) ([]AppliedMigration, error) {
 		if err := rows.Scan(&m.Version, &m.Name, &at); err != nil {
 			return nil, fmt.Errorf("store: reading gg_schema_migrations: %w", err)
 		}
-		m.AppliedAt = at.t
+		m.AppliedAt = at.T
 		out = append(out, m)
 	}
 	return out, rows.Err()

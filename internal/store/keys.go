@@ -52,7 +52,7 @@ func (s *Store) LoadKeyStates(ctx context.Context) ([]KeyState, error) {
 		}
 		st.LastError, st.LastErrorCode, st.DisabledReason = lastErr.String, int(code.Int64), reason.String
 		st.Cooldowns, st.Tags, st.Project = cooldowns.String, tags.String, project.String
-		st.LastErrorAt, st.LastUsedAt, st.UpdatedAt = errAt.t, usedAt.t, updated.t
+		st.LastErrorAt, st.LastUsedAt, st.UpdatedAt = errAt.T, usedAt.T, updated.T
 		if st.Key, err = s.seal.openKey(st.Key); err != nil {
 			return nil, err
 		}

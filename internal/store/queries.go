@@ -173,6 +173,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // so a value reads back as it was written on every engine.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
+// TimeArg is a time as a query argument: UTC at the microsecond, NULL when zero.
+func TimeArg(t time.Time) any { return timeArg(t) }
+
 func timeArg(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -180,9 +183,13 @@ func timeArg(t time.Time) any {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
-// dbTime reads a nullable time column from any of the drivers: time.Time from MySQL (parseTime) and
-// PostgreSQL, text or time.Time from SQLite depending on the column's declared type.
-type dbTime struct{ t time.Time }
+// Time reads a nullable time column from any of the drivers: time.Time from MySQL (parseTime) and
+// PostgreSQL, text or time.Time from SQLite depending on the column's declared type. Rows Gemini Balance
+// wrote hold naive times; they read as UTC. Other packages scan their time columns with it.
+type Time struct{ T time.Time }
+
+// dbTime is the package's short name for Time.
+type dbTime = Time
 
 var timeLayouts = []string{
 	"2006-01-02 15:04:05.999999999-07:00",
@@ -193,12 +200,13 @@ var timeLayouts = []string{
 	"2006-01-02",
 }
 
-func (d *dbTime) Scan(v any) error {
+// Scan implements sql.Scanner.
+func (d *Time) Scan(v any) error {
 	switch x := v.(type) {
 	case nil:
-		d.t = time.Time{}
+		d.T = time.Time{}
 	case time.Time:
-		d.t = x.UTC()
+		d.T = x.UTC()
 	case string:
 		return d.parse(x)
 	case []byte:
@@ -209,10 +217,11 @@ func (d *dbTime) Scan(v any) error {
 	return nil
 }
 
-func (d *dbTime) parse(s string) error {
+func (d *Time) parse(s string) error {
+	s = strings.TrimSpace(s)
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			d.t = t.UTC()
+			d.T = t.UTC()
 			return nil
 		}
 	}

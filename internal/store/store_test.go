@@ -335,8 +335,8 @@ func TestAdoptGeminiBalanceSettings(t *testing.T) {
 		if err := s.DB().QueryRowContext(ctx, q, "API_KEYS").Scan(&desc, &created); err != nil {
 			t.Fatal(err)
 		}
-		if desc != "API_KEYS 配置项" || !created.t.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
-			t.Fatalf("API_KEYS row: description %q, created_at %v", desc, created.t)
+		if desc != "API_KEYS 配置项" || !created.T.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
+			t.Fatalf("API_KEYS row: description %q, created_at %v", desc, created.T)
 		}
 		if s.Dialect() == MySQL {
 			var typ string
@@ -414,8 +414,8 @@ func TestSettingsRoundTrip(t *testing.T) {
 		if desc != "PLAIN configuration setting" {
 			t.Errorf("description = %q", desc)
 		}
-		if created.t.IsZero() || time.Since(created.t) > time.Minute || created.t.Location() != time.UTC {
-			t.Errorf("created_at = %v", created.t)
+		if created.T.IsZero() || time.Since(created.T) > time.Minute || created.T.Location() != time.UTC {
+			t.Errorf("created_at = %v", created.T)
 		}
 
 		// Gemini Balance's MySQL column keeps whole seconds, so an old stamp is what shows the update.
@@ -429,8 +429,8 @@ func TestSettingsRoundTrip(t *testing.T) {
 		if err := s.DB().QueryRowContext(ctx, q, "PLAIN").Scan(&desc, &created, &updated); err != nil {
 			t.Fatal(err)
 		}
-		if !created.t.Equal(old) || time.Since(updated.t) > time.Minute {
-			t.Errorf("after update: created_at %v (want kept), updated_at %v (want now)", created.t, updated.t)
+		if !created.T.Equal(old) || time.Since(updated.T) > time.Minute {
+			t.Errorf("after update: created_at %v (want kept), updated_at %v (want now)", created.T, updated.T)
 		}
 		vals["PLAIN"], vals["NEW"] = "y", "n"
 		if got, _ = s.LoadSettings(ctx); !equalMaps(got, vals) {
@@ -909,13 +909,13 @@ func TestDBTimeScan(t *testing.T) {
 		want.In(time.FixedZone("X", -7200)),
 	} {
 		var d dbTime
-		if err := d.Scan(v); err != nil || !d.t.Equal(want) || d.t.Location() != time.UTC {
-			t.Errorf("Scan(%v) = %v, %v", v, d.t, err)
+		if err := d.Scan(v); err != nil || !d.T.Equal(want) || d.T.Location() != time.UTC {
+			t.Errorf("Scan(%v) = %v, %v", v, d.T, err)
 		}
 	}
 	var d dbTime
-	if err := d.Scan(nil); err != nil || !d.t.IsZero() {
-		t.Errorf("Scan(nil) = %v, %v", d.t, err)
+	if err := d.Scan(nil); err != nil || !d.T.IsZero() {
+		t.Errorf("Scan(nil) = %v, %v", d.T, err)
 	}
 	if err := d.Scan("yesterday"); err == nil {
 		t.Error("Scan(\"yesterday\") succeeded")
