@@ -275,7 +275,7 @@ func (b *bench) streaming(ctx context.Context) (*Scenario, error) {
 		columns: []column{{"streams", "streams", 0}, {"ttfb_p50", "TTFB p50 ms", 3}, {"ttfb_p99", "TTFB p99 ms", 3},
 			{"added_ttfb_p50", "added TTFB p50", 3}, {"chunk_p50", "chunk p50 ms", 3}, {"chunk_p99", "chunk p99 ms", 3},
 			{"chunk_max", "chunk max ms", 3}, {"added_chunk_p99", "added chunk p99", 3}, {"added_chunk_max", "added chunk max", 3},
-			{"errors", "errors", 0}}}
+			{"errors", "errors", 0}, {"status_5xx", "5xx", 0}}}
 	ts, err := b.targets(ctx, false)
 	if err != nil {
 		return s, err
@@ -294,7 +294,7 @@ func (b *bench) streaming(ctx context.Context) (*Scenario, error) {
 	}
 	for i, r := range res {
 		s.row(ts[i].name, map[string]float64{
-			"streams": float64(r.streams), "errors": float64(r.errors()),
+			"streams": float64(r.streams), "errors": float64(r.errors()), "status_5xx": float64(count5xx(r.status)),
 			"ttfb_p50": round(pct(r.ttfb, 0.5), 3), "ttfb_p99": round(pct(r.ttfb, 0.99), 3),
 			"chunk_p50": round(pct(r.delays, 0.5), 3), "chunk_p99": round(pct(r.delays, 0.99), 3), "chunk_max": round(pct(r.delays, 1), 3),
 		})

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,8 +38,12 @@ import (
 	"github.com/gemgate/gemgate/internal/web"
 )
 
-// keyFlushEvery is how often changed key state is written to the database, in one batch.
-const keyFlushEvery = 5 * time.Second
+// keyFlushEvery is how often changed key state is written to the database, in batches of
+// keyFlushPart keys.
+const (
+	keyFlushEvery = 5 * time.Second
+	keyFlushPart  = 2000
+)
 
 // releaseCheckEvery is how often GitHub is asked for a newer release (never on a page load).
 const releaseCheckEvery = 12 * time.Hour
@@ -270,19 +275,26 @@ func (a *App) reloadSettings() {
 // flushKeys writes changed key state. A database outage must not touch requests: the state stays in
 // memory and is marked dirty again for the next round.
 func (a *App) flushKeys() {
-	states := a.Pool.Drain()
-	if len(states) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := a.Store.SaveKeyStates(ctx, toStore(states)); err != nil {
-		a.Logger.Warn("could not save key state; will retry", "keys", len(states), "err", err)
+	failed := 0
+	var firstErr error
+	// In parts of keyFlushPart: the states of a whole pool in rotation would be held at once otherwise.
+	a.Pool.DrainEach(keyFlushPart, func(states []keypool.State) {
+		err := a.Store.SaveKeyStates(ctx, toStore(states))
+		if err == nil {
+			return
+		}
+		failed += len(states)
+		firstErr = cmp.Or(firstErr, err)
 		for _, s := range states {
 			if k, ok := a.Pool.Lookup(s.Key); ok {
 				a.Pool.MarkDirty(k)
 			}
 		}
+	})
+	if failed > 0 {
+		a.Logger.Warn("could not save key state; will retry", "keys", failed, "err", firstErr)
 	}
 }
 

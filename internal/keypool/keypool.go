@@ -355,12 +355,27 @@ func StateOf(k *Key) State {
 // Drain returns the state of every key changed since the previous Drain, for a batched write.
 func (p *Pool) Drain() []State {
 	var out []State
+	p.DrainEach(512, func(part []State) { out = append(out, part...) })
+	return out
+}
+
+// DrainEach hands fn the state of every key changed since the previous drain, at most n states at a
+// time in a buffer fn must not keep. With 100,000 keys in rotation most of them change between two
+// flushes, and their states held all at once made a heap spike of tens of MB.
+func (p *Pool) DrainEach(n int, fn func([]State)) {
+	part := make([]State, 0, n)
 	for _, k := range p.v.Load().keys {
-		if k.dirty.Load() && k.dirty.CompareAndSwap(true, false) {
-			out = append(out, StateOf(k))
+		if !k.dirty.Load() || !k.dirty.CompareAndSwap(true, false) {
+			continue
+		}
+		if part = append(part, StateOf(k)); len(part) == n {
+			fn(part)
+			part = part[:0]
 		}
 	}
-	return out
+	if len(part) > 0 {
+		fn(part)
+	}
 }
 
 // Restore applies persisted state to keys in the pool (unknown keys are ignored).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -252,4 +253,28 @@ func BenchmarkPickWhileMostKeysCool(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestDrainEachInParts(t *testing.T) {
+	ks := keys(7)
+	p := New(ks, 3)
+	for _, s := range ks {
+		k, _ := p.Lookup(s)
+		p.Success(k)
+	}
+	var sizes []int
+	seen := map[string]bool{}
+	p.DrainEach(3, func(part []State) {
+		sizes = append(sizes, len(part))
+		for _, s := range part {
+			if seen[s.Key] {
+				t.Fatalf("%s drained twice", s.Key)
+			}
+			seen[s.Key] = true
+		}
+	})
+	if !slices.Equal(sizes, []int{3, 3, 1}) || len(seen) != len(ks) {
+		t.Fatalf("parts %v, %d keys", sizes, len(seen))
+	}
+	p.DrainEach(3, func([]State) { t.Fatal("nothing changed since the last drain") })
 }
