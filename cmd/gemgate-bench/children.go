@@ -258,7 +258,10 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 		config.BaseURL.Name():        s.upstream + "/v1beta",
 		config.AllowedTokens.Name():  benchToken,
 		config.AuthToken.Name():      "bench-admin-token",
-		"GEMGATE_PPROF":              s.pprof,
+		// Every simulated client shares the loopback address: the per-address cap would refuse the
+		// crowd scenarios, which stand for many real addresses.
+		config.ClientMaxConnsPerIP.Name(): "0",
+		"GEMGATE_PPROF":                   s.pprof,
 	})
 	logFile, err := os.Create(p.log)
 	if err != nil {

@@ -177,9 +177,9 @@ func serve(args []string, out io.Writer, demo bool) error {
 	if d != nil {
 		go d.Traffic(ctx, ln.Addr().String())
 	}
-	srv := api.NewServer(a.Handler, logger)
+	srv := api.NewServer(a.Handler, logger, a.Settings.Current)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(api.Listen(ln, a.Settings.Current)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/relay"
 )
@@ -46,7 +47,7 @@ func relayCmd(args []string, out io.Writer) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("relay takes no arguments, got %q", pos)
 	}
-	addr, err := relayAddr(*host, *port)
+	addr, snap, err := relayAddr(*host, *port)
 	if err != nil {
 		return err
 	}
@@ -69,31 +70,28 @@ func relayCmd(args []string, out io.Writer) error {
 		withSecret = "secret required"
 	}
 	fmt.Fprintf(out, "gemgate %s relay listening on http://%s, forwarding to %s (%s)\n", version, ln.Addr(), u, withSecret)
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		// No WriteTimeout: it would cut long streams.
-	}
-	return serveUntil(ctx, srv, ln, logger)
+	// The relay faces the internet like gemgate does: the same bounds on what a client may hold, from
+	// the same settings (env only: the relay has no database).
+	srv := api.NewServer(h, logger, func() *config.Snapshot { return snap })
+	return serveUntil(ctx, srv, api.Listen(ln, func() *config.Snapshot { return snap }), logger)
 }
 
-// relayAddr applies flags over HOST and PORT from env, validated as the gateway validates them.
-func relayAddr(host string, port int) (string, error) {
+// relayAddr applies flags over HOST and PORT from env, validated as the gateway validates them, and
+// returns the settings read from env with them.
+func relayAddr(host string, port int) (string, *config.Snapshot, error) {
 	overrides := map[string]string{config.Host.Name(): host}
 	if port != 0 {
 		overrides[config.Port.Name()] = strconv.Itoa(port)
 	}
 	env, err := readEnv(overrides)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	snap, err := config.FromEnv(env)
 	if err != nil {
-		return "", fmt.Errorf("invalid setting: %w", err)
+		return "", nil, fmt.Errorf("invalid setting: %w", err)
 	}
-	return net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap))), nil
+	return net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap))), snap, nil
 }
 
 // serveUntil serves until ctx ends, then lets requests in flight (streams included) finish for up to

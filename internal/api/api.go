@@ -70,7 +70,7 @@ func New(d Deps) http.Handler {
 	}
 	// Normalization runs before tracking so the request log sees the path that was served.
 	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, bindGrants(d.Gemini.Tokens, accessLog(logger, mux))))
-	return recoverer(logger, securityHeaders(cors(routes)))
+	return recoverer(logger, securityHeaders(d.Gemini.Settings, cors(routes)))
 }
 
 var healthBody = []byte(`{"status":"healthy"}`)

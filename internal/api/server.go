@@ -2,39 +2,69 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/limits"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
 // Server limits. There is no WriteTimeout: it would cut long streams, whose upstream side TIME_OUT
-// bounds instead.
+// bounds instead. What a client may hold (header time and size, body pace, connections per address)
+// comes from the settings.
 const (
-	// ReadHeaderTimeout is how long a client may take to send its request headers: a client that
-	// trickles them (slowloris) holds a connection for this long at most.
-	ReadHeaderTimeout = 10 * time.Second
-	IdleTimeout       = 120 * time.Second
-	MaxHeaderBytes    = 1 << 20
+	IdleTimeout = 120 * time.Second
 	// AbortGrace is how long handlers get, once their upstream calls are cut at the end of the
 	// shutdown grace period, to end their answers with an error and return.
 	AbortGrace = 5 * time.Second
 )
 
 // NewServer is the HTTP server gemgate serves h with; serve and the tests build it here so that both
-// run with the same limits.
-func NewServer(h http.Handler, logger *slog.Logger) *http.Server {
+// run with the same limits. Header time and size are read from settings once; the body pace at every
+// request. Serve it on Listen's listener for the per-address connection cap.
+func NewServer(h http.Handler, logger *slog.Logger, settings func() *config.Snapshot) *http.Server {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	snap := settings()
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
+		Handler:           limits.Bodies(h, func() limits.Pace { return bodyPace(settings()) }),
+		ReadHeaderTimeout: time.Duration(config.ClientHeaderTimeout.Get(snap)) * time.Second,
 		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// net/http allows 4 KiB more than this for the request line; the setting is what clients see.
+		MaxHeaderBytes: config.ClientMaxHeaderKB.Get(snap) << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+}
+
+func bodyPace(snap *config.Snapshot) limits.Pace {
+	secs := config.ClientBodyTimeout.Get(snap)
+	return limits.Pace{Window: time.Duration(secs) * time.Second, MinBytes: int64(secs) * int64(config.ClientBodyMinRate.Get(snap))}
+}
+
+// Listen wraps ln with the cap on connections per client address (CLIENT_MAX_CONNECTIONS_PER_IP),
+// read at every accept.
+func Listen(ln net.Listener, settings func() *config.Snapshot) net.Listener {
+	return limits.PerAddress(ln, func() int { return config.ClientMaxConnsPerIP.Get(settings()) }, tooManyConnections)
+}
+
+// tooManyConnections is the whole HTTP answer to a connection over the cap, in Google's error shape
+// (the request was not read, so its API is unknown).
+func tooManyConnections(limit int) []byte {
+	msg := fmt.Sprintf("Too many connections from your address: at most %d at once (%s). Close idle connections or wait for some to finish.",
+		limit, config.ClientMaxConnsPerIP.Name())
+	body, _ := json.Marshal(struct {
+		Error rpcstatus.Status `json:"error"`
+	}{rpcstatus.Status{Code: http.StatusTooManyRequests, Message: msg, Status: rpcstatus.StatusFor(http.StatusTooManyRequests)}})
+	return []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=UTF-8\r\n" +
+		"Connection: close\r\nRetry-After: 1\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
 }
 
 // Shutdown stops srv without losing what it accepted: it stops listening at once and gives requests in

@@ -504,11 +504,11 @@ func TestFaultClientDisconnectCancelsUpstreamWithin100ms(t *testing.T) {
 // clients are served meanwhile.
 func TestFaultSlowlorisHeaders(t *testing.T) {
 	leakCheck(t)
-	if srv := api.NewServer(http.NotFoundHandler(), nil); srv.ReadHeaderTimeout != 10*time.Second || srv.MaxHeaderBytes != 1<<20 {
-		t.Fatalf("serve's limits changed: %+v", srv)
-	}
 	h := newHarness(t, fakeupstream.Config{}, nil)
-	srv := api.NewServer(h.app.Handler, nil)
+	if srv := api.NewServer(http.NotFoundHandler(), nil, h.app.Settings.Current); srv.ReadHeaderTimeout != 10*time.Second || srv.MaxHeaderBytes != 64<<10 {
+		t.Fatalf("serve's default limits changed: %+v", srv)
+	}
+	srv := api.NewServer(h.app.Handler, nil, h.app.Settings.Current)
 	srv.ReadHeaderTimeout = 300 * time.Millisecond // the 10 s of serve, shortened for the test
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

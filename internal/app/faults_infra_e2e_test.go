@@ -274,7 +274,7 @@ func TestFaultShutdownDuringStreams(t *testing.T) {
 		}
 		<-ctx.Done()
 	})
-	srv := api.NewServer(a.Handler, nil)
+	srv := api.NewServer(a.Handler, nil, a.Settings.Current)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

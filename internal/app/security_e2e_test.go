@@ -253,14 +253,16 @@ func openRaw(t *testing.T, path string) *store.Store {
 }
 
 // Every response carries the security headers; pages forbid inline script; framing is allowed only
-// for gemgate itself and Hugging Face Spaces.
+// for gemgate itself and FRAME_ANCESTORS: by default the Hugging Face Space page, not every Space
+// (any *.hf.space app could otherwise frame the panel).
 func TestSecurityHeaders(t *testing.T) {
 	h := newHarness(t, fakeupstream.Config{}, nil)
+	frame := "frame-ancestors 'self' https://huggingface.co"
 	check := func(r result, what string, page bool) {
 		t.Helper()
 		csp := r.header.Get("Content-Security-Policy")
 		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Referrer-Policy") == "" ||
-			!strings.Contains(csp, "frame-ancestors 'self' https://huggingface.co https://*.hf.space") {
+			!strings.HasSuffix(csp, frame) || strings.Contains(csp, "hf.space") {
 			t.Errorf("%s: headers %v", what, r.header)
 		}
 		if page && (!strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval")) {
@@ -279,6 +281,24 @@ func TestSecurityHeaders(t *testing.T) {
 	check(h.do("GET", "/", nil, nil), "login page", true)
 	s := h.login()
 	check(h.do("GET", "/keys", nil, s.header("")), "keys page", true)
+
+	// The policy is a setting, validated so that no value can break out of the directive.
+	for _, bad := range []string{"*", "https://a.example; script-src *", "'unsafe-inline'", "javascript:x", "https://a b"} {
+		if r := h.do("PUT", "/api/config", map[string]any{"FRAME_ANCESTORS": []string{bad}}, adminHeader); r.status != http.StatusBadRequest {
+			t.Errorf("FRAME_ANCESTORS %q accepted: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := h.do("PUT", "/api/config", map[string]any{"FRAME_ANCESTORS": []string{"https://*.example.com", "https://panel.example.org:8443"}}, adminHeader); r.status != http.StatusOK {
+		t.Fatalf("FRAME_ANCESTORS: %d %s", r.status, r.body)
+	}
+	frame = "frame-ancestors 'self' https://*.example.com https://panel.example.org:8443"
+	check(h.do("GET", "/health", nil, nil), "/health after the change", false)
+	check(h.do("GET", "/keys", nil, s.header("")), "keys page after the change", true)
+	if r := h.do("PUT", "/api/config", map[string]any{"FRAME_ANCESTORS": []string{}}, adminHeader); r.status != http.StatusOK {
+		t.Fatalf("FRAME_ANCESTORS empty: %d %s", r.status, r.body)
+	}
+	frame = "frame-ancestors 'self'"
+	check(h.do("GET", "/v1beta/models", nil, tokenHeader), "model list with no other site", false)
 }
 
 // CORS lets browser chat clients call the API with their token in a header, and never offers

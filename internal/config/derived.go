@@ -46,3 +46,39 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
+
+// FrameAncestorsPolicy is the CSP directive naming who may frame gemgate's pages and answers:
+// gemgate itself and FRAME_ANCESTORS.
+func FrameAncestorsPolicy(snap *Snapshot) string {
+	return strings.Join(append([]string{"frame-ancestors 'self'"}, FrameAncestors.Get(snap)...), " ")
+}
+
+// checkFrameSources accepts CSP host sources with a scheme: https://host[:port], where the host may
+// start with "*." (every subdomain). Anything else could break out of the header's directive.
+func checkFrameSources(v any) error {
+	list, _ := v.([]string)
+	for _, s := range list {
+		if !frameSource(s) {
+			return fmt.Errorf("%q is not a site such as https://example.com or https://*.example.com", s)
+		}
+	}
+	return nil
+}
+
+func frameSource(s string) bool {
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "http://"); !ok {
+			return false
+		}
+	}
+	host, port, hasPort := strings.Cut(rest, ":")
+	if hasPort && (port == "" || strings.Trim(port, "0123456789") != "") {
+		return false
+	}
+	host = strings.TrimPrefix(host, "*.")
+	if host == "" || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") || strings.Contains(host, "..") {
+		return false
+	}
+	return strings.Trim(strings.ToLower(host), "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+}

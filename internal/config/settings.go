@@ -19,6 +19,27 @@ var (
 	PublicURL = define("PUBLIC_URL", "", GroupServer,
 		"Externally visible base URL of gemgate, e.g. https://gemini.example.com, used in links to locally hosted images and in Files API upload URLs. Empty means derived from each request's Host header; set it behind a reverse proxy. (gemgate only.)",
 		"gemgate 对外访问的基础地址，例如 https://gemini.example.com，用于本地图片链接和 Files API 上传地址。留空则从每个请求的 Host 头推断；在反向代理之后建议设置。（gemgate 新增）")
+	// Bounds on what one client may hold (issue 15): docs/security.md, "Bounds on every read".
+	ClientHeaderTimeout = define("CLIENT_HEADER_TIMEOUT", 10, GroupServer,
+		"Seconds a client may take to send its request headers; a client that trickles them is disconnected. Read at start. (gemgate only.)",
+		"客户端发送请求头的最长秒数；逐字节拖延发送请求头的客户端会被断开。启动时读取。（gemgate 新增）",
+		Range(1, 300))
+	ClientMaxHeaderKB = define("CLIENT_MAX_HEADER_KB", 64, GroupServer,
+		"Largest request header block accepted, in KiB (request line, cookies and every header together); larger requests get 431. Read at start. (gemgate only.)",
+		"允许的最大请求头（KiB，包括请求行、Cookie 和所有请求头）；超过返回 431。启动时读取。（gemgate 新增）",
+		Range(4, 1024))
+	ClientBodyTimeout = define("CLIENT_BODY_TIMEOUT", 20, GroupServer,
+		"Request bodies must keep arriving at CLIENT_BODY_MIN_RATE: every this many seconds spent waiting for the body must bring at least CLIENT_BODY_MIN_RATE × this many bytes (or the rest of the body), else the connection is cut. A minimum rate, not a total time: a large Files upload on a slow line still works. (gemgate only.)",
+		"请求体必须以不低于 CLIENT_BODY_MIN_RATE 的速度到达：每等待此秒数，至少要收到 CLIENT_BODY_MIN_RATE × 此秒数 字节（或请求体剩余部分），否则断开连接。这是最低速率而非总时长：慢速网络上传大文件（Files API）仍可完成。（gemgate 新增）",
+		Range(1, 3600))
+	ClientBodyMinRate = define("CLIENT_BODY_MIN_RATE", 1024, GroupServer,
+		"Slowest accepted request body, in bytes per second, averaged over CLIENT_BODY_TIMEOUT; 0 only requires some bytes in each CLIENT_BODY_TIMEOUT. (gemgate only.)",
+		"可接受的最慢请求体速度（字节/秒，按 CLIENT_BODY_TIMEOUT 取平均）；0 表示只要求每个 CLIENT_BODY_TIMEOUT 内有数据到达。（gemgate 新增）",
+		Range(0, 1<<30))
+	ClientMaxConnsPerIP = define("CLIENT_MAX_CONNECTIONS_PER_IP", 256, GroupServer,
+		"Open connections one client address may hold (IPv6: one /64); a connection over it gets 429 and is closed. The connecting address counts, not X-Forwarded-For: behind a reverse proxy every client shares the proxy's address, so raise it there or set 0 (no cap) and limit clients in the proxy. (gemgate only.)",
+		"单个客户端地址（IPv6 按 /64 计）可同时保持的连接数；超出的连接收到 429 并被关闭。按连接地址而非 X-Forwarded-For 计算：在反向代理之后所有客户端共用代理的地址，此时请调大或设为 0（不限制），并在代理中限制客户端。（gemgate 新增）",
+		Range(0, 1000000))
 	DatabaseType = define("DATABASE_TYPE", "sqlite", GroupDatabase,
 		"Database engine: sqlite (embedded, default; Gemini Balance defaulted to mysql), mysql (also MariaDB) or postgres.",
 		"数据库类型：sqlite（内置，默认；Gemini Balance 默认为 mysql）、mysql（含 MariaDB）或 postgres。",
@@ -344,6 +365,10 @@ var (
 	AdminSessionExpire = define("ADMIN_SESSION_EXPIRE", 3600, GroupAdmin,
 		"How long an admin login lasts, in seconds (300–86400; 3600 is one hour).",
 		"管理后台登录的有效期（秒，300–86400；3600 为一小时）。", Range(300, 86400))
+	FrameAncestors = define("FRAME_ANCESTORS", []string{"https://huggingface.co"}, GroupAdmin,
+		`Sites (besides gemgate itself) allowed to show the panel and API answers inside a frame, as CSP sources such as https://example.com or https://*.example.com. The default lets the Hugging Face Space page (https://huggingface.co/spaces/...) embed its own app; empty allows no other site. (gemgate only.)`,
+		`除 gemgate 自身外，允许在框架（iframe）中显示管理后台和接口响应的网站，格式为 CSP 来源，例如 https://example.com 或 https://*.example.com。默认值允许 Hugging Face Space 页面（https://huggingface.co/spaces/...）嵌入其应用；留空则不允许任何其他网站。（gemgate 新增）`,
+		Checked(checkFrameSources))
 	GitHubRepoOwner = define("GITHUB_REPO_OWNER", "snailyp", GroupAdmin,
 		"Owner of the GitHub repository checked for new releases; empty turns the update check off.",
 		"检查新版本所用 GitHub 仓库的所有者；留空则关闭更新检查。")

@@ -176,11 +176,11 @@ func (p *Panel) cookie(r *http.Request, name, value string, maxAge int) *http.Co
 }
 
 // securityHeaders go on every page: scripts only from our own files (no inline script, so injected
-// markup cannot run), framing only by ourselves and Hugging Face Spaces (FAQ 1).
-func securityHeaders(h http.Header) {
+// markup cannot run), framing only by ourselves and FRAME_ANCESTORS (the Hugging Face Space page by
+// default, FAQ 1).
+func securityHeaders(h http.Header, snap *config.Snapshot) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "+
-		"frame-ancestors 'self' https://huggingface.co https://*.hf.space")
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "+config.FrameAncestorsPolicy(snap))
 	// Browsers that know frame-ancestors ignore this; older ones at least refuse foreign framing.
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -234,7 +234,7 @@ func (p *Panel) render(w http.ResponseWriter, status int, name string, d *pageDa
 		http.Error(w, "could not render the page", http.StatusInternalServerError)
 		return
 	}
-	securityHeaders(w.Header())
+	securityHeaders(w.Header(), p.settings.Current())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
