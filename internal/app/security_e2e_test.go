@@ -392,6 +392,23 @@ func TestSSRFGuardOnEveryURLFetch(t *testing.T) {
 			t.Errorf("%s: the refusal must say why: %s", c.path, r.body)
 		}
 	}
+	// Numeric host forms are refused as such, and names answer alike whether they exist inside or
+	// not at all, naming no resolver.
+	port := internal.URL[strings.LastIndex(internal.URL, ":"):]
+	image := func(u string) any {
+		return map[string]any{"model": "gemini-2.5-flash", "messages": []any{map[string]any{"role": "user", "content": []any{
+			map[string]any{"type": "image_url", "image_url": map[string]any{"url": u}}}}}}
+	}
+	for _, host := range []string{"2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1"} {
+		if msg := openAIError(t, h.do("POST", chatPath, image("http://"+host+port+"/secret.png"), chatHeader), http.StatusBadRequest); !strings.Contains(msg, "non-standard form") {
+			t.Errorf("%s: %s", host, msg)
+		}
+	}
+	inside := openAIError(t, h.do("POST", chatPath, image("http://localhost"+port+"/secret.png"), chatHeader), http.StatusBadRequest)
+	nowhere := openAIError(t, h.do("POST", chatPath, image("http://no-such-host.invalid"+port+"/secret.png"), chatHeader), http.StatusBadRequest)
+	if strings.ReplaceAll(inside, "localhost", "no-such-host.invalid") != nowhere || strings.Contains(nowhere, ":53") {
+		t.Errorf("an internal name and an unknown one answer differently:\n%s\n%s", inside, nowhere)
+	}
 	select {
 	case p := <-hit:
 		t.Fatalf("gemgate fetched %s from an internal address", p)

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -55,7 +56,7 @@ func NewFetcherWith(check func(address string) error) *Fetcher {
 		// No proxy from the environment: through a proxy the dial check would see the proxy's address,
 		// not the target's.
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           publicDial(dialer, check),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          32,
 		IdleConnTimeout:       30 * time.Second,
@@ -72,10 +73,75 @@ func NewFetcherWith(check func(address string) error) *Fetcher {
 			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 				return fmt.Errorf("redirect to a %s: URL", req.URL.Scheme)
 			}
-			return nil
+			return checkHostForm(req.URL.Hostname())
 		},
 	}
 	return &Fetcher{client: client, timeout: fetchTimeout, limit: maxFetchBytes}
+}
+
+// publicDial resolves host names itself, so that what a client learns is the same whether a name
+// does not exist or names an internal machine ("does not resolve to a public address"), and never
+// the resolver's own address, which Go's DNS errors carry. The dialer's Control check stays as the
+// last word on every connection.
+func publicDial(dialer *net.Dialer, check func(address string) error) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		if ip, err := netip.ParseAddr(host); err == nil {
+			if err := check(net.JoinHostPort(ip.String(), port)); err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, network, address)
+		}
+		ips, _ := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		var first error
+		for _, ip := range ips {
+			target := net.JoinHostPort(ip.Unmap().String(), port)
+			if check(target) != nil {
+				continue
+			}
+			c, err := dialer.DialContext(ctx, network, target)
+			if err == nil {
+				return c, nil
+			}
+			first = cmp.Or(first, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if first != nil {
+			return nil, first
+		}
+		return nil, errNoPublicAddress
+	}
+}
+
+// errNoPublicAddress is a host name with no public address: unknown and internal names alike.
+var errNoPublicAddress = errors.New("its host name does not resolve to a public address")
+
+// checkHostForm refuses IPv4 addresses written in the forms inet_aton also accepts (2130706433,
+// 0177.0.0.1, 0x7f.0.0.1, 127.1): they are not host names, so they must not go to DNS, and a
+// resolver or a library that reads them as numbers would reach an address the client never spelled
+// out. As in browsers (WHATWG URL), a host whose last label is a number is an IPv4 address.
+func checkHostForm(host string) error {
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	last := labels[len(labels)-1]
+	if !numericLabel(last) {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		return nil
+	}
+	return fmt.Errorf("its host %q is an IP address written in a non-standard form; gemgate fetches only host names and addresses written a.b.c.d", host)
+}
+
+func numericLabel(s string) bool {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // errPrivateAddress is what a refused dial reports.
@@ -106,6 +172,7 @@ var refusedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"),
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"), // IPv4-compatible IPv6 (deprecated): ::127.0.0.1 is no public host
 	netip.MustParsePrefix("100::/64"),
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("64:ff9b:1::/48"),
@@ -145,6 +212,9 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (mimeType, data stri
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", "", errors.New("only data:, http: and https: URLs are supported")
 	}
+	if err := checkHostForm(u.Hostname()); err != nil {
+		return "", "", err
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -178,15 +248,26 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (mimeType, data stri
 	return mimeType, base64.StdEncoding.EncodeToString(body), nil
 }
 
+// fetchProblem is what a client is told about a failed fetch: why, in words that name nothing of
+// gemgate's own network (no resolver, no local address).
 func fetchProblem(err error) error {
+	var (
+		oe  *net.OpError
+		dns *net.DNSError
+		ue  *url.Error
+	)
 	switch {
 	case errors.Is(err, errPrivateAddress):
 		return errPrivateAddress
+	case errors.Is(err, errNoPublicAddress), errors.As(err, &dns):
+		return errNoPublicAddress
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer within %s", fetchTimeout)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("its server refused the connection")
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return errors.New("its server could not be reached")
+	case errors.As(err, &ue):
 		return ue.Err
 	}
 	return err

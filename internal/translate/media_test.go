@@ -118,10 +118,11 @@ func TestFetchRefusesPrivateAddressesAtDialTime(t *testing.T) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
 	defer target.Close()
 	strict := NewFetcher(false)
-	for _, u := range []string{target.URL + "/x.png", strings.Replace(target.URL, "127.0.0.1", "localhost", 1) + "/x.png"} {
-		if _, _, err := strict.Fetch(context.Background(), u); !errors.Is(err, errPrivateAddress) {
-			t.Errorf("%s: %v, want a refusal", u, err)
-		}
+	if _, _, err := strict.Fetch(context.Background(), target.URL+"/x.png"); !errors.Is(err, errPrivateAddress) {
+		t.Errorf("%s: %v, want a refusal", target.URL, err)
+	}
+	if _, _, err := strict.Fetch(context.Background(), strings.Replace(target.URL, "127.0.0.1", "localhost", 1)+"/x.png"); !errors.Is(err, errNoPublicAddress) {
+		t.Errorf("localhost: %v, want a refusal", err)
 	}
 	// A public-looking first hop that redirects inward is refused on the redirect's own dial.
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,5 +172,46 @@ func TestFetchAllReportsURLAndParam(t *testing.T) {
 	var re *FetchError
 	if !errors.As(err, &re) || re.Code != "invalid_image_url" || re.Param != bad.Param || !strings.Contains(re.Message, bad.URL) {
 		t.Fatalf("want a 400 naming the URL and param, got %v", err)
+	}
+}
+
+// A name that does not exist and a name of an internal machine get the same answer, which names
+// neither the resolver nor any address: a client cannot map the private network by asking.
+func TestFetchErrorsRevealNoInternalNames(t *testing.T) {
+	strict := NewFetcher(false)
+	var msgs []string
+	for _, u := range []string{"http://localhost/x.png", "http://no-such-host.invalid/x.png", "https://ip6-localhost:8443/x.png"} {
+		_, _, err := strict.Fetch(context.Background(), u)
+		if err == nil {
+			t.Fatalf("%s was fetched", u)
+		}
+		if strings.Contains(err.Error(), ":53") || strings.Contains(err.Error(), "lookup") || strings.Contains(err.Error(), "127.0.0") {
+			t.Errorf("%s: the error shows the resolver or an address: %v", u, err)
+		}
+		msgs = append(msgs, err.Error())
+	}
+	if msgs[0] != msgs[1] || msgs[1] != msgs[2] {
+		t.Errorf("an internal name and an unknown one answer differently: %q", msgs)
+	}
+}
+
+// IPv4 addresses in the forms inet_aton accepts are refused before any lookup or dial, whatever
+// address they stand for; ordinary names and dotted quads are not affected.
+func TestFetchRefusesNumericHostForms(t *testing.T) {
+	dialed := 0
+	f := NewFetcherWith(func(string) error { dialed++; return errPrivateAddress })
+	for _, host := range []string{"2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "0x7f000001", "127.0.1", "1.2.3.0x4", "08.8.8.8", "8.8.8.8.", "example.0x10"} {
+		_, _, err := f.Fetch(context.Background(), "http://"+host+"/x.png")
+		if err == nil || !strings.Contains(err.Error(), "non-standard form") {
+			t.Errorf("%s: %v, want a refusal of the form", host, err)
+		}
+	}
+	if dialed != 0 {
+		t.Fatalf("%d numeric host forms were dialed", dialed)
+	}
+	for _, host := range []string{"8.8.8.8", "1x.example", "a.b.c1", "example.com"} {
+		if err := checkHostForm(host); err != nil {
+			t.Errorf("%s refused: %v", host, err)
+		}
 	}
 }
