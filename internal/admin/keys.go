@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +74,13 @@ func (k *Keys) selected(w http.ResponseWriter, r *http.Request) ([]*keypool.Key,
 	return keys, unknown, true
 }
 
-// add takes {"text": "..."}: every Gemini key found in the text, de-duplicated, joins API_KEYS.
+// maxKeysPerAdd bounds one add call: each key becomes part of the API_KEYS setting and a pool entry.
+const maxKeysPerAdd = 10000
+
+// add takes {"text": "..."}, every Gemini key found in the text, and {"keys": [...]}, a list of keys,
+// de-duplicated, joining API_KEYS. A list entry that is not shaped like a Gemini key refuses the whole
+// call, naming the entries, so that nothing half-added is left to sort out; keys of another shape (for
+// a relay that takes its own) go into API_KEYS on the settings page.
 func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Text string   `json:"text"`
@@ -83,10 +91,26 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	found := keypool.ExtractKeys(body.Text)
-	for _, s := range body.Keys {
-		if s = strings.TrimSpace(s); s != "" {
+	var refused []string
+	for i, s := range body.Keys {
+		switch s = strings.TrimSpace(s); {
+		case s == "":
+		case keypool.IsGeminiKey(s):
 			found = append(found, s)
+		default:
+			refused = append(refused, strconv.Itoa(i))
 		}
+	}
+	if len(refused) > 0 {
+		rpcstatus.Write(w, http.StatusBadRequest, fmt.Sprintf(
+			"%d of the keys are not Gemini API keys (AIzaSy followed by 33 letters, digits, - or _): entries %s; nothing was added. Keys of another shape can be set in %s on the settings page.",
+			len(refused), listSome(refused, 20), config.APIKeys.Name()))
+		return
+	}
+	if len(found) > maxKeysPerAdd {
+		rpcstatus.Write(w, http.StatusBadRequest, fmt.Sprintf(
+			"%d keys in one call; at most %d are added per call: send them in parts. Nothing was added.", len(found), maxKeysPerAdd))
+		return
 	}
 	next, added, duplicates := keypool.MergeKeys(config.APIKeys.Get(k.Settings.Current()), found)
 	if added > 0 {
@@ -96,6 +120,14 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"added": added, "duplicates": duplicates, "found": len(found), "total": len(next)})
+}
+
+// listSome joins the first n items, and says how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }
 
 func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {

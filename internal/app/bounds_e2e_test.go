@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -222,4 +223,37 @@ func TestDataImageMemory(t *testing.T) {
 	}
 	_ = sync.Mutex{}
 	_ = atomic.Int32{}
+}
+
+// /api/keys/add takes only strings shaped like Gemini keys, a bounded number per call, and says what
+// it refused: 50,000 arbitrary strings used to become 50,000 "keys" in the pool.
+func TestKeysAddRefusesWhatIsNoKey(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	junk := make([]string, 50000)
+	for i := range junk {
+		junk[i] = fmt.Sprintf("not-a-key-%d", i)
+	}
+	r := h.do("POST", "/api/keys/add", map[string]any{"keys": junk}, adminHeader)
+	if msg := r.googleError(t, http.StatusBadRequest); msg == "" || !strings.Contains(string(r.body), "50000 of the keys are not Gemini API keys") ||
+		!strings.Contains(string(r.body), "entries 0, 1, 2") || !strings.Contains(string(r.body), "nothing was added") {
+		t.Fatalf("50,000 junk keys: %s", r.body)
+	}
+	mixed := []string{goodKey(5), "sk-relay-key", goodKey(6)}
+	if r := h.do("POST", "/api/keys/add", map[string]any{"keys": mixed}, adminHeader); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "entries 1;") {
+		t.Fatalf("a list with one bad entry: %d %s", r.status, r.body)
+	}
+	many := make([]string, 10001)
+	for i := range many {
+		many[i] = "AIzaSy" + fmt.Sprintf("%033d", i)
+	}
+	if r := h.do("POST", "/api/keys/add", map[string]any{"keys": many}, adminHeader); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "at most 10000") {
+		t.Fatalf("10,001 keys in one call: %d %s", r.status, r.body)
+	}
+	if n, _ := h.app.Pool.Counts(); n != 2 {
+		t.Fatalf("refused calls changed the pool: %d keys", n)
+	}
+	r = h.do("POST", "/api/keys/add", map[string]any{"keys": []string{goodKey(5), " " + goodKey(6) + " "}}, adminHeader)
+	if v := r.json(t); r.status != http.StatusOK || v["added"] != float64(2) || v["total"] != float64(4) {
+		t.Fatalf("two good keys: %d %s", r.status, r.body)
+	}
 }

@@ -6,6 +6,11 @@ import "regexp"
 // Anchoring on "AIzaSy" rather than "AIza" keeps other Google API keys found in pasted text out.
 var geminiKeyPattern = regexp.MustCompile(`AIzaSy[A-Za-z0-9_\-]{33}`)
 
+var wholeGeminiKey = regexp.MustCompile(`^` + geminiKeyPattern.String() + `$`)
+
+// IsGeminiKey reports a string shaped like a Gemini API key and nothing else.
+func IsGeminiKey(s string) bool { return wholeGeminiKey.MatchString(s) }
+
 // ExtractKeys returns every Gemini API key found in text, in order of appearance, repeats included,
 // so that callers can tell how many were found in all from how many were new.
 func ExtractKeys(text string) []string {
