@@ -92,7 +92,8 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, snap *config.S
 	if err != nil {
 		return nil, err
 	}
-	req, err := parseRequest(raw, countOnly)
+	small, blobs := translate.Detach(raw)
+	req, err := parseRequest(small, countOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +112,7 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, snap *config.S
 	if err != nil {
 		return nil, fmt.Errorf("encoding the Gemini request: %w", err)
 	}
-	return &prepared{req: req, model: model, tr: tr, body: body}, nil
+	return &prepared{req: req, model: model, tr: tr, body: blobs.Splice(body)}, nil
 }
 
 var publicFetcher = translate.NewFetcher(false)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,34 +174,61 @@ func TestSlowButSteadyBodyIsServed(t *testing.T) {
 	}
 }
 
-// discardingUpstream stands in for Google: it reads and drops every body (so the test measures
-// gemgate, not the fake's own copy) and answers with one short candidate.
-func discardingUpstream() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"seen"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2}}`)
-	})
+// streamingUpstream stands in for Google: it reads each body as it arrives (so the test measures
+// gemgate, not a copy of the fake's own), notes its size and whether a cut-out marker was left in
+// it, and answers with one short candidate.
+type streamingUpstream struct {
+	mu     sync.Mutex
+	size   int64
+	marker bool
 }
 
-func TestDataImageMemory(t *testing.T) {
-	h := newHarnessWith(t, discardingUpstream(), nil)
+func (u *streamingUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var n int64
+	marker := false
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := r.Body.Read(buf)
+		n += int64(k)
+		marker = marker || bytes.Contains(buf[:k], []byte("~gg"))
+		if err != nil {
+			break
+		}
+	}
+	u.mu.Lock()
+	u.size, u.marker = n, marker
+	u.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":"seen"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2}}`)
+}
+
+// A 30 MiB image sent inline (40 MiB of base64) costs about the body and the Gemini request, not
+// four copies: on every API it used to grow the heap by 120 to 280 MiB.
+func TestLargeInlineImageMemory(t *testing.T) {
 	img := make([]byte, 30<<20)
 	copy(img, "\x89PNG\r\n\x1a\n")
+	for i := 8; i < len(img); i++ {
+		img[i] = byte(i * 31)
+	}
 	b64 := base64.StdEncoding.EncodeToString(img)
 	img = nil
+	anthropicHeader := map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}
 	cases := []struct {
 		name, path string
 		body       []byte
 		hdr        map[string]string
 	}{
 		{"openai", chatPath, []byte(`{"model":"gemini-2.5-flash","messages":[{"role":"user","content":[{"type":"text","text":"what is it"},{"type":"image_url","image_url":{"url":"data:image/png;base64,` + b64 + `"}}]}]}`), chatHeader},
-		{"anthropic", "/v1/messages", []byte(`{"model":"gemini-2.5-flash","max_tokens":9,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` + b64 + `"}}]}]}`), map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}},
+		{"responses", "/v1/responses", []byte(`{"model":"gemini-2.5-flash","input":[{"role":"user","content":[{"type":"input_image","image_url":"data:image/png;base64,` + b64 + `"}]}]}`), chatHeader},
+		{"anthropic", "/v1/messages", []byte(`{"model":"gemini-2.5-flash","max_tokens":9,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` + b64 + `"}}]}]}`), anthropicHeader},
 		{"gemini", "/v1beta/models/gemini-2.5-flash:generateContent", []byte(`{"contents":[{"parts":[{"inlineData":{"mimeType":"image/png","data":"` + b64 + `"}}]}]}`), tokenHeader},
 	}
+	want := int64(len(b64))
 	b64 = ""
 	for _, c := range cases {
-		var status int
+		// A gemgate of its own for each API, so that nothing another case left behind is measured.
+		up := &streamingUpstream{}
+		h := newHarnessWith(t, up, nil)
 		grew := peakHeap(func() {
 			req, _ := http.NewRequest("POST", h.srv.URL+c.path, bytes.NewReader(c.body))
 			for k, v := range c.hdr {
@@ -214,15 +240,22 @@ func TestDataImageMemory(t *testing.T) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			status = resp.StatusCode
-			if status != 200 {
-				t.Errorf("%s: %d %s", c.name, status, b)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %d %.300s", c.name, resp.StatusCode, b)
 			}
 		})
+		up.mu.Lock()
+		size, marker := up.size, up.marker
+		up.mu.Unlock()
+		if size < want || marker {
+			t.Fatalf("%s: Google got %d bytes for %d of base64 (marker left: %v)", c.name, size, want, marker)
+		}
 		t.Logf("%s: body %d MiB, heap grew %d MiB", c.name, len(c.body)>>20, grew>>20)
+		if limit := uint64(len(c.body)) * 5 / 2; grew > limit {
+			t.Errorf("%s: a %d MiB body grew the heap by %d MiB, want at most %d MiB (the body and the request)", c.name, len(c.body)>>20, grew>>20, limit>>20)
+		}
+		h.stop()
 	}
-	_ = sync.Mutex{}
-	_ = atomic.Int32{}
 }
 
 // /api/keys/add takes only strings shaped like Gemini keys, a bounded number per call, and says what

@@ -5,7 +5,6 @@ package gemini
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -148,7 +148,7 @@ func checkStatus(snap *config.Snapshot, res models.Resolved) int {
 // itself, in Google's shape.
 func readBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, error) {
 	limit := int64(config.MaxRequestBodyMB.Get(snap)) << 20
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := limits.ReadBody(w, r, limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -57,7 +57,8 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	if err != nil {
 		return nil, err
 	}
-	req, err := parseChatRequest(body)
+	small, blobs := translate.Detach(body)
+	req, err := parseChatRequest(small)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +80,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	if err != nil {
 		return nil, fmt.Errorf("encoding the Gemini request: %w", err)
 	}
+	payload = blobs.Splice(payload)
 	cc := &chatCall{
 		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
 		opts: &answerOptions{

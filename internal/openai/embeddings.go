@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -295,7 +295,7 @@ func writeEmbeddingError(w http.ResponseWriter, err error) {
 // readClientBody reads the request body up to MAX_REQUEST_BODY_MB, answering the error itself.
 func readClientBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, bool) {
 	limit := int64(config.MaxRequestBodyMB.Get(snap)) << 20
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := limits.ReadBody(w, r, limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -25,7 +25,8 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 		writeChatError(w, err)
 		return
 	}
-	chat, req, err := parseResponsesRequest(body)
+	small, blobs := translate.Detach(body)
+	chat, req, err := parseResponsesRequest(small)
 	if err != nil {
 		writeChatError(w, err)
 		return
@@ -48,6 +49,7 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 		writeChatError(w, err)
 		return
 	}
+	payload = blobs.Splice(payload)
 	call := upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested}
 	ra := newResponseAnswer(req, model.Search && config.ShowSearchLink.Get(snap), config.ShowThinkingProcess.Get(snap))
 	if !req.Stream {

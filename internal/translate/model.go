@@ -3,10 +3,10 @@ package translate
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
 )
 
@@ -52,7 +52,7 @@ func (e *BodyTooLarge) Error() string {
 // ReadBody reads a client's body up to MAX_REQUEST_BODY_MB.
 func ReadBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, error) {
 	limit := int64(config.MaxRequestBodyMB.Get(snap)) << 20
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := limits.ReadBody(w, r, limit)
 	if err == nil {
 		return body, nil
 	}
