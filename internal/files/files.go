@@ -113,7 +113,7 @@ var relayHeaders = []string{"X-Goog-Upload-Status", "X-Goog-Upload-Size-Received
 func writeAnswer(w http.ResponseWriter, status int, hdr http.Header, body []byte, key string) {
 	for _, k := range relayHeaders {
 		if v := hdr.Get(k); v != "" {
-			w.Header().Set(k, v)
+			w.Header().Set(k, string(secret.Redact([]byte(v), key)))
 		}
 	}
 	if w.Header().Get("Content-Type") == "" && len(body) > 0 {
