@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/clientip"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -50,9 +52,16 @@ func bodyPace(snap *config.Snapshot) limits.Pace {
 }
 
 // Listen wraps ln with the cap on connections per client address (CLIENT_MAX_CONNECTIONS_PER_IP),
-// read at every accept.
+// read at every accept. The proxies in TRUSTED_PROXIES are not capped: each of their connections
+// carries whichever client the proxy is serving, so the proxy limits its clients, not gemgate.
 func Listen(ln net.Listener, settings func() *config.Snapshot) net.Listener {
-	return limits.PerAddress(ln, func() int { return config.ClientMaxConnsPerIP.Get(settings()) }, tooManyConnections)
+	return limits.PerAddress(ln, func(peer netip.Addr) int {
+		snap := settings()
+		if clientip.InList(peer, config.TrustedProxies.Get(snap)) {
+			return 0
+		}
+		return config.ClientMaxConnsPerIP.Get(snap)
+	}, tooManyConnections)
 }
 
 // tooManyConnections is the whole HTTP answer to a connection over the cap, in Google's error shape

@@ -290,3 +290,47 @@ func TestKeysAddRefusesWhatIsNoKey(t *testing.T) {
 		t.Fatalf("two good keys: %d %s", r.status, r.body)
 	}
 }
+
+// One address holds at most CLIENT_MAX_CONNECTIONS_PER_IP connections; the next is answered 429 with
+// the setting named. A proxy in TRUSTED_PROXIES is not capped: its connections carry many clients.
+func TestConnectionsPerAddress(t *testing.T) {
+	leakCheck(t)
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{
+		"CLIENT_MAX_CONNECTIONS_PER_IP": "2",
+		"TRUSTED_PROXIES":               `["127.0.0.3"]`,
+	})
+	addr := serveBounded(t, h)
+	open := func(from string) (string, net.Conn) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_, _ = io.WriteString(c, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.Status + " " + string(b), c
+	}
+	for i := range 2 {
+		if got, _ := open("127.0.0.1"); !strings.HasPrefix(got, "200") {
+			t.Fatalf("connection %d: %s", i, got)
+		}
+	}
+	got, _ := open("127.0.0.1")
+	if !strings.HasPrefix(got, "429") || !strings.Contains(got, "CLIENT_MAX_CONNECTIONS_PER_IP") || !strings.Contains(got, "RESOURCE_EXHAUSTED") {
+		t.Fatalf("the third connection from one address: %s", got)
+	}
+	for i := range 5 {
+		if got, _ := open("127.0.0.3"); !strings.HasPrefix(got, "200") {
+			t.Fatalf("trusted proxy connection %d: %s", i, got)
+		}
+	}
+	if got, _ := open("127.0.0.2"); !strings.HasPrefix(got, "200") {
+		t.Fatalf("another address: %s", got)
+	}
+}

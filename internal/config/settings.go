@@ -19,6 +19,10 @@ var (
 	PublicURL = define("PUBLIC_URL", "", GroupServer,
 		"Externally visible base URL of gemgate, e.g. https://gemini.example.com, used in links to locally hosted images and in Files API upload URLs. Empty means derived from each request's Host header; set it behind a reverse proxy. (gemgate only.)",
 		"gemgate 对外访问的基础地址，例如 https://gemini.example.com，用于本地图片链接和 Files API 上传地址。留空则从每个请求的 Host 头推断；在反向代理之后建议设置。（gemgate 新增）")
+	TrustedProxies = define("TRUSTED_PROXIES", []string{}, GroupServer,
+		`Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed, for the login throttle and the per-source refusal counts. Empty (the default) believes no one: the connecting address counts. Same-host nginx or Caddy: ["127.0.0.1","::1"]. Hugging Face Spaces and Render: ["10.0.0.0/8"]. Docker: only the address or compose network of a reverse-proxy container that every request passes through; never 172.16.0.0/12 for a port published straight to the internet, where every client looks private and could write its own X-Forwarded-For. (gemgate only.)`,
+		`受信任的反向代理（IP 或 CIDR 网段），只有它们写的 X-Forwarded-For 才会被采信，用于登录限速和按来源统计的拒绝次数。留空（默认）表示不信任任何代理，按连接地址计算。同机 nginx 或 Caddy：["127.0.0.1","::1"]。Hugging Face Spaces 和 Render：["10.0.0.0/8"]。Docker：只填所有请求都必经的反向代理容器的地址或其 compose 网段；端口直接映射到公网时切勿填 172.16.0.0/12，否则所有客户端看起来都是内网地址，且能自己伪造 X-Forwarded-For。（gemgate 新增）`,
+		Checked(checkPrefixes))
 	// Bounds on what one client may hold (issue 15): docs/security.md, "Bounds on every read".
 	ClientHeaderTimeout = define("CLIENT_HEADER_TIMEOUT", 10, GroupServer,
 		"Seconds a client may take to send its request headers; a client that trickles them is disconnected. Read at start. (gemgate only.)",
@@ -37,8 +41,8 @@ var (
 		"可接受的最慢请求体速度（字节/秒，按 CLIENT_BODY_TIMEOUT 取平均）；0 表示只要求每个 CLIENT_BODY_TIMEOUT 内有数据到达。（gemgate 新增）",
 		Range(0, 1<<30))
 	ClientMaxConnsPerIP = define("CLIENT_MAX_CONNECTIONS_PER_IP", 256, GroupServer,
-		"Open connections one client address may hold (IPv6: one /64); a connection over it gets 429 and is closed. The connecting address counts, not X-Forwarded-For: behind a reverse proxy every client shares the proxy's address, so raise it there or set 0 (no cap) and limit clients in the proxy. (gemgate only.)",
-		"单个客户端地址（IPv6 按 /64 计）可同时保持的连接数；超出的连接收到 429 并被关闭。按连接地址而非 X-Forwarded-For 计算：在反向代理之后所有客户端共用代理的地址，此时请调大或设为 0（不限制），并在代理中限制客户端。（gemgate 新增）",
+		"Open connections one client address may hold (IPv6: one /64); a connection over it gets 429 and is closed. 0: no cap. The connecting address counts, not X-Forwarded-For; the proxies in TRUSTED_PROXIES are not capped (their connections carry many clients: limit clients in the proxy, e.g. nginx limit_conn). Behind a proxy you do not list there, raise it or set 0. (gemgate only.)",
+		"单个客户端地址（IPv6 按 /64 计）可同时保持的连接数；超出的连接收到 429 并被关闭。0 表示不限制。按连接地址而非 X-Forwarded-For 计算；TRUSTED_PROXIES 中的代理不受此限制（其连接承载众多客户端：请在代理中限制客户端，例如 nginx 的 limit_conn）。在未列入其中的代理之后，请调大或设为 0。（gemgate 新增）",
 		Range(0, 1000000))
 	DatabaseType = define("DATABASE_TYPE", "sqlite", GroupDatabase,
 		"Database engine: sqlite (embedded, default; Gemini Balance defaulted to mysql), mysql (also MariaDB) or postgres.",

@@ -15,17 +15,17 @@ import (
 	"time"
 )
 
-// PerAddress wraps ln so that one client address holds at most max() connections at once (IPv6
+// PerAddress wraps ln so that one client address holds at most max(addr) connections at once (IPv6
 // addresses count per /64, what one subscriber usually gets). A connection over the cap is answered
-// with refusal (a complete HTTP response) and closed, without reaching the server. max is read at
-// every accept, so a changed setting applies to the next connection; max() <= 0 means no cap.
-func PerAddress(ln net.Listener, max func() int, refusal func(limit int) []byte) net.Listener {
+// with refusal (a complete HTTP response) and closed, without reaching the server. max is asked at
+// every accept, so a changed setting applies to the next connection; max(addr) <= 0 means no cap.
+func PerAddress(ln net.Listener, max func(addr netip.Addr) int, refusal func(limit int) []byte) net.Listener {
 	return &listener{Listener: ln, max: max, refusal: refusal, open: map[netip.Addr]int{}}
 }
 
 type listener struct {
 	net.Listener
-	max      func() int
+	max      func(netip.Addr) int
 	refusal  func(limit int) []byte
 	mu       sync.Mutex
 	open     map[netip.Addr]int
@@ -45,11 +45,11 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, ok := clientKey(c.RemoteAddr())
+		ip, key, ok := clientKey(c.RemoteAddr())
 		if !ok {
 			return c, nil
 		}
-		limit := l.max()
+		limit := l.max(ip)
 		if l.take(key, limit) {
 			return &conn{Conn: c, release: func() { l.release(key) }}, nil
 		}
@@ -98,22 +98,22 @@ func (l *listener) refuse(c net.Conn, limit int) {
 	}()
 }
 
-// clientKey is the address a connection counts against: the IP, or the /64 of an IPv6 address.
-func clientKey(a net.Addr) (netip.Addr, bool) {
+// clientKey is the peer's IP and the address its connection counts against: the IP, or the /64 of
+// an IPv6 address.
+func clientKey(a net.Addr) (ip, key netip.Addr, ok bool) {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {
-		return netip.Addr{}, false
+		return ip, key, false
 	}
-	ip, ok := netip.AddrFromSlice(tcp.IP)
-	if !ok {
-		return netip.Addr{}, false
+	if ip, ok = netip.AddrFromSlice(tcp.IP); !ok {
+		return ip, key, false
 	}
 	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
-		return p.Addr(), true
+		return ip, p.Addr(), true
 	}
-	return ip, true
+	return ip, ip, true
 }
 
 // conn gives its slot back when closed (once, however often it is closed).
