@@ -11,11 +11,11 @@ import (
 // one buffer of its own size instead of io.ReadAll's, which overshoots and leaves its earlier
 // buffers to the collector (a 40 MB body cost 80 MB).
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
 	want := r.ContentLength
 	if want < 0 || want > limit {
-		return io.ReadAll(rd)
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
 	buf := make([]byte, 0, min(want, 512))
 	for int64(len(buf)) < want {
 		if len(buf) == cap(buf) {
