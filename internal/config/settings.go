@@ -305,6 +305,10 @@ var (
 	AutoDeleteRequestLogsDays = define("AUTO_DELETE_REQUEST_LOGS_DAYS", 30, GroupLogging,
 		"Days request logs are kept when automatic deletion is on.",
 		"开启自动删除时请求日志保留的天数。", AtLeast(1))
+	LogMaxRows = define("LOG_MAX_ROWS", 1000000, GroupLogging,
+		"Size budget of each log table (request logs, error logs), in rows: every 10 minutes the oldest rows past it are removed, and the logs page says so. Keeps a flood or a long outage from filling the disk, whatever the deletion-by-age settings. (gemgate only.)",
+		"每张日志表（请求日志、错误日志）的行数上限：每 10 分钟删除超出部分中最旧的行，并在日志页面提示。无论按天数自动删除是否开启，都能防止洪水请求或长时间故障占满磁盘。（gemgate 新增）",
+		Range(100, 1e9))
 	RequestLogMode = define("REQUEST_LOG_MODE", "all", GroupLogging,
 		"What the request and error logs keep: all (a row for every request, and the error rows), failures (rows only for requests that failed or needed a retry, and the error rows) or none (no rows; for databases that grew too large). Statistics and token counts are kept in every mode. (gemgate only.)",
 		"请求日志和错误日志保留的内容：all（每个请求一行，以及错误日志）、failures（仅保留失败或经过重试的请求，以及错误日志）或 none（不写日志行，适用于数据库已过大的情况）。各模式下统计和 token 用量都会保留。（gemgate 新增）",
