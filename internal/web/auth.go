@@ -87,6 +87,9 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p.throttle.ok(ip)
 	p.log.Info("admin logged in", "client", ip)
+	if p.onLogin != nil {
+		p.onLogin(r.Context())
+	}
 	id, sess := p.sessions.create(r.Context(), token, r.UserAgent(), p.ttl())
 	p.setSessionCookie(w, r, id, sess)
 	http.SetCookie(w, p.cookie(r, loginCookie, "", -1))

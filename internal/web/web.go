@@ -6,6 +6,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -53,6 +54,8 @@ type Options struct {
 	// Releases is the cached result of the background release check; nil shows the version alone.
 	Releases func() version.Status
 	Logger   *slog.Logger
+	// OnLogin runs after each successful admin login (the generated token's start-up reminder ends).
+	OnLogin func(context.Context)
 }
 
 // Panel serves the admin pages.
@@ -67,6 +70,7 @@ type Panel struct {
 	version  string
 	log      *slog.Logger
 	mux      *http.ServeMux
+	onLogin  func(context.Context)
 }
 
 // New builds the panel.
@@ -84,7 +88,7 @@ func New(o Options) (*Panel, error) {
 		return nil, err
 	}
 	p := &Panel{settings: o.Settings, sessions: newSessionStore(o.DB, o.Rebind, log), throttle: newThrottle(),
-		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux()}
+		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux(), onLogin: o.OnLogin}
 	if p.tmpl, err = p.parseTemplates(); err != nil {
 		return nil, err
 	}
