@@ -3,7 +3,7 @@
 'use strict';
 
 (function () {
-  const { t, el, api, fail, modal, confirmBox, copyAndTell, fmt, field, codeBlock, statusPill } = GG;
+  const { t, label, el, api, fail, modal, confirmBox, copyAndTell, fmt, field, codeBlock, statusPill } = GG;
 
   // errorDetails shows one error log; onDeleted runs after it was deleted from the dialog.
   async function errorDetails(id, onDeleted) {
@@ -19,8 +19,8 @@
         field(t('logs.col.time'), fmt.time(e.request_time)),
         field(t('logs.col.key'), e.gemini_key ? el('span.mono', {}, e.gemini_key) : '–'),
         field(t('logs.key_id'), e.key_id),
-        field(t('logs.col.type'), e.error_type),
-        field(t('logs.class'), e.error_class),
+        field(t('logs.col.type'), label('etype.', e.error_type)),
+        field(t('logs.class'), label('class.', e.error_class)),
         field(t('logs.col.code'), statusPill(e.error_code)),
         field(t('logs.col.model'), e.model_name),
         field(t('logs.col.route'), e.route),
@@ -86,7 +86,7 @@
           el('td', {}, fmt.time(a.at)),
           el('td.mono', {}, a.key || '–'),
           el('td', {}, statusPill(a.status)),
-          el('td', {}, a.class || '–'),
+          el('td', {}, label('class.', a.class)),
           el('td.num', {}, fmt.n(a.latency_ms) + ' ms'),
           el('td.wrap', {}, a.error || ''),
         ))))) : el('p.muted', {}, t('logs.no_attempts')),
@@ -99,7 +99,7 @@
       const d = await api('GET', '/api/logs/errors?' + new URLSearchParams({ request_id: r.request_id, limit: 100, sort_by: 'id', sort_order: 'asc' }));
       const logs = d.logs || [];
       GG.clear(errorsBox).append(logs.length ? el('ul', {}, logs.map((e) => el('li', {},
-        statusPill(e.error_code), ' ', e.error_type || '', ' — ', el('span.mono', {}, e.gemini_key || ''), ' ',
+        statusPill(e.error_code), ' ', label('etype.', e.error_type), ' — ', el('span.mono', {}, e.gemini_key || ''), ' ',
         el('button.btn.small', { type: 'button', onclick: () => errorDetails(e.id) }, t('keys.action.details'))))) : el('p.muted', {}, t('logs.none')));
     } catch (err) {
       GG.clear(errorsBox).append(el('p.muted', {}, err.message));
