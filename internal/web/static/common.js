@@ -266,6 +266,17 @@
     return el('span.pill.' + cls, {}, code ? String(code) : '–');
   }
 
+  // cardLabels gives every body cell of table its column's name (data-label), which the phone layout
+  // shows in front of the value once the table has become a list of cards.
+  function cardLabels(table) {
+    const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((td, i) => {
+        if (names[i]) td.dataset.label = names[i];
+      });
+    }
+  }
+
   // debounce delays fn until calls stop for ms, for search boxes.
   function debounce(fn, ms) {
     let timer;
@@ -276,5 +287,5 @@
   }
 
   window.GG = { t, label, reason, el, append, clear, api, APIError, toast, fail, modal, confirmBox, copyText, copyAndTell, fmt,
-    pretty, pager, field, codeBlock, statusPill, debounce, csrf, lang };
+    pretty, pager, field, codeBlock, statusPill, debounce, cardLabels, csrf, lang };
 })();

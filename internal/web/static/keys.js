@@ -86,21 +86,22 @@
         showSelected();
       });
       const lastErr = k.last_error_code || k.last_error
-        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '' }, clip(withoutCode(k.last_error, k.last_error_code), 90)),
+        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '', lang: 'en' }, clip(withoutCode(k.last_error, k.last_error_code), 90)),
           el('div.small.muted', {}, fmt.time(k.last_error_at))]
         : el('span.muted', {}, '–');
       // The reason a key was disabled is usually its last error, shown next to it already.
       const reason = k.disabled_reason && k.disabled_reason !== k.last_error ? reasonText(k.disabled_reason) : '';
       body.append(el('tr', { dataset: { id: k.id } },
-        el('td.check', {}, box),
-        el('td.nowrap', {}, el('div.mono', {}, k.key), el('div.small.muted', {}, 'id ' + k.id)),
+        el('td.check', {}, el('label.hit', {}, box)),
+        el('td.nowrap.key-cell', {}, el('div.mono', {}, k.key), el('div.small.muted.id-line', {}, 'id ' + k.id)),
         el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k)),
         el('td.num', {}, fmt.n(k.failure_count)),
         el('td.wrap', {}, lastErr),
-        el('td', {}, metaCell(k)),
-        el('td', {}, rowActions(k)),
+        el('td.meta-cell', {}, metaCell(k)),
+        el('td.actions-cell', {}, rowActions(k)),
       ));
     }
+    GG.cardLabels($('keys-table'));
     $('select-page').checked = state.keys.length > 0 && state.keys.every((k) => state.selected.has(k.id));
     showSelected();
   }

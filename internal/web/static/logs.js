@@ -38,10 +38,11 @@
           else v.selected.delete(r.id);
           v.showSelected();
         });
-        body.append(el('tr', { dataset: { id: r.id } }, el('td.check', {}, box), cfg.cells(r), el('td', {}, el('div.row-actions', {},
+        body.append(el('tr', { dataset: { id: r.id } }, el('td.check', {}, el('label.hit', {}, box)), cfg.cells(r), el('td.actions-cell', {}, el('div.row-actions', {},
           el('button.btn.small', { type: 'button', onclick: () => cfg.details(r, v.load) }, t('keys.action.details')),
           el('button.btn.small.danger', { type: 'button', onclick: () => v.remove([r.id]) }, t('keys.action.delete'))))));
       }
+      GG.cardLabels($(name + '-table'));
       $(name + '-select-page').checked = v.rows.length > 0 && v.rows.every((r) => v.selected.has(r.id));
       $(name + '-total').textContent = t('logs.total', { n: fmt.n(v.total) });
       for (const b of document.querySelectorAll(`#${name}-table .sort`)) {
