@@ -290,3 +290,117 @@ func TestPanelPhonesAndLanguages(t *testing.T) {
 		t.Fatalf("script errors: %q", exceptions)
 	}
 }
+
+// TestPanelRoundTwo walks the flows that were dead ends or misleading: a key found by any fragment,
+// verified and explained in Google's words, shown in full, filtered and sorted by failures and acted
+// on from "keys needing attention"; secret lists edited before "Reveal"; Discard that leaves no error;
+// toasts that cover no button; and a change of the admin token that ends on the login page without a
+// "leave site?" prompt.
+func TestPanelRoundTwo(t *testing.T) {
+	ctx, ev := newBrowser(t)
+	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid}},
+		map[string]string{"API_KEYS": strings.Join([]string{goodKey(0), goodKey(1), badKey}, ",")})
+	b := &browserRun{t: t, ctx: ctx, ev: ev, dir: screenshots(t), base: h.srv.URL}
+	// Calls that meet the bad key leave its 400 in the statistics ("keys needing attention").
+	for i := range 3 {
+		h.generate("gemini-2.5-flash", fmt.Sprint("hello ", i))
+	}
+	h.flushLogs()
+	b.login()
+	badRow := `#keys-body tr[data-id="` + secret.ID(badKey) + `"]`
+	count := `document.querySelectorAll('#keys-body tr[data-id]').length`
+
+	// Search by fragments of the full key: a middle part, and the common prefix in any case.
+	b.run("search a middle fragment", chromedp.SendKeys(chromedp.ID("key-search"), "Bad0000"))
+	b.wait("only the bad key", count+` === 1 && !!document.querySelector('`+badRow+`')`)
+	b.run("search the prefix", b.js(`{ const i = document.getElementById('key-search'); i.value = 'aizasy'; i.dispatchEvent(new Event('input')) }`))
+	b.wait("every key", count+` === 3`)
+	b.run("clear the search", b.js(`{ const i = document.getElementById('key-search'); i.value = ''; i.dispatchEvent(new Event('input')) }`))
+	b.wait("every key", count+` === 3`)
+
+	// Healthy keys offer no Reset.
+	resets := evalIn[int](b, `[...document.querySelectorAll('#keys-body button')].filter((x) => x.textContent === 'Reset').length`)
+	if resets != 0 {
+		t.Errorf("%d Reset buttons on healthy keys", resets)
+	}
+
+	// Verify the bad key: the result is grouped under Google's 400 with Google's words.
+	b.run("verify the bad key", chromedp.Click(chromedp.CSS(badRow+` .row-actions button`)))
+	b.wait("the result grouped by Google's code", `(() => { const g = document.querySelector('dialog[open] .verify-group');
+		return g && g.dataset.code === '400' && g.textContent.includes('API key not valid') && !g.textContent.includes("gemgate's"); })()`)
+	b.shotScreen("r2-verify")
+	b.run("close", chromedp.Click(chromedp.CSS(`dialog[open] .dialog-foot button`)))
+
+	// Failures: at least one, most first; the bad key has one.
+	b.run("at least one failure", b.js(`{ const i = document.getElementById('min-failures'); i.value = '1'; i.dispatchEvent(new Event('change')) }`))
+	b.wait("only the failing key", count+` === 1 && !!document.querySelector('`+badRow+`')`)
+	b.run("most failures first", b.js(`{ const i = document.getElementById('min-failures'); i.value = '0'; i.dispatchEvent(new Event('change')) }`),
+		chromedp.Click(chromedp.ID("sort-failures")))
+	b.wait("the failing key first", `document.querySelector('#keys-body tr[data-id]').dataset.id === '`+secret.ID(badKey)+`'`)
+
+	// A key in full on demand.
+	b.run("show the bad key", chromedp.Click(chromedp.CSS(badRow+` .row-actions button:nth-child(3)`)))
+	b.wait("the full key", `(document.getElementById('full-key') || {}).textContent === '`+badKey+`'`)
+	b.run("close", chromedp.Click(chromedp.CSS(`dialog[open] .dialog-foot button:last-child`)))
+
+	// Keys needing attention, by 400: every listed key at once.
+	b.run("keys with 400", chromedp.Click(chromedp.CSS(`#attention-codes [data-code="400"]`)))
+	b.wait("the bad key listed", `!!document.querySelector('#attention-list li[data-id="`+secret.ID(badKey)+`"]') && !document.getElementById('attention-bulk').hidden`)
+	b.run("verify every listed key", chromedp.Click(chromedp.CSS(`[data-attention="verify"]`)))
+	b.wait("their verification", `(document.getElementById('verify-summary') || {}).textContent === '0 valid, 1 failed.'`)
+	b.run("close", chromedp.Click(chromedp.CSS(`dialog[open] .dialog-foot button`)))
+
+	// Toasts cover none of the buttons at the top.
+	b.run("copy a key", chromedp.Click(chromedp.CSS(badRow+` .row-actions button:nth-child(4)`)))
+	b.wait("a toast", `!!document.querySelector('#toasts .toast')`)
+	covered := evalIn[[]string](b, `(() => { const t = document.querySelector('#toasts .toast').getBoundingClientRect();
+		return [...document.querySelectorAll('.topbar button, .topbar a, .page-head button')].filter((n) => { const r = n.getBoundingClientRect();
+			return r.left < t.right && t.left < r.right && r.top < t.bottom && t.top < r.bottom; }).map((n) => n.textContent.trim()); })()`)
+	if len(covered) > 0 {
+		t.Errorf("a toast covers %q", covered)
+	}
+
+	// Secret lists: add, paste and generate are there before "Reveal"; generate reveals, then adds.
+	b.run("open the API settings", chromedp.Navigate(b.base+"/config#api"), chromedp.WaitVisible(chromedp.CSS(`[data-reveal="ALLOWED_TOKENS"]`)))
+	for _, name := range []string{"ALLOWED_TOKENS", "PROXIES", "CUSTOM_HEADERS", "VERTEX_API_KEYS"} {
+		if n := evalIn[int](b, `document.querySelectorAll('#setting-`+name+` .rows > .toolbar button').length`); n == 0 {
+			t.Errorf("%s shows no add/paste controls before Reveal", name)
+		}
+	}
+	b.run("generate a client token", b.js(`[...document.querySelectorAll('#setting-ALLOWED_TOKENS button')].find((x) => x.textContent === 'Generate').click()`))
+	b.wait("the tokens revealed and a new one added", `(() => { const v = [...document.querySelectorAll('#setting-ALLOWED_TOKENS input')].map((i) => i.value);
+		return v.includes('`+clientToken+`') && v.some((s) => /^sk-[A-Za-z0-9_]{48}$/.test(s)); })()`)
+	b.wait("one unsaved change", `document.getElementById('dirty-state').textContent.startsWith('1 unsaved')`)
+
+	// Discard leaves no error behind, neither the form's nor the server's.
+	b.run("an invalid value", chromedp.SetValue(chromedp.ID("f-TIME_OUT"), ""), chromedp.SendKeys(chromedp.ID("f-TIME_OUT"), "99999"))
+	b.wait("the field says why", `!document.querySelector('#setting-TIME_OUT .field-error').hidden`)
+	b.run("discard", chromedp.Click(chromedp.ID("discard")), chromedp.Click(chromedp.CSS(`dialog[open] [data-action="confirm"]`)))
+	b.wait("clean, with no error shown", `document.getElementById('savebar').dataset.dirty === 'false' &&
+		![...document.querySelectorAll('.field-error')].some((e) => !e.hidden) && !document.querySelector('#toasts .toast.error')`)
+
+	// A new admin token: saved, then straight to the login page, which says why; no "leave site?".
+	const newToken = "sk-the-new-admin-token-0000000000"
+	b.run("reveal the admin token", chromedp.Click(chromedp.CSS(`[data-reveal="AUTH_TOKEN"]`)))
+	b.wait("the admin token in full", `document.getElementById('f-AUTH_TOKEN').value === '`+adminToken+`'`)
+	b.run("type a new one and save", b.js(`{ const i = document.getElementById('f-AUTH_TOKEN'); i.value = '`+newToken+`'; i.dispatchEvent(new Event('input')) }`),
+		chromedp.Click(chromedp.ID("save")), chromedp.Click(chromedp.CSS(`dialog[open] [data-action="confirm"]`)),
+		chromedp.WaitVisible(chromedp.ID("login-submit")))
+	b.wait("the login page says the token changed", `location.pathname === '/' && !!document.getElementById('auth_token') &&
+		document.getElementById('login-error').className === 'banner info' && document.getElementById('login-error').textContent.includes('token was changed')`)
+	if _, dialogs := ev.snapshot(); len(dialogs) > 0 {
+		t.Errorf("dialogs on the way to the login page: %q", dialogs)
+	}
+	b.run("log in with the new token", chromedp.SendKeys(chromedp.ID("auth_token"), newToken), chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("config-search")))
+
+	// Logging out is news, not an error.
+	b.run("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("auth_token")))
+	if cls := evalIn[string](b, `document.getElementById('login-error').className`); cls != "banner info" {
+		t.Errorf("the logout notice is styled %q", cls)
+	}
+	exceptions, _ := ev.snapshot()
+	if len(exceptions) > 0 {
+		t.Fatalf("script errors: %q", exceptions)
+	}
+}
