@@ -456,7 +456,7 @@ func TestAdoptGeminiBalanceLogs(t *testing.T) {
 			// Rewind to a database Gemini Balance left behind: its two tables, none of gemgate's.
 			for _, q := range []string{"DROP TABLE t_request_log", "DROP TABLE t_error_logs", "DROP TABLE gg_stats_minute",
 				"DROP TABLE gg_stats_hour", "DROP TABLE gg_key_stats_hour", "DROP TABLE gg_token_daily",
-				"DELETE FROM gg_schema_migrations WHERE version IN (4, 5, 6)"} {
+				"DELETE FROM gg_schema_migrations WHERE version IN (4, 5, 6, 12)"} {
 				mustExec(t, first, q)
 			}
 			for _, q := range ddl[d] {
