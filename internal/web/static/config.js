@@ -527,18 +527,20 @@
       $('save').disabled = false;
       return showServerErrors(e);
     }
-    // What was saved is the form's new starting point: nothing is unsaved any more, so neither the
-    // bar nor the browser's "leave site?" prompt may say otherwise.
-    for (const f of dirty) f.original = f.widget.read();
-    for (const f of dirty) f.node.classList.remove('dirty');
-    updateDirty();
     if (tokenChanged) {
-      // The new token ended every session, this one too: straight to the login page, which says why.
+      // The new token ended every session, this one too, and what was saved is saved: the bar says so,
+      // and the page goes straight to the login page, which says why, without a "leave site?" prompt.
+      for (const f of dirty) {
+        f.original = f.widget.read();
+        f.node.classList.remove('dirty');
+      }
+      updateDirty();
       leaving = true;
       location.href = '/?e=token&next=/config';
       return;
     }
     toast(t('config.saved', { n: dirty.length }), 'ok');
+    // The form is built again from the server's answer; until then it still shows the changes.
     await load();
   }
 
