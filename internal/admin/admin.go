@@ -188,16 +188,18 @@ type keyView struct {
 	keypool.Meta
 }
 
-// keyStatus lists keys (masked) with their state; ?status=usable|cooling|disabled and ?search= (id,
-// masked key, tag, or the whole key) filter, ?limit and ?offset page through large pools.
+// keyStatus lists keys (masked) with their state; ?status=usable|cooling|disabled, ?min_failures=N and
+// ?search= (any part of the key, its id, masked form or a tag) filter, ?sort=failures puts the most
+// failing first, ?limit and ?offset page through large pools.
 func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := clampInt(q.Get("limit"), 100, 1, 10000)
 	offset := clampInt(q.Get("offset"), 0, 0, 1<<30)
 	f := newKeyFilter(q)
+	byFailures := q.Get("sort") == "failures"
 	keys := h.Pool.Keys()
 	total, usable := h.Pool.Counts()
-	out := []keyView{}
+	var matches []*keypool.Key
 	seen, cooling := 0, 0
 	for _, k := range keys {
 		isCooling := f.cooling(k)
@@ -208,9 +210,17 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		seen++
-		if seen <= offset || len(out) >= limit {
-			continue
+		// Sorted pages need every match; unsorted ones keep only the page, so a large pool costs one
+		// pass and no copy.
+		if byFailures || (seen > offset && len(matches) < limit) {
+			matches = append(matches, k)
 		}
+	}
+	if byFailures {
+		matches = mostFailing(matches)[min(offset, len(matches)):min(offset+limit, len(matches))]
+	}
+	out := make([]keyView, 0, len(matches))
+	for _, k := range matches {
 		s := keypool.StateOf(k)
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
 			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Meta: k.Meta()})
@@ -221,6 +231,24 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable,
 		"matching": seen, "keys": out, "blame_alerts": alerts})
+}
+
+// mostFailing sorts keys by failure count, most first, on a snapshot of the counts: live requests
+// change them meanwhile, and a comparison must give the same answer twice.
+func mostFailing(keys []*keypool.Key) []*keypool.Key {
+	type entry struct {
+		key      *keypool.Key
+		failures int
+	}
+	entries := make([]entry, len(keys))
+	for i, k := range keys {
+		entries[i] = entry{k, k.Failures()}
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return b.failures - a.failures })
+	for i, e := range entries {
+		keys[i] = e.key
+	}
+	return keys
 }
 
 func clampInt(s string, def, lo, hi int) int {

@@ -221,11 +221,7 @@ func Verify(ctx context.Context, exec *upstream.Executor, pool *keypool.Pool, mo
 			resp, err := exec.Do(cctx, upstream.Call{Path: "models/" + model + ":generateContent", Body: body, Model: model, Key: key})
 			switch {
 			case err != nil:
-				if ue, ok := err.(*upstream.Error); ok {
-					res.Status, res.Error = ue.StatusCode, ue.Status.Message
-				} else {
-					res.Error = err.Error()
-				}
+				res.Status, res.Error = verifyFailure(err, key)
 			case resp.StatusCode != http.StatusOK:
 				res.Status, res.Error = resp.StatusCode, string(resp.Body)
 			default:
@@ -237,6 +233,22 @@ func Verify(ctx context.Context, exec *upstream.Executor, pool *keypool.Pool, mo
 	}
 	wg.Wait()
 	return results
+}
+
+// verifyFailure explains a failed check in Google's words: the status and message of the key's own
+// last attempt. The executor's answer to a client (a 502 saying that no key could serve the request)
+// is about the gateway, which is not what an admin checking one key wants to read.
+func verifyFailure(err error, key *keypool.Key) (int, string) {
+	ue, ok := err.(*upstream.Error)
+	if !ok {
+		return 0, err.Error()
+	}
+	for i := len(ue.Attempts) - 1; i >= 0; i-- {
+		if a := ue.Attempts[i]; a.KeyID == key.ID() && a.Status != 0 {
+			return a.Status, a.Error
+		}
+	}
+	return ue.StatusCode, ue.Status.Message
 }
 
 // export returns full keys, one per line, for backup or moving to another gateway.

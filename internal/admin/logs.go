@@ -242,6 +242,12 @@ func (l *Logs) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Success = &ok
 	}
+	switch f.Outcome = q.Get("outcome"); f.Outcome {
+	case "", "success", "failure", "refused":
+	default:
+		fail(w, badRequest{"outcome: want success, failure or refused"})
+		return
+	}
 	rows, total, err := l.Store.ListRequests(r.Context(), f, page(q))
 	if err != nil {
 		fail(w, err)

@@ -347,18 +347,21 @@ func proxyError(err error, u *url.URL) string {
 	return msg
 }
 
-// keyFilter selects keys for the key list: a status (usable, cooling, disabled) and a search text that
-// matches the key's id, its masked form, one of its tags, or the whole key when pasted.
+// keyFilter selects keys for the key list: a status (usable, cooling, disabled), a least number of
+// failures, and a search text that matches any part of the full key (case-insensitively), its id, its
+// masked form or one of its tags.
 type keyFilter struct {
-	status string
-	search string
-	exact  string
-	now    time.Time
+	status      string
+	search      string
+	exact       string
+	minFailures int
+	now         time.Time
 }
 
 func newKeyFilter(q url.Values) keyFilter {
 	s := strings.TrimSpace(q.Get("search"))
-	return keyFilter{status: strings.ToLower(q.Get("status")), search: strings.ToLower(s), exact: s, now: time.Now()}
+	return keyFilter{status: strings.ToLower(q.Get("status")), search: strings.ToLower(s), exact: s,
+		minFailures: clampInt(q.Get("min_failures"), 0, 0, 1<<30), now: time.Now()}
 }
 
 // cooling reports a usable key that at least one model may not use right now.
@@ -381,13 +384,50 @@ func (f keyFilter) match(k *keypool.Key, cooling bool) bool {
 			return false
 		}
 	}
+	if f.minFailures > 0 && k.Failures() < f.minFailures {
+		return false
+	}
 	if f.search == "" {
 		return true
 	}
-	if strings.Contains(k.ID(), f.search) || strings.Contains(strings.ToLower(k.Masked()), f.search) || k.Value() == f.exact {
+	if containsFold(k.Value(), f.exact) || strings.Contains(k.ID(), f.search) {
+		return true
+	}
+	// Only a search with the ellipsis can match the masked form; masking every key of a large pool
+	// for each search would cost an allocation per key.
+	if strings.Contains(f.search, "…") && strings.Contains(strings.ToLower(k.Masked()), f.search) {
 		return true
 	}
 	return slices.ContainsFunc(k.Meta().Tags, func(t string) bool { return strings.Contains(strings.ToLower(t), f.search) })
+}
+
+// containsFold reports whether sub is in s, ignoring ASCII case, without allocating: the key list
+// runs it over every key of the pool on each keystroke of a search.
+func containsFold(s, sub string) bool {
+	if strings.Contains(s, sub) {
+		return true
+	}
+	if !hasLetter(sub) {
+		return false // the exact search was the whole answer
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLetter(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') }) >= 0
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // keyIDs lists the ids of every key matching the filter, for actions on "all matching" keys that the

@@ -142,7 +142,24 @@ func openSettings(ctx context.Context, env map[string]string, logger *slog.Logge
 		st.Close()
 		return nil, nil, err
 	}
+	if t := mgr.GeneratedAuthToken; t != "" {
+		if err := st.MarkTokenUnclaimed(ctx, t); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+	}
 	return mgr, st, nil
+}
+
+// UnclaimedAuthToken returns the admin token when gemgate generated it and no one has logged in with
+// it yet, for the start-up message: printed on every start until then, it cannot be lost to a first
+// start that failed after generating it. "" otherwise.
+func (a *App) UnclaimedAuthToken(ctx context.Context) string {
+	token := config.AuthToken.Get(a.Settings.Current())
+	if ok, err := a.Store.TokenUnclaimed(ctx, token); err != nil || !ok {
+		return ""
+	}
+	return token
 }
 
 // New opens the database, loads settings and key state, and builds the handler.
@@ -191,7 +208,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ver = "dev"
 	}
 	a.Releases = version.NewChecker(ver, func() string { return version.Repo(mgr.Current()) }, version.Options{Every: releaseCheckEvery})
-	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger})
+	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger,
+		OnLogin: func(ctx context.Context) {
+			if err := st.ClaimToken(ctx); err != nil {
+				logger.Warn("could not record the first admin login", "err", err)
+			}
+		}})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("admin panel: %w", err)

@@ -76,8 +76,8 @@ var (
 		"Tokens clients use to call gemgate: the API key a client SDK is configured with.",
 		"客户端调用 gemgate 时使用的令牌，即在客户端 SDK 中填写的 API 密钥。", Secret())
 	AuthToken = define("AUTH_TOKEN", "", GroupAPI,
-		"Admin token for the web panel (also accepted as a client token). Generated and printed once when unset on first start (Gemini Balance used the first ALLOWED_TOKENS entry instead).",
-		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成并在控制台打印一次（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值）。", Secret())
+		"Admin token for the web panel (also accepted as a client token). Generated when unset on first start, and printed at every start until someone logs in with it (Gemini Balance used the first ALLOWED_TOKENS entry instead).",
+		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成，并在有人用它登录之前每次启动都打印到控制台（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值）。", Secret())
 	BaseURL = define("BASE_URL", "https://generativelanguage.googleapis.com/v1beta", GroupAPI,
 		"Gemini REST base URL; point it at a relay (e.g. https://my-relay.example.com/v1beta) to hide this server's IP.",
 		"Gemini 接口地址；可指向自建中转（如 https://my-relay.example.com/v1beta）以隐藏服务器 IP。", required())

@@ -23,7 +23,14 @@ type reqKey struct {
 	Status int
 }
 
-type reqCount struct{ Requests, Attempts, LatencyMS int64 }
+type reqCount struct{ Requests, Attempts, LatencyMS, Refused int64 }
+
+// refused tells a request gemgate answered with a client error without asking Google (wrong route,
+// wrong token, bad body): the client's mistake, which says nothing about the keys. A request that
+// reached no key for want of one (5xx) is the gateway's failure and is not refused.
+func refused(e *reqlog.Entry) bool {
+	return len(e.Attempts) == 0 && e.Status >= 400 && e.Status < 500
+}
 
 // keyKey is a row of gg_key_stats_hour.
 type keyKey struct {
@@ -88,6 +95,9 @@ func (c *counters) add(e *reqlog.Entry) {
 		v.Requests++
 		v.Attempts += n
 		v.LatencyMS += lat
+		if refused(e) {
+			v.Refused++
+		}
 	}
 	for _, a := range e.Attempts {
 		at := a.Started

@@ -51,9 +51,6 @@ func refusalReason(e *reqlog.Entry) string {
 	return "bad_request"
 }
 
-// refused reports an entry gemgate answered itself, with an error, without asking Google.
-func refused(e *reqlog.Entry) bool { return e.Refused() }
-
 // SourceRefusals is one source's refusals in the current hour.
 type SourceRefusals struct {
 	Source  string           `json:"source"`

@@ -211,7 +211,7 @@ func (s *Store) upsertSQL(table string, keys, add, set []string, rows int) strin
 
 var (
 	reqKeyCols   = []string{"bucket", "route", "model", "status_code"}
-	reqAddCols   = []string{"requests", "attempts", "latency_ms"}
+	reqAddCols   = []string{"requests", "attempts", "latency_ms", "refused"}
 	keyKeyCols   = []string{"bucket", "key_id", "model", "status_code"}
 	keyAddCols   = []string{"attempts", "latency_ms"}
 	tokenKeyCols = []string{"day", "key_id", "model", "token_id"}
@@ -229,7 +229,7 @@ func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) err
 			return s.upsertSQL(t.table, reqKeyCols, reqAddCols, nil, n)
 		}, func(i int, args []any) []any {
 			k, v := keys[i], t.m[keys[i]]
-			return append(args, k.Bucket, k.Route, k.Model, k.Status, v.Requests, v.Attempts, v.LatencyMS)
+			return append(args, k.Bucket, k.Route, k.Model, k.Status, v.Requests, v.Attempts, v.LatencyMS, v.Refused)
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.table, err)

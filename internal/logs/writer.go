@@ -96,7 +96,7 @@ func NewWriter(s *Store, opts WriterOptions) *Writer {
 func (w *Writer) Submit(e *reqlog.Entry) {
 	w.inflight.Add(1)
 	defer w.inflight.Add(-1)
-	if e.Refused() {
+	if e.Unsent() {
 		// Counted here, before the buffer, so that a flood of refusals neither fills it nor goes uncounted;
 		// only the sampled few go on to become rows.
 		snap := e.Snapshot()
@@ -236,7 +236,7 @@ func (w *Writer) write(entries []*reqlog.Entry) {
 	b := &batch{counts: w.refusals.takeCounts()}
 	for _, e := range entries {
 		snap := e.Snapshot()
-		if refused(&snap) {
+		if snap.Unsent() {
 			countRefusal(b.counts, &snap)
 		} else {
 			b.counts.add(&snap)

@@ -80,8 +80,9 @@ func SetUsage(ctx context.Context, u Usage) { Update(ctx, func(e *Entry) { e.Usa
 // Reject records why gemgate itself refused the request.
 func Reject(ctx context.Context, why string) { Update(ctx, func(e *Entry) { e.Rejection = why }) }
 
-// Refused reports a request gemgate answered itself with an error, without asking Google.
-func (e *Entry) Refused() bool {
+// Unsent reports a request gemgate answered itself with an error, without asking Google (a refused
+// token or route, a quota, a paused model): the log keeps only samples of those.
+func (e *Entry) Unsent() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.Attempts) == 0 && e.Status >= 400 && e.Rejection != ""
