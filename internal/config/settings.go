@@ -125,22 +125,22 @@ var (
 		"Models hidden from the model lists and refused in requests.",
 		"从模型列表中隐藏并拒绝请求的模型。")
 	ToolsCodeExecutionEnabled = define("TOOLS_CODE_EXECUTION_ENABLED", false, GroupModels,
-		"Add Gemini's code-execution tool to chat requests automatically; skipped where it cannot work (function calling, -search, -image and -non-thinking models).",
-		"自动为对话请求添加 Gemini 代码执行工具；在无法使用的场合跳过（函数调用、-search、-image 及 -non-thinking 模型）。")
+		"Add Gemini's code-execution tool to chat requests automatically, on every API (native Gemini, OpenAI, Responses, Anthropic), after the client's own tools; skipped where it cannot work (function declarations or calls, JSON output, media input, a cached context, -search, -image and -non-thinking models).",
+		"在所有接口（原生 Gemini、OpenAI、Responses、Anthropic）的对话请求中自动添加 Gemini 代码执行工具，附加在客户端自带的工具之后；在无法使用的场合跳过（函数声明或函数调用、JSON 输出、媒体输入、缓存上下文、-search、-image 及 -non-thinking 模型）。")
 	URLContextEnabled = define("URL_CONTEXT_ENABLED", false, GroupModels,
-		"Add the URL-context tool (the model reads links in the prompt) for the models in URL_CONTEXT_MODELS.",
-		"为 URL_CONTEXT_MODELS 中的模型添加网址上下文工具（模型会读取提示词中的链接）。")
+		"Add the URL-context tool (the model reads links in the prompt) for the models in URL_CONTEXT_MODELS, on every API (native Gemini too), after the client's own tools; skipped next to function declarations, JSON output and a cached context.",
+		"为 URL_CONTEXT_MODELS 中的模型添加网址上下文工具（模型会读取提示词中的链接），适用于所有接口（含原生 Gemini），附加在客户端自带的工具之后；有函数声明、JSON 输出或缓存上下文时跳过。")
 	URLContextModels = define("URL_CONTEXT_MODELS", []string{
 		"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-live-001",
 	}, GroupModels,
 		"Models that get the URL-context tool when URL_CONTEXT_ENABLED is on.",
 		"开启 URL_CONTEXT_ENABLED 时添加网址上下文工具的模型。")
 	ShowSearchLink = define("SHOW_SEARCH_LINK", true, GroupModels,
-		"Append the Google Search sources as Markdown links to the answers of -search models.",
-		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式）。")
+		"Append the Google Search sources as Markdown links to the answers of -search models, on every API: OpenAI and Anthropic at the end of the text, native Gemini as one more text part (streamed or not).",
+		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式），适用于所有接口：OpenAI 和 Anthropic 附在正文末尾，原生 Gemini 作为额外的文本部分（流式与非流式均适用）。")
 	ShowThinkingProcess = define("SHOW_THINKING_PROCESS", true, GroupModels,
-		"Ask thinking models for their thoughts and return them (OpenAI format: reasoning_content; Gemini format: thought parts).",
-		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content，Gemini 格式为 thought 部分）。")
+		"Ask thinking models for their thoughts and return them (OpenAI format: reasoning_content; Gemini format: parts marked thought, as includeThoughts is added to thinkingConfig unless the client set it or turned thinking off; Anthropic clients choose with their own thinking parameter).",
+		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content；Gemini 格式为标记 thought 的部分：除非客户端自己设置了 includeThoughts 或关闭了思考，否则会在 thinkingConfig 中添加 includeThoughts；Anthropic 客户端由其自身的 thinking 参数决定）。")
 	ThinkingModels = define("THINKING_MODELS", []string{}, GroupModels,
 		"Models that also get a <model>-non-thinking variant, which turns thinking off (the smallest budget where it cannot be off).",
 		"为这些模型额外提供 <模型>-non-thinking 变体，关闭思考（无法关闭的模型使用最小预算）。")
@@ -238,8 +238,8 @@ var (
 // Streaming (tab 流式输出).
 var (
 	StreamOptimizerEnabled = define("STREAM_OPTIMIZER_ENABLED", false, GroupStream,
-		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect).",
-		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）。")
+		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect): OpenAI chat streams and native Gemini SSE streams (alt=sse, text-only events; the finish reason and usage stay on the last piece).",
+		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）：适用于 OpenAI 对话流和原生 Gemini SSE 流（alt=sse，仅含文本的事件；结束原因和用量只保留在最后一块）。")
 	StreamMinDelay = define("STREAM_MIN_DELAY", 0.016, GroupStream,
 		"Delay between pieces for long text, in seconds (e.g. 0.016).",
 		"长文本各小块之间的间隔（秒），例如 0.016。", AtLeast(0))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,6 +35,18 @@ type part struct {
 type tool struct {
 	FunctionDeclarations      []functionDeclaration `json:"functionDeclarations"`
 	FunctionDeclarationsSnake []functionDeclaration `json:"function_declarations"`
+	GoogleSearch              *struct{}             `json:"googleSearch"`
+	GoogleSearchSnake         *struct{}             `json:"google_search"`
+}
+
+// searches reports a request with the Google Search tool: its answer is grounded, with sources.
+func (g *genRequest) searches() bool {
+	for _, t := range g.Tools {
+		if t.GoogleSearch != nil || t.GoogleSearchSnake != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type functionDeclaration struct {
@@ -217,6 +230,7 @@ type answer struct {
 	mediaOnly     bool
 	finish        string
 	candidates    int
+	grounding     *grounding // the sources of a search-grounded answer
 	promptTokens  int
 	outTokens     int // per candidate
 	thoughtTokens int
@@ -251,7 +265,28 @@ func newAnswer(model string, g *genRequest, b Behavior) *answer {
 		return a
 	}
 	a.fillContent(user, cfg)
+	if g.searches() {
+		a.grounding = &grounding{
+			Chunks:  []groundingChunk{{Web: webSource{URI: "https://example.com/search?q=" + url.QueryEscape(user), Title: "Example result for " + user}}},
+			Queries: []string{user},
+		}
+	}
 	return a
+}
+
+// grounding is Google's groundingMetadata, the part gateways read: the web sources.
+type grounding struct {
+	Chunks  []groundingChunk `json:"groundingChunks"`
+	Queries []string         `json:"webSearchQueries"`
+}
+
+type groundingChunk struct {
+	Web webSource `json:"web"`
+}
+
+type webSource struct {
+	URI   string `json:"uri"`
+	Title string `json:"title"`
 }
 
 func (a *answer) fillContent(user string, cfg genConfig) {
@@ -365,9 +400,10 @@ type promptFeedback struct {
 }
 
 type candidate struct {
-	Content      respContent `json:"content"`
-	FinishReason string      `json:"finishReason,omitempty"`
-	Index        int         `json:"index"`
+	Content           respContent `json:"content"`
+	FinishReason      string      `json:"finishReason,omitempty"`
+	Index             int         `json:"index"`
+	GroundingMetadata *grounding  `json:"groundingMetadata,omitempty"`
 }
 
 type respContent struct {
@@ -446,6 +482,7 @@ func (a *answer) response(parts []any, last bool) genResponse {
 		r.Candidates[i] = candidate{Content: respContent{Parts: parts, Role: "model"}, Index: i}
 		if last {
 			r.Candidates[i].FinishReason = a.finish
+			r.Candidates[i].GroundingMetadata = a.grounding
 		}
 	}
 	if last {
