@@ -92,9 +92,16 @@ type settingView struct {
 	Bootstrap bool   `json:"env_only"`
 }
 
+// getConfig answers Gemini Balance's flat object {"NAME": value, ...} (secrets masked unless
+// ?reveal=1); ?detailed=1 gives gemgate's list with each setting's source, group and type, which the
+// panel reads.
 func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 	snap := h.Settings.Current()
 	reveal := r.URL.Query().Get("reveal") == "1"
+	if r.URL.Query().Get("detailed") != "1" {
+		writeJSON(w, http.StatusOK, flatConfig(snap, reveal))
+		return
+	}
 	out := make([]settingView, 0, len(config.All()))
 	for _, d := range config.All() {
 		v := snap.Value(d)
@@ -106,6 +113,20 @@ func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 			Type: d.Kind.String(), Secret: d.Secret, Bootstrap: d.Bootstrap})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"settings": out, "version": snap.Version()})
+}
+
+// flatConfig is every setting by name, as Gemini Balance's GET /api/config; secrets masked unless
+// reveal (ENCRYPTION_KEY always).
+func flatConfig(snap *config.Snapshot, reveal bool) map[string]any {
+	out := make(map[string]any, len(config.All()))
+	for _, d := range config.All() {
+		v := snap.Value(d)
+		if d.Secret && (!reveal || d == config.EncryptionKey.Def()) {
+			v = maskValue(v)
+		}
+		out[d.Name] = v
+	}
+	return out
 }
 
 func maskValue(v any) any {
@@ -140,7 +161,11 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changes := make(map[string]string, len(body))
+	snap := h.Settings.Current()
 	for name, raw := range body {
+		if d, ok := config.Lookup(name); ok && d.Secret && maskedEcho(snap.Value(d), raw) {
+			continue // a masked value read from GET /api/config and sent back: the secret is unchanged
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			changes[name] = s
@@ -153,6 +178,27 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updated": len(changes), "version": h.Settings.Current().Version()})
+}
+
+// maskedEcho reports a value that is the masked form of the current one. Gemini Balance's scripts and
+// its config page read the whole config and write it back; the masked secrets they read must not
+// replace the real ones.
+func maskedEcho(current any, raw json.RawMessage) bool {
+	masked, err := json.Marshal(maskValue(current))
+	if err != nil {
+		return false
+	}
+	var a, b any
+	if json.Unmarshal(masked, &a) != nil || json.Unmarshal(raw, &b) != nil {
+		return false
+	}
+	plain, _ := json.Marshal(current)
+	return string(mustMarshal(a)) == string(mustMarshal(b)) && string(masked) != string(plain)
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // revert takes {"names":[...]} and returns those settings to their env or default value.

@@ -350,8 +350,12 @@ func toStore(in []keypool.State) []store.KeyState {
 func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	h := admin.New(a.Settings, a.Pool)
 	h.Session = a.panel.Check
-	(&admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}).Register(h)
-	(&admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}).Register(h)
+	keys := &admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}
+	keys.Register(h)
+	panel := &admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}
+	panel.Register(h)
+	(&admin.GeminiBalance{Settings: a.Settings, Pool: a.Pool, Keys: keys, Panel: panel, Logs: a.Logs, Jobs: a.Jobs,
+		Releases: a.Releases}).Register(h)
 	(&admin.Version{Checker: a.Releases}).Register(h)
 	(&admin.Logs{Settings: a.Settings, Store: a.Logs, Writer: a.LogWriter, Pool: a.Pool, Jobs: a.Jobs}).Register(h)
 	(&admin.Tokens{Settings: a.Settings, Store: a.Store, Tokens: a.Tokens, Reload: a.reloadClientTokens}).Register(h)
