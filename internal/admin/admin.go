@@ -163,8 +163,8 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 	changes := make(map[string]string, len(body))
 	snap := h.Settings.Current()
 	for name, raw := range body {
-		if d, ok := config.Lookup(name); ok && d.Secret && maskedEcho(snap.Value(d), raw) {
-			continue // a masked value read from GET /api/config and sent back: the secret is unchanged
+		if d, ok := config.Lookup(name); ok && echo(d, snap.Value(d), raw) {
+			continue // a value read from GET /api/config and sent back unchanged
 		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
@@ -180,20 +180,28 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"updated": len(changes), "version": h.Settings.Current().Version()})
 }
 
-// maskedEcho reports a value that is the masked form of the current one. Gemini Balance's scripts and
-// its config page read the whole config and write it back; the masked secrets they read must not
-// replace the real ones.
-func maskedEcho(current any, raw json.RawMessage) bool {
-	masked, err := json.Marshal(maskValue(current))
-	if err != nil {
+// echo reports a value sent back as GET /api/config showed it, where storing it would be wrong: a
+// secret's masked form (it must not replace the real secret) or an env-only setting's current value
+// (which cannot be stored, but need not fail the update). Gemini Balance's scripts and its config page
+// read the whole config and write it back.
+func echo(d *config.Def, current any, raw json.RawMessage) bool {
+	shown := current
+	switch {
+	case d.Secret:
+		shown = maskValue(current)
+	case !d.Bootstrap:
 		return false
 	}
 	var a, b any
-	if json.Unmarshal(masked, &a) != nil || json.Unmarshal(raw, &b) != nil {
+	if json.Unmarshal(mustMarshal(shown), &a) != nil || json.Unmarshal(raw, &b) != nil {
 		return false
 	}
-	plain, _ := json.Marshal(current)
-	return string(mustMarshal(a)) == string(mustMarshal(b)) && string(masked) != string(plain)
+	same := string(mustMarshal(a)) == string(mustMarshal(b))
+	if d.Bootstrap {
+		return same
+	}
+	// A secret equal to its mask is short enough to be shown whole: then it is a real value.
+	return same && string(mustMarshal(shown)) != string(mustMarshal(current))
 }
 
 func mustMarshal(v any) []byte {

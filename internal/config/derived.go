@@ -46,3 +46,19 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
+
+// checkOverrides accepts ENV_OVERRIDES naming stored settings only: env-only settings come from env
+// anyway, and a misspelt name would silently override nothing.
+func checkOverrides(v any) error {
+	list, _ := v.([]string)
+	for _, name := range list {
+		d, ok := byName[strings.TrimSpace(name)]
+		switch {
+		case !ok:
+			return fmt.Errorf("ENV_OVERRIDES: %q is not a setting", name)
+		case d.Bootstrap:
+			return fmt.Errorf("ENV_OVERRIDES: %s is read from env only already", name)
+		}
+	}
+	return nil
+}

@@ -57,6 +57,10 @@ var (
 		"Seconds gemgate keeps retrying, with growing pauses, to reach a database that does not answer at start (a database container still starting); 0 tries once. (gemgate only.)",
 		"启动时数据库无响应（例如数据库容器仍在启动）时，gemgate 以逐渐变长的间隔重试连接的总秒数；0 表示只尝试一次。（gemgate 新增）",
 		Bootstrap(), Range(0, 3600))
+	EnvOverrides = define("ENV_OVERRIDES", []string{}, GroupDatabase,
+		"Settings whose environment value wins over the value stored in the database at every start, comma separated, e.g. AUTH_TOKEN or AUTH_TOKEN,API_KEYS: the way to recover or change them on hosts without a shell (Hugging Face, Render). Stored values otherwise win over env, as in Gemini Balance. Each override is logged at start; remove the entry afterwards so panel changes last. (gemgate only.)",
+		"在每次启动时以环境变量值覆盖数据库中已保存值的配置项，逗号分隔，例如 AUTH_TOKEN 或 AUTH_TOKEN,API_KEYS：在没有命令行的平台（Hugging Face、Render）上找回或修改这些配置的方法。否则已保存的值优先于环境变量（与 Gemini Balance 相同）。每次覆盖都会在启动日志中记录；用完后请删除该项，以免后台的修改在重启后被覆盖。（gemgate 新增）",
+		Bootstrap(), Checked(checkOverrides))
 	EncryptionKey = define("ENCRYPTION_KEY", "", GroupDatabase,
 		"Encrypts the API keys, tokens and other secrets stored in the database (AES-256-GCM): 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32), or a passphrase of at least 16 characters. Empty stores them in plain text. Keep it safe: without it the stored secrets cannot be read. Existing values are encrypted at the next start, or with gemgate encrypt-existing; see docs/security.md. (gemgate only.)",
 		"加密数据库中保存的 API 密钥、令牌等敏感信息（AES-256-GCM）：32 个随机字节，写成 64 位十六进制或 base64（例如 openssl rand -base64 32），或至少 16 个字符的口令。留空则以明文保存。请妥善保管：丢失后已保存的密钥将无法读取。已有数据会在下次启动时或通过 gemgate encrypt-existing 加密；详见 docs/security.md。（gemgate 新增）",
