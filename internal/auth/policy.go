@@ -203,6 +203,10 @@ func (g *Grant) Admit(models ...string) *Denial {
 	return nil
 }
 
+// Lists reports whether a model list shows a model to this token: the allow-list only, no quota
+// spent. A nil Grant (no managed token) sees every model.
+func (g *Grant) Lists(names ...string) bool { return g == nil || g.policy.allows(names...) }
+
 func firstNonEmpty(names []string) string {
 	for _, n := range names {
 		if n != "" {
