@@ -188,6 +188,9 @@ var (
 	TTSSpeed = define("TTS_SPEED", "normal", GroupTTS,
 		"Speaking speed asked of the TTS model: slow, normal or fast.",
 		"要求 TTS 模型使用的语速：slow（慢）、normal（正常）或 fast（快）。", OneOf("slow", "normal", "fast"))
+	TranscriptionModel = define("TRANSCRIPTION_MODEL", "gemini-2.5-flash", GroupTTS,
+		"Gemini model that serves the OpenAI-style /v1/audio/transcriptions and /v1/audio/translations (speech to text) when the request names an OpenAI model such as whisper-1; a request naming a Gemini model (or alias) uses that one. (gemgate only.)",
+		"OpenAI 格式语音转文字接口 /v1/audio/transcriptions 和 /v1/audio/translations 使用的 Gemini 模型，用于请求指定 whisper-1 等 OpenAI 模型时；请求指定 Gemini 模型（或别名）时使用该模型。（gemgate 新增）", required())
 )
 
 // Image generation and hosting (tab 图像生成).

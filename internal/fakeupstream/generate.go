@@ -69,6 +69,58 @@ type genConfig struct {
 	ResponseModalitiesSnake []string        `json:"response_modalities"`
 	ThinkingConfig          *thinkingConfig `json:"thinkingConfig"`
 	ThinkingConfigSnake     *thinkingConfig `json:"thinking_config"`
+	ResponseMimeType        string          `json:"responseMimeType"`
+	ResponseSchema          *outSchema      `json:"responseSchema"`
+	ResponseJSONSchema      *outSchema      `json:"responseJsonSchema"`
+}
+
+// outSchema is the part of a response schema the structured answer is built from.
+type outSchema struct {
+	Type       any                   `json:"type"` // "object", "OBJECT", or ["string","null"]
+	Properties map[string]*outSchema `json:"properties"`
+	Items      *outSchema            `json:"items"`
+}
+
+// structured is the answer to a request for JSON output: a value of the schema's shape, its strings
+// echoing the prompt, so a client can parse it as it would Gemini's.
+func (cfg genConfig) structured(user string) (string, bool) {
+	if !strings.EqualFold(cfg.ResponseMimeType, "application/json") {
+		return "", false
+	}
+	sc := cfg.ResponseSchema
+	if sc == nil {
+		sc = cfg.ResponseJSONSchema
+	}
+	b, err := json.Marshal(sc.sample("echo: " + user))
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+func (s *outSchema) sample(text string) any {
+	if s == nil {
+		return map[string]any{"text": text}
+	}
+	typ, _ := s.Type.(string)
+	if list, ok := s.Type.([]any); ok && len(list) > 0 {
+		typ, _ = list[0].(string)
+	}
+	switch strings.ToLower(typ) {
+	case "array":
+		return []any{s.Items.sample(text)}
+	case "string":
+		return text
+	case "number", "integer":
+		return 1
+	case "boolean":
+		return true
+	}
+	out := map[string]any{}
+	for name, p := range s.Properties {
+		out[name] = p.sample(text)
+	}
+	return out
 }
 
 type thinkingConfig struct {
@@ -297,6 +349,9 @@ func (a *answer) fillContent(user string, cfg genConfig) {
 		return
 	}
 	a.text = "echo: " + user
+	if js, ok := cfg.structured(user); ok {
+		a.text = js
+	}
 	if cfg.MaxOutputTokens > 0 && cfg.MaxOutputTokens < maxTokensLimit {
 		a.text = truncateRunes(a.text, cfg.MaxOutputTokens*4)
 		a.finish = "MAX_TOKENS"
