@@ -162,7 +162,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	// A Gemini Balance database opened in place: its log rows get masked keys and key ids. A failure
 	// leaves them as they were, to be retried at the next start, rather than keeping the gateway down.
-	if sum, err := importer.Adopt(ctx, st); err != nil {
+	history, err := importer.NewHistory(mgr.Current(), st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if sum, err := importer.Adopt(ctx, st, history); err != nil {
 		logger.Warn("could not finish adopting the Gemini Balance database; retrying at the next start", "err", err)
 	} else if sum != nil {
 		logger.Info(sum.String())

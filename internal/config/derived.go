@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // LogLevelOf maps LOG_LEVEL (the reference's Python level names, any case) to a slog level.
@@ -45,6 +46,15 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or range", s)
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// checkZone accepts an IANA time zone name.
+func checkZone(v any) error {
+	name, _ := v.(string)
+	if _, err := time.LoadLocation(name); err != nil {
+		return fmt.Errorf("not an IANA time zone such as Asia/Shanghai or UTC: %v", err)
+	}
+	return nil
 }
 
 // checkOverrides accepts ENV_OVERRIDES naming stored settings only: env-only settings come from env

@@ -57,6 +57,10 @@ var (
 		"Seconds gemgate keeps retrying, with growing pauses, to reach a database that does not answer at start (a database container still starting); 0 tries once. (gemgate only.)",
 		"启动时数据库无响应（例如数据库容器仍在启动）时，gemgate 以逐渐变长的间隔重试连接的总秒数；0 表示只尝试一次。（gemgate 新增）",
 		Bootstrap(), Range(0, 3600))
+	GeminiBalanceTimezone = define("GEMINI_BALANCE_TIMEZONE", "Asia/Shanghai", GroupDatabase,
+		"IANA time zone the Gemini Balance database was written in (its image set TZ=Asia/Shanghai; its times carry no zone): adopting or importing it converts its log times from this zone. (gemgate only.)",
+		"Gemini Balance 数据库写入时所用的 IANA 时区（其镜像设置了 TZ=Asia/Shanghai，写入的时间不带时区）：接管或导入时按此时区转换其日志时间。（gemgate 新增）",
+		Bootstrap(), required(), Checked(checkZone))
 	EnvOverrides = define("ENV_OVERRIDES", []string{}, GroupDatabase,
 		"Settings whose environment value wins over the value stored in the database at every start, comma separated, e.g. AUTH_TOKEN or AUTH_TOKEN,API_KEYS: the way to recover or change them on hosts without a shell (Hugging Face, Render). Stored values otherwise win over env, as in Gemini Balance. Each override is logged at start; remove the entry afterwards so panel changes last. (gemgate only.)",
 		"在每次启动时以环境变量值覆盖数据库中已保存值的配置项，逗号分隔，例如 AUTH_TOKEN 或 AUTH_TOKEN,API_KEYS：在没有命令行的平台（Hugging Face、Render）上找回或修改这些配置的方法。否则已保存的值优先于环境变量（与 Gemini Balance 相同）。每次覆盖都会在启动日志中记录；用完后请删除该项，以免后台的修改在重启后被覆盖。（gemgate 新增）",
