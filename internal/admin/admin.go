@@ -236,6 +236,7 @@ type keyView struct {
 	LastErrorAt    time.Time          `json:"last_error_at,omitzero"`
 	LastUsedAt     time.Time          `json:"last_used_at,omitzero"`
 	Cooldowns      []keypool.Cooldown `json:"cooldowns,omitempty"`
+	Usage          []keypool.Usage    `json:"usage,omitempty"` // requests counted against KEY_MODEL_LIMITS
 	keypool.Meta
 }
 
@@ -264,7 +265,7 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		s := keypool.StateOf(k)
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
-			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Meta: k.Meta()})
+			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Usage: h.Pool.UsageOf(k), Meta: k.Meta()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable, "matching": seen, "keys": out})
 }

@@ -182,6 +182,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	pool.Restore(fromStore(states))
 	pool.SetModelTags(config.ModelKeyTags.Get(snap))
+	pool.SetLimits(keyLimits(snap))
 
 	client := opts.Client
 	if client == nil {
@@ -246,7 +247,21 @@ func (a *App) apply(old, next *config.Snapshot) {
 	if !maps.Equal(config.ModelKeyTags.Get(old), config.ModelKeyTags.Get(next)) {
 		a.Pool.SetModelTags(config.ModelKeyTags.Get(next))
 	}
+	if !maps.Equal(config.KeyModelLimits.Get(old), config.KeyModelLimits.Get(next)) {
+		a.Pool.SetLimits(keyLimits(next))
+	}
 	a.Tokens.Update(next)
+}
+
+// keyLimits reads KEY_MODEL_LIMITS for the key pool (the setting's validation already refused bad values).
+func keyLimits(snap *config.Snapshot) map[string]keypool.Limit {
+	out := map[string]keypool.Limit{}
+	for model, s := range config.KeyModelLimits.Get(snap) {
+		if rpm, rpd, err := config.ParseKeyLimit(s); err == nil {
+			out[model] = keypool.Limit{RPM: rpm, RPD: rpd}
+		}
+	}
+	return out
 }
 
 func (a *App) flushLoop() {

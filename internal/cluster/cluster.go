@@ -23,10 +23,15 @@ import (
 
 // message is what travels on the channel.
 type message struct {
-	From     string         `json:"from"`
-	Key      *keypool.Event `json:"key,omitempty"`
-	Settings bool           `json:"settings,omitempty"`
+	From     string               `json:"from"`
+	Key      *keypool.Event       `json:"key,omitempty"`
+	Settings bool                 `json:"settings,omitempty"`
+	Usage    []keypool.UsageDelta `json:"usage,omitempty"` // requests counted against KEY_MODEL_LIMITS
 }
+
+// usageEvery is how often an instance tells the others how many requests it counted per key and model:
+// often enough that the per-minute caps hold across instances, in one message whatever the traffic.
+const usageEvery = time.Second
 
 // Cluster connects one instance to the others.
 type Cluster struct {
@@ -68,9 +73,10 @@ func New(ctx context.Context, url, prefix string, pool *keypool.Pool, settings *
 		logger: logger, out: make(chan message, outBuffer), ready: make(chan struct{})}
 	runCtx, runCancel := context.WithCancel(context.Background())
 	c.cancel = runCancel
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.subscribe(runCtx)
 	go c.publish(runCtx)
+	go c.shareUsage(runCtx)
 	select {
 	case <-c.ready:
 	case <-time.After(5 * time.Second):
@@ -84,6 +90,25 @@ func New(ctx context.Context, url, prefix string, pool *keypool.Pool, settings *
 		}
 	})
 	return c, nil
+}
+
+// shareUsage publishes this instance's request counts every usageEvery.
+func (c *Cluster) shareUsage(ctx context.Context) {
+	defer c.wg.Done()
+	c.pool.ShareUsage(true)
+	defer c.pool.ShareUsage(false)
+	t := time.NewTicker(usageEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d := c.pool.TakeUsage(); len(d) > 0 {
+				c.send(message{Usage: d})
+			}
+		}
+	}
 }
 
 func (c *Cluster) send(m message) {
@@ -142,6 +167,9 @@ func (c *Cluster) subscribe(ctx context.Context) {
 		}
 		if m.Key != nil {
 			c.pool.Apply(*m.Key)
+		}
+		if len(m.Usage) > 0 {
+			c.pool.AddUsage(m.Usage)
 		}
 		if m.Settings {
 			c.reload(ctx)

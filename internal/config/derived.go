@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +47,32 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or range", s)
 	}
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// ParseKeyLimit reads a KEY_MODEL_LIMITS value "RPM/RPD" ("10/250"; "10" caps the minute only, "0/250"
+// the day only).
+func ParseKeyLimit(s string) (rpm, rpd int, err error) {
+	a, b, _ := strings.Cut(strings.TrimSpace(s), "/")
+	bad := fmt.Errorf("%q: want requests per minute and per day as RPM/RPD, e.g. 10/250", s)
+	if rpm, err = strconv.Atoi(strings.TrimSpace(a)); err != nil || rpm < 0 {
+		return 0, 0, bad
+	}
+	if b != "" {
+		if rpd, err = strconv.Atoi(strings.TrimSpace(b)); err != nil || rpd < 0 {
+			return 0, 0, bad
+		}
+	}
+	return rpm, rpd, nil
+}
+
+func checkKeyLimits(v any) error {
+	m, _ := v.(map[string]string)
+	for model, s := range m {
+		if _, _, err := ParseKeyLimit(s); err != nil {
+			return fmt.Errorf("%s: %w", model, err)
+		}
+	}
+	return nil
 }
 
 // checkZone accepts an IANA time zone name.

@@ -166,6 +166,10 @@ var (
 	ModelKeyTags = define("MODEL_KEY_TAGS", map[string]string{}, GroupModels,
 		`Which keys may serve which models, as a JSON object from a model name or glob to comma separated key tags, e.g. {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}. Tag keys in the key list (tags, weight, project). Models that match nothing use every key.`,
 		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`)
+	KeyModelLimits = define("KEY_MODEL_LIMITS", map[string]string{}, GroupModels,
+		`Requests each key may make per minute and per day for a model, as a JSON object from a model name or glob to "RPM/RPD", e.g. {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"} (Google's free tier). A key at its cap is skipped for that model until the minute turns, or until midnight Pacific time for the day, instead of being sent on to collect a 429; counts are shared between instances through Redis. Models that match nothing have no cap. (gemgate only.)`,
+		`每个密钥对某个模型每分钟和每天可发出的请求数：JSON 对象，键为模型名或通配符，值为 "每分钟/每天"，例如 {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"}（Google 免费层级）。达到上限的密钥在该模型上会被跳过，直到下一分钟，或按天计时到太平洋时间零点，而不是继续发送去换来 429；多实例时通过 Redis 共享计数。未匹配的模型不设上限。（gemgate 新增）`,
+		Checked(checkKeyLimits))
 	EmptyResponseRetries = define("EMPTY_RESPONSE_RETRIES", 2, GroupModels,
 		"Retries on another key when Gemini answers 200 with no text (or thoughts only) and the finish reason does not explain it (not SAFETY, MAX_TOKENS, RECITATION); 0 turns it off.",
 		"当 Gemini 返回 200 却没有正文（或只有思考内容）且结束原因无法解释（非 SAFETY、MAX_TOKENS、RECITATION）时，换密钥重试的次数；0 表示关闭。",

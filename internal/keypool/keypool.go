@@ -30,6 +30,7 @@ type Key struct {
 	cool       atomic.Pointer[coolMap]
 	rateStreak atomic.Int32 // consecutive 429s without quota details
 	meta       atomic.Pointer[Meta]
+	usage      sync.Map // model -> *usage: requests counted against KEY_MODEL_LIMITS
 }
 
 // Failure describes the last failed attempt of a key.
@@ -109,6 +110,9 @@ type Pool struct {
 	exhausted   atomic.Pointer[exhaustion]
 	now         func() time.Time
 	hook        atomic.Pointer[func(Event)]
+	limits      atomic.Pointer[limitRules] // KEY_MODEL_LIMITS; nil: no caps
+	shareUsage  atomic.Bool
+	pending     pendingUsage
 }
 
 // New returns a pool of keys (duplicates and empty strings dropped) that disables a key after
@@ -194,6 +198,7 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 	if u := p.exhaustedUntil(model, now); u != 0 {
 		return nil, &CoolingError{Model: model, Until: time.Unix(0, u)}
 	}
+	limit, capped := p.LimitFor(model)
 	start := p.cursor.Add(1) - 1
 	var soonest int64
 	for i := range n {
@@ -206,6 +211,14 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 				soonest = u
 			}
 			continue
+		}
+		if capped {
+			if ok, u := p.reserve(k, model, limit, time.Unix(0, now)); !ok {
+				if soonest == 0 || u < soonest {
+					soonest = u
+				}
+				continue
+			}
 		}
 		if i > 1 {
 			p.cursor.CompareAndSwap(start+1, start+i+1)

@@ -61,6 +61,14 @@
       el('span', { dataset: { until: c.until } }, fmt.left(c.until)))));
   }
 
+  // usageList shows the requests counted against KEY_MODEL_LIMITS: this minute and today, per model.
+  function usageList(k) {
+    if (!k.usage || !k.usage.length) return null;
+    const cap = (n, limit) => fmt.n(n) + (limit ? '/' + fmt.n(limit) : '');
+    return el('ul.usage.small', {}, k.usage.map((u) => el('li', { class: u.at_cap ? 'warn' : null },
+      u.model + ': ' + t('keys.usage', { minute: cap(u.minute, u.rpm_limit), day: cap(u.day, u.rpd_limit) }))));
+  }
+
   function metaCell(k) {
     const parts = [];
     if (k.tags && k.tags.length) parts.push(el('div.tags', {}, k.tags.map((tag) => el('span.pill', {}, tag))));
@@ -90,7 +98,7 @@
       body.append(el('tr', { dataset: { id: k.id } },
         el('td.check', {}, box),
         el('td.nowrap', {}, el('div.mono', {}, k.key), el('div.small.muted', {}, 'id ' + k.id)),
-        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k)),
+        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k), usageList(k)),
         el('td.num', {}, fmt.n(k.failure_count)),
         el('td.wrap', {}, lastErr),
         el('td', {}, metaCell(k)),
