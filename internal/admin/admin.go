@@ -22,9 +22,11 @@ import (
 type Handler struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
-	Session  Session // the panel's cookie check, when the panel is mounted
-	mux      *http.ServeMux
-	routes   []string
+	// VertexPool answers the key list for ?pool=vertex (the Vertex AI Express keys); nil: Gemini only.
+	VertexPool *keypool.Pool
+	Session    Session // the panel's cookie check, when the panel is mounted
+	mux        *http.ServeMux
+	routes     []string
 }
 
 // New builds the admin API.
@@ -247,8 +249,12 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	limit := clampInt(q.Get("limit"), 100, 1, 10000)
 	offset := clampInt(q.Get("offset"), 0, 0, 1<<30)
 	f := newKeyFilter(q)
-	keys := h.Pool.Keys()
-	total, usable := h.Pool.Counts()
+	pool := h.Pool
+	if q.Get("pool") == "vertex" && h.VertexPool != nil {
+		pool = h.VertexPool
+	}
+	keys := pool.Keys()
+	total, usable := pool.Counts()
 	out := []keyView{}
 	seen, cooling := 0, 0
 	for _, k := range keys {
@@ -265,7 +271,7 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		s := keypool.StateOf(k)
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
-			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Usage: h.Pool.UsageOf(k), Meta: k.Meta()})
+			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Usage: pool.UsageOf(k), Meta: k.Meta()})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable, "matching": seen, "keys": out})
 }

@@ -32,6 +32,7 @@ type Panel struct {
 	Pool     *keypool.Pool
 	Models   ModelLister
 	Store    KeyStore
+	Vertex   *KeySet // ?pool=vertex: the Vertex AI Express keys; nil: Gemini keys only
 
 	proxyCache proxyCache
 }
@@ -469,12 +470,17 @@ func (f keyFilter) match(k *keypool.Key, cooling bool) bool {
 	return slices.ContainsFunc(k.Meta().Tags, func(t string) bool { return strings.Contains(strings.ToLower(t), f.search) })
 }
 
+func (p *Panel) set(r *http.Request) KeySet {
+	return chooseSet(r, KeySet{Pool: p.Pool, List: config.APIKeys}, p.Vertex)
+}
+
 // keyIDs lists the ids of every key matching the filter, for actions on "all matching" keys that the
 // page sends in batches.
 func (p *Panel) keyIDs(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	f := newKeyFilter(r.URL.Query())
 	ids := []string{}
-	for _, k := range p.Pool.Keys() {
+	for _, k := range ks.Pool.Keys() {
 		if f.match(k, f.status == "cooling" && f.cooling(k)) {
 			ids = append(ids, k.ID())
 		}
@@ -485,6 +491,7 @@ func (p *Panel) keyIDs(w http.ResponseWriter, r *http.Request) {
 // copyKeys takes {"ids":[...]} and returns those keys in full, in the order asked, for the copy
 // buttons. Keys travel only in this answer, never in a URL.
 func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	var body selection
 	if err := decode(r, &body); err != nil || (!body.All && len(body.IDs) == 0) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
@@ -493,12 +500,12 @@ func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
 	keys := []string{}
 	var unknown []string
 	if body.All {
-		for _, k := range p.Pool.Keys() {
+		for _, k := range ks.Pool.Keys() {
 			keys = append(keys, k.Value())
 		}
 	}
 	for _, id := range body.IDs {
-		if k, ok := p.Pool.LookupID(id); ok {
+		if k, ok := ks.Pool.LookupID(id); ok {
 			keys = append(keys, k.Value())
 		} else {
 			unknown = append(unknown, id)
@@ -510,6 +517,7 @@ func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
 // deleteText takes {"text":"..."}: every key found in the pasted text leaves API_KEYS, like the
 // reference's bulk-delete dialog.
 func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	var body struct {
 		Text string `json:"text"`
 	}
@@ -518,10 +526,10 @@ func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	drop := map[string]bool{}
-	for _, s := range keypool.ExtractKeys(body.Text) {
+	for _, s := range ks.extract(body.Text) {
 		drop[s] = true
 	}
-	current := config.APIKeys.Get(p.Settings.Current())
+	current := ks.List.Get(p.Settings.Current())
 	next := make([]string, 0, len(current))
 	var gone []string
 	for _, s := range current {
@@ -536,7 +544,7 @@ func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	if err := p.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+	if err := p.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 		return
 	}

@@ -213,8 +213,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.observe(scrub)
 	a.startClientTokens(ctx)
 	modelCache := &gemini.ModelCache{Exec: exec}
-	a.Admin = a.adminHandler(modelCache)
 	a.Media = a.wireMedia(exec, opts.Backoff, modelCache)
+	// Vertex keys keep their state in the same table as Gemini keys (rows are by key), and share it
+	// through Redis like them.
+	a.Media.VertexPool.Restore(fromStore(states))
+	if a.cluster != nil {
+		a.cluster.AddPool("vertex", a.Media.VertexPool)
+	}
+	a.Admin = a.adminHandler(modelCache)
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache}
 	a.Handler = api.New(api.Deps{
 		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache, Files: a.Media.Files},
@@ -300,22 +306,32 @@ func (a *App) flushKeys() {
 	failed := 0
 	var firstErr error
 	// In parts of keyFlushPart: the states of a whole pool in rotation would be held at once otherwise.
-	a.Pool.DrainEach(keyFlushPart, func(states []keypool.State) {
-		err := a.Store.SaveKeyStates(ctx, toStore(states))
-		if err == nil {
-			return
-		}
-		failed += len(states)
-		firstErr = cmp.Or(firstErr, err)
-		for _, s := range states {
-			if k, ok := a.Pool.Lookup(s.Key); ok {
-				a.Pool.MarkDirty(k)
+	for _, pool := range a.keyPools() {
+		pool.DrainEach(keyFlushPart, func(states []keypool.State) {
+			err := a.Store.SaveKeyStates(ctx, toStore(states))
+			if err == nil {
+				return
 			}
-		}
-	})
+			failed += len(states)
+			firstErr = cmp.Or(firstErr, err)
+			for _, s := range states {
+				if k, ok := pool.Lookup(s.Key); ok {
+					pool.MarkDirty(k)
+				}
+			}
+		})
+	}
 	if failed > 0 {
 		a.Logger.Warn("could not save key state; will retry", "keys", failed, "err", firstErr)
 	}
+}
+
+// keyPools are the pools whose key state is stored: the Gemini keys and the Vertex AI Express keys.
+func (a *App) keyPools() []*keypool.Pool {
+	if a.Media == nil {
+		return []*keypool.Pool{a.Pool}
+	}
+	return []*keypool.Pool{a.Pool, a.Media.VertexPool}
 }
 
 // Close stops background work, writes the last key state and closes the database.
@@ -370,9 +386,11 @@ func toStore(in []keypool.State) []store.KeyState {
 func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	h := admin.New(a.Settings, a.Pool)
 	h.Session = a.panel.Check
-	keys := &admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}
+	vertex := &admin.KeySet{Pool: a.Media.VertexPool, List: config.VertexAPIKeys, Exec: a.Media.Vertex.Exec, Vertex: true}
+	h.VertexPool = vertex.Pool
+	keys := &admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store, Vertex: vertex}
 	keys.Register(h)
-	panel := &admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}
+	panel := &admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store, Vertex: vertex}
 	panel.Register(h)
 	(&admin.GeminiBalance{Settings: a.Settings, Pool: a.Pool, Keys: keys, Panel: panel, Logs: a.Logs, Jobs: a.Jobs,
 		Releases: a.Releases}).Register(h)

@@ -24,6 +24,7 @@ import (
 // message is what travels on the channel.
 type message struct {
 	From     string               `json:"from"`
+	Pool     string               `json:"pool,omitempty"` // "" for the Gemini keys, else a name given to AddPool
 	Key      *keypool.Event       `json:"key,omitempty"`
 	Settings bool                 `json:"settings,omitempty"`
 	Usage    []keypool.UsageDelta `json:"usage,omitempty"` // requests counted against KEY_MODEL_LIMITS
@@ -39,6 +40,7 @@ type Cluster struct {
 	channel  string
 	id       string
 	pool     *keypool.Pool
+	pools    sync.Map // name -> *keypool.Pool: further pools (AddPool)
 	settings *config.Manager
 	logger   *slog.Logger
 
@@ -111,6 +113,23 @@ func (c *Cluster) shareUsage(ctx context.Context) {
 	}
 }
 
+// AddPool shares the state of another key pool (the Vertex AI Express keys) under name.
+func (c *Cluster) AddPool(name string, p *keypool.Pool) {
+	c.pools.Store(name, p)
+	p.OnEvent(func(ev keypool.Event) { c.send(message{Pool: name, Key: &ev}) })
+}
+
+// poolNamed is the pool a message is about; nil for a pool this instance does not have.
+func (c *Cluster) poolNamed(name string) *keypool.Pool {
+	if name == "" {
+		return c.pool
+	}
+	if p, ok := c.pools.Load(name); ok {
+		return p.(*keypool.Pool)
+	}
+	return nil
+}
+
 func (c *Cluster) send(m message) {
 	m.From = c.id
 	select {
@@ -165,8 +184,8 @@ func (c *Cluster) subscribe(ctx context.Context) {
 		if json.Unmarshal([]byte(msg.Payload), &m) != nil || m.From == c.id {
 			continue
 		}
-		if m.Key != nil {
-			c.pool.Apply(*m.Key)
+		if p := c.poolNamed(m.Pool); m.Key != nil && p != nil {
+			p.Apply(*m.Key)
 		}
 		if len(m.Usage) > 0 {
 			c.pool.AddUsage(m.Usage)

@@ -11,6 +11,7 @@
   const BIG_BATCH = 1000; // keys per request for cheap actions on every matching key
 
   const state = {
+    pool: '', // '' for the Gemini keys, 'vertex' for the Vertex AI Express keys
     filter: '',
     search: '',
     offset: 0,
@@ -23,13 +24,19 @@
     cancel: false,
   };
 
+  // kapi calls a key route on the pool shown (?pool=vertex for the Vertex AI Express keys).
+  function kapi(method, path, body) {
+    if (!state.pool) return api(method, path, body);
+    return api(method, path + (path.includes('?') ? '&' : '?') + 'pool=' + state.pool, body);
+  }
+
   // Key list
 
   async function loadKeys() {
     const q = new URLSearchParams({ status: state.filter, search: state.search, limit: state.limit, offset: state.offset });
     let data;
     try {
-      data = await api('GET', '/api/keys/status?' + q);
+      data = await kapi('GET', '/api/keys/status?' + q);
     } catch (e) {
       return fail(e);
     }
@@ -147,7 +154,7 @@
       return [...state.selected];
     }
     const q = new URLSearchParams({ status: state.filter, search: state.search });
-    const data = await api('GET', '/api/keys/ids?' + q);
+    const data = await kapi('GET', '/api/keys/ids?' + q);
     return data.ids;
   }
 
@@ -176,11 +183,11 @@
     const totals = {};
     try {
       if (all) {
-        Object.assign(totals, await api('POST', '/api/keys/' + action, { all: true }));
+        Object.assign(totals, await kapi('POST', '/api/keys/' + action, { all: true }));
       } else {
         const size = action === 'verify' || ids.length <= BATCH * 4 ? BATCH : BIG_BATCH;
         await batches(ids, size, async (chunk) => {
-          const r = await api('POST', '/api/keys/' + action, { ids: chunk });
+          const r = await kapi('POST', '/api/keys/' + action, { ids: chunk });
           if (r.results) results.push(...r.results);
           for (const [k, v] of Object.entries(r)) if (typeof v === 'number') totals[k] = (totals[k] || 0) + v;
         });
@@ -242,10 +249,10 @@
     try {
       let keys = [];
       if (ids === null) {
-        keys = (await api('POST', '/api/keys/copy', { all: true })).keys;
+        keys = (await kapi('POST', '/api/keys/copy', { all: true })).keys;
       } else {
         for (let i = 0; i < ids.length; i += BIG_BATCH) {
-          keys = keys.concat((await api('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
+          keys = keys.concat((await kapi('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
         }
       }
       await copyAndTell(keys.join('\n'), keys.length);
@@ -264,7 +271,7 @@
         {
           label: t('keys.add.submit'), kind: 'primary', id: 'add',
           onClick: async () => {
-            const r = await api('POST', '/api/keys/add', { text: area.value });
+            const r = await kapi('POST', '/api/keys/add', { text: area.value });
             toast(t('keys.add.result', { added: r.added, duplicates: r.duplicates, found: r.found }), r.added ? 'ok' : undefined);
             refresh();
           },
@@ -465,6 +472,12 @@
   }
 
   function wire() {
+    $('key-pool').addEventListener('change', () => {
+      state.pool = $('key-pool').value;
+      state.offset = 0;
+      state.selected.clear();
+      loadKeys();
+    });
     $('refresh').addEventListener('click', refresh);
     $('add-keys').addEventListener('click', addKeysDialog);
     $('copy-all').addEventListener('click', () => copyKeys(null));
