@@ -188,7 +188,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if client == nil {
 		client = upstream.NewClient()
 	}
-	exec := &upstream.Executor{Pool: pool, Client: client, Settings: mgr.Current, Backoff: opts.Backoff}
+	exec := &upstream.Executor{Pool: pool, Client: client, Settings: mgr.Current, Backoff: opts.Backoff, Logger: logger}
 	tokens := auth.NewTokens(snap)
 	a := &App{Settings: mgr, Store: st, Pool: pool, Exec: exec, Tokens: tokens, Logger: logger, stop: make(chan struct{})}
 	mgr.OnChange(a.apply)
@@ -221,11 +221,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.cluster.AddPool("vertex", a.Media.VertexPool)
 	}
 	a.Admin = a.adminHandler(modelCache)
-	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache}
+	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache, Files: a.Media.Files},
-		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache,
-			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid, Files: a.Media.Files},
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache},
+		Tokens: tokens,
+		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache,
+			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid},
 		Anthropic: anthropicAPI,
 		Admin:     a.Admin,
 		Web:       a.panel,
@@ -386,6 +387,7 @@ func toStore(in []keypool.State) []store.KeyState {
 func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	h := admin.New(a.Settings, a.Pool)
 	h.Session = a.panel.Check
+	h.Alerts = a.Exec.BlameAlerts
 	vertex := &admin.KeySet{Pool: a.Media.VertexPool, List: config.VertexAPIKeys, Exec: a.Media.Vertex.Exec, Vertex: true}
 	h.VertexPool = vertex.Pool
 	keys := &admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store, Vertex: vertex}

@@ -258,12 +258,14 @@ func (m *Manager) overrideFromEnv(next *Snapshot, store map[string]string) {
 
 // adminAccess keeps Gemini Balance's admin login and says when env and database disagree on it.
 // Gemini Balance used the first of ALLOWED_TOKENS as the admin token when AUTH_TOKEN was empty; an
-// adopted database (or env) like that keeps working, with a warning, since every client holding that
-// token can then administer gemgate. An env AUTH_TOKEN that the stored one overrides is said loudly:
+// adopted database that stores an empty AUTH_TOKEN keeps working that way, with a warning, since every
+// client holding that token can then administer gemgate. A fresh start without AUTH_TOKEN still gets a
+// random token (Load), the safer default. An env AUTH_TOKEN that the stored one overrides is said loudly:
 // it looks like a new token but is not in force.
 func (m *Manager) adminAccess(next *Snapshot, store map[string]string) {
 	tokens := AllowedTokens.Get(next)
-	if AuthToken.Get(next) == "" && len(tokens) > 0 && tokens[0] != "" {
+	storedEmpty := AuthToken.Get(next) == "" && next.Source(AuthToken.def) == SourceDB
+	if storedEmpty && len(tokens) > 0 && tokens[0] != "" {
 		next.values[AuthToken.def.index], next.sources[AuthToken.def.index] = tokens[0], SourceDB
 		store[AuthToken.Name()] = tokens[0]
 		m.Warnings = append(m.Warnings, "AUTH_TOKEN is empty: as in Gemini Balance, the admin token is the first of ALLOWED_TOKENS, which every client using it can log in with. Set a separate admin token: gemgate token reset, the panel's settings, or env AUTH_TOKEN with ENV_OVERRIDES=AUTH_TOKEN")

@@ -28,10 +28,7 @@ var Prefixes = []string{"/v1beta", "/gemini/v1beta", "/gemini/v1"}
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Tokens   *auth.Tokens
 	Models   *ModelCache
-	// Files sends requests that reference uploaded files with the uploading key; nil turns that off.
-	Files FileKeys
 }
 
 // Register mounts the routes under every prefix.
@@ -53,21 +50,10 @@ var actions = map[string]bool{
 	"batchEmbedContents":    false,
 }
 
+// authorized serves requests the front door (internal/api) accepted; it never reads credentials.
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.GeminiToken(r)
-		valid := token != "" && h.Tokens.Valid(token)
-		auth.Note(r, token, valid)
-		switch {
-		case token == "":
-			rpcstatus.Write(w, http.StatusUnauthorized,
-				"Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
-			return
-		case !valid:
-			rpcstatus.Write(w, http.StatusForbidden, "Invalid gemgate token: it is not one of ALLOWED_TOKENS.")
-			return
-		}
-		next(w, r)
+	return auth.Required(next, func(w http.ResponseWriter) {
+		rpcstatus.Write(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
 	})
 }
 
@@ -122,10 +108,6 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if action == "generateContent" {
 		call.Empty = IsEmptyAnswer
-	}
-	if call.Key, err = h.fileKey(r, action, body); err != nil {
-		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
-		return
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
