@@ -11,7 +11,7 @@ import (
 )
 
 // TestGeminiBalanceHistoryInStatistics: a Gemini Balance database adopted in place (written under
-// TZ=Asia/Shanghai, with an empty AUTH_TOKEN) shows its request history at the right times, and in
+// TZ=Asia/Shanghai, with an empty AUTH_TOKEN and a Vertex key) shows its request history at the right times, and in
 // the statistics too, counted once however often gemgate starts.
 func TestGeminiBalanceHistoryInStatistics(t *testing.T) {
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
@@ -21,7 +21,9 @@ func TestGeminiBalanceHistoryInStatistics(t *testing.T) {
 	// Gemini Balance's rows as it would have written them two hours ago: naive Shanghai wall clock.
 	written := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	naive := written.In(shanghai).Format("2006-01-02 15:04:05.000000")
-	h, _ := gbHarness(t, nil, fmt.Sprintf("UPDATE t_request_log SET request_time = '%s'; UPDATE t_settings SET value = '' WHERE key = 'AUTH_TOKEN'", naive))
+	gbVertex := "AQ.gemini-balance-vertex-key-0001"
+	h, _ := gbHarness(t, nil, fmt.Sprintf("UPDATE t_request_log SET request_time = '%s'; UPDATE t_settings SET value = '' WHERE key = 'AUTH_TOKEN'; "+
+		"UPDATE t_settings SET value = '[\"%s\"]' WHERE key = 'VERTEX_API_KEYS'", naive, gbVertex))
 	admin := map[string]string{"Authorization": "Bearer " + gbtest.ClientToken} // ALLOWED_TOKENS[0], as in Gemini Balance
 
 	var reqs struct {
@@ -63,6 +65,14 @@ func TestGeminiBalanceHistoryInStatistics(t *testing.T) {
 		if len(keys) < 3 {
 			t.Fatalf("%s: keys %s", when, r.body)
 		}
+	}
+	// Gemini Balance's Vertex keys are managed like its Gemini keys.
+	var vk struct {
+		Total int
+		Keys  []struct{ Key string }
+	}
+	if r := h.do("GET", "/api/keys/status?pool=vertex", nil, admin); json.Unmarshal(r.body, &vk) != nil || vk.Total != 1 || vk.Keys[0].Key != secret.Mask(gbVertex) {
+		t.Fatalf("vertex keys: %s", r.body)
 	}
 	checkStats("first start")
 	h.restart(nil)
