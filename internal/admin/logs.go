@@ -314,6 +314,10 @@ func (l *Logs) status(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]any{"mode": config.RequestLogMode.Get(l.Settings.Current())}
 	if l.Writer != nil {
 		out["writer"] = l.Writer.Stats()
+		out["refusals"] = l.Writer.Refusals()
+	}
+	if l.Store != nil {
+		out["budget"] = map[string]any{"max_rows": config.LogMaxRows.Get(l.Settings.Current()), "last_eviction": l.Store.LastEviction()}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

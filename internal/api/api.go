@@ -79,7 +79,7 @@ func New(d Deps) http.Handler {
 		logger = slog.Default()
 	}
 	// Normalization runs before tracking so the request log sees the path that was served.
-	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, frontDoor(d.Tokens, accessLog(logger, mux))))
+	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, d.Gemini.Settings, frontDoor(d.Tokens, accessLog(logger, mux))))
 	return recoverer(logger, securityHeaders(cors(routes)))
 }
 

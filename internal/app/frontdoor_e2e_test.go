@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,5 +66,57 @@ func TestTwoDifferentTokensAreRefused(t *testing.T) {
 	}
 	if h.fake.TotalCalls() != calls+1 {
 		t.Fatal("a refused request reached Google")
+	}
+}
+
+// loginAs posts the login form with token from the address xff claims (X-Forwarded-For).
+func (h *harness) loginAs(token, xff string) result {
+	h.t.Helper()
+	page := h.do("GET", "/", nil, nil)
+	lc := setCookie(page, "gemgate_login")
+	m := loginPattern.FindSubmatch(page.body)
+	if lc == "" || m == nil {
+		h.t.Fatalf("login page: cookie %q, form token %v", lc, m)
+	}
+	form := url.Values{"auth_token": {token}, "login_csrf": {string(m[1])}}
+	hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Cookie": "gemgate_login=" + lc}
+	if xff != "" {
+		hdr["X-Forwarded-For"] = xff
+	}
+	return h.doNoRedirect("POST", "/auth", form.Encode(), hdr)
+}
+
+// Issue 15, item 4: X-Forwarded-For is believed only from TRUSTED_PROXIES. Without it, a guesser
+// writing a fresh address into the header gets no fresh budget; with a trusted proxy in front, a flood
+// of wrong tokens from many addresses never locks out the admin who brings the right one.
+func TestLoginThrottleTrustsOnlyTrustedProxies(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	for i := range 5 {
+		if r := h.loginAs("wrong-token-guess", fmt.Sprintf("198.51.100.%d", i)); r.status != http.StatusSeeOther {
+			t.Fatalf("guess %d: %d", i, r.status)
+		}
+	}
+	if r := h.loginAs("wrong-token-guess", "198.51.100.200"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a spoofed X-Forwarded-For bought a fresh budget: %d", r.status)
+	}
+
+	h = newHarness(t, fakeupstream.Config{}, map[string]string{"TRUSTED_PROXIES": `["127.0.0.1","::1"]`})
+	for i := range 100 {
+		h.loginAs("wrong-token-guess", fmt.Sprintf("203.0.113.%d", i))
+	}
+	r := h.loginAs(adminToken, "192.0.2.77")
+	if r.status != http.StatusSeeOther || setCookie(r, "gemgate_session") == "" {
+		t.Fatalf("the admin from a fresh address was locked out by others' guessing: %d", r.status)
+	}
+	// The guessers are slowed: one attempt a second among all of them (the exact rate is
+	// TestThrottleGlobal's, on a fake clock; here a burst must meet it at least once).
+	limited := 0
+	for i := range 5 {
+		if r := h.loginAs("wrong-token-guess", fmt.Sprintf("203.0.113.%d", i)); r.status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("a burst of guesses from failing addresses under pressure was not throttled")
 	}
 }

@@ -596,3 +596,28 @@ func TestWriterCloseLosesNothingAccepted(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// LOG_MAX_ROWS: the oldest rows past the budget go, on every database.
+func TestTrimToBudget(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		s := NewStore(st)
+		f := newFixture()
+		load(t, s, ModeAll, f.all()...)
+		n, err := s.TrimTo(ctx, RequestTable, 4)
+		if err != nil || n != 2 {
+			t.Fatalf("trimmed %d: %v", n, err)
+		}
+		// The first rows written go first (ids grow with each write; the fixture writes out of time order).
+		all, total, err := s.ListRequests(ctx, Filter{}, Page{Limit: 100, Desc: true})
+		if err != nil || total != 4 || !equal(ids(all), []string{"req-refused", "req-failed", "req-older", "req-oldest"}) {
+			t.Fatalf("kept %v (%d): %v", ids(all), total, err)
+		}
+		if ev := s.LastEviction(); ev == nil || ev.Rows != 2 || ev.Table != RequestTable {
+			t.Fatalf("eviction %+v", ev)
+		}
+		if n, err := s.TrimTo(ctx, RequestTable, 4); err != nil || n != 0 {
+			t.Fatalf("a table within budget lost %d rows: %v", n, err)
+		}
+	})
+}

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
 )
@@ -30,6 +31,8 @@ type Store struct {
 	d  store.Dialect
 	// trace, when set, sees every read query: tests check their plans use indexes.
 	trace func(query string, args []any)
+	// evicted is the last trim that removed rows (LOG_MAX_ROWS), for the logs page's warning.
+	evicted atomic.Pointer[Eviction]
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

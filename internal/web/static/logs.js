@@ -196,6 +196,30 @@
     if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
   }
 
+  // What the logs do not hold row by row: rows removed by LOG_MAX_ROWS, and refusals that were only
+  // counted (a few samples per source and minute are logged).
+  async function loadNotices() {
+    let st;
+    try {
+      st = await api('GET', '/api/logs/status');
+    } catch (e) {
+      return;
+    }
+    const ev = st.budget && st.budget.last_eviction;
+    $('log-budget').hidden = !ev;
+    if (ev) $('log-budget').textContent = t('logs.budget_evicted', { rows: fmt.n(ev.rows), table: ev.table, at: fmt.time(ev.at), max: fmt.n(st.budget.max_rows) });
+    const totals = (st.refusals && st.refusals.totals) || {};
+    const refused = Object.values(totals).reduce((a, b) => a + b, 0);
+    const top = (st.refusals && st.refusals.top_sources) || [];
+    $('log-refusals').hidden = refused === 0;
+    if (refused) {
+      $('log-refusals').textContent = t('logs.refusals_counted', { n: fmt.n(refused), sampled: fmt.n(st.refusals.sampled || 0),
+        top: top.slice(0, 3).map((s) => s.source + ' (' + fmt.n(s.count) + ')').join(', ') });
+    }
+    $('log-notices').hidden = !ev && refused === 0;
+  }
+
+  loadNotices();
   errors.wire();
   requests.wire();
   for (const b of document.querySelectorAll('#log-tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
