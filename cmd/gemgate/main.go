@@ -215,7 +215,7 @@ func announceUnclaimed(ctx context.Context, out io.Writer, a *app.App) {
 	}
 	fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored. Until someone logs in with it, every start shows it again:\n\n    %s\n\n"+
 		"Log in to the admin panel (/) with it. Lost it anyway? Run: gemgate token reset, or without a shell set AUTH_TOKEN and\n"+
-		"%s=%s in the host's secrets and restart.\n\n", t, "ENV_OVERRIDES", config.AuthToken.Name())
+		"%s=%s in the host's secrets and restart.\n\n", t, config.EnvOverrides.Name(), config.AuthToken.Name())
 }
 
 func token(args []string, out io.Writer) error {

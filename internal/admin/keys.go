@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
@@ -23,12 +24,47 @@ type KeyStore interface {
 }
 
 // Keys manages the key pool: add, delete, enable, disable, verify, export. Keys are named by ID in
-// requests, never by value, so no key travels in a URL or lands in an access log.
+// requests, never by value, so no key travels in a URL or lands in an access log. ?pool=vertex manages
+// the Vertex AI Express keys (VERTEX_API_KEYS) the same way.
 type Keys struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
 	Exec     *upstream.Executor
 	Store    KeyStore
+	Vertex   *KeySet // nil: Gemini keys only
+}
+
+// KeySet is one pool of keys the admin API manages: its live pool, the setting that lists it, and the
+// executor that verifies its keys (against the pool's own base URL).
+type KeySet struct {
+	Pool *keypool.Pool
+	List config.Setting[[]string]
+	Exec *upstream.Executor
+	// Vertex keys have no fixed shape (Gemini keys start with AIza): pasted text is split on
+	// whitespace and commas instead of searched for Gemini keys.
+	Vertex bool
+}
+
+// extract finds the keys of this set in pasted text.
+func (s KeySet) extract(text string) []string {
+	if !s.Vertex {
+		return keypool.ExtractKeys(text)
+	}
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return r == ',' || r == ';' || r == '"' || r == '[' || r == ']' || unicode.IsSpace(r)
+	})
+}
+
+// chooseSet is the Vertex set for ?pool=vertex, else the Gemini one.
+func chooseSet(r *http.Request, gemini KeySet, vertex *KeySet) KeySet {
+	if vertex != nil && r.URL.Query().Get("pool") == "vertex" {
+		return *vertex
+	}
+	return gemini
+}
+
+func (k *Keys) set(r *http.Request) KeySet {
+	return chooseSet(r, KeySet{Pool: k.Pool, List: config.APIKeys, Exec: k.Exec}, k.Vertex)
 }
 
 // Register mounts the key routes on h.
@@ -52,18 +88,19 @@ type selection struct {
 }
 
 func (k *Keys) selected(w http.ResponseWriter, r *http.Request) ([]*keypool.Key, []string, bool) {
+	ks := k.set(r)
 	var sel selection
 	if err := decode(r, &sel); err != nil || (!sel.All && len(sel.IDs) == 0) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
 		return nil, nil, false
 	}
 	if sel.All {
-		return k.Pool.Keys(), nil, true
+		return ks.Pool.Keys(), nil, true
 	}
 	var keys []*keypool.Key
 	var unknown []string
 	for _, id := range sel.IDs {
-		if key, ok := k.Pool.LookupID(id); ok {
+		if key, ok := ks.Pool.LookupID(id); ok {
 			keys = append(keys, key)
 		} else {
 			unknown = append(unknown, id)
@@ -74,6 +111,7 @@ func (k *Keys) selected(w http.ResponseWriter, r *http.Request) ([]*keypool.Key,
 
 // add takes {"text": "..."}: every Gemini key found in the text, de-duplicated, joins API_KEYS.
 func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	var body struct {
 		Text string   `json:"text"`
 		Keys []string `json:"keys"`
@@ -82,15 +120,15 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	found := keypool.ExtractKeys(body.Text)
+	found := ks.extract(body.Text)
 	for _, s := range body.Keys {
 		if s = strings.TrimSpace(s); s != "" {
 			found = append(found, s)
 		}
 	}
-	next, added, duplicates := keypool.MergeKeys(config.APIKeys.Get(k.Settings.Current()), found)
+	next, added, duplicates := keypool.MergeKeys(ks.List.Get(k.Settings.Current()), found)
 	if added > 0 {
-		if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+		if err := k.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 			rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 			return
 		}
@@ -99,6 +137,7 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 }
 
 func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
@@ -110,12 +149,12 @@ func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
 		values = append(values, key.Value())
 	}
 	var next []string
-	for _, s := range config.APIKeys.Get(k.Settings.Current()) {
+	for _, s := range ks.List.Get(k.Settings.Current()) {
 		if !drop[s] {
 			next = append(next, s)
 		}
 	}
-	if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+	if err := k.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 		return
 	}
@@ -128,23 +167,25 @@ func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (k *Keys) enable(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
 	for _, key := range keys {
-		k.Pool.Enable(key)
+		ks.Pool.Enable(key)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": len(keys), "not_found": unknown})
 }
 
 func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
 	for _, key := range keys {
-		k.Pool.Disable(key, DisabledByAdmin)
+		ks.Pool.Disable(key, DisabledByAdmin)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disabled": len(keys), "not_found": unknown})
 }
@@ -152,6 +193,7 @@ func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
 // meta takes {"ids":[...], "tags":["paid"], "weight":2, "project":"my-project"} and sets them on
 // the selected keys.
 func (k *Keys) meta(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	var body struct {
 		selection
 		keypool.Meta
@@ -160,19 +202,19 @@ func (k *Keys) meta(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":[...] or "all":true, "tags":[...], "weight":N, "project":"..."}`)
 		return
 	}
-	keys := k.Pool.Keys()
+	keys := ks.Pool.Keys()
 	var unknown []string
 	if !body.All {
 		keys = nil
 		for _, id := range body.IDs {
-			if key, ok := k.Pool.LookupID(id); ok {
+			if key, ok := ks.Pool.LookupID(id); ok {
 				keys = append(keys, key)
 			} else {
 				unknown = append(unknown, id)
 			}
 		}
 	}
-	k.Pool.SetMeta(keys, body.Meta)
+	ks.Pool.SetMeta(keys, body.Meta)
 	writeJSON(w, http.StatusOK, map[string]any{"updated": len(keys), "not_found": unknown})
 }
 
@@ -188,11 +230,12 @@ type VerifyResult struct {
 // verify checks the selected keys with a one-word prompt to TEST_MODEL; a key that works is enabled
 // again, one that fails is classified like any other failure.
 func (k *Keys) verify(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
-	results := Verify(r.Context(), k.Exec, k.Pool, config.TestModel.Get(k.Settings.Current()), keys)
+	results := Verify(r.Context(), ks.Exec, ks.Pool, config.TestModel.Get(k.Settings.Current()), keys)
 	valid := 0
 	for _, res := range results {
 		if res.Valid {
@@ -253,9 +296,10 @@ func verifyFailure(err error, key *keypool.Key) (int, string) {
 
 // export returns full keys, one per line, for backup or moving to another gateway.
 func (k *Keys) export(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	want := r.URL.Query().Get("status")
 	var b strings.Builder
-	for _, key := range k.Pool.Keys() {
+	for _, key := range ks.Pool.Keys() {
 		if (want == "usable" && key.Disabled()) || (want == "disabled" && !key.Disabled()) {
 			continue
 		}

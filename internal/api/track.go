@@ -17,6 +17,8 @@ import (
 // (health checks, admin calls, static files).
 func routeKind(path string) string {
 	switch {
+	case path == "/v1/keys/list", path == "/hf/v1/keys/list":
+		return "" // Gemini Balance's admin key list (AdminPaths), not an API call
 	case strings.HasPrefix(path, "/openai/"):
 		return "openai-compat"
 	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/gemini/"):

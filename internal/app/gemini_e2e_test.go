@@ -74,7 +74,8 @@ func TestTokenPlacesAndRefusals(t *testing.T) {
 }
 
 func TestKeyTravelsInHeaderAndBodyPassesThroughUnchanged(t *testing.T) {
-	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0)})
+	// SHOW_THINKING_PROCESS would add includeThoughts (TestNativeHonoursChatSettings); here nothing may be added.
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0), "SHOW_THINKING_PROCESS": "false"})
 	body := `{"contents":[{"role":"user","parts":[{"text":"faithful"}]}],"toolConfig":{"functionCallingConfig":{"mode":"NONE"}},` +
 		`"cachedContent":"cachedContents/abc","safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_ONLY_HIGH"}],` +
 		`"generationConfig":{"brandNewField":{"x":1},"temperature":0.2}}`

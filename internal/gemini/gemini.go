@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -113,12 +114,20 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		writeUpstreamError(w, err)
 		return
 	}
+	edits := answerEdits{sources: res.Search && config.ShowSearchLink.Get(snap), pace: pace.New(snap)}
 	if resp.Stream != nil {
+		if edits.any() && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			relayEvents(w, r, resp, edits)
+			return
+		}
 		relayStream(w, r, resp)
 		return
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
 		recordUsage(r, resp.Body)
+		if edits.sources {
+			resp.Body = withSources(resp.Body)
+		}
 	}
 	writeBody(w, resp)
 }

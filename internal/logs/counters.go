@@ -2,6 +2,8 @@ package logs
 
 import (
 	"cmp"
+	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -128,6 +130,19 @@ func (c *counters) add(e *reqlog.Entry) {
 	tv.Output += int64(e.Usage.Output)
 	tv.Thought += int64(e.Usage.Thoughts)
 	tv.Cached += int64(e.Usage.Cached)
+}
+
+// CountHistory adds requests logged before gemgate counted them (Gemini Balance's rows) to the
+// statistics, in tx, so that the rows are marked counted in the same transaction.
+func (s *Store) CountHistory(ctx context.Context, tx *sql.Tx, entries []*reqlog.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	c := newCounters()
+	for _, e := range entries {
+		c.add(e)
+	}
+	return s.upsertCounters(ctx, tx, c)
 }
 
 // sortedKeys returns the map's keys in primary-key order: concurrent writers (several gemgate

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -96,7 +97,7 @@ func (h *Handler) streamResponse(w http.ResponseWriter, r *http.Request, call up
 		defer resp.Stream.Close()
 		items = translate.StreamItems(r.Context(), resp.Stream)
 	}
-	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pacer{}), w: w}
+	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pace.Pacer{}), w: w}
 	defer func() { translate.RecordUsage(r.Context(), ra.blocks.Usage) }()
 	translate.Relay(r.Context(), items, heartbeat, sink)
 }

@@ -206,6 +206,7 @@ type pageData struct {
 	CSRF      string
 	Version   string
 	Update    *version.Status
+	Notices   []string // what the start found about admin access (config.Manager.Notices)
 	Error     string
 	Notice    bool // Error is news (logged out, token changed), not a failure
 	Next      string
@@ -303,7 +304,21 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request) {
 	d := p.newPageData(w, r, strings.TrimPrefix(r.URL.Path, "/"))
 	d.TitleKey, d.Scripts, d.LoggedIn, d.CSRF = info.title, info.scripts, true, sess.csrf
 	d.Update = p.update()
+	d.Notices = p.notices(d.lang)
 	p.render(w, http.StatusOK, d.Page, d)
+}
+
+// notices are the start's notices about admin access in the page's language.
+func (p *Panel) notices(lang string) []string {
+	var out []string
+	for _, n := range p.settings.Notices() {
+		if lang == "zh" {
+			out = append(out, n.ZH)
+		} else {
+			out = append(out, n.EN)
+		}
+	}
+	return out
 }
 
 // update returns the cached release check when it found a newer release; the page never waits for

@@ -494,7 +494,7 @@
 
   // reloadSetting fetches one setting again after a change made outside the form.
   async function reloadSetting(name) {
-    const [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config')]);
+    const [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config?detailed=1')]);
     const def = schema.settings.find((s) => s.name === name);
     const view = conf.settings.find((s) => s.name === name);
     const f = fields.get(name);
@@ -601,7 +601,7 @@
   async function load() {
     let schema, conf;
     try {
-      [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config')]);
+      [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config?detailed=1')]);
     } catch (e) {
       clear($('config-groups')).append(el('p.banner.error', {}, e.message));
       return;

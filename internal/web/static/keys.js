@@ -11,6 +11,7 @@
   const BIG_BATCH = 1000; // keys per request for cheap actions on every matching key
 
   const state = {
+    pool: '', // '' for the Gemini keys, 'vertex' for the Vertex AI Express keys
     filter: '',
     search: '',
     minFailures: 0,
@@ -25,6 +26,12 @@
     cancel: false,
   };
 
+  // kapi calls a key route on the pool shown (?pool=vertex for the Vertex AI Express keys).
+  function kapi(method, path, body) {
+    if (!state.pool) return api(method, path, body);
+    return api(method, path + (path.includes('?') ? '&' : '?') + 'pool=' + state.pool, body);
+  }
+
   // Key list
 
   async function loadKeys() {
@@ -33,7 +40,7 @@
     if (state.sort) q.set('sort', state.sort);
     let data;
     try {
-      data = await api('GET', '/api/keys/status?' + q);
+      data = await kapi('GET', '/api/keys/status?' + q);
     } catch (e) {
       return fail(e);
     }
@@ -77,6 +84,14 @@
       el('span', { dataset: { until: c.until } }, fmt.left(c.until)))));
   }
 
+  // usageList shows the requests counted against KEY_MODEL_LIMITS: this minute and today, per model.
+  function usageList(k) {
+    if (!k.usage || !k.usage.length) return null;
+    const cap = (n, limit) => fmt.n(n) + (limit ? '/' + fmt.n(limit) : '');
+    return el('ul.usage.small', {}, k.usage.map((u) => el('li', { class: u.at_cap ? 'warn' : null },
+      u.model + ': ' + t('keys.usage', { minute: cap(u.minute, u.rpm_limit), day: cap(u.day, u.rpd_limit) }))));
+  }
+
   function metaCell(k) {
     const parts = [];
     if (k.tags && k.tags.length) parts.push(el('div.tags', {}, k.tags.map((tag) => el('span.pill', {}, tag))));
@@ -106,7 +121,7 @@
       body.append(el('tr', { dataset: { id: k.id } },
         el('td.check', {}, el('label.hit', {}, box)),
         el('td.nowrap.key-cell', {}, el('div.mono', {}, k.key), el('div.small.muted.id-line', {}, 'id ' + k.id)),
-        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k)),
+        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k), usageList(k)),
         el('td.num', {}, fmt.n(k.failure_count)),
         el('td.wrap', {}, lastErr),
         el('td.meta-cell', {}, metaCell(k)),
@@ -173,7 +188,7 @@
       return [...state.selected];
     }
     const q = new URLSearchParams({ status: state.filter, search: state.search });
-    const data = await api('GET', '/api/keys/ids?' + q);
+    const data = await kapi('GET', '/api/keys/ids?' + q);
     return data.ids;
   }
 
@@ -202,11 +217,11 @@
     const totals = {};
     try {
       if (all) {
-        Object.assign(totals, await api('POST', '/api/keys/' + action, { all: true }));
+        Object.assign(totals, await kapi('POST', '/api/keys/' + action, { all: true }));
       } else {
         const size = action === 'verify' || ids.length <= BATCH * 4 ? BATCH : BIG_BATCH;
         await batches(ids, size, async (chunk) => {
-          const r = await api('POST', '/api/keys/' + action, { ids: chunk });
+          const r = await kapi('POST', '/api/keys/' + action, { ids: chunk });
           if (r.results) results.push(...r.results);
           for (const [k, v] of Object.entries(r)) if (typeof v === 'number') totals[k] = (totals[k] || 0) + v;
         });
@@ -271,10 +286,10 @@
     try {
       let keys = [];
       if (ids === null) {
-        keys = (await api('POST', '/api/keys/copy', { all: true })).keys;
+        keys = (await kapi('POST', '/api/keys/copy', { all: true })).keys;
       } else {
         for (let i = 0; i < ids.length; i += BIG_BATCH) {
-          keys = keys.concat((await api('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
+          keys = keys.concat((await kapi('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
         }
       }
       await copyAndTell(keys.join('\n'), keys.length);
@@ -293,7 +308,7 @@
         {
           label: t('keys.add.submit'), kind: 'primary', id: 'add',
           onClick: async () => {
-            const r = await api('POST', '/api/keys/add', { text: area.value });
+            const r = await kapi('POST', '/api/keys/add', { text: area.value });
             toast(t('keys.add.result', { added: r.added, duplicates: r.duplicates, found: r.found }), r.added ? 'ok' : undefined);
             refresh();
           },
@@ -499,6 +514,12 @@
   }
 
   function wire() {
+    $('key-pool').addEventListener('change', () => {
+      state.pool = $('key-pool').value;
+      state.offset = 0;
+      state.selected.clear();
+      loadKeys();
+    });
     $('refresh').addEventListener('click', refresh);
     $('add-keys').addEventListener('click', addKeysDialog);
     $('copy-all').addEventListener('click', () => copyKeys(null));
