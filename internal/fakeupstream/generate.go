@@ -283,16 +283,22 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-// functionCallFor answers "call <name>" with a call of that declared function.
+// functionCallFor answers "call <name>" with a call of that declared function. The trigger may be any
+// line of the user's turn: agent CLIs put reminders and context around what the user typed.
 func functionCallFor(user string, decls []functionDeclaration) *functionCall {
-	rest, ok := strings.CutPrefix(user, callTrigger)
-	if !ok || len(decls) == 0 {
+	if len(decls) == 0 {
 		return nil
 	}
-	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-	for _, d := range decls {
-		if d.Name == name {
-			return &functionCall{Name: name, Args: argsFor(d)}
+	for line := range strings.Lines(user) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), callTrigger)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		for _, d := range decls {
+			if d.Name == name {
+				return &functionCall{Name: name, Args: argsFor(d)}
+			}
 		}
 	}
 	return nil

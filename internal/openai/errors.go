@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -75,9 +74,7 @@ func WriteUpstreamError(w http.ResponseWriter, err error) {
 	if ue.Canceled {
 		return
 	}
-	if ue.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ue.RetryAfter.Seconds()+0.999))))
-	}
+	upstream.SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
 	status := ue.StatusCode
 	// Keys refused by Google are gemgate's problem, not the client's credentials: never pass a 401/403
 	// on as if the client's token were wrong.
