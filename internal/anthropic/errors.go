@@ -84,7 +84,12 @@ func failure(err error) (int, errorBody, translate.Failure) {
 		// decline to retry, where a 529 means "overloaded, retry".
 		status = statusOverloaded
 	}
-	return status, errorBody{Type: typeFor(status), Message: f.Message}, f
+	typ := typeFor(status)
+	if f.Final {
+		// Claude Code takes any overloaded_error for a 529 and retries it.
+		typ = typeAPI
+	}
+	return status, errorBody{Type: typ, Message: f.Message}, f
 }
 
 // writeFailure answers a request whose call failed before anything was sent.

@@ -63,6 +63,9 @@ func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
 		}
 		valid := token != "" && h.Tokens.Valid(token)
 		auth.Note(r, token, valid)
+		if !valid {
+			upstream.Refused(w.Header())
+		}
 		switch {
 		case token == "":
 			writeError(w, http.StatusUnauthorized, typeAuthentication, "Missing gemgate token: send one of ALLOWED_TOKENS as x-api-key or Authorization: Bearer.")

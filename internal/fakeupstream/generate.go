@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -45,6 +46,7 @@ type functionDeclaration struct {
 type schema struct {
 	Type       string             `json:"type"`
 	Properties map[string]*schema `json:"properties"`
+	Required   []string           `json:"required"`
 }
 
 type genConfig struct {
@@ -314,6 +316,11 @@ func argsFor(d functionDeclaration) map[string]any {
 			continue
 		}
 		for name, prop := range sc.Properties {
+			// Only required arguments when the schema lists them: an agent's optional ones ("pages",
+			// "offset") have formats of their own that "test" would not meet.
+			if len(sc.Required) > 0 && !slices.Contains(sc.Required, name) {
+				continue
+			}
 			if prop != nil && strings.EqualFold(prop.Type, "string") {
 				args[name] = "test"
 			}

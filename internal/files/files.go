@@ -70,6 +70,9 @@ func (h *Handler) authorized(next func(http.ResponseWriter, *http.Request, strin
 		token := auth.GeminiToken(r)
 		valid := token != "" && h.Tokens.Valid(token)
 		auth.Note(r, token, valid)
+		if !valid {
+			upstream.Refused(w.Header())
+		}
 		switch {
 		case token == "":
 			rpcstatus.Write(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")

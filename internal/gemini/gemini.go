@@ -57,6 +57,9 @@ func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
 		token := auth.GeminiToken(r)
 		valid := token != "" && h.Tokens.Valid(token)
 		auth.Note(r, token, valid)
+		if !valid {
+			upstream.Refused(w.Header())
+		}
 		switch {
 		case token == "":
 			rpcstatus.Write(w, http.StatusUnauthorized,

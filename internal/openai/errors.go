@@ -81,8 +81,16 @@ func WriteUpstreamError(w http.ResponseWriter, err error) {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		status = http.StatusBadGateway
 	}
-	WriteError(w, status, ue.Status.Message, typeFor(status), codeFor(ue.Status), "")
+	typ, code := typeFor(status), codeFor(ue.Status)
+	if status == http.StatusTooManyRequests && upstream.GiveUp(ue.RetryAfter, ue.Final) {
+		typ, code = quotaType, quotaType
+	}
+	WriteError(w, status, ue.Status.Message, typ, code, "")
 }
+
+// quotaType is OpenAI's error type and code for an exhausted quota (where rate_limit_exceeded is a
+// short-term limit): clients such as Codex stop on it instead of retrying.
+const quotaType = "insufficient_quota"
 
 func codeFor(s rpcstatus.Status) string {
 	if s.Status != "" {

@@ -66,6 +66,9 @@ func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
 		}
 		valid := token != "" && h.Tokens.Valid(token)
 		auth.Note(r, token, valid)
+		if !valid {
+			upstream.Refused(w.Header())
+		}
 		switch {
 		case token == "":
 			WriteError(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as Authorization: Bearer <token>.",

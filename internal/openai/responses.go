@@ -116,7 +116,11 @@ func writeResponsesFailure(w http.ResponseWriter, err error) {
 // writeFailure sends a described failure as OpenAI's error object.
 func writeFailure(w http.ResponseWriter, f translate.Failure) {
 	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
-	WriteError(w, f.Status, f.Message, typeFor(f.Status), f.Code, "")
+	typ, code := typeFor(f.Status), f.Code
+	if f.Status == http.StatusTooManyRequests && upstream.GiveUp(f.RetryAfter, f.Final) {
+		typ, code = quotaType, quotaType
+	}
+	WriteError(w, f.Status, f.Message, typ, code, "")
 }
 
 // responseAnswer is one request's Response object as it is assembled.

@@ -22,10 +22,21 @@ func SetRetryHeaders(h http.Header, after time.Duration, final bool) {
 	if after > 0 {
 		h.Set("Retry-After", seconds(min(after, MaxClientWait)))
 	}
-	if final || after > MaxClientWait {
+	if GiveUp(after, final) {
 		h.Set("x-should-retry", "false")
 	}
 }
+
+// GiveUp reports an error answer clients should not retry: final, or a wait past MaxClientWait. APIs
+// whose clients read a code rather than headers say it in their body too (OpenAI's insufficient_quota,
+// which Codex stops on).
+func GiveUp(after time.Duration, final bool) bool {
+	return final || after > MaxClientWait
+}
+
+// Refused marks an answer to a request gemgate refuses outright (a wrong or missing token): retrying
+// it cannot succeed. Claude Code otherwise retries a 401 ten times with backoff.
+func Refused(h http.Header) { SetRetryHeaders(h, 0, true) }
 
 // seconds is a Retry-After value: whole seconds, rounded up, at least one.
 func seconds(d time.Duration) string {
