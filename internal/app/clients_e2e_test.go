@@ -49,6 +49,8 @@ type failCase struct {
 	token string
 	// warm, when set, is sent first (through the native API) to bring the pool into the state.
 	warm bool
+	// says is what the client's error must say (gemgate's or Google's words, as the client shows them).
+	says *regexp.Regexp
 }
 
 func TestRealClients(t *testing.T) {
@@ -84,11 +86,11 @@ func TestRealClients(t *testing.T) {
 		return map[string]fakeupstream.Behavior{goodKey(0): b, goodKey(1): b}
 	}
 	cases := []failCase{
-		{name: "wrong token", keys: two, token: "sk-wrong-token-000000000000000000"},
-		{name: "every key rate-limited", keys: every(fakeupstream.RateLimitMinute)},
-		{name: "daily quota", keys: every(fakeupstream.RateLimitDay)},
-		{name: "every key disabled", keys: every(fakeupstream.Invalid), warm: true},
-		{name: "stream cut", keys: every(fakeupstream.StreamCut)},
+		{name: "wrong token", keys: two, token: "sk-wrong-token-000000000000000000", says: regexp.MustCompile(`ALLOWED_TOKENS|Invalid API key`)},
+		{name: "every key rate-limited", keys: every(fakeupstream.RateLimitMinute), says: regexp.MustCompile(`(?i)quota`)},
+		{name: "daily quota", keys: every(fakeupstream.RateLimitDay), says: regexp.MustCompile(`(?i)quota`)},
+		{name: "every key disabled", keys: every(fakeupstream.Invalid), warm: true, says: regexp.MustCompile(`key is disabled`)},
+		{name: "stream cut", keys: every(fakeupstream.StreamCut), says: regexp.MustCompile(`(?i)stream|mid-response`)},
 	}
 	// The failure cases mostly wait on clients' retries, so clients run side by side (go test -parallel).
 	failures := make([][]string, len(clients))
@@ -150,8 +152,11 @@ func clientFailure(t *testing.T, modules string, c client, fc failCase) (time.Du
 	case err == nil && !looksLikeError(out):
 		t.Errorf("%s under %q: no error reported:\n%s", c.name, fc.name, out)
 		return 0, false
+	case !fc.says.MatchString(out):
+		t.Errorf("%s under %q: the error does not say why (want %q):\n%s", c.name, fc.name, fc.says, tail(out))
+		return 0, false
 	}
-	t.Logf("%s under %q: %s: %s", c.name, fc.name, took, lastLine(out))
+	t.Logf("%s under %q: %s: %s", c.name, fc.name, took, fc.says.FindString(out)+"…")
 	return took, true
 }
 
