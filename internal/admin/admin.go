@@ -16,6 +16,7 @@ import (
 	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/upstream"
 )
 
 // Handler serves /api/.
@@ -23,8 +24,10 @@ type Handler struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
 	Session  Session // the panel's cookie check, when the panel is mounted
-	mux      *http.ServeMux
-	routes   []string
+	// Alerts lists client tokens whose requests charged more keys than their share (may be nil).
+	Alerts func() []upstream.BlameAlert
+	mux    *http.ServeMux
+	routes []string
 }
 
 // New builds the admin API.
@@ -212,7 +215,12 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
 			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Meta: k.Meta()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable, "matching": seen, "keys": out})
+	alerts := []upstream.BlameAlert{}
+	if h.Alerts != nil {
+		alerts = h.Alerts()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable,
+		"matching": seen, "keys": out, "blame_alerts": alerts})
 }
 
 func clampInt(s string, def, lo, hi int) int {

@@ -182,7 +182,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if client == nil {
 		client = upstream.NewClient()
 	}
-	exec := &upstream.Executor{Pool: pool, Client: client, Settings: mgr.Current, Backoff: opts.Backoff}
+	exec := &upstream.Executor{Pool: pool, Client: client, Settings: mgr.Current, Backoff: opts.Backoff, Logger: logger}
 	tokens := auth.NewTokens(snap)
 	a := &App{Settings: mgr, Store: st, Pool: pool, Exec: exec, Tokens: tokens, Logger: logger, stop: make(chan struct{})}
 	mgr.OnChange(a.apply)
@@ -211,9 +211,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.Media = a.wireMedia(exec, opts.Backoff, modelCache)
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache, Files: a.Media.Files},
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
 		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache,
-			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid, Files: a.Media.Files},
+			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid},
 		Anthropic: anthropicAPI,
 		Admin:     a.Admin,
 		Web:       a.panel,
@@ -350,6 +350,7 @@ func toStore(in []keypool.State) []store.KeyState {
 func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	h := admin.New(a.Settings, a.Pool)
 	h.Session = a.panel.Check
+	h.Alerts = a.Exec.BlameAlerts
 	(&admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}).Register(h)
 	(&admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}).Register(h)
 	(&admin.Version{Checker: a.Releases}).Register(h)

@@ -41,9 +41,26 @@ func goodKey(i int) string { return "AIzaSyGood" + strings.Repeat("0", 28) + str
 func newHarness(t *testing.T, fcfg fakeupstream.Config, env map[string]string) *harness {
 	t.Helper()
 	fake := fakeupstream.New(fcfg)
-	up := httptest.NewServer(fake)
+	return startHarness(t, fake, fake, nil, env)
+}
+
+// newHarnessWith starts gemgate in front of upstream, a handler standing in for Google (h.fake is nil).
+func newHarnessWith(t *testing.T, upstream http.Handler, env map[string]string) *harness {
+	t.Helper()
+	return startHarness(t, nil, upstream, nil, env)
+}
+
+// newHarnessLogged is newHarnessWith with gemgate's application log written to logs.
+func newHarnessLogged(t *testing.T, upstream http.Handler, logs *logBuffer, env map[string]string) *harness {
+	t.Helper()
+	return startHarness(t, nil, upstream, logs.logger(), env)
+}
+
+func startHarness(t *testing.T, fake *fakeupstream.Server, upstream http.Handler, logger *slog.Logger, env map[string]string) *harness {
+	t.Helper()
+	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
-	h := &harness{t: t, fake: fake, up: up, dbDir: t.TempDir()}
+	h := &harness{t: t, fake: fake, up: up, dbDir: t.TempDir(), logger: logger}
 	h.env = map[string]string{
 		"SQLITE_DATABASE": filepath.Join(h.dbDir, "gemgate.db"),
 		"BASE_URL":        up.URL + "/v1beta",

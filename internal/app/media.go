@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gemgate/gemgate/internal/imagehost"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -21,6 +23,8 @@ type Media struct {
 	Images *imagehost.Host
 	Local  *imagehost.Local
 	Files  *files.Handler
+	// Resources knows who owns the files and other resources clients created through gemgate.
+	Resources *resources.Registry
 	// Vertex runs VERTEX_API_KEYS against VERTEX_EXPRESS_BASE_URL with the same retries, cooldowns and
 	// logs as the Gemini pool, on its own pool and circuit breaker.
 	Vertex     *gemini.Handler
@@ -29,6 +33,19 @@ type Media struct {
 	PaidPool *keypool.Pool
 	paidExec *upstream.Executor
 	exec     *upstream.Executor
+}
+
+// resourcesCleanupJob forgets ownership records of resources past their expiry, hourly.
+func resourcesCleanupJob(r *resources.Registry) jobs.Job {
+	return jobs.Job{
+		Name:    "resources_cleanup",
+		Every:   func(*config.Snapshot) time.Duration { return time.Hour },
+		Timeout: 5 * time.Minute,
+		Run: func(ctx context.Context) error {
+			_, err := r.DeleteExpired(ctx)
+			return err
+		},
+	}
 }
 
 // wireMedia builds the media APIs next to the Gemini executor exec and registers their jobs.
@@ -40,6 +57,9 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m.Images = &imagehost.Host{Settings: a.Settings.Current, Local: m.Local, Logger: a.Logger}
 	m.Files = &files.Handler{Exec: exec, Settings: a.Settings.Current, Tokens: a.Tokens,
 		Store: files.NewStore(a.Store.DB(), a.Store.Rebind), Logger: a.Logger}
+	m.Resources = resources.NewRegistry(a.Store.DB(), a.Store.Rebind)
+	m.Resources.Files = m.Files.Store.Owner
+	exec.Owners = m.Resources
 
 	m.VertexPool = keypool.New(config.VertexAPIKeys.Get(snap), maxFailures)
 	vertexExec := &upstream.Executor{Pool: m.VertexPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff,
@@ -50,7 +70,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m.paidExec = &upstream.Executor{Pool: m.PaidPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff}
 
 	a.Settings.OnChange(m.apply)
-	for _, job := range []jobs.Job{m.Local.CleanupJob(), m.Files.CleanupJob()} {
+	for _, job := range []jobs.Job{m.Local.CleanupJob(), m.Files.CleanupJob(), resourcesCleanupJob(m.Resources)} {
 		if err := a.Jobs.Register(job); err != nil {
 			a.Logger.Error("registering a job", "job", job.Name, "err", err)
 		}

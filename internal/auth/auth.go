@@ -3,6 +3,7 @@
 package auth
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,12 +70,36 @@ func BearerToken(r *http.Request) string {
 	return ""
 }
 
-// Note records the outcome of a token check in the request's log entry: the token's non-reversible id
-// when it was accepted, or why the request was refused.
+// caller is the client token a request was accepted with, as its id. The API middleware puts an empty
+// one in the context (WithCaller) and the token check fills it in (Note), so that the later stages
+// (resource ownership, the blame ledger) know whose request they serve without reading credentials.
+type caller struct{ id string }
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying an empty caller, for Note to fill in.
+func WithCaller(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callerKey{}, &caller{})
+}
+
+// CallerID is the secret.ID of the client token the request was accepted with, or "".
+func CallerID(ctx context.Context) string {
+	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
+		return c.id
+	}
+	return ""
+}
+
+// Note records the outcome of a token check in the request's log entry and its caller: the token's
+// non-reversible id when it was accepted, or why the request was refused.
 func Note(r *http.Request, token string, ok bool) {
 	switch {
 	case ok:
-		reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = secret.ID(token) })
+		id := secret.ID(token)
+		if c, isCaller := r.Context().Value(callerKey{}).(*caller); isCaller {
+			c.id = id
+		}
+		reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = id })
 	case token == "":
 		reqlog.Reject(r.Context(), "missing client token")
 	default:

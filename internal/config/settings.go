@@ -94,6 +94,14 @@ var (
 	TimeOut = define("TIME_OUT", 300, GroupAPI,
 		"Upstream timeout in seconds: for a whole non-streamed call, and for the wait for each streamed event.",
 		"上游超时（秒）：非流式为整次调用，流式为等待每个事件的时间。", Range(1, 3600))
+	KeyBlameSharePercent = define("KEY_BLAME_SHARE_PERCENT", 5, GroupAPI,
+		"Last line of defence against a hostile client: the share of keys (percent, at least one key when above 0) that the requests of one client token may disable or charge within KEY_BLAME_WINDOW_MINUTES on Google's word alone. Past it, every further charge needs a key check (a call with no client data) that fails, and the panel and the log name the token and its requests. 0: every charge needs a failing check. (gemgate only.)",
+		"防御恶意客户端的最后一道防线：单个客户端令牌的请求在 KEY_BLAME_WINDOW_MINUTES 内仅凭 Google 的回答即可禁用或计失败的密钥比例（百分比；大于 0 时至少一个密钥）。超过后，每次计失败都必须先用不含客户数据的检测调用确认失败，并在面板和日志中指出该令牌及其请求。0 表示每次计失败都需检测确认。（gemgate 新增）",
+		Range(0, 100))
+	KeyBlameWindowMinutes = define("KEY_BLAME_WINDOW_MINUTES", 10, GroupAPI,
+		"Window, in minutes, over which KEY_BLAME_SHARE_PERCENT counts the keys charged because of one client token's requests. (gemgate only.)",
+		"KEY_BLAME_SHARE_PERCENT 统计单个客户端令牌导致计失败的密钥数所用的时间窗口（分钟）。（gemgate 新增）",
+		Range(1, 1440))
 	MaxRetries = define("MAX_RETRIES", 3, GroupAPI,
 		"Retries on other keys after a failed attempt; 0 means exactly one attempt (Gemini Balance counted the first attempt too).",
 		"失败后换密钥重试的次数；0 表示只尝试一次（Gemini Balance 的计数包含首次尝试）。", Range(0, 100))

@@ -21,6 +21,15 @@ const (
 	Internal                        // 500 INTERNAL
 	Empty                           // 200 with finishReason STOP and no parts
 	StreamCut                       // streams send one event then drop the connection
+	// Flaky answers every other generate call with 503 UNAVAILABLE (a key behind a failing proxy, a
+	// project in trouble): it works often enough that it must be routed around, not disabled.
+	Flaky
+	// Denied is 403 PERMISSION_DENIED "The caller does not have permission" on every route, with no
+	// ErrorInfo reason: the ambiguous answer a broken key gives, and a key check confirms it.
+	Denied
+	// LocationBlocked is 400 FAILED_PRECONDITION "User location is not supported for the API use." on
+	// generate calls: Google refusing the gateway's egress address, which no key can change.
+	LocationBlocked
 )
 
 var behaviorNames = [...]string{
@@ -35,6 +44,9 @@ var behaviorNames = [...]string{
 	Internal:        "Internal",
 	Empty:           "Empty",
 	StreamCut:       "StreamCut",
+	Flaky:           "Flaky",
+	Denied:          "Denied",
+	LocationBlocked: "LocationBlocked",
 }
 
 func (b Behavior) String() string {
@@ -58,6 +70,9 @@ var keySuffixes = [...]struct {
 	{"-internal", Internal},
 	{"-empty", Empty},
 	{"-streamcut", StreamCut},
+	{"-flaky", Flaky},
+	{"-denied", Denied},
+	{"-location", LocationBlocked},
 }
 
 // BehaviorFromKeyName maps demo key names to behaviours by suffix ("demo-3-ratelimit" → RateLimitMinute),

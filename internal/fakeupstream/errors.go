@@ -27,6 +27,8 @@ const (
 	msgOverloaded   = "The model is overloaded. Please try again later."
 	msgInternal     = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
 	msgNotFound     = "Requested entity was not found."
+	msgNoPermission = "The caller does not have permission"
+	msgLocation     = "User location is not supported for the API use."
 	msgBadJSON      = "Invalid JSON payload received. Unexpected token."
 	msgQuotaPrefix  = "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. "
 	rateLimitsDocs  = "https://ai.google.dev/gemini-api/docs/rate-limits"
@@ -232,15 +234,32 @@ func behaviorError(b Behavior, key, model, retryDelay string) *apiError {
 		return newError(http.StatusServiceUnavailable, "UNAVAILABLE", msgOverloaded)
 	case Internal:
 		return newError(http.StatusInternalServerError, "INTERNAL", msgInternal)
+	case Denied:
+		return newError(http.StatusForbidden, "PERMISSION_DENIED", msgNoPermission)
+	case LocationBlocked:
+		return newError(http.StatusBadRequest, "FAILED_PRECONDITION", msgLocation)
 	}
 	return nil
 }
 
+// inputTokenError is the 429 of a request whose own input is larger than the per-minute input-token
+// quota: it fails on every key of the tier, however rested.
+func inputTokenError(model, retryDelay string, limit int) *apiError {
+	return quotaError(model, retryDelay, []quotaViolation{violation(metricInput, quotaTokens, model, strconv.Itoa(limit))})
+}
+
+// cachedContentDenied is Google's answer to a cachedContent name the key's project does not hold.
+func cachedContentDenied() *apiError {
+	return newError(http.StatusForbidden, "PERMISSION_DENIED", "CachedContent not found (or permission denied)")
+}
+
 // isKeyLevel tells behaviours that refuse the key on every route from those tied to model quota.
-func isKeyLevel(b Behavior) bool { return b == Invalid || b == Suspended || b == ServiceDisabled }
+func isKeyLevel(b Behavior) bool {
+	return b == Invalid || b == Suspended || b == ServiceDisabled || b == Denied
+}
 
 func isQuotaLevel(b Behavior) bool {
-	return b == RateLimitMinute || b == RateLimitDay || b == NoFreeTier || b == Overloaded || b == Internal
+	return b == RateLimitMinute || b == RateLimitDay || b == NoFreeTier || b == Overloaded || b == Internal || b == LocationBlocked
 }
 
 // Bodies that never vary are encoded once: at benchmark rates, error paths are as hot as success.
@@ -251,6 +270,7 @@ var (
 	bodyInvalidKey   = invalidKeyError().encode()
 	bodyOverloaded   = behaviorError(Overloaded, "", "", "").encode()
 	bodyInternal     = behaviorError(Internal, "", "", "").encode()
+	bodyLocation     = behaviorError(LocationBlocked, "", "", "").encode()
 	bodyBadJSON      = badJSON().encode()
 )
 

@@ -271,9 +271,22 @@ func fileDenied(name string) *apiError {
 		"You do not have permission to access the File "+strings.TrimPrefix(name, "files/")+" or it may not exist.")
 }
 
-// fileAccess refuses a generate call that references a file its key did not upload, as Google does.
+// fileAccess refuses a generate call that references a file its key did not upload, as Google does, and
+// one naming a context cache (the fake holds none, so every name is one the key cannot see).
 func (s *Server) fileAccess(c *call) *apiError {
-	if (c.rt.kind != kindGenerate && c.rt.kind != kindStream && c.rt.kind != kindCount) || !bytes.Contains(c.body, []byte("files/")) {
+	if c.rt.kind != kindGenerate && c.rt.kind != kindStream && c.rt.kind != kindCount {
+		return nil
+	}
+	if bytes.Contains(c.body, []byte("cachedContents/")) {
+		var req struct {
+			Cached      string `json:"cachedContent"`
+			CachedSnake string `json:"cached_content"`
+		}
+		if json.Unmarshal(c.body, &req) == nil && req.Cached+req.CachedSnake != "" {
+			return cachedContentDenied()
+		}
+	}
+	if !bytes.Contains(c.body, []byte("files/")) {
 		return nil
 	}
 	var req struct {

@@ -25,6 +25,9 @@ type Config struct {
 	StreamChunks   int           // SSE events a streamed answer is split into (default 3, min 1)
 	StreamInterval time.Duration // pause between stream events
 	RetryDelay     string        // RetryInfo.retryDelay for RateLimitMinute (default "37s")
+	// InputTokenLimit, when set, is the per-minute input-token quota of every key: a generate call whose
+	// prompt alone is larger gets Google's 429 on that quota, on every key.
+	InputTokenLimit int
 }
 
 // Recorded is one request as the fake upstream saw it.
@@ -56,6 +59,7 @@ type Server struct {
 	chunks         int
 	streamInterval time.Duration
 	retryDelay     string
+	inputLimit     int
 
 	behMu     sync.RWMutex
 	behaviors map[string]Behavior
@@ -68,6 +72,8 @@ type Server struct {
 	total   int
 	records []Recorded
 	next    int // oldest record once records is full
+
+	flaky sync.Map // key -> *atomic.Int64: calls seen by a Flaky key
 
 	// quotaBodies caches encoded 429/500/503 bodies per behaviour and model; the catalogue bounds it.
 	quotaBodies sync.Map
@@ -84,6 +90,7 @@ func New(cfg Config) *Server {
 		chunks:         max(cfg.StreamChunks, 1),
 		streamInterval: cfg.StreamInterval,
 		retryDelay:     cfg.RetryDelay,
+		inputLimit:     cfg.InputTokenLimit,
 		behaviors:      make(map[string]Behavior, len(cfg.Keys)),
 		calls:          make(map[string]int),
 	}
@@ -314,6 +321,14 @@ func (s *Server) admit(c *call, info *kindInfo) bool {
 		s.writeError(c, e)
 		return false
 	}
+	if e := s.inputQuota(c); e != nil {
+		s.writeError(c, e)
+		return false
+	}
+	if info.quota && b == Flaky && s.flakyTurn(c.key) {
+		writeErrorBody(c.w, http.StatusServiceUnavailable, bodyOverloaded, c.rt.openai)
+		return false
+	}
 	if info.quota && isQuotaLevel(b) {
 		writeErrorBody(c.w, quotaStatus(b), s.quotaBody(b, c.model), c.rt.openai)
 		return false
@@ -349,8 +364,28 @@ func modelError(c *call, info *kindInfo) *apiError {
 	return nil
 }
 
+// flakyTurn reports whether this call of a Flaky key fails: every other one, starting with the first.
+func (s *Server) flakyTurn(key string) bool {
+	v, _ := s.flaky.LoadOrStore(key, new(atomic.Int64))
+	return v.(*atomic.Int64).Add(1)%2 == 1
+}
+
+// inputQuota refuses a generate call whose prompt is larger than InputTokenLimit.
+func (s *Server) inputQuota(c *call) *apiError {
+	g, ok := c.req.(*genRequest)
+	if s.inputLimit <= 0 || !ok || (c.rt.kind != kindGenerate && c.rt.kind != kindStream) {
+		return nil
+	}
+	if tokens(promptChars(g)) <= s.inputLimit {
+		return nil
+	}
+	return inputTokenError(c.model, s.retryDelay, s.inputLimit)
+}
+
 func quotaStatus(b Behavior) int {
 	switch b {
+	case LocationBlocked:
+		return http.StatusBadRequest
 	case Overloaded:
 		return http.StatusServiceUnavailable
 	case Internal:
@@ -366,6 +401,8 @@ type quotaKey struct {
 
 func (s *Server) quotaBody(b Behavior, model string) []byte {
 	switch b {
+	case LocationBlocked:
+		return bodyLocation
 	case Overloaded:
 		return bodyOverloaded
 	case Internal:

@@ -48,16 +48,6 @@ func TestDisplayName(t *testing.T) {
 	}
 }
 
-func TestReferencedFiles(t *testing.T) {
-	body := `{"systemInstruction":{"parts":[{"file_data":{"file_uri":"files/sys"}}]},"contents":[{"parts":[{"text":"files/not-a-ref"},
-		{"fileData":{"fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc123","mimeType":"text/plain"}},
-		{"fileData":{"fileUri":"https://www.youtube.com/watch?v=x"}},{"fileData":{"fileUri":"gs://bucket/myfiles/x"}}]}]}`
-	got := referencedFiles([]byte(body))
-	if len(got) != 2 || got[0] != "files/abc123" || got[1] != "files/sys" {
-		t.Fatalf("%q", got)
-	}
-}
-
 func TestStoreRecordsAndSessions(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := NewStore(st.DB(), st.Rebind)

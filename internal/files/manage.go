@@ -1,14 +1,12 @@
 package files
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
@@ -175,89 +173,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// KeyFor implements gemini.FileKeys: the key that uploaded the first recorded file the request body
-// references (fileData.fileUri in contents or the system instruction). A file of another client (with
-// isolation on) or one gemgate does not know leaves the choice to the pool; Google then decides.
-func (h *Handler) KeyFor(ctx context.Context, ownerID string, body []byte) (*keypool.Key, error) {
-	if !bytes.Contains(body, []byte("files/")) {
-		return nil, nil
-	}
-	for _, name := range referencedFiles(body) {
-		rec, err := h.Store.Get(ctx, name, h.clock())
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("gemgate could not look up %s (database error); try again", name)
-		}
-		if h.isolated() && !rec.Owned(ownerID) {
-			continue
-		}
-		key, ok := h.keyOf(rec)
-		if !ok {
-			return nil, fmt.Errorf("%s was uploaded with a Gemini key that gemgate no longer has, and only that key can read it; upload the file again", name)
-		}
-		return key, nil
-	}
-	return nil, nil
-}
-
-// referencedFiles lists the files/<id> names of the fileData parts in a generateContent body, in order.
-func referencedFiles(body []byte) []string {
-	type fileData struct {
-		FileURI      string `json:"fileUri"`
-		FileURISnake string `json:"file_uri"`
-	}
-	type content struct {
-		Parts []struct {
-			FileData      *fileData `json:"fileData"`
-			FileDataSnake *fileData `json:"file_data"`
-		} `json:"parts"`
-	}
-	var req struct {
-		Contents               []content `json:"contents"`
-		SystemInstruction      *content  `json:"systemInstruction"`
-		SystemInstructionSnake *content  `json:"system_instruction"`
-	}
-	if json.Unmarshal(body, &req) != nil {
-		return nil
-	}
-	all := req.Contents
-	for _, si := range []*content{req.SystemInstruction, req.SystemInstructionSnake} {
-		if si != nil {
-			all = append(all, *si)
-		}
-	}
-	var names []string
-	for _, c := range all {
-		for _, p := range c.Parts {
-			for _, fd := range []*fileData{p.FileData, p.FileDataSnake} {
-				if fd == nil {
-					continue
-				}
-				if name := fileName(firstOf(fd.FileURI, fd.FileURISnake)); name != "" {
-					names = append(names, name)
-				}
-			}
-		}
-	}
-	return names
-}
-
-// fileName reads files/<id> from a file URI (https://.../v1beta/files/<id>) or a bare name.
-func fileName(uri string) string {
-	uri, _, _ = strings.Cut(uri, "?")
-	i := strings.LastIndex(uri, "files/")
-	if i < 0 || (i > 0 && uri[i-1] != '/') {
-		return ""
-	}
-	id := uri[i+len("files/"):]
-	if id == "" || strings.Contains(id, "/") {
-		return ""
-	}
-	return "files/" + id
 }
 
 // cleanupBatch bounds the files deleted per pass; a pass repeats until none is left.

@@ -7,10 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/gemgate/gemgate/internal/store"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // Record is a row of t_file_records: a file uploaded through gemgate (or through Gemini Balance).
@@ -170,6 +171,26 @@ func (s *Store) Get(ctx context.Context, name string, now time.Time) (*Record, e
 		return nil, fmt.Errorf("reading the file record: %w", err)
 	}
 	return r, nil
+}
+
+// Owner implements resources.FileLookup: the uploading key and client token of a live file, as ids
+// (Gemini Balance's rows hold both in full, and their ids are computed here).
+func (s *Store) Owner(ctx context.Context, name string, now time.Time) (*resources.Owner, error) {
+	r, err := s.Get(ctx, name, now)
+	if errors.Is(err, ErrNotFound) {
+		return nil, resources.ErrUnknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires}
+	if o.KeyID == "" && r.legacyKey != "" {
+		o.KeyID = secret.ID(r.legacyKey)
+	}
+	if o.TokenID == "" && r.legacyToken != "" {
+		o.TokenID = secret.ID(r.legacyToken)
+	}
+	return o, nil
 }
 
 // List returns up to limit unexpired records from offset, oldest first; with owner set, only that

@@ -29,8 +29,6 @@ type Handler struct {
 	Settings func() *config.Snapshot
 	Tokens   *auth.Tokens
 	Models   *ModelCache
-	// Files sends requests that reference uploaded files with the uploading key; nil turns that off.
-	Files FileKeys
 }
 
 // Register mounts the routes under every prefix.
@@ -124,10 +122,6 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if action == "generateContent" {
 		call.Empty = IsEmptyAnswer
-	}
-	if call.Key, err = h.fileKey(r, action, body); err != nil {
-		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
-		return
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {

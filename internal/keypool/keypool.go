@@ -4,6 +4,7 @@ package keypool
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,8 @@ type Key struct {
 	cool       atomic.Pointer[coolMap]
 	rateStreak atomic.Int32 // consecutive 429s without quota details
 	meta       atomic.Pointer[Meta]
+	avoidUntil atomic.Int64 // unix nanoseconds: picked only when nothing better is left (Shaky)
+	shaky      atomic.Int32 // consecutive 5xx or network failures
 }
 
 // Failure describes the last failed attempt of a key.
@@ -196,6 +199,7 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 	}
 	start := p.cursor.Add(1) - 1
 	var soonest int64
+	var fallback *Key
 	for i := range n {
 		k := candidates[(start+i)%n]
 		if k.disabled.Load() || contains(tried, k) {
@@ -207,10 +211,21 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 			}
 			continue
 		}
+		if k.avoidUntil.Load() > now {
+			// A key failing with 5xx is passed over while others serve, but never refused: when it
+			// is all that is left it is better than no answer.
+			if fallback == nil {
+				fallback = k
+			}
+			continue
+		}
 		if i > 1 {
 			p.cursor.CompareAndSwap(start+1, start+i+1)
 		}
 		return k, nil
+	}
+	if fallback != nil {
+		return fallback, nil
 	}
 	if soonest != 0 && len(tried) == 0 {
 		p.markExhausted(model, soonest)
@@ -239,6 +254,10 @@ func (p *Pool) Success(k *Key) {
 	if k.rateStreak.Load() != 0 {
 		k.rateStreak.Store(0)
 	}
+	if k.shaky.Load() != 0 {
+		k.shaky.Store(0)
+		k.avoidUntil.Store(0)
+	}
 	if !k.dirty.Load() {
 		k.dirty.Store(true)
 	}
@@ -263,6 +282,27 @@ func (p *Pool) Failure(k *Key, code int, message string, disable bool) bool {
 	return p.Disable(k, reason)
 }
 
+// Shaky records a 5xx or network failure of k, which says nothing certain about the key (Google
+// overloaded, one project in trouble, a dead proxy) and so never counts toward MAX_FAILURES. The key
+// is passed over for a short time that doubles with each failure in a row (capped at shakyMax), so a
+// cluster of failing keys is routed around instead of being walked into by every request.
+func (p *Pool) Shaky(k *Key) time.Duration {
+	n := min(int(k.shaky.Add(1)), 8)
+	d := min(shakyFirst<<(n-1), shakyMax)
+	d += time.Duration(rand.Int64N(int64(d)/5 + 1))
+	k.avoidUntil.Store(p.now().Add(d).UnixNano())
+	return d
+}
+
+// Shaky bounds: the first avoidance, and the longest.
+const (
+	shakyFirst = 2 * time.Second
+	shakyMax   = time.Minute
+)
+
+// Avoided reports whether k is being passed over after 5xx failures.
+func (k *Key) Avoided(now time.Time) bool { return k.avoidUntil.Load() > now.UnixNano() }
+
 // RateLimited counts a 429 that named no quota window and returns the streak before it, for an
 // exponential cooldown.
 func (p *Pool) RateLimited(k *Key) int { return int(k.rateStreak.Add(1)) - 1 }
@@ -283,6 +323,8 @@ func (p *Pool) Enable(k *Key) {
 
 func (p *Pool) enable(k *Key) {
 	k.failures.Store(0)
+	k.shaky.Store(0)
+	k.avoidUntil.Store(0)
 	p.clearCooldowns(k)
 	p.setDisabled(k, false, "")
 }

@@ -278,3 +278,42 @@ func TestDrainEachInParts(t *testing.T) {
 	}
 	p.DrainEach(3, func([]State) { t.Fatal("nothing changed since the last drain") })
 }
+
+// A key failing with 5xx is passed over while others serve, comes back after its avoidance, is still
+// picked when nothing else is left, and is never disabled for it.
+func TestShakyKeysAreRoutedAroundNotRefused(t *testing.T) {
+	p := New(keys(3), 1)
+	now := time.Unix(1_700_000_000, 0)
+	p.SetClock(func() time.Time { return now })
+	ks := p.Keys()
+	for range 3 {
+		p.Shaky(ks[0])
+	}
+	for range 30 {
+		k, err := p.Pick("m", nil)
+		if err != nil || k == ks[0] {
+			t.Fatalf("picked %v (%v) while two others serve", k, err)
+		}
+	}
+	if k, err := p.Pick("m", []*Key{ks[1], ks[2]}); err != nil || k != ks[0] {
+		t.Fatalf("the avoided key must still serve when it is all that is left: %v %v", k, err)
+	}
+	if ks[0].Disabled() || ks[0].Failures() != 0 {
+		t.Fatal("5xx charged to the key")
+	}
+	now = now.Add(shakyMax + shakyMax/4)
+	seen := false
+	for range 6 {
+		if k, _ := p.Pick("m", nil); k == ks[0] {
+			seen = true
+		}
+	}
+	if !seen {
+		t.Fatal("the key did not come back after its avoidance")
+	}
+	p.Shaky(ks[0])
+	p.Success(ks[0])
+	if ks[0].Avoided(now) {
+		t.Fatal("a success must end the avoidance")
+	}
+}

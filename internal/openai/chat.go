@@ -90,9 +90,6 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 		pace:         newPacer(snap),
 		heartbeat:    time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second,
 	}
-	if cc.call.Key, err = h.fileKey(r, payload); err != nil {
-		return nil, err
-	}
 	return cc, nil
 }
 

@@ -27,8 +27,6 @@ type Handler struct {
 	Images ImageHost
 	// Paid chooses the executor and key of Imagen calls (PAID_KEY); nil uses the pool.
 	Paid PaidKey
-	// Files finds the key that uploaded a file a request references (Files API affinity); may be nil.
-	Files gemini.FileKeys
 	// AnthropicModels, when set, answers the model routes for Anthropic clients (they send
 	// anthropic-version or x-api-key), which share /v1/models with OpenAI's.
 	AnthropicModels http.Handler

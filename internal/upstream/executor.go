@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/secret"
 )
@@ -94,6 +96,9 @@ type Error struct {
 	Attempts []Attempt
 	Canceled bool // the client went away; nothing can be sent
 	quota    *Quota
+	// answer is Google's answer as a client would get it, for a suspect refusal that its key check may
+	// show to be about the request.
+	answer *Response
 }
 
 func (e *Error) Error() string {
@@ -110,8 +115,20 @@ type Executor struct {
 	// BaseURL, when set, overrides BASE_URL: the Vertex Express executor runs the same retries over
 	// its own pool against VERTEX_EXPRESS_BASE_URL.
 	BaseURL func(*config.Snapshot) string
+	// Owners knows which key and client token own the resources a call names (files, context caches,
+	// ...); nil makes every named resource unknown.
+	Owners Owners
+	// Logger receives the blame ledger's alerts.
+	Logger *slog.Logger
 
-	breaker breaker
+	health modelHealth
+	checks keyChecks
+	ledger ledger
+}
+
+// Owners looks up the ownership record of a resource; resources.ErrUnknown when gemgate has none.
+type Owners interface {
+	Lookup(ctx context.Context, name string) (*resources.Owner, error)
 }
 
 func defaultBackoff(attempt int) time.Duration {
@@ -136,12 +153,18 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	if err := admit(ctx, call); err != nil {
 		return nil, err
 	}
+	vouched, bindErr := e.bindResources(ctx, snap, &call)
+	if bindErr != nil {
+		return nil, bindErr
+	}
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
+	if !vouched {
+		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
+	}
 	model := quotaModel(call)
-	if until := e.breaker.open(model, time.Now()); !until.IsZero() {
-		err := localError(http.StatusServiceUnavailable, "Gemini has been failing for "+orAll(model)+
-			" on every key (overloaded or internal errors); gemgate pauses calls to it for a few seconds.")
-		err.RetryAfter = time.Until(until)
+	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
+		err := localError(http.StatusServiceUnavailable, reason)
+		err.RetryAfter = wait
 		return nil, err
 	}
 	var tried []*keypool.Key
@@ -173,13 +196,19 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		}
 		tried = append(tried, key)
 		resp, attempt, fail := e.attempt(ctx, snap, call, key)
+		if fail != nil {
+			e.judge(ctx, snap, key, &attempt, vouched)
+			if attempt.Class == ClientError && fail.answer != nil {
+				resp, fail = fail.answer, nil
+			}
+		}
 		empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
 		if empty {
 			attempt.Error = "empty answer"
 		}
 		log = append(log, attempt)
 		record(ctx, attempt, resp, fail)
-		e.account(key, model, attempt, fail)
+		e.account(ctx, snap, key, model, attempt, fail)
 		if empty {
 			if empties++; empties <= emptyRetries {
 				lastEmpty = resp
@@ -201,13 +230,53 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		lastEmpty.Attempts = log
 		return lastEmpty, nil
 	}
-	if n := len(log); n > 0 && last.Body != nil && (log[n-1].Class == KeyInvalid || log[n-1].Class == KeyFailure) {
+	if n := len(log); n > 0 && last.Body != nil && keyClass(log[n-1].Class) {
 		// Google's "API key not valid" or "permission denied" is about gemgate's key, not the client's
 		// token: passed on as is, a client would blame its own credentials.
 		last = keyTrouble(log[n-1])
 	}
 	last.Attempts = log
 	return nil, last
+}
+
+// keyClass reports answers about gemgate's key rather than the client's request.
+func keyClass(c Class) bool { return c == KeyInvalid || c == KeyFailure || c == Unconfirmed }
+
+// judge settles what a failed attempt proves before anyone is charged. An ambiguous refusal is put to
+// a key check; a proven one is too when the client token's allowance is spent (the ledger). A call
+// naming a resource gemgate does not know charges nobody, whatever Google says.
+func (e *Executor) judge(ctx context.Context, snap *config.Snapshot, key *keypool.Key, a *Attempt, vouched bool) {
+	switch {
+	case a.Class == KeySuspect && !vouched:
+		a.Class = ClientError
+		a.Error += " (about a resource the request names; not charged to the key)"
+		return
+	case a.Class == KeyInvalid && !vouched:
+		a.Class = Unconfirmed
+		a.Error += " (not charged: the request names a resource gemgate does not know)"
+		return
+	case a.Class == KeySuspect:
+	case a.Class == KeyInvalid && e.needsCheck(ctx, snap):
+	default:
+		return
+	}
+	r := e.checkKey(ctx, snap, key)
+	switch r.verdict {
+	case checkPassed:
+		if a.Class == KeySuspect {
+			a.Class = ClientError
+			a.Error += "; the key passed its check, so the refusal was about the request"
+		} else {
+			a.Class = Unconfirmed
+			a.Error += "; not charged: the key passed its check (" + r.summary + ")"
+		}
+	case checkFailed:
+		a.Class = r.class
+		a.Error += "; confirmed by a " + r.summary
+	default:
+		a.Class = Unconfirmed
+		a.Error += "; not charged: " + r.summary
+	}
 }
 
 func keyTrouble(a Attempt) *Error {
@@ -279,18 +348,22 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (e *Executor) account(key *keypool.Key, model string, a Attempt, fail *Error) {
+// account applies what an attempt proved to the key and to the model's health.
+func (e *Executor) account(ctx context.Context, snap *config.Snapshot, key *keypool.Key, model string, a Attempt, fail *Error) {
 	switch {
-	case fail == nil:
+	case a.Canceled:
+	case a.Class == OK:
 		e.Pool.Success(key)
-		e.breaker.success(model)
-	case a.Class == Transient && !a.Canceled:
-		e.breaker.failure(model, time.Now())
+		e.health.success(model, time.Now())
+	case a.Class == Transient || a.Class == Overloaded:
+		e.Pool.Shaky(key)
+		_, usable := e.Pool.Counts()
+		e.health.failure(model, key.ID(), a.Error, usable, time.Now())
 	case a.Class == KeyInvalid:
-		e.Pool.Failure(key, a.Status, a.Error, true)
+		e.charge(ctx, snap, key, a, true)
 	case a.Class == KeyFailure:
-		e.Pool.Failure(key, a.Status, a.Error, false)
-	case a.Class == RateLimited:
+		e.charge(ctx, snap, key, a, false)
+	case a.Class == RateLimited && fail != nil:
 		q := Quota{Window: windowUnknown}
 		if fail.quota != nil {
 			q = *fail.quota
@@ -389,17 +462,25 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 		return nil, a, localError(http.StatusBadGateway, "Gemini answered with a body that is not valid JSON (cut off or corrupted on the way)")
 	}
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Key: key}
-	switch a.Class {
-	case OK:
-		return out, a, nil
-	case ClientError:
-		a.Error = summary(resp.StatusCode, parsed, body)
+	if a.Class == OK {
 		return out, a, nil
 	}
 	a.Error = summary(resp.StatusCode, parsed, body)
-	fail := &Error{StatusCode: resp.StatusCode, Body: body, RetryAfter: parsed.RetryDelay}
+	var q Quota
 	if a.Class == RateLimited {
-		q := ReadQuota(parsed)
+		q = ReadQuota(parsed)
+		if q.InputLimit > 0 && promptTokens(call.Body) >= q.InputLimit {
+			// The request alone is over a per-minute input-token quota: every key would refuse it.
+			a.Class = RequestQuota
+			a.Error += fmt.Sprintf(" (the request's own input, about %d tokens, is over the %d-token limit; no key cooled)",
+				promptTokens(call.Body), q.InputLimit)
+		}
+	}
+	if a.Class.clientAnswer() {
+		return out, a, nil
+	}
+	fail := &Error{StatusCode: resp.StatusCode, Body: body, RetryAfter: parsed.RetryDelay, answer: out}
+	if a.Class == RateLimited {
 		fail.quota = &q
 	}
 	if parsed.OK {

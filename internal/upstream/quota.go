@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,9 @@ type Quota struct {
 	Window string // minute, day, no-free-tier or unknown
 	Model  string // from quotaDimensions, when Google said
 	Retry  time.Duration
+	// InputLimit is set when every violation is a per-minute input-token quota: its smallest limit. A
+	// request at least that large fails on every key however rested (the request's fault, not the key's).
+	InputLimit int
 }
 
 // ReadQuota reads a 429 body. One error can list several violations; the longest window wins.
@@ -66,6 +70,7 @@ func ReadQuota(p rpcstatus.Parsed) Quota {
 			consider(windowOf(v.QuotaID+" "+v.QuotaMetric), v.QuotaDimensions["model"])
 		}
 	}
+	q.InputLimit = inputTokenLimit(p.Violations)
 	msg := p.Message
 	if strings.Contains(msg, "limit: 0,") || strings.Contains(msg, "limit: 0\n") || strings.HasSuffix(msg, "limit: 0") {
 		consider(windowNoQuota, "")
@@ -75,6 +80,28 @@ func ReadQuota(p rpcstatus.Parsed) Quota {
 		consider(windowOf(msg), "")
 	}
 	return q
+}
+
+// inputTokenLimit is the smallest limit of violations that are all per-minute input-token quotas, or 0.
+func inputTokenLimit(vs []rpcstatus.Violation) int {
+	limit := 0
+	for _, v := range vs {
+		what := strings.ToLower(v.QuotaMetric + " " + v.QuotaID)
+		if !strings.Contains(what, "input_token") && !strings.Contains(what, "inputtoken") {
+			return 0
+		}
+		if windowOf(v.QuotaID+" "+v.QuotaMetric) != windowMinute {
+			return 0
+		}
+		n, err := strconv.Atoi(v.QuotaValue)
+		if err != nil || n <= 0 {
+			return 0
+		}
+		if limit == 0 || n < limit {
+			limit = n
+		}
+	}
+	return limit
 }
 
 func windowOf(s string) string {

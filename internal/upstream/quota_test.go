@@ -89,31 +89,3 @@ func TestCooldownFor(t *testing.T) {
 		t.Fatalf("bare 429 backoff never reached its cap: %v", prev)
 	}
 }
-
-func TestClassify(t *testing.T) {
-	cases := []struct {
-		status int
-		body   string
-		want   Class
-	}{
-		{200, `{}`, OK},
-		{400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`, KeyInvalid},
-		{400, `{"error":{"code":400,"message":"API key expired. Please renew the API key.","status":"INVALID_ARGUMENT"}}`, KeyInvalid},
-		{400, `{"error":{"code":400,"message":"* GenerateContentRequest.contents: contents is not specified","status":"INVALID_ARGUMENT"}}`, ClientError},
-		{400, `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`, ClientError},
-		{403, `{"error":{"code":403,"message":"Permission denied: Consumer 'api_key:AIza' has been suspended.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"CONSUMER_SUSPENDED"}]}}`, KeyInvalid},
-		{403, `{"error":{"code":403,"message":"Generative Language API has not been used in project 1 before or it is disabled.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED"}]}}`, KeyInvalid},
-		{403, `{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}`, KeyFailure},
-		{401, `{"error":{"code":401,"status":"UNAUTHENTICATED"}}`, KeyFailure},
-		{404, `{"error":{"code":404,"status":"NOT_FOUND"}}`, ClientError},
-		{429, bareBody, RateLimited},
-		{500, `{"error":{"code":500,"status":"INTERNAL"}}`, Transient},
-		{503, `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`, Transient},
-		{504, `<html>gateway</html>`, Transient},
-	}
-	for _, c := range cases {
-		if got := Classify(c.status, rpcstatus.Parse([]byte(c.body))); got != c.want {
-			t.Errorf("%d %.50s: %v, want %v", c.status, c.body, got, c.want)
-		}
-	}
-}

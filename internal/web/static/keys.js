@@ -44,8 +44,20 @@
     $('total-disabled').textContent = fmt.n(data.disabled);
     $('matching').textContent = t('keys.matching', { n: fmt.n(data.matching) });
     for (const b of document.querySelectorAll('#totals .stat')) b.classList.toggle('active', b.dataset.filter === state.filter);
+    renderBlame(data.blame_alerts || []);
     renderKeys();
     pager($('pager'), { total: data.matching, offset: state.offset, limit: state.limit, onPage: (o) => { state.offset = o; loadKeys(); } });
+  }
+
+  // Client tokens whose requests charged as many keys as KEY_BLAME_SHARE_PERCENT allows (the last line
+  // of defence): which token, and which requests to look up in the logs.
+  function renderBlame(alerts) {
+    $('blame-alerts').hidden = alerts.length === 0;
+    const list = clear($('blame-list'));
+    for (const a of alerts) {
+      list.append(el('li', {}, t('blame.item', { token: a.token_id, keys: a.keys, allowed: a.allowed, at: fmt.time(a.at) }), ' ',
+        el('code', {}, (a.requests || []).join(', '))));
+    }
   }
 
   function keyState(k) {

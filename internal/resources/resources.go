@@ -1,0 +1,218 @@
+// Package resources remembers who owns each Gemini resource a client creates through gemgate and later
+// names: the Gemini key whose project holds it at Google (only that key can use it) and the client
+// token that created it (only that token may use it, with FILES_USER_ISOLATION_ENABLED). Files keep
+// their record in t_file_records (Gemini Balance's table, read through Registry.Files); context caches,
+// batches and long-running operations are kept in gg_resources. Refs finds the names a generate body
+// refers to, so that the upstream executor can refuse, pin or send a call once, for every API alike.
+package resources
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrUnknown means gemgate did not create the resource (or forgot it): Google alone can say.
+var ErrUnknown = errors.New("resource not known to gemgate")
+
+// Owner is the ownership record of one resource.
+type Owner struct {
+	Name    string // e.g. files/abc, cachedContents/xyz, batches/123, operations/456
+	KeyID   string // secret.ID of the Gemini key that created it
+	TokenID string // secret.ID of the client token that created it
+	Created time.Time
+	Expires time.Time
+}
+
+// Kind is the collection of a resource name: "files", "cachedContents", "batches", ...
+func Kind(name string) string {
+	kind, _, _ := strings.Cut(name, "/")
+	return kind
+}
+
+// FileLookup reads the owner of a file from the Files API's records.
+type FileLookup func(ctx context.Context, name string, now time.Time) (*Owner, error)
+
+// Registry stores ownership records.
+type Registry struct {
+	db     *sql.DB
+	rebind func(string) string
+	// Files answers for files/ names (nil: files are unknown).
+	Files FileLookup
+	now   func() time.Time
+}
+
+// NewRegistry uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
+func NewRegistry(db *sql.DB, rebind func(string) string) *Registry {
+	return &Registry{db: db, rebind: rebind, now: time.Now}
+}
+
+// maxNameLen is the column's width; longer names are not Google's and are never recorded.
+const maxNameLen = 255
+
+// Record remembers o, replacing an earlier record of the same name.
+func (r *Registry) Record(ctx context.Context, o Owner) error {
+	if o.Name == "" || len(o.Name) > maxNameLen || Kind(o.Name) == "files" {
+		return fmt.Errorf("recording %q: not a resource name gg_resources keeps", o.Name)
+	}
+	if o.Created.IsZero() {
+		o.Created = r.now()
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording %s: %w", o.Name, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE name = ?"), o.Name); err != nil {
+		return fmt.Errorf("recording %s: %w", o.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, r.rebind(`INSERT INTO gg_resources (name, kind, key_id, owner_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`), o.Name, Kind(o.Name), o.KeyID, o.TokenID, o.Created.Unix(), o.Expires.Unix()); err != nil {
+		return fmt.Errorf("recording %s: %w", o.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recording %s: %w", o.Name, err)
+	}
+	return nil
+}
+
+// Lookup returns the live record of name, or ErrUnknown.
+func (r *Registry) Lookup(ctx context.Context, name string) (*Owner, error) {
+	now := r.now()
+	if Kind(name) == "files" {
+		if r.Files == nil {
+			return nil, ErrUnknown
+		}
+		return r.Files(ctx, name, now)
+	}
+	var o Owner
+	var created, expires int64
+	err := r.db.QueryRowContext(ctx, r.rebind(`SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
+		WHERE name = ? AND expires_at > ?`), name, now.Unix()).Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnknown
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s: %w", name, err)
+	}
+	o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
+	return &o, nil
+}
+
+// Forget removes the record of name (the resource was deleted).
+func (r *Registry) Forget(ctx context.Context, name string) error {
+	if _, err := r.db.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE name = ?"), name); err != nil {
+		return fmt.Errorf("forgetting %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteExpired removes records past their expiry and reports how many.
+func (r *Registry) DeleteExpired(ctx context.Context) (int64, error) {
+	res, err := r.db.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE expires_at <= ?"), r.now().Unix())
+	if err != nil {
+		return 0, fmt.Errorf("deleting expired resource records: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// markers are the substrings a body must hold to name a resource: most bodies hold none and are not
+// parsed at all.
+var markers = [][]byte{[]byte("files/"), []byte("cachedContents/")}
+
+// Refs lists the resources a generateContent-shaped body names, in order, without repeats: the files of
+// fileData parts (contents and the system instruction) and the context cache of cachedContent. Both
+// the camelCase and snake_case spellings Google accepts are read.
+func Refs(body []byte) []string {
+	if !bytes.Contains(body, markers[0]) && !bytes.Contains(body, markers[1]) {
+		return nil
+	}
+	type fileData struct {
+		FileURI      string `json:"fileUri"`
+		FileURISnake string `json:"file_uri"`
+	}
+	type content struct {
+		Parts []struct {
+			FileData      *fileData `json:"fileData"`
+			FileDataSnake *fileData `json:"file_data"`
+		} `json:"parts"`
+	}
+	var req struct {
+		Contents               []content `json:"contents"`
+		SystemInstruction      *content  `json:"systemInstruction"`
+		SystemInstructionSnake *content  `json:"system_instruction"`
+		CachedContent          string    `json:"cachedContent"`
+		CachedContentSnake     string    `json:"cached_content"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return nil
+	}
+	all := req.Contents
+	for _, si := range []*content{req.SystemInstruction, req.SystemInstructionSnake} {
+		if si != nil {
+			all = append(all, *si)
+		}
+	}
+	var names []string
+	add := func(name string) {
+		if name != "" && !contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, c := range all {
+		for _, p := range c.Parts {
+			for _, fd := range []*fileData{p.FileData, p.FileDataSnake} {
+				if fd != nil {
+					add(FileName(fd.FileURI))
+					add(FileName(fd.FileURISnake))
+				}
+			}
+		}
+	}
+	for _, cc := range []string{req.CachedContent, req.CachedContentSnake} {
+		add(cacheName(cc))
+	}
+	return names
+}
+
+// FileName reads files/<id> from a file URI (https://.../v1beta/files/<id>) or a bare name; other URIs
+// (YouTube, gs://) name no file of Google's Files API.
+func FileName(uri string) string {
+	uri, _, _ = strings.Cut(uri, "?")
+	i := strings.LastIndex(uri, "files/")
+	if i < 0 || (i > 0 && uri[i-1] != '/') {
+		return ""
+	}
+	id := uri[i+len("files/"):]
+	if id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	return "files/" + id
+}
+
+// cacheName reads cachedContents/<id> from a cachedContent field.
+func cacheName(s string) string {
+	i := strings.Index(s, "cachedContents/")
+	if i < 0 {
+		return ""
+	}
+	id := s[i+len("cachedContents/"):]
+	if id == "" || strings.Contains(id, "/") {
+		return ""
+	}
+	return "cachedContents/" + id
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
