@@ -48,6 +48,11 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 	_, _ = w.Write(body)
 }
 
+// Refuse answers a request in Anthropic's error shape, with the type Anthropic uses for status.
+func Refuse(w http.ResponseWriter, status int, msg string) {
+	writeError(w, status, typeFor(status), msg)
+}
+
 // typeFor picks the error type Anthropic uses for a status.
 func typeFor(status int) string {
 	switch status {

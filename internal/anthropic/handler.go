@@ -27,7 +27,6 @@ var Prefixes = []string{"", "/anthropic"}
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Tokens   *auth.Tokens
 	Models   *gemini.ModelCache
 	// Fetcher downloads image and document URLs; nil means one that reaches only public addresses.
 	Fetcher *translate.Fetcher
@@ -53,27 +52,10 @@ func IsAnthropic(r *http.Request) bool {
 	return r.Header.Get("anthropic-version") != "" || r.Header.Get("x-api-key") != ""
 }
 
-// authorized checks the client token, sent as x-api-key (Anthropic's SDKs, ANTHROPIC_API_KEY) or as
-// "Authorization: Bearer" (ANTHROPIC_AUTH_TOKEN).
+// authorized serves requests the front door (internal/api) accepted; it never reads credentials.
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := r.Header.Get("x-api-key")
-		if token == "" {
-			token = auth.BearerToken(r)
-		}
-		valid := token != "" && h.Tokens.Valid(token)
-		auth.Note(r, token, valid)
-		if !valid {
-			upstream.Refused(w.Header())
-		}
-		switch {
-		case token == "":
-			writeError(w, http.StatusUnauthorized, typeAuthentication, "Missing gemgate token: send one of ALLOWED_TOKENS as x-api-key or Authorization: Bearer.")
-		case !valid:
-			writeError(w, http.StatusUnauthorized, typeAuthentication, "invalid x-api-key: it is not one of this gateway's ALLOWED_TOKENS.")
-		default:
-			next(w, r)
-		}
+	return auth.Required(next, func(w http.ResponseWriter) {
+		writeError(w, http.StatusUnauthorized, typeAuthentication, "Missing gemgate token: send one of ALLOWED_TOKENS as x-api-key or Authorization: Bearer.")
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/anthropic"
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/reqlog"
@@ -19,6 +20,8 @@ import (
 
 // Deps are what the routes need.
 type Deps struct {
+	// Tokens are the client tokens the front door accepts on every API route.
+	Tokens *auth.Tokens
 	Gemini *gemini.Handler
 	OpenAI *openai.Handler
 	// Anthropic serves Anthropic's Messages API when set.
@@ -69,7 +72,7 @@ func New(d Deps) http.Handler {
 		logger = slog.Default()
 	}
 	// Normalization runs before tracking so the request log sees the path that was served.
-	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, bindGrants(d.Gemini.Tokens, accessLog(logger, mux))))
+	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, frontDoor(d.Tokens, accessLog(logger, mux))))
 	return recoverer(logger, securityHeaders(cors(routes)))
 }
 

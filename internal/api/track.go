@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/reqlog"
 )
 
@@ -49,7 +48,7 @@ func track(sink reqlog.Sink, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		ctx := auth.WithCaller(reqlog.WithID(r.Context(), id))
+		ctx := reqlog.WithID(r.Context(), id)
 		kind := routeKind(r.URL.Path)
 		if sink == nil || kind == "" || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r.WithContext(ctx))

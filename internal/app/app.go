@@ -209,10 +209,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	modelCache := &gemini.ModelCache{Exec: exec}
 	a.Admin = a.adminHandler(modelCache)
 	a.Media = a.wireMedia(exec, opts.Backoff, modelCache)
-	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache}
+	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache},
-		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Tokens: tokens, Models: modelCache,
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache},
+		Tokens: tokens,
+		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache,
 			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid},
 		Anthropic: anthropicAPI,
 		Admin:     a.Admin,

@@ -55,7 +55,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m := &Media{exec: exec}
 	m.Local = imagehost.NewLocal(a.Store.DB(), a.Store.Rebind)
 	m.Images = &imagehost.Host{Settings: a.Settings.Current, Local: m.Local, Logger: a.Logger}
-	m.Files = &files.Handler{Exec: exec, Settings: a.Settings.Current, Tokens: a.Tokens,
+	m.Files = &files.Handler{Exec: exec, Settings: a.Settings.Current,
 		Store: files.NewStore(a.Store.DB(), a.Store.Rebind), Logger: a.Logger}
 	m.Resources = resources.NewRegistry(a.Store.DB(), a.Store.Rebind)
 	m.Resources.Files = m.Files.Store.Owner
@@ -64,7 +64,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m.VertexPool = keypool.New(config.VertexAPIKeys.Get(snap), maxFailures)
 	vertexExec := &upstream.Executor{Pool: m.VertexPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff,
 		BaseURL: config.VertexExpressBaseURL.Get}
-	m.Vertex = &gemini.Handler{Exec: vertexExec, Settings: a.Settings.Current, Tokens: a.Tokens, Models: models}
+	m.Vertex = &gemini.Handler{Exec: vertexExec, Settings: a.Settings.Current, Models: models}
 
 	m.PaidPool = keypool.New(paidKeys(snap), maxFailures)
 	m.paidExec = &upstream.Executor{Pool: m.PaidPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff}

@@ -3,7 +3,7 @@
 package auth
 
 import (
-	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,70 +39,107 @@ func (t *Tokens) Valid(token string) bool {
 	return t.set.Load().Contains(token) || t.active(token) != nil
 }
 
-// GeminiToken finds the client token the way Google's clients send a key: ?key=, then x-goog-api-key,
-// then (for clients configured as OpenAI-style) Authorization: Bearer.
-func GeminiToken(r *http.Request) string {
-	if k := queryKey(r.URL.RawQuery); k != "" {
-		return k
+// ErrAmbiguous is a request that carries two different tokens: which one it means cannot be told, and
+// guessing would let one token's limits be dodged with another's spelling.
+var ErrAmbiguous = errors.New("the request carries two different gemgate tokens; send one, in one place")
+
+// Credential is the one parser of client credentials: it finds the token of an API request wherever a
+// client of any API sends it (?key= for Google's clients, x-goog-api-key for their SDKs, Authorization:
+// Bearer for OpenAI's, x-api-key for Anthropic's). Query names and values are read decoded, as any HTTP
+// server reads them, so ?k%65y= is ?key=. Every occurrence counts: the same token repeated is that
+// token, two different ones are ErrAmbiguous. "" means the request carries none.
+func Credential(r *http.Request) (string, error) {
+	var found string
+	add := func(v string) error {
+		switch {
+		case v == "" || v == found:
+		case found == "":
+			found = v
+		default:
+			return ErrAmbiguous
+		}
+		return nil
 	}
-	if k := r.Header.Get("x-goog-api-key"); k != "" {
-		return k
+	for _, v := range queryKeys(r.URL.RawQuery) {
+		if err := add(v); err != nil {
+			return "", err
+		}
 	}
-	return BearerToken(r)
+	for _, v := range r.Header.Values("Authorization") {
+		if err := add(bearer(v)); err != nil {
+			return "", err
+		}
+	}
+	for _, name := range [...]string{"X-Goog-Api-Key", "X-Api-Key"} {
+		for _, v := range r.Header[name] {
+			if err := add(strings.TrimSpace(v)); err != nil {
+				return "", err
+			}
+		}
+	}
+	return found, nil
 }
 
-// queryKey is the ?key= parameter. Most clients send their token in a header, so the query is parsed
-// (a map per request) only when it can hold a key: a literal "key=", or escapes that could spell one.
-func queryKey(raw string) string {
-	if !strings.Contains(raw, "key=") && !strings.Contains(raw, "%") {
-		return ""
+// queryKeys is every value of the key parameter. Most clients send their token in a header, so the
+// query is parsed (a map per request) only when it can hold one: a literal "key", or escapes that
+// could spell it.
+func queryKeys(raw string) []string {
+	if raw == "" || (!strings.Contains(raw, "key") && !strings.Contains(raw, "%")) {
+		return nil
 	}
 	q, _ := url.ParseQuery(raw)
-	return q.Get("key")
+	return q["key"]
 }
 
-// BearerToken returns the token of an "Authorization: Bearer" header, or "".
-func BearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+// BearerToken returns the token of an "Authorization: Bearer" header, or "". Admin calls and /metrics
+// read theirs this way; API calls go through Credential.
+func BearerToken(r *http.Request) string { return bearer(r.Header.Get("Authorization")) }
+
+func bearer(h string) string {
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
 }
 
-// caller is the client token a request was accepted with, as its id. The API middleware puts an empty
-// one in the context (WithCaller) and the token check fills it in (Note), so that the later stages
-// (resource ownership, the blame ledger) know whose request they serve without reading credentials.
-type caller struct{ id string }
+// Refusal is why the front door turned a request away.
+type Refusal int
 
-type callerKey struct{}
+const (
+	RefusalMissing   Refusal = iota // no token at all
+	RefusalInvalid                  // a token that is not (or no longer) a client token
+	RefusalAmbiguous                // two different tokens
+)
 
-// WithCaller returns ctx carrying an empty caller, for Note to fill in.
-func WithCaller(ctx context.Context) context.Context {
-	return context.WithValue(ctx, callerKey{}, &caller{})
-}
-
-// CallerID is the secret.ID of the client token the request was accepted with, or "".
-func CallerID(ctx context.Context) string {
-	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
-		return c.id
-	}
-	return ""
-}
-
-// Note records the outcome of a token check in the request's log entry and its caller: the token's
-// non-reversible id when it was accepted, or why the request was refused.
-func Note(r *http.Request, token string, ok bool) {
-	switch {
-	case ok:
-		id := secret.ID(token)
-		if c, isCaller := r.Context().Value(callerKey{}).(*caller); isCaller {
-			c.id = id
+// Door is the front door of the API routes, the one place a client token is recognised: for each
+// request guarded reports as an API call, it reads the credential once (Credential), resolves it to a
+// grant and hands the grant to next in the context, or answers with refuse (in the called API's error
+// shape) before any handler runs. The outcome goes to the request log: the token's id, or why it was
+// refused (never the token).
+func (t *Tokens) Door(guarded func(*http.Request) bool, refuse func(http.ResponseWriter, *http.Request, Refusal), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions || !guarded(r) {
+			next.ServeHTTP(w, r)
+			return
 		}
-		reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = id })
-	case token == "":
-		reqlog.Reject(r.Context(), "missing client token")
-	default:
-		reqlog.Reject(r.Context(), "invalid client token "+secret.Mask(token))
-	}
+		token, err := Credential(r)
+		var g *Grant
+		if err == nil {
+			g = t.Resolve(token)
+		}
+		switch {
+		case err != nil:
+			reqlog.Reject(r.Context(), "two different client tokens in one request")
+			refuse(w, r, RefusalAmbiguous)
+		case token == "":
+			reqlog.Reject(r.Context(), "missing client token")
+			refuse(w, r, RefusalMissing)
+		case g == nil:
+			reqlog.Reject(r.Context(), "invalid client token "+secret.Mask(token))
+			refuse(w, r, RefusalInvalid)
+		default:
+			reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = g.ID() })
+			next.ServeHTTP(w, r.WithContext(WithGrant(r.Context(), g)))
+		}
+	})
 }

@@ -137,37 +137,65 @@ func (t *Tokens) day() (string, time.Time) {
 	return now.Format(time.DateOnly), time.Date(y, m, d+1, 0, 0, 0, 0, now.Location())
 }
 
-// Grant is a request's managed token, carried in its context to where the model is known.
+// Grant is what a request's client token allows, resolved once at the front door and carried in the
+// request's context to where the model is known (the upstream executor applies the limits).
 type Grant struct {
 	tokens  *Tokens
-	policy  *Policy
+	policy  *Policy // nil: ALLOWED_TOKENS or AUTH_TOKEN, without limits
+	token   string
+	id      string
 	counted atomic.Bool
+}
+
+// ID is the token's non-reversible id (secret.ID), the name logs and ownership records use.
+func (g *Grant) ID() string { return g.id }
+
+// Token is the client token itself, for matching records Gemini Balance stored in full.
+func (g *Grant) Token() string { return g.token }
+
+// Name is the managed token's name, or "" for a token without limits.
+func (g *Grant) Name() string {
+	if g.policy == nil {
+		return ""
+	}
+	return g.policy.Name
+}
+
+// Resolve returns the grant of token, or nil when it is not a usable client token (unknown, disabled
+// or expired).
+func (t *Tokens) Resolve(token string) *Grant {
+	if token == "" {
+		return nil
+	}
+	if t.Unlimited(token) {
+		return &Grant{tokens: t, token: token, id: secret.ID(token)}
+	}
+	if p := t.active(token); p != nil {
+		return &Grant{tokens: t, policy: p, token: token, id: secret.ID(token)}
+	}
+	return nil
 }
 
 type grantKey struct{}
 
-// GrantFrom returns the request's managed token, or nil (no token with limits).
+// WithGrant returns ctx carrying g.
+func WithGrant(ctx context.Context, g *Grant) context.Context {
+	return context.WithValue(ctx, grantKey{}, g)
+}
+
+// GrantFrom returns the request's grant, or nil (a request that passed no front door).
 func GrantFrom(ctx context.Context) *Grant {
 	g, _ := ctx.Value(grantKey{}).(*Grant)
 	return g
 }
 
-// Bind attaches the policy of the first of candidates that is an active managed token to r. Tokens
-// without limits bind nothing; a request authenticated by a managed token always finds it here,
-// since the handlers accept it only when it is active.
-func (t *Tokens) Bind(r *http.Request, candidates ...string) *http.Request {
-	if m := t.table.Load(); m == nil || len(*m) == 0 {
-		return r // no managed tokens: nothing to hash on the hot path
+// CallerID is the id of the client token the request was accepted with, or "" for gemgate's own calls
+// (key checks, jobs, admin verification).
+func CallerID(ctx context.Context) string {
+	if g := GrantFrom(ctx); g != nil {
+		return g.id
 	}
-	for _, c := range candidates {
-		if t.Unlimited(c) {
-			continue
-		}
-		if p := t.active(c); p != nil {
-			return r.WithContext(context.WithValue(r.Context(), grantKey{}, &Grant{tokens: t, policy: p}))
-		}
-	}
-	return r
+	return ""
 }
 
 // Denial is a request its token may not make.
@@ -182,7 +210,7 @@ func (d *Denial) Error() string { return d.Message }
 // Admit checks a call for models against the token's limits: the model allow-list, then the daily
 // quota, which one request spends once however many upstream calls it makes.
 func (g *Grant) Admit(models ...string) *Denial {
-	if g == nil {
+	if g == nil || g.policy == nil {
 		return nil
 	}
 	p := g.policy
@@ -299,4 +327,16 @@ func (t *Tokens) SyncUsage(ctx context.Context, add UsageStore) error {
 		q.used[id] = totals[id] + q.pending[id]
 	}
 	return nil
+}
+
+// Required serves next only for requests that came through the front door (they carry a grant) and
+// answers the others with refuse, so a route mounted without the door fails closed instead of open.
+func Required(next http.HandlerFunc, refuse func(http.ResponseWriter)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if GrantFrom(r.Context()) == nil {
+			refuse(w)
+			return
+		}
+		next(w, r)
+	})
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/secret"
 )
 
 func testTokens(t *testing.T, env map[string]string, now *time.Time) *Tokens {
@@ -44,18 +44,20 @@ func TestPolicyValidity(t *testing.T) {
 	}
 }
 
-func TestBindPicksTheActiveManagedToken(t *testing.T) {
+func TestResolveGrants(t *testing.T) {
 	now := time.Now()
 	tok := testTokens(t, map[string]string{"ALLOWED_TOKENS": "sk-unlimited-token-000000"}, &now)
 	tok.SetPolicies([]Policy{{ID: 1, Token: "sk-active-00000000000000", Enabled: true}, {ID: 2, Token: "sk-off-0000000000000000"}})
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	if GrantFrom(tok.Bind(r, "sk-unlimited-token-000000").Context()) != nil {
-		t.Error("a token without limits got a grant")
+	if g := tok.Resolve("sk-unlimited-token-000000"); g == nil || g.policy != nil || g.ID() != secret.ID("sk-unlimited-token-000000") {
+		t.Errorf("a token without limits: %+v", g)
 	}
-	// A disabled token in one header must not hide the active one in another.
-	g := GrantFrom(tok.Bind(r, "sk-off-0000000000000000", "sk-active-00000000000000").Context())
-	if g == nil || g.policy.ID != 1 {
+	if g := tok.Resolve("sk-active-00000000000000"); g == nil || g.policy.ID != 1 {
 		t.Fatalf("grant %+v", g)
+	}
+	for _, refused := range []string{"sk-off-0000000000000000", "sk-unknown-0000000000000", ""} {
+		if g := tok.Resolve(refused); g != nil {
+			t.Errorf("%q resolved to %+v", refused, g)
+		}
 	}
 }
 
@@ -86,10 +88,7 @@ func TestDailyQuotaResetsAtMidnightInTimezone(t *testing.T) {
 	now := time.Date(2030, 5, 1, 15, 59, 0, 0, time.UTC)
 	tok := testTokens(t, map[string]string{"TIMEZONE": "Asia/Shanghai"}, &now)
 	tok.SetPolicies([]Policy{{ID: 9, Name: "q", Token: "sk-quota-000000000000000", Enabled: true, DailyQuota: 2}})
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	admit := func() *Denial {
-		return GrantFrom(tok.Bind(r, "sk-quota-000000000000000").Context()).Admit("m")
-	}
+	admit := func() *Denial { return tok.Resolve("sk-quota-000000000000000").Admit("m") }
 	if admit() != nil || admit() != nil {
 		t.Fatal("within the quota")
 	}
@@ -110,8 +109,7 @@ func TestSyncUsageSharesCounts(t *testing.T) {
 	now := time.Date(2030, 5, 1, 8, 0, 0, 0, time.UTC)
 	tok := testTokens(t, map[string]string{"TIMEZONE": "UTC"}, &now)
 	tok.SetPolicies([]Policy{{ID: 1, Token: "sk-shared-00000000000000", Enabled: true, DailyQuota: 5}})
-	r := httptest.NewRequest(http.MethodPost, "/", nil)
-	admit := func() *Denial { return GrantFrom(tok.Bind(r, "sk-shared-00000000000000").Context()).Admit("m") }
+	admit := func() *Denial { return tok.Resolve("sk-shared-00000000000000").Admit("m") }
 	shared := int64(3) // another instance's requests, already in the database
 	store := func(_ context.Context, day string, deltas map[int64]int64) (map[int64]int64, error) {
 		if day != "2030-05-01" {

@@ -19,6 +19,10 @@ var (
 	PublicURL = define("PUBLIC_URL", "", GroupServer,
 		"Externally visible base URL of gemgate, e.g. https://gemini.example.com, used in links to locally hosted images and in Files API upload URLs. Empty means derived from each request's Host header; set it behind a reverse proxy. (gemgate only.)",
 		"gemgate 对外访问的基础地址，例如 https://gemini.example.com，用于本地图片链接和 Files API 上传地址。留空则从每个请求的 Host 头推断；在反向代理之后建议设置。（gemgate 新增）")
+	TrustedProxies = define("TRUSTED_PROXIES", []string{}, GroupServer,
+		`Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For is believed, for the login throttle and the per-source refusal counts. Empty (the default) believes no one: the connecting address counts. Same-host nginx or Caddy: ["127.0.0.1","::1"]. Hugging Face Spaces and Render: ["10.0.0.0/8"]. Docker: only the address or compose network of a reverse-proxy container that every request passes through; never 172.16.0.0/12 for a port published straight to the internet, where every client looks private and could write its own X-Forwarded-For. (gemgate only.)`,
+		`受信任的反向代理（IP 或 CIDR 网段），只有它们写的 X-Forwarded-For 才会被采信，用于登录限速和按来源统计的拒绝次数。留空（默认）表示不信任任何代理，按连接地址计算。同机 nginx 或 Caddy：["127.0.0.1","::1"]。Hugging Face Spaces 和 Render：["10.0.0.0/8"]。Docker：只填所有请求都必经的反向代理容器的地址或其 compose 网段；端口直接映射到公网时切勿填 172.16.0.0/12，否则所有客户端看起来都是内网地址，且能自己伪造 X-Forwarded-For。（gemgate 新增）`,
+		Checked(checkPrefixes))
 	DatabaseType = define("DATABASE_TYPE", "sqlite", GroupDatabase,
 		"Database engine: sqlite (embedded, default; Gemini Balance defaulted to mysql), mysql (also MariaDB) or postgres.",
 		"数据库类型：sqlite（内置，默认；Gemini Balance 默认为 mysql）、mysql（含 MariaDB）或 postgres。",

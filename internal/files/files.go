@@ -42,7 +42,6 @@ var FilePrefixes = []string{"/v1beta/files", "/gemini/v1beta/files", "/gemini/v1
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Tokens   *auth.Tokens
 	Store    *Store
 	Logger   *slog.Logger
 	now      func() time.Time
@@ -62,25 +61,16 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 }
 
-type tokenKey struct{}
-
-// authorized checks the client token the way the native API does (?key=, x-goog-api-key, Bearer).
+// authorized serves requests the front door (internal/api) accepted, with the client token of their
+// grant (files remember their owner by it); it never reads credentials.
 func (h *Handler) authorized(next func(http.ResponseWriter, *http.Request, string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.GeminiToken(r)
-		valid := token != "" && h.Tokens.Valid(token)
-		auth.Note(r, token, valid)
-		if !valid {
-			upstream.Refused(w.Header())
-		}
-		switch {
-		case token == "":
+		g := auth.GrantFrom(r.Context())
+		if g == nil {
 			rpcstatus.Write(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
-		case !valid:
-			rpcstatus.Write(w, http.StatusForbidden, "Invalid gemgate token: it is not one of ALLOWED_TOKENS.")
-		default:
-			next(w, r, token)
+			return
 		}
+		next(w, r, g.Token())
 	})
 }
 
@@ -123,7 +113,7 @@ var relayHeaders = []string{"X-Goog-Upload-Status", "X-Goog-Upload-Size-Received
 func writeAnswer(w http.ResponseWriter, status int, hdr http.Header, body []byte, key string) {
 	for _, k := range relayHeaders {
 		if v := hdr.Get(k); v != "" {
-			w.Header().Set(k, v)
+			w.Header().Set(k, string(secret.Redact([]byte(v), key)))
 		}
 	}
 	if w.Header().Get("Content-Type") == "" && len(body) > 0 {

@@ -27,7 +27,6 @@ var Prefixes = []string{"/v1beta", "/gemini/v1beta", "/gemini/v1"}
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Tokens   *auth.Tokens
 	Models   *ModelCache
 }
 
@@ -50,24 +49,10 @@ var actions = map[string]bool{
 	"batchEmbedContents":    false,
 }
 
+// authorized serves requests the front door (internal/api) accepted; it never reads credentials.
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.GeminiToken(r)
-		valid := token != "" && h.Tokens.Valid(token)
-		auth.Note(r, token, valid)
-		if !valid {
-			upstream.Refused(w.Header())
-		}
-		switch {
-		case token == "":
-			rpcstatus.Write(w, http.StatusUnauthorized,
-				"Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
-			return
-		case !valid:
-			rpcstatus.Write(w, http.StatusForbidden, "Invalid gemgate token: it is not one of ALLOWED_TOKENS.")
-			return
-		}
-		next(w, r)
+	return auth.Required(next, func(w http.ResponseWriter) {
+		rpcstatus.Write(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as ?key=, the x-goog-api-key header or Authorization: Bearer.")
 	})
 }
 

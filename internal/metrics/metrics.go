@@ -12,9 +12,7 @@
 package metrics
 
 import (
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/clientip"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -145,7 +144,8 @@ func (m *Metrics) Handler(settings func() *config.Snapshot) http.Handler {
 	serve := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		snap := settings()
-		if fromAllowedAddress(r.RemoteAddr, config.MetricsAllowIPs.Get(snap)) || tokenOK(r, snap) {
+		// The connecting address counts, never X-Forwarded-For, which any caller can write.
+		if clientip.InList(clientip.Peer(r), config.MetricsAllowIPs.Get(snap)) || tokenOK(r, snap) {
 			serve.ServeHTTP(w, r)
 			return
 		}
@@ -153,25 +153,6 @@ func (m *Metrics) Handler(settings func() *config.Snapshot) http.Handler {
 		rpcstatus.Write(w, http.StatusUnauthorized,
 			"GET /metrics: send METRICS_TOKEN (or AUTH_TOKEN when it is empty) as Authorization: Bearer, or scrape from an address in METRICS_ALLOW_IPS.")
 	})
-}
-
-// fromAllowedAddress checks the connecting address, never X-Forwarded-For, which any caller can write.
-func fromAllowedAddress(remote string, allowed []string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	addr = addr.Unmap()
-	for _, s := range allowed {
-		if p, err := config.ParsePrefix(s); err == nil && p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }
 
 func tokenOK(r *http.Request, snap *config.Snapshot) bool {

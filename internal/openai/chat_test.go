@@ -42,10 +42,13 @@ func newChatTestGateway(t *testing.T, fcfg fakeupstream.Config, env map[string]s
 	g.snap.Store(snap)
 	exec := &upstream.Executor{Pool: keypool.New(config.APIKeys.Get(snap), 3), Client: upstream.NewClient(),
 		Settings: g.snap.Load, Backoff: func(int) time.Duration { return 0 }}
-	h := &Handler{Exec: exec, Settings: g.snap.Load, Tokens: auth.NewTokens(snap)}
+	h := &Handler{Exec: exec, Settings: g.snap.Load}
 	mux := http.NewServeMux()
 	h.Register(mux)
-	g.srv = httptest.NewServer(mux)
+	g.srv = httptest.NewServer(auth.NewTokens(snap).Door(func(*http.Request) bool { return true },
+		func(w http.ResponseWriter, _ *http.Request, _ auth.Refusal) {
+			WriteError(w, 401, "refused", TypeAuthentication, "", "")
+		}, mux))
 	t.Cleanup(g.srv.Close)
 	return g
 }

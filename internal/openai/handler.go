@@ -21,7 +21,6 @@ const PassthroughPrefix = "/openai/v1"
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Tokens   *auth.Tokens
 	Models   *gemini.ModelCache
 	// Images hosts generated images (chat answers, images endpoint); nil inlines them as data: URLs.
 	Images ImageHost
@@ -54,30 +53,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle(p+"/", http.HandlerFunc(notFound))
 }
 
-// authorized checks the client token, sent as "Authorization: Bearer" like OpenAI's own API (x-goog-api-key
-// and ?key= are accepted too, for clients configured the Gemini way).
+// authorized serves requests the front door (internal/api) accepted; it never reads credentials.
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := auth.BearerToken(r)
-		if token == "" {
-			token = auth.GeminiToken(r)
-		}
-		valid := token != "" && h.Tokens.Valid(token)
-		auth.Note(r, token, valid)
-		if !valid {
-			upstream.Refused(w.Header())
-		}
-		switch {
-		case token == "":
-			WriteError(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as Authorization: Bearer <token>.",
-				TypeAuthentication, "missing_api_key", "")
-			return
-		case !valid:
-			WriteError(w, http.StatusUnauthorized, "Incorrect API key provided: it is not one of this gateway's ALLOWED_TOKENS.",
-				TypeAuthentication, "invalid_api_key", "")
-			return
-		}
-		next(w, r)
+	return auth.Required(next, func(w http.ResponseWriter) {
+		WriteError(w, http.StatusUnauthorized, "Missing gemgate token: send one of ALLOWED_TOKENS as Authorization: Bearer <token>.",
+			TypeAuthentication, "missing_api_key", "")
 	})
 }
 

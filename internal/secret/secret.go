@@ -3,7 +3,6 @@
 package secret
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -24,21 +23,6 @@ func Mask(s string) string {
 func ID(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:6])
-}
-
-// Redact replaces every occurrence of each secret in text by its mask. Google's own error messages
-// sometimes quote the full key (403 CONSUMER_SUSPENDED), so upstream bodies go through this before they
-// reach a client or a log.
-func Redact(text []byte, secrets ...string) []byte {
-	for _, s := range secrets {
-		if len(s) < 8 {
-			continue
-		}
-		if bytes.Contains(text, []byte(s)) {
-			text = bytes.ReplaceAll(text, []byte(s), []byte(Mask(s)))
-		}
-	}
-	return text
 }
 
 // Equal compares two secrets in constant time (for equal lengths; the length itself is not secret).

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/reqlog"
@@ -450,7 +451,9 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	if err != nil {
 		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
-	body = secret.Redact(body, key.Value())
+	secrets := secretsOf(parent, key)
+	body = secret.Redact(body, secrets...)
+	redactHeader(resp.Header, secrets)
 	var parsed rpcstatus.Parsed
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// A 2xx is OK whatever its body says; only an error body is worth decoding.
@@ -491,6 +494,29 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	return nil, a, fail
 }
 
+// secretsOf is what must never reach a client or a log from an attempt with key: the key, and the
+// client's own token (a relay in BASE_URL could echo either back), in any spelling.
+func secretsOf(ctx context.Context, key *keypool.Key) []string {
+	if g := auth.GrantFrom(ctx); g != nil {
+		return []string{key.Value(), g.Token()}
+	}
+	return []string{key.Value()}
+}
+
+// redactHeader takes secrets out of upstream header values that may be relayed to a client.
+func redactHeader(h http.Header, secrets []string) {
+	for _, values := range h {
+		for i, v := range values {
+			for _, s := range secrets {
+				if len(s) >= 8 && strings.Contains(v, s) {
+					values[i] = string(secret.Redact([]byte(v), s))
+					v = values[i]
+				}
+			}
+		}
+	}
+}
+
 // openStream reads the first bytes of a 2xx stream: a stream that dies before its first byte can still
 // be retried on another key; after that the bytes belong to the client.
 func (e *Executor) openStream(resp *http.Response, a Attempt, dl *deadline, parent context.Context, key *keypool.Key,
@@ -508,8 +534,10 @@ func (e *Executor) openStream(resp *http.Response, a Attempt, dl *deadline, pare
 	}
 	dl.extend()
 	a.Class, a.Latency = OK, time.Since(start)
+	secrets := secretsOf(parent, key)
+	redactHeader(resp.Header, secrets)
 	body := &streamBody{first: buf[:n], firstErr: err, body: resp.Body, deadline: dl}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Stream: body, Key: key}, a, nil
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Stream: secret.NewRedactor(body, secrets...), Key: key}, a, nil
 }
 
 func (e *Executor) networkFailure(a *Attempt, parent context.Context, err error, timedOut bool, key *keypool.Key, start time.Time) *Error {
@@ -523,7 +551,7 @@ func (e *Executor) networkFailure(a *Attempt, parent context.Context, err error,
 		a.Status, a.Error = http.StatusGatewayTimeout, "no answer within TIME_OUT"
 		return localError(http.StatusGatewayTimeout, "Gemini did not answer within TIME_OUT; raise TIME_OUT for long tasks")
 	}
-	msg := string(secret.Redact([]byte(err.Error()), key.Value()))
+	msg := string(secret.Redact([]byte(err.Error()), secretsOf(parent, key)...))
 	a.Error = msg
 	return localError(http.StatusBadGateway, "could not reach Gemini: "+msg)
 }

@@ -144,8 +144,9 @@ func TestAdmitAppliesTokenLimits(t *testing.T) {
 	tokens := auth.NewTokens(config.Defaults())
 	tokens.SetPolicies([]auth.Policy{{ID: 7, Name: "t", Token: "sk-limited-token-00000000000", Enabled: true,
 		Models: []string{"gemini-2.5-*"}, DailyQuota: 2}})
-	req := httptest.NewRequest("POST", "/", nil)
-	bind := func() context.Context { return tokens.Bind(req, "sk-limited-token-00000000000").Context() }
+	bind := func() context.Context {
+		return auth.WithGrant(context.Background(), tokens.Resolve("sk-limited-token-00000000000"))
+	}
 
 	_, err := e.Do(bind(), Call{Path: "models/gemini-2.0-flash:generateContent", Model: "gemini-2.0-flash", Body: []byte(`{}`)})
 	var ue *Error

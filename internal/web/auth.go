@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/clientip"
+	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/secret"
 )
 
@@ -61,7 +63,7 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	ip := clientIP(r)
+	ip := clientip.Of(r, config.TrustedProxies.Get(p.settings.Current()))
 	if wait := p.throttle.wait(ip); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		p.renderLogin(w, r, http.StatusTooManyRequests, "login.err.throttled", " "+formatWait(wait))

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"net"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -15,7 +12,8 @@ const (
 	failureWindow  = time.Minute      // how far back failures count
 	firstDelay     = 5 * time.Second  // the first block; each further failure doubles it
 	maxDelay       = 15 * time.Minute // longest block of one client
-	globalFailures = 60               // failures per window from all clients together before everyone waits
+	globalFailures = 60               // failures per window from all clients together before guessing slows for all
+	pressureSlot   = time.Second      // under that pressure: one attempt per slot from addresses that failed
 	forgetAfter    = time.Hour        // a client without failures for this long starts afresh
 	maxClients     = 10000            // tracked clients; past it the quietest are forgotten
 )
@@ -27,32 +25,41 @@ type clientFailures struct {
 	last    time.Time
 }
 
-// throttle slows down token guessing per client address and across all clients.
+// throttle slows down token guessing per client address and across all clients. A flood of wrong
+// tokens from many addresses slows every address that has failed to one attempt per pressureSlot
+// between them, but never an address that has not failed: an admin who types the right token from a
+// fresh address is not locked out by someone else's guessing.
 type throttle struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	clients map[string]*clientFailures
-	global  []time.Time
+	mu       sync.Mutex
+	now      func() time.Time
+	clients  map[string]*clientFailures
+	global   []time.Time
+	nextSlot time.Time
 }
 
 func newThrottle() *throttle {
 	return &throttle{now: time.Now, clients: map[string]*clientFailures{}}
 }
 
-// wait tells how long ip must wait before its next attempt; 0 means it may try now.
+// wait tells how long ip must wait before its next attempt; 0 means it may try now (and, under
+// pressure, that it took the shared slot).
 func (t *throttle) wait(ip string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	var d time.Duration
-	if c := t.clients[ip]; c != nil && now.Before(c.until) {
-		d = c.until.Sub(now)
+	c := t.clients[ip]
+	if c != nil && now.Before(c.until) {
+		return c.until.Sub(now)
 	}
 	t.global = pruneBefore(t.global, now.Add(-failureWindow))
-	if len(t.global) >= globalFailures {
-		d = max(d, t.global[0].Add(failureWindow).Sub(now))
+	if len(t.global) < globalFailures || c == nil || len(pruneBefore(c.recent, now.Add(-failureWindow))) == 0 {
+		return 0
 	}
-	return d
+	if now.Before(t.nextSlot) {
+		return t.nextSlot.Sub(now)
+	}
+	t.nextSlot = now.Add(pressureSlot)
+	return 0
 }
 
 // fail records a wrong token from ip.
@@ -114,27 +121,4 @@ func pruneBefore(ts []time.Time, cutoff time.Time) []time.Time {
 		i++
 	}
 	return ts[i:]
-}
-
-// clientIP is the address failures are counted against. Behind a reverse proxy on the same host or
-// network (Hugging Face, Render, nginx) every request comes from the proxy, so the address the proxy
-// appended to X-Forwarded-For is used instead; a client on the open internet cannot forge that one.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !(ip.IsLoopback() || ip.IsPrivate()) {
-		return host
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	if len(xff) == 0 {
-		return host
-	}
-	parts := strings.Split(xff[len(xff)-1], ",")
-	if last := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(last) != nil {
-		return last
-	}
-	return host
 }
