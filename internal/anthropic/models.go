@@ -9,6 +9,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // geminiModel is the Gemini model (or alias) that serves a model name an Anthropic client sent:
@@ -89,11 +90,9 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id := strings.TrimPrefix(r.PathValue("model"), "models/"); id != "" {
-		for _, m := range modelList(snap, ids, auth.GrantFrom(r.Context()).Lists) {
-			if m.ID == id {
-				writeJSON(w, m)
-				return
-			}
+		if m, ok := findModel(snap, ids, id, auth.GrantFrom(r.Context()).Lists); ok {
+			writeJSON(w, m)
+			return
 		}
 		writeError(w, http.StatusNotFound, typeNotFound, "model: "+id)
 		return
@@ -103,6 +102,28 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[n-1].ID
 	}
 	writeJSON(w, page)
+}
+
+// findModel retrieves a model by any name /v1/messages accepts: a listed id, or a Claude name (or alias,
+// or derived name) that resolves to a listed Gemini model, under the name asked for.
+func findModel(snap *config.Snapshot, ids []string, id string, allow func(...string) bool) (modelInfo, bool) {
+	list := modelList(snap, ids, allow)
+	for _, m := range list {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	target := geminiModel(snap, id)
+	resolved, err := translate.ResolveModel(snap, target)
+	if err != nil || (allow != nil && !allow(id, target, resolved.Real)) {
+		return modelInfo{}, false
+	}
+	for _, m := range list {
+		if m.ID == resolved.Real {
+			return modelInfo{Type: "model", ID: id, DisplayName: id + " → " + resolved.Real, CreatedAt: m.CreatedAt}, true
+		}
+	}
+	return modelInfo{}, false
 }
 
 func (h *Handler) modelIDs(r *http.Request, snap *config.Snapshot) ([]string, error) {

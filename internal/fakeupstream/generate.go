@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -58,6 +59,7 @@ type functionDeclaration struct {
 type schema struct {
 	Type       string             `json:"type"`
 	Properties map[string]*schema `json:"properties"`
+	Required   []string           `json:"required"`
 }
 
 type genConfig struct {
@@ -373,16 +375,22 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-// functionCallFor answers "call <name>" with a call of that declared function.
+// functionCallFor answers "call <name>" with a call of that declared function. The trigger may be any
+// line of the user's turn: agent CLIs put reminders and context around what the user typed.
 func functionCallFor(user string, decls []functionDeclaration) *functionCall {
-	rest, ok := strings.CutPrefix(user, callTrigger)
-	if !ok || len(decls) == 0 {
+	if len(decls) == 0 {
 		return nil
 	}
-	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-	for _, d := range decls {
-		if d.Name == name {
-			return &functionCall{Name: name, Args: argsFor(d)}
+	for line := range strings.Lines(user) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), callTrigger)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		for _, d := range decls {
+			if d.Name == name {
+				return &functionCall{Name: name, Args: argsFor(d)}
+			}
 		}
 	}
 	return nil
@@ -398,6 +406,11 @@ func argsFor(d functionDeclaration) map[string]any {
 			continue
 		}
 		for name, prop := range sc.Properties {
+			// Only required arguments when the schema lists them: an agent's optional ones ("pages",
+			// "offset") have formats of their own that "test" would not meet.
+			if len(sc.Required) > 0 && !slices.Contains(sc.Required, name) {
+				continue
+			}
 			if prop != nil && strings.EqualFold(prop.Type, "string") {
 				args[name] = "test"
 			}

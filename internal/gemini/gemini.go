@@ -200,8 +200,13 @@ func writeUpstreamError(w http.ResponseWriter, err error) {
 	if ue.Canceled {
 		return
 	}
-	if ue.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterSeconds(ue.RetryAfter))
+	upstream.SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
+	st := ue.Status
+	if ue.Final {
+		// No key can serve at all. Google answers such account-side conditions ("User location is not
+		// supported") with 400 FAILED_PRECONDITION, which gemini-cli does not retry; on a 503 it would
+		// retry for minutes.
+		st.Code, st.Status = http.StatusBadRequest, "FAILED_PRECONDITION"
 	}
-	rpcstatus.WriteStatus(w, ue.Status)
+	rpcstatus.WriteStatus(w, st)
 }
