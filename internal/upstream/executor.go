@@ -18,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -174,7 +175,7 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	var lastEmpty *Response
 	for failures, empties := 0, 0; failures <= retries; {
 		if i := len(log); i > 0 && last != nil && last.Status.Code >= 500 {
-			if !sleep(ctx, e.backoff(i)) {
+			if !pace.Sleep(ctx, e.backoff(i)) {
 				break
 			}
 		}
@@ -333,20 +334,6 @@ func (e *Executor) backoff(attempt int) time.Duration {
 		return e.Backoff(attempt)
 	}
 	return defaultBackoff(attempt)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // account applies what an attempt proved to the key and to the model's health.
