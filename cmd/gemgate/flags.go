@@ -78,6 +78,6 @@ func openExisting(ctx context.Context, db string) (*config.Manager, *store.Store
 // and a command that created the database is the only one that can show it.
 func announceGenerated(out io.Writer, mgr *config.Manager) {
 	if t := mgr.GeneratedAuthToken; t != "" && config.AuthToken.Get(mgr.Current()) == t {
-		fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored. It is shown only this once:\n\n    %s\n\n", t)
+		fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored (gemgate shows it again at each start until someone logs in):\n\n    %s\n\n", t)
 	}
 }

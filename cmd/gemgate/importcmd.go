@@ -49,7 +49,11 @@ func importCmd(args []string, out io.Writer) error {
 	}
 	defer st.Close()
 	before := config.AuthToken.Get(mgr.Current())
-	sum, err := importer.Import(ctx, src, st, mgr)
+	history, err := importer.NewHistory(mgr.Current(), st)
+	if err != nil {
+		return err
+	}
+	sum, err := importer.Import(ctx, src, st, mgr, history)
 	if err != nil {
 		return err
 	}

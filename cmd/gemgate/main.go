@@ -168,6 +168,8 @@ func serve(args []string, out io.Writer, demo bool) error {
 	slog.SetDefault(logger)
 	serveProfiles(logger)
 
+	// Before listening: a first start that fails there (port busy) must not lose the generated token.
+	announceUnclaimed(ctx, out, a)
 	addr := net.JoinHostPort(config.Host.Get(snap), strconv.Itoa(config.Port.Get(snap)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -199,13 +201,21 @@ func announce(out io.Writer, a *app.App, addr string, d *demoUpstream) {
 	base := "http://" + net.JoinHostPort(host, port)
 	total, usable := a.Pool.Counts()
 	fmt.Fprintf(out, "gemgate %s listening on %s (%d keys, %d usable)\n", version, base, total, usable)
-	if t := a.Settings.GeneratedAuthToken; t != "" {
-		fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored. It is shown only this once:\n\n    %s\n\n"+
-			"Admin URL: %s/  (lost it? run: gemgate token reset)\n\n", t, base)
-	}
 	if d != nil {
 		d.Announce(out, base)
 	}
+}
+
+// announceUnclaimed prints the admin token gemgate generated, on every start until someone has logged
+// in with it. Hosts without a shell (Hugging Face, Render) show this output in their log view.
+func announceUnclaimed(ctx context.Context, out io.Writer, a *app.App) {
+	t := a.UnclaimedAuthToken(ctx)
+	if t == "" {
+		return
+	}
+	fmt.Fprintf(out, "\nNo AUTH_TOKEN was set, so one was generated and stored. Until someone logs in with it, every start shows it again:\n\n    %s\n\n"+
+		"Log in to the admin panel (/) with it. Lost it anyway? Run: gemgate token reset, or without a shell set AUTH_TOKEN and\n"+
+		"%s=%s in the host's secrets and restart.\n\n", t, config.EnvOverrides.Name(), config.AuthToken.Name())
 }
 
 func token(args []string, out io.Writer) error {

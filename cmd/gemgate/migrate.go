@@ -62,7 +62,11 @@ func migrate(args []string, out io.Writer) error {
 		last := applied[len(applied)-1]
 		fmt.Fprintf(out, "Already up to date (migration %04d_%s).\n", last.Version, last.Name)
 	}
-	sum, err := importer.Adopt(ctx, st)
+	history, err := importer.NewHistory(boot, st)
+	if err != nil {
+		return err
+	}
+	sum, err := importer.Adopt(ctx, st, history)
 	if err != nil {
 		return err
 	}

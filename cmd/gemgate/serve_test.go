@@ -10,8 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -254,5 +257,70 @@ func TestRelayCommand(t *testing.T) {
 	runOK(t, "check", "--port", port)
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The admin token gemgate generates on its first start cannot be lost: a first start that fails after
+// generating it (port busy) prints it, and every start prints it again until someone logs in with it.
+func TestGeneratedTokenShownUntilFirstLogin(t *testing.T) {
+	inTempDir(t)
+	tokenRE := regexp.MustCompile(`sk-[A-Za-z0-9_]{48}`)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var out bytes.Buffer
+	err = run([]string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(busy.Addr().(*net.TCPAddr).Port), "--db", "gg.db"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "listening on") {
+		t.Fatalf("a start on a busy port: %v", err)
+	}
+	token := tokenRE.FindString(out.String())
+	if token == "" {
+		t.Fatalf("the failed first start did not show the generated token:\n%s", out.String())
+	}
+
+	port := strconv.Itoa(freePort(t))
+	got, stop := startCmd(t, "serve", "--host", "127.0.0.1", "--port", port, "--db", "gg.db")
+	if tokenRE.FindString(got.String()) != token {
+		t.Fatalf("the second start did not show the generated token again:\n%s", got)
+	}
+	adminLogin(t, "http://127.0.0.1:"+port, token)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	got, stop = startCmd(t, "serve", "--host", "127.0.0.1", "--port", port, "--db", "gg.db")
+	if strings.Contains(got.String(), token) {
+		t.Fatalf("the token was shown after an admin logged in with it:\n%s", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// adminLogin logs in to the panel with token as a browser would: the login form's double-submit token
+// from the page and its cookie, then the form.
+func adminLogin(t *testing.T, base, token string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="login_csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no login form:\n%s", page)
+	}
+	resp, err = client.PostForm(base+"/auth", url.Values{"login_csrf": {string(m[1])}, "auth_token": {token}, "next": {"/keys"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/keys" {
+		t.Fatalf("login with the generated token ended on %s", resp.Request.URL)
 	}
 }

@@ -23,7 +23,9 @@ import (
 type Handler struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
-	Session  Session // the panel's cookie check, when the panel is mounted
+	// VertexPool answers the key list for ?pool=vertex (the Vertex AI Express keys); nil: Gemini only.
+	VertexPool *keypool.Pool
+	Session    Session // the panel's cookie check, when the panel is mounted
 	// Alerts lists client tokens whose requests charged more keys than their share (may be nil).
 	Alerts func() []upstream.BlameAlert
 	mux    *http.ServeMux
@@ -95,9 +97,16 @@ type settingView struct {
 	Bootstrap bool   `json:"env_only"`
 }
 
+// getConfig answers Gemini Balance's flat object {"NAME": value, ...} (secrets masked unless
+// ?reveal=1); ?detailed=1 gives gemgate's list with each setting's source, group and type, which the
+// panel reads.
 func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 	snap := h.Settings.Current()
 	reveal := r.URL.Query().Get("reveal") == "1"
+	if r.URL.Query().Get("detailed") != "1" {
+		writeJSON(w, http.StatusOK, flatConfig(snap, reveal))
+		return
+	}
 	out := make([]settingView, 0, len(config.All()))
 	for _, d := range config.All() {
 		v := snap.Value(d)
@@ -109,6 +118,20 @@ func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 			Type: d.Kind.String(), Secret: d.Secret, Bootstrap: d.Bootstrap})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"settings": out, "version": snap.Version()})
+}
+
+// flatConfig is every setting by name, as Gemini Balance's GET /api/config; secrets masked unless
+// reveal (ENCRYPTION_KEY always).
+func flatConfig(snap *config.Snapshot, reveal bool) map[string]any {
+	out := make(map[string]any, len(config.All()))
+	for _, d := range config.All() {
+		v := snap.Value(d)
+		if d.Secret && (!reveal || d == config.EncryptionKey.Def()) {
+			v = maskValue(v)
+		}
+		out[d.Name] = v
+	}
+	return out
 }
 
 func maskValue(v any) any {
@@ -143,7 +166,11 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changes := make(map[string]string, len(body))
+	snap := h.Settings.Current()
 	for name, raw := range body {
+		if d, ok := config.Lookup(name); ok && echo(d, snap.Value(d), raw) {
+			continue // a value read from GET /api/config and sent back unchanged
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			changes[name] = s
@@ -156,6 +183,35 @@ func (h *Handler) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updated": len(changes), "version": h.Settings.Current().Version()})
+}
+
+// echo reports a value sent back as GET /api/config showed it, where storing it would be wrong: a
+// secret's masked form (it must not replace the real secret) or an env-only setting's current value
+// (which cannot be stored, but need not fail the update). Gemini Balance's scripts and its config page
+// read the whole config and write it back.
+func echo(d *config.Def, current any, raw json.RawMessage) bool {
+	shown := current
+	switch {
+	case d.Secret:
+		shown = maskValue(current)
+	case !d.Bootstrap:
+		return false
+	}
+	var a, b any
+	if json.Unmarshal(mustMarshal(shown), &a) != nil || json.Unmarshal(raw, &b) != nil {
+		return false
+	}
+	same := string(mustMarshal(a)) == string(mustMarshal(b))
+	if d.Bootstrap {
+		return same
+	}
+	// A secret equal to its mask is short enough to be shown whole: then it is a real value.
+	return same && string(mustMarshal(shown)) != string(mustMarshal(current))
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // revert takes {"names":[...]} and returns those settings to their env or default value.
@@ -185,19 +241,26 @@ type keyView struct {
 	LastErrorAt    time.Time          `json:"last_error_at,omitzero"`
 	LastUsedAt     time.Time          `json:"last_used_at,omitzero"`
 	Cooldowns      []keypool.Cooldown `json:"cooldowns,omitempty"`
+	Usage          []keypool.Usage    `json:"usage,omitempty"` // requests counted against KEY_MODEL_LIMITS
 	keypool.Meta
 }
 
-// keyStatus lists keys (masked) with their state; ?status=usable|cooling|disabled and ?search= (id,
-// masked key, tag, or the whole key) filter, ?limit and ?offset page through large pools.
+// keyStatus lists keys (masked) with their state; ?status=usable|cooling|disabled, ?min_failures=N and
+// ?search= (any part of the key, its id, masked form or a tag) filter, ?sort=failures puts the most
+// failing first, ?limit and ?offset page through large pools.
 func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := clampInt(q.Get("limit"), 100, 1, 10000)
 	offset := clampInt(q.Get("offset"), 0, 0, 1<<30)
 	f := newKeyFilter(q)
-	keys := h.Pool.Keys()
-	total, usable := h.Pool.Counts()
-	out := []keyView{}
+	byFailures := q.Get("sort") == "failures"
+	pool := h.Pool
+	if q.Get("pool") == "vertex" && h.VertexPool != nil {
+		pool = h.VertexPool
+	}
+	keys := pool.Keys()
+	total, usable := pool.Counts()
+	var matches []*keypool.Key
 	seen, cooling := 0, 0
 	for _, k := range keys {
 		isCooling := f.cooling(k)
@@ -208,12 +271,20 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		seen++
-		if seen <= offset || len(out) >= limit {
-			continue
+		// Sorted pages need every match; unsorted ones keep only the page, so a large pool costs one
+		// pass and no copy.
+		if byFailures || (seen > offset && len(matches) < limit) {
+			matches = append(matches, k)
 		}
+	}
+	if byFailures {
+		matches = mostFailing(matches)[min(offset, len(matches)):min(offset+limit, len(matches))]
+	}
+	out := make([]keyView, 0, len(matches))
+	for _, k := range matches {
 		s := keypool.StateOf(k)
 		out = append(out, keyView{ID: k.ID(), Key: k.Masked(), Disabled: s.Disabled, DisabledReason: s.DisabledReason,
-			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Meta: k.Meta()})
+			Failures: s.FailureCount, LastError: s.LastError, LastErrorCode: s.LastErrorCode, LastErrorAt: s.LastErrorAt, LastUsedAt: s.LastUsedAt, Cooldowns: s.Cooldowns, Usage: pool.UsageOf(k), Meta: k.Meta()})
 	}
 	alerts := []upstream.BlameAlert{}
 	if h.Alerts != nil {
@@ -221,6 +292,24 @@ func (h *Handler) keyStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "usable": usable, "cooling": cooling, "disabled": total - usable,
 		"matching": seen, "keys": out, "blame_alerts": alerts})
+}
+
+// mostFailing sorts keys by failure count, most first, on a snapshot of the counts: live requests
+// change them meanwhile, and a comparison must give the same answer twice.
+func mostFailing(keys []*keypool.Key) []*keypool.Key {
+	type entry struct {
+		key      *keypool.Key
+		failures int
+	}
+	entries := make([]entry, len(keys))
+	for i, k := range keys {
+		entries[i] = entry{k, k.Failures()}
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return b.failures - a.failures })
+	for i, e := range entries {
+		keys[i] = e.key
+	}
+	return keys
 }
 
 func clampInt(s string, def, lo, hi int) int {

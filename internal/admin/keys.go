@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
@@ -25,12 +26,65 @@ type KeyStore interface {
 }
 
 // Keys manages the key pool: add, delete, enable, disable, verify, export. Keys are named by ID in
-// requests, never by value, so no key travels in a URL or lands in an access log.
+// requests, never by value, so no key travels in a URL or lands in an access log. ?pool=vertex manages
+// the Vertex AI Express keys (VERTEX_API_KEYS) the same way.
 type Keys struct {
 	Settings *config.Manager
 	Pool     *keypool.Pool
 	Exec     *upstream.Executor
 	Store    KeyStore
+	Vertex   *KeySet // nil: Gemini keys only
+}
+
+// KeySet is one pool of keys the admin API manages: its live pool, the setting that lists it, and the
+// executor that verifies its keys (against the pool's own base URL).
+type KeySet struct {
+	Pool *keypool.Pool
+	List config.Setting[[]string]
+	Exec *upstream.Executor
+	// Vertex keys have no fixed shape (Gemini keys start with AIza): pasted text is split on
+	// whitespace and commas instead of searched for Gemini keys.
+	Vertex bool
+}
+
+// extract finds the keys of this set in pasted text.
+func (s KeySet) extract(text string) []string {
+	if !s.Vertex {
+		return keypool.ExtractKeys(text)
+	}
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return r == ',' || r == ';' || r == '"' || r == '[' || r == ']' || unicode.IsSpace(r)
+	})
+}
+
+// valid reports a string shaped like a key of this set: a Gemini key (AIzaSy and 33 characters), or
+// for Vertex, which has no documented shape, 20 to 200 letters, digits, '.', '_' or '-'.
+func (s KeySet) valid(key string) bool {
+	if !s.Vertex {
+		return keypool.IsGeminiKey(key)
+	}
+	return len(key) >= 20 && len(key) <= 200 && strings.Trim(key,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+}
+
+// shape says in words what valid accepts.
+func (s KeySet) shape() string {
+	if s.Vertex {
+		return "Vertex AI Express API keys (20 to 200 letters, digits, '.', '_' or '-')"
+	}
+	return "Gemini API keys (AIzaSy followed by 33 letters, digits, - or _)"
+}
+
+// chooseSet is the Vertex set for ?pool=vertex, else the Gemini one.
+func chooseSet(r *http.Request, gemini KeySet, vertex *KeySet) KeySet {
+	if vertex != nil && r.URL.Query().Get("pool") == "vertex" {
+		return *vertex
+	}
+	return gemini
+}
+
+func (k *Keys) set(r *http.Request) KeySet {
+	return chooseSet(r, KeySet{Pool: k.Pool, List: config.APIKeys, Exec: k.Exec}, k.Vertex)
 }
 
 // Register mounts the key routes on h.
@@ -54,18 +108,19 @@ type selection struct {
 }
 
 func (k *Keys) selected(w http.ResponseWriter, r *http.Request) ([]*keypool.Key, []string, bool) {
+	ks := k.set(r)
 	var sel selection
 	if err := decode(r, &sel); err != nil || (!sel.All && len(sel.IDs) == 0) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
 		return nil, nil, false
 	}
 	if sel.All {
-		return k.Pool.Keys(), nil, true
+		return ks.Pool.Keys(), nil, true
 	}
 	var keys []*keypool.Key
 	var unknown []string
 	for _, id := range sel.IDs {
-		if key, ok := k.Pool.LookupID(id); ok {
+		if key, ok := ks.Pool.LookupID(id); ok {
 			keys = append(keys, key)
 		} else {
 			unknown = append(unknown, id)
@@ -82,6 +137,7 @@ const maxKeysPerAdd = 10000
 // call, naming the entries, so that nothing half-added is left to sort out; keys of another shape (for
 // a relay that takes its own) go into API_KEYS on the settings page.
 func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	var body struct {
 		Text string   `json:"text"`
 		Keys []string `json:"keys"`
@@ -90,12 +146,12 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	found := keypool.ExtractKeys(body.Text)
+	found := ks.extract(body.Text)
 	var refused []string
 	for i, s := range body.Keys {
 		switch s = strings.TrimSpace(s); {
 		case s == "":
-		case keypool.IsGeminiKey(s):
+		case ks.valid(s):
 			found = append(found, s)
 		default:
 			refused = append(refused, strconv.Itoa(i))
@@ -103,8 +159,8 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(refused) > 0 {
 		rpcstatus.Write(w, http.StatusBadRequest, fmt.Sprintf(
-			"%d of the keys are not Gemini API keys (AIzaSy followed by 33 letters, digits, - or _): entries %s; nothing was added. Keys of another shape can be set in %s on the settings page.",
-			len(refused), listSome(refused, 20), config.APIKeys.Name()))
+			"%d of the keys are not %s: entries %s; nothing was added. Keys of another shape can be set in %s on the settings page.",
+			len(refused), ks.shape(), listSome(refused, 20), ks.List.Name()))
 		return
 	}
 	if len(found) > maxKeysPerAdd {
@@ -112,9 +168,9 @@ func (k *Keys) add(w http.ResponseWriter, r *http.Request) {
 			"%d keys in one call; at most %d are added per call: send them in parts. Nothing was added.", len(found), maxKeysPerAdd))
 		return
 	}
-	next, added, duplicates := keypool.MergeKeys(config.APIKeys.Get(k.Settings.Current()), found)
+	next, added, duplicates := keypool.MergeKeys(ks.List.Get(k.Settings.Current()), found)
 	if added > 0 {
-		if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+		if err := k.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 			rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 			return
 		}
@@ -131,6 +187,7 @@ func listSome(items []string, n int) string {
 }
 
 func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
@@ -142,12 +199,12 @@ func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
 		values = append(values, key.Value())
 	}
 	var next []string
-	for _, s := range config.APIKeys.Get(k.Settings.Current()) {
+	for _, s := range ks.List.Get(k.Settings.Current()) {
 		if !drop[s] {
 			next = append(next, s)
 		}
 	}
-	if err := k.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+	if err := k.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 		return
 	}
@@ -160,23 +217,25 @@ func (k *Keys) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (k *Keys) enable(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
 	for _, key := range keys {
-		k.Pool.Enable(key)
+		ks.Pool.Enable(key)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"enabled": len(keys), "not_found": unknown})
 }
 
 func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
 	for _, key := range keys {
-		k.Pool.Disable(key, DisabledByAdmin)
+		ks.Pool.Disable(key, DisabledByAdmin)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disabled": len(keys), "not_found": unknown})
 }
@@ -184,6 +243,7 @@ func (k *Keys) disable(w http.ResponseWriter, r *http.Request) {
 // meta takes {"ids":[...], "tags":["paid"], "weight":2, "project":"my-project"} and sets them on
 // the selected keys.
 func (k *Keys) meta(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	var body struct {
 		selection
 		keypool.Meta
@@ -192,19 +252,19 @@ func (k *Keys) meta(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":[...] or "all":true, "tags":[...], "weight":N, "project":"..."}`)
 		return
 	}
-	keys := k.Pool.Keys()
+	keys := ks.Pool.Keys()
 	var unknown []string
 	if !body.All {
 		keys = nil
 		for _, id := range body.IDs {
-			if key, ok := k.Pool.LookupID(id); ok {
+			if key, ok := ks.Pool.LookupID(id); ok {
 				keys = append(keys, key)
 			} else {
 				unknown = append(unknown, id)
 			}
 		}
 	}
-	k.Pool.SetMeta(keys, body.Meta)
+	ks.Pool.SetMeta(keys, body.Meta)
 	writeJSON(w, http.StatusOK, map[string]any{"updated": len(keys), "not_found": unknown})
 }
 
@@ -220,11 +280,12 @@ type VerifyResult struct {
 // verify checks the selected keys with a one-word prompt to TEST_MODEL; a key that works is enabled
 // again, one that fails is classified like any other failure.
 func (k *Keys) verify(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	keys, unknown, ok := k.selected(w, r)
 	if !ok {
 		return
 	}
-	results := Verify(r.Context(), k.Exec, k.Pool, config.TestModel.Get(k.Settings.Current()), keys)
+	results := Verify(r.Context(), ks.Exec, ks.Pool, config.TestModel.Get(k.Settings.Current()), keys)
 	valid := 0
 	for _, res := range results {
 		if res.Valid {
@@ -253,11 +314,7 @@ func Verify(ctx context.Context, exec *upstream.Executor, pool *keypool.Pool, mo
 			resp, err := exec.Do(cctx, upstream.Call{Path: "models/" + model + ":generateContent", Body: body, Model: model, Key: key})
 			switch {
 			case err != nil:
-				if ue, ok := err.(*upstream.Error); ok {
-					res.Status, res.Error = ue.StatusCode, ue.Status.Message
-				} else {
-					res.Error = err.Error()
-				}
+				res.Status, res.Error = verifyFailure(err, key)
 			case resp.StatusCode != http.StatusOK:
 				res.Status, res.Error = resp.StatusCode, string(resp.Body)
 			default:
@@ -271,11 +328,28 @@ func Verify(ctx context.Context, exec *upstream.Executor, pool *keypool.Pool, mo
 	return results
 }
 
+// verifyFailure explains a failed check in Google's words: the status and message of the key's own
+// last attempt. The executor's answer to a client (a 502 saying that no key could serve the request)
+// is about the gateway, which is not what an admin checking one key wants to read.
+func verifyFailure(err error, key *keypool.Key) (int, string) {
+	ue, ok := err.(*upstream.Error)
+	if !ok {
+		return 0, err.Error()
+	}
+	for i := len(ue.Attempts) - 1; i >= 0; i-- {
+		if a := ue.Attempts[i]; a.KeyID == key.ID() && a.Status != 0 {
+			return a.Status, a.Error
+		}
+	}
+	return ue.StatusCode, ue.Status.Message
+}
+
 // export returns full keys, one per line, for backup or moving to another gateway.
 func (k *Keys) export(w http.ResponseWriter, r *http.Request) {
+	ks := k.set(r)
 	want := r.URL.Query().Get("status")
 	var b strings.Builder
-	for _, key := range k.Pool.Keys() {
+	for _, key := range ks.Pool.Keys() {
 		if (want == "usable" && key.Disabled()) || (want == "disabled" && !key.Disabled()) {
 			continue
 		}

@@ -242,6 +242,12 @@ func (l *Logs) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Success = &ok
 	}
+	switch f.Outcome = q.Get("outcome"); f.Outcome {
+	case "", "success", "failure", "refused":
+	default:
+		fail(w, badRequest{"outcome: want success, failure or refused"})
+		return
+	}
 	rows, total, err := l.Store.ListRequests(r.Context(), f, page(q))
 	if err != nil {
 		fail(w, err)
@@ -314,6 +320,10 @@ func (l *Logs) status(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]any{"mode": config.RequestLogMode.Get(l.Settings.Current())}
 	if l.Writer != nil {
 		out["writer"] = l.Writer.Stats()
+		out["refusals"] = l.Writer.Refusals()
+	}
+	if l.Store != nil {
+		out["budget"] = map[string]any{"max_rows": config.LogMaxRows.Get(l.Settings.Current()), "last_eviction": l.Store.LastEviction()}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

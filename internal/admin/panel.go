@@ -32,6 +32,71 @@ type Panel struct {
 	Pool     *keypool.Pool
 	Models   ModelLister
 	Store    KeyStore
+	Vertex   *KeySet // ?pool=vertex: the Vertex AI Express keys; nil: Gemini keys only
+
+	proxyCache proxyCache
+}
+
+// proxyCacheTTL is how long a proxy check's result is reused, as the reference's (§22.2): a page
+// that checks every proxy twice in a row need not wait twice.
+const proxyCacheTTL = 10 * time.Second
+
+// proxyCache holds recent proxy check results by proxy URL; the zero value is ready.
+type proxyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedProxy
+}
+
+type cachedProxy struct {
+	res ProxyResult
+	at  time.Time
+}
+
+func (c *proxyCache) get(proxy string, now time.Time) (ProxyResult, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[proxy]
+	if !ok || now.Sub(e.at) >= proxyCacheTTL {
+		return ProxyResult{}, false
+	}
+	return e.res, true
+}
+
+func (c *proxyCache) put(proxy string, res ProxyResult, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedProxy{}
+	}
+	// Expired entries go first, so the cache never outgrows the proxies checked in the last seconds.
+	for k, e := range c.m {
+		if now.Sub(e.at) >= proxyCacheTTL {
+			delete(c.m, k)
+		}
+	}
+	c.m[proxy] = cachedProxy{res, now}
+}
+
+// stats counts the cached results and those still fresh.
+func (c *proxyCache) stats() (total, fresh int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, e := range c.m {
+		total++
+		if now.Sub(e.at) < proxyCacheTTL {
+			fresh++
+		}
+	}
+	return total, fresh
+}
+
+func (c *proxyCache) clear() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.m)
+	c.m = nil
+	return n
 }
 
 // Register mounts the panel's routes on h.
@@ -251,20 +316,22 @@ type ProxyResult struct {
 
 func (p *Panel) checkProxy(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Proxy string `json:"proxy"`
+		Proxy    string `json:"proxy"`
+		UseCache *bool  `json:"use_cache"`
 	}
 	if err := decode(r, &body); err != nil || strings.TrimSpace(body.Proxy) == "" {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"proxy":"socks5://host:port"}`)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.check(r.Context(), strings.TrimSpace(body.Proxy), 0))
+	writeJSON(w, http.StatusOK, p.cachedCheck(r.Context(), strings.TrimSpace(body.Proxy), 0, body.UseCache == nil || *body.UseCache))
 }
 
 // checkProxies takes {"proxies":[...]}; without proxies it checks the configured PROXIES, so they can
 // be tested without revealing them.
 func (p *Panel) checkProxies(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Proxies []string `json:"proxies"`
+		Proxies  []string `json:"proxies"`
+		UseCache *bool    `json:"use_cache"`
 	}
 	if err := decode(r, &body); err != nil {
 		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
@@ -287,11 +354,24 @@ func (p *Panel) checkProxies(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = p.check(r.Context(), strings.TrimSpace(proxy), i)
+			results[i] = p.cachedCheck(r.Context(), strings.TrimSpace(proxy), i, body.UseCache == nil || *body.UseCache)
 		}()
 	}
 	wg.Wait()
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+}
+
+// cachedCheck checks a proxy, reusing a result of the last proxyCacheTTL when useCache.
+func (p *Panel) cachedCheck(ctx context.Context, proxy string, index int, useCache bool) ProxyResult {
+	if useCache {
+		if res, ok := p.proxyCache.get(proxy, time.Now()); ok {
+			res.Index = index
+			return res
+		}
+	}
+	res := p.check(ctx, proxy, index)
+	p.proxyCache.put(proxy, res, time.Now())
+	return res
 }
 
 func (p *Panel) check(ctx context.Context, proxy string, index int) ProxyResult {
@@ -347,18 +427,21 @@ func proxyError(err error, u *url.URL) string {
 	return msg
 }
 
-// keyFilter selects keys for the key list: a status (usable, cooling, disabled) and a search text that
-// matches the key's id, its masked form, one of its tags, or the whole key when pasted.
+// keyFilter selects keys for the key list: a status (usable, cooling, disabled), a least number of
+// failures, and a search text that matches any part of the full key (case-insensitively), its id, its
+// masked form or one of its tags.
 type keyFilter struct {
-	status string
-	search string
-	exact  string
-	now    time.Time
+	status      string
+	search      string
+	exact       string
+	minFailures int
+	now         time.Time
 }
 
 func newKeyFilter(q url.Values) keyFilter {
 	s := strings.TrimSpace(q.Get("search"))
-	return keyFilter{status: strings.ToLower(q.Get("status")), search: strings.ToLower(s), exact: s, now: time.Now()}
+	return keyFilter{status: strings.ToLower(q.Get("status")), search: strings.ToLower(s), exact: s,
+		minFailures: clampInt(q.Get("min_failures"), 0, 0, 1<<30), now: time.Now()}
 }
 
 // cooling reports a usable key that at least one model may not use right now.
@@ -381,21 +464,63 @@ func (f keyFilter) match(k *keypool.Key, cooling bool) bool {
 			return false
 		}
 	}
+	if f.minFailures > 0 && k.Failures() < f.minFailures {
+		return false
+	}
 	if f.search == "" {
 		return true
 	}
-	if strings.Contains(k.ID(), f.search) || strings.Contains(strings.ToLower(k.Masked()), f.search) || k.Value() == f.exact {
+	if containsFold(k.Value(), f.exact) || strings.Contains(k.ID(), f.search) {
+		return true
+	}
+	// Only a search with the ellipsis can match the masked form; masking every key of a large pool
+	// for each search would cost an allocation per key.
+	if strings.Contains(f.search, "…") && strings.Contains(strings.ToLower(k.Masked()), f.search) {
 		return true
 	}
 	return slices.ContainsFunc(k.Meta().Tags, func(t string) bool { return strings.Contains(strings.ToLower(t), f.search) })
 }
 
+// containsFold reports whether sub is in s, ignoring ASCII case, without allocating: the key list
+// runs it over every key of the pool on each keystroke of a search.
+func containsFold(s, sub string) bool {
+	if strings.Contains(s, sub) {
+		return true
+	}
+	if !hasLetter(sub) {
+		return false // the exact search was the whole answer
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLetter(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') }) >= 0
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func (p *Panel) set(r *http.Request) KeySet {
+	return chooseSet(r, KeySet{Pool: p.Pool, List: config.APIKeys}, p.Vertex)
+}
+
 // keyIDs lists the ids of every key matching the filter, for actions on "all matching" keys that the
 // page sends in batches.
 func (p *Panel) keyIDs(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	f := newKeyFilter(r.URL.Query())
 	ids := []string{}
-	for _, k := range p.Pool.Keys() {
+	for _, k := range ks.Pool.Keys() {
 		if f.match(k, f.status == "cooling" && f.cooling(k)) {
 			ids = append(ids, k.ID())
 		}
@@ -406,6 +531,7 @@ func (p *Panel) keyIDs(w http.ResponseWriter, r *http.Request) {
 // copyKeys takes {"ids":[...]} and returns those keys in full, in the order asked, for the copy
 // buttons. Keys travel only in this answer, never in a URL.
 func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	var body selection
 	if err := decode(r, &body); err != nil || (!body.All && len(body.IDs) == 0) {
 		rpcstatus.Write(w, http.StatusBadRequest, `expected {"ids":["<key id>", ...]} or {"all":true}`)
@@ -414,12 +540,12 @@ func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
 	keys := []string{}
 	var unknown []string
 	if body.All {
-		for _, k := range p.Pool.Keys() {
+		for _, k := range ks.Pool.Keys() {
 			keys = append(keys, k.Value())
 		}
 	}
 	for _, id := range body.IDs {
-		if k, ok := p.Pool.LookupID(id); ok {
+		if k, ok := ks.Pool.LookupID(id); ok {
 			keys = append(keys, k.Value())
 		} else {
 			unknown = append(unknown, id)
@@ -431,6 +557,7 @@ func (p *Panel) copyKeys(w http.ResponseWriter, r *http.Request) {
 // deleteText takes {"text":"..."}: every key found in the pasted text leaves API_KEYS, like the
 // reference's bulk-delete dialog.
 func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
+	ks := p.set(r)
 	var body struct {
 		Text string `json:"text"`
 	}
@@ -439,10 +566,10 @@ func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	drop := map[string]bool{}
-	for _, s := range keypool.ExtractKeys(body.Text) {
+	for _, s := range ks.extract(body.Text) {
 		drop[s] = true
 	}
-	current := config.APIKeys.Get(p.Settings.Current())
+	current := ks.List.Get(p.Settings.Current())
 	next := make([]string, 0, len(current))
 	var gone []string
 	for _, s := range current {
@@ -457,7 +584,7 @@ func (p *Panel) deleteText(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	if err := p.Settings.Update(r.Context(), map[string]string{config.APIKeys.Name(): config.APIKeys.Def().Format(next)}); err != nil {
+	if err := p.Settings.Update(r.Context(), map[string]string{ks.List.Name(): ks.List.Def().Format(next)}); err != nil {
 		rpcstatus.Write(w, http.StatusInternalServerError, "could not save the keys: "+err.Error())
 		return
 	}

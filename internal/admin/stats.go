@@ -11,6 +11,7 @@ import (
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/secret"
 )
 
 // periods are the windows the statistics take, by their names in query strings.
@@ -91,8 +92,11 @@ func (l *Logs) details(w http.ResponseWriter, r *http.Request) {
 // and its newest requests and errors.
 func (l *Logs) keyDetails(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("key_id")
+	if key := r.URL.Query().Get("key"); id == "" && key != "" {
+		id = secret.ID(key) // Gemini Balance's scripts name the key itself
+	}
 	if id == "" {
-		rpcstatus.Write(w, http.StatusBadRequest, "key_id is required (the id the key list shows)")
+		rpcstatus.Write(w, http.StatusBadRequest, "key_id (the id the key list shows) or key is required")
 		return
 	}
 	d, err := period(r, "period", "24h", "1h", "8h", "24h", "7d")

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gemgate/gemgate/internal/translate"
+	"github.com/gemgate/gemgate/internal/upstream"
 )
 
 // Anthropic's error types.
@@ -78,20 +78,23 @@ func typeFor(status int) string {
 }
 
 // failure maps why a call failed onto Anthropic's status and type. Gemini's 503 (the model is
-// overloaded) and gemgate's own (no key can serve, or the model is paused after failing on every key)
-// are overloaded_error with Anthropic's 529, which clients retry; every key cooling down is a
-// rate_limit_error with Retry-After.
-func failure(err error) (int, errorBody, string) {
+// overloaded) and gemgate's pause of a model failing on every key are overloaded_error with Anthropic's
+// 529, which clients retry; every key cooling down is a rate_limit_error with retry advice
+// (upstream.SetRetryHeaders).
+func failure(err error) (int, errorBody, translate.Failure) {
 	f := translate.Describe(err)
 	status := f.Status
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && !f.Final {
+		// No key can serve at all: a 503 with x-should-retry: false, which the SDK and Claude Code
+		// decline to retry, where a 529 means "overloaded, retry".
 		status = statusOverloaded
 	}
-	retry := ""
-	if f.RetryAfter > 0 {
-		retry = strconv.Itoa(max(1, int(f.RetryAfter.Seconds()+0.999)))
+	typ := typeFor(status)
+	if f.Final {
+		// Claude Code takes any overloaded_error for a 529 and retries it.
+		typ = typeAPI
 	}
-	return status, errorBody{Type: typeFor(status), Message: f.Message}, retry
+	return status, errorBody{Type: typ, Message: f.Message}, f
 }
 
 // writeFailure answers a request whose call failed before anything was sent.
@@ -99,10 +102,8 @@ func writeFailure(w http.ResponseWriter, err error) {
 	if translate.Describe(err).Canceled {
 		return
 	}
-	status, body, retry := failure(err)
-	if retry != "" {
-		w.Header().Set("Retry-After", retry)
-	}
+	status, body, f := failure(err)
+	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
 	writeError(w, status, body.Type, body.Message)
 }
 

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // geminiModel is the Gemini model (or alias) that serves a model name an Anthropic client sent:
@@ -50,7 +52,7 @@ type modelPage struct {
 // modelList is what Anthropic clients may pick from: the Gemini models gemgate offers, plus the
 // Claude-style names ANTHROPIC_MODEL_MAP serves (so a client that only accepts Claude names still
 // finds its names).
-func modelList(snap *config.Snapshot, ids []string) []modelInfo {
+func modelList(snap *config.Snapshot, ids []string, allow func(...string) bool) []modelInfo {
 	created := time.Unix(0, 0).UTC().Format(time.RFC3339)
 	out := make([]modelInfo, 0, len(ids))
 	seen := map[string]bool{}
@@ -67,6 +69,10 @@ func modelList(snap *config.Snapshot, ids []string) []modelInfo {
 	}
 	sort.Strings(mapped)
 	for _, part := range mapped {
+		target := config.AnthropicModelMap.Get(snap)[part]
+		if allow != nil && !allow("claude-"+part, target, models.Resolve(snap, target).Real) {
+			continue
+		}
 		add("claude-"+part, "Claude "+part+" → "+config.AnthropicModelMap.Get(snap)[part])
 	}
 	for _, id := range ids {
@@ -84,20 +90,40 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id := strings.TrimPrefix(r.PathValue("model"), "models/"); id != "" {
-		for _, m := range modelList(snap, ids) {
-			if m.ID == id {
-				writeJSON(w, m)
-				return
-			}
+		if m, ok := findModel(snap, ids, id, auth.GrantFrom(r.Context()).Lists); ok {
+			writeJSON(w, m)
+			return
 		}
 		writeError(w, http.StatusNotFound, typeNotFound, "model: "+id)
 		return
 	}
-	page := modelPage{Data: modelList(snap, ids)}
+	page := modelPage{Data: modelList(snap, ids, auth.GrantFrom(r.Context()).Lists)}
 	if n := len(page.Data); n > 0 {
 		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[n-1].ID
 	}
 	writeJSON(w, page)
+}
+
+// findModel retrieves a model by any name /v1/messages accepts: a listed id, or a Claude name (or alias,
+// or derived name) that resolves to a listed Gemini model, under the name asked for.
+func findModel(snap *config.Snapshot, ids []string, id string, allow func(...string) bool) (modelInfo, bool) {
+	list := modelList(snap, ids, allow)
+	for _, m := range list {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	target := geminiModel(snap, id)
+	resolved, err := translate.ResolveModel(snap, target)
+	if err != nil || (allow != nil && !allow(id, target, resolved.Real)) {
+		return modelInfo{}, false
+	}
+	for _, m := range list {
+		if m.ID == resolved.Real {
+			return modelInfo{Type: "model", ID: id, DisplayName: id + " → " + resolved.Real, CreatedAt: m.CreatedAt}, true
+		}
+	}
+	return modelInfo{}, false
 }
 
 func (h *Handler) modelIDs(r *http.Request, snap *config.Snapshot) ([]string, error) {
@@ -106,7 +132,7 @@ func (h *Handler) modelIDs(r *http.Request, snap *config.Snapshot) ([]string, er
 		return nil, err
 	}
 	var ids []string
-	for _, m := range models.Derive(snap, list) {
+	for _, m := range models.Allowed(snap, models.Derive(snap, list), auth.GrantFrom(r.Context()).Lists) {
 		ids = append(ids, models.ID(m))
 	}
 	return ids, nil

@@ -67,9 +67,16 @@ func (t *translator) system() error {
 	if err != nil {
 		return err
 	}
+	return t.addSystem(list, "system")
+}
+
+// addSystem folds text blocks into Gemini's system instruction. Messages with role "system" anywhere
+// in the list (Claude Code's mid-conversation system turns) come here too: Gemini has a single system
+// instruction and no system role in contents, so they join it in order.
+func (t *translator) addSystem(list []block, param string) error {
 	for i, b := range list {
 		if b.Type != "text" {
-			return invalid("system.%d.type: only text blocks may form the system prompt, not %q", i, b.Type)
+			return invalid("%s.%d.type: only text blocks may form the system prompt, not %q", param, i, b.Type)
 		}
 		if b.Text != "" {
 			t.conv.AddSystem(gemini.Part{Text: b.Text})
@@ -96,8 +103,10 @@ func (t *translator) message(m *message, param string) error {
 			return err
 		}
 		t.conv.Add("model", parts)
+	case "system":
+		return t.addSystem(list, param+".content")
 	default:
-		return invalid("%s.role: expected user or assistant, got %q", param, m.Role)
+		return invalid("%s.role: expected user, assistant or system, got %q", param, m.Role)
 	}
 	return nil
 }

@@ -87,6 +87,19 @@ func TestTranslateMessages(t *testing.T) {
 	}
 }
 
+// Claude Code sends system turns in the middle of the conversation (its mid-conversation-system beta);
+// Gemini has one system instruction, so they join it in order and the turns around them stay as they are.
+func TestMidConversationSystemMessages(t *testing.T) {
+	_, got, err := toGemini(t, nil, `{"model":"gemini-2.5-flash","max_tokens":100,"system":"first",
+		"messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"text","text":"second"}]},
+		{"role":"assistant","content":"hello"},{"role":"system","content":"third"},{"role":"user","content":"again"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, got, `"systemInstruction":{"parts":[{"text":"first"},{"text":"second"},{"text":"third"}]}`,
+		`{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"text":"hello"}]},{"role":"user","parts":[{"text":"again"}]}`)
+}
+
 func TestTranslateTools(t *testing.T) {
 	base := `{"model":"gemini-2.5-flash","max_tokens":10,"messages":[{"role":"user","content":"hi"}],
 		"tools":[{"name":"f","description":"does f","input_schema":{"type":"object","properties":{"a":{"type":"string","format":"uri"}},"additionalProperties":false,"$schema":"x"}},
@@ -144,7 +157,8 @@ func TestRequestErrors(t *testing.T) {
 		``:    "empty",
 		`[1]`: "must be a JSON object",
 		`{"model":"x","messages":[{"role":"user","content":"hi"}]}`:                                                                                               "max_tokens: Field required",
-		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"system","content":"hi"}]}`:                                                               "messages.0.role",
+		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"tool","content":"hi"}]}`:                                                                 "messages.0.role",
+		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"system","content":[{"type":"image","source":{"type":"url","url":"https://x"}}]}]}`:       "messages.0.content.0.type",
 		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"nope"}]}]}`:                        "tool_use_id",
 		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"bash_20250124","name":"bash"}]}`:                "not supported",
 		`{"model":"gemini-2.5-flash","max_tokens":1,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f"}],"tool_choice":{"type":"tool","name":"h"}}`: "not among the tools",

@@ -40,6 +40,10 @@ type Deps struct {
 	More []Routes
 }
 
+// AdminPaths are admin routes outside /api/ (Gemini Balance's /v1/keys/list); the admin handler
+// authenticates them like every admin route.
+var AdminPaths = []string{"GET /v1/keys/list", "GET /hf/v1/keys/list"}
+
 // Routes is a part of the API that mounts its own routes.
 type Routes interface{ Register(mux *http.ServeMux) }
 
@@ -60,6 +64,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Admin != nil {
 		mux.Handle("/api/", d.Admin)
+		for _, p := range AdminPaths {
+			mux.Handle(p, d.Admin)
+		}
 	}
 	if d.Web != nil {
 		for _, pattern := range d.WebRoutes {
@@ -72,7 +79,7 @@ func New(d Deps) http.Handler {
 		logger = slog.Default()
 	}
 	// Normalization runs before tracking so the request log sees the path that was served.
-	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, frontDoor(d.Tokens, accessLog(logger, mux))))
+	routes := normalizeURLs(d.Gemini.Settings, mux, track(d.Sink, d.Gemini.Settings, frontDoor(d.Tokens, accessLog(logger, mux))))
 	return recoverer(logger, securityHeaders(d.Gemini.Settings, cors(routes)))
 }
 

@@ -30,10 +30,12 @@ func (c *errorCapture) Write(b []byte) (int, error) {
 	return c.statusRecorder.Write(b)
 }
 
-// noteRefusal records the message of an error answer that no upstream attempt explains.
-func noteRefusal(ctx context.Context, c *errorCapture) {
+// noteRefusal records the message of an error answer that no upstream attempt explains, and reports
+// whether gemgate refused the request itself (an error answered without asking Google).
+func noteRefusal(ctx context.Context, c *errorCapture) (refused bool) {
 	if c.status < 400 || len(c.body) == 0 {
-		return
+		reqlog.Update(ctx, func(e *reqlog.Entry) { refused = c.status >= 400 && e.Rejection != "" && len(e.Attempts) == 0 })
+		return refused
 	}
 	msg := strings.TrimSpace(string(c.body))
 	if p := rpcstatus.Parse(c.body); p.OK && p.Message != "" {
@@ -43,5 +45,7 @@ func noteRefusal(ctx context.Context, c *errorCapture) {
 		if e.Rejection == "" && len(e.Attempts) == 0 {
 			e.Rejection = msg
 		}
+		refused = e.Rejection != "" && len(e.Attempts) == 0
 	})
+	return refused
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/upstream"
 )
 
 // frontDoor puts every API route behind auth's front door: the token is recognised there once, and a
@@ -17,7 +18,10 @@ func frontDoor(tokens *auth.Tokens, next http.Handler) http.Handler {
 
 // refuse answers a refused credential the way the called API's clients expect: Google's envelope
 // (401 missing, 403 wrong, as Google answers keys), OpenAI's and Anthropic's error objects (401).
+// Every refusal also says not to retry: the same credential cannot succeed, and Claude Code retries a
+// bare 401 ten times.
 func refuse(w http.ResponseWriter, r *http.Request, why auth.Refusal) {
+	upstream.Refused(w.Header())
 	kind := routeKind(r.URL.Path)
 	switch {
 	case kind == "anthropic" || (kind == "openai" && anthropic.IsAnthropic(r)):

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/clientip"
+	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/reqlog"
 )
 
@@ -15,6 +17,8 @@ import (
 // (health checks, admin calls, static files).
 func routeKind(path string) string {
 	switch {
+	case path == "/v1/keys/list", path == "/hf/v1/keys/list":
+		return "" // Gemini Balance's admin key list (AdminPaths), not an API call
 	case strings.HasPrefix(path, "/openai/"):
 		return "openai-compat"
 	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/gemini/"):
@@ -44,7 +48,7 @@ func newRequestID() string {
 
 // track gives every request an id (X-Request-Id) and, for API routes, opens the log entry that the
 // later stages fill in and hands it to sink when the handler returns (after a stream has ended).
-func track(sink reqlog.Sink, next http.Handler) http.Handler {
+func track(sink reqlog.Sink, settings func() *config.Snapshot, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
@@ -59,7 +63,10 @@ func track(sink reqlog.Sink, next http.Handler) http.Handler {
 		// One copy of the request carries both values: WithContext copies the whole request.
 		ctx = reqlog.With(ctx, e)
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		noteRefusal(ctx, rec)
+		if noteRefusal(ctx, rec) {
+			// Refusals are counted per source (internal/logs); the address is worked out only for them.
+			e.Source = clientip.Of(r, config.TrustedProxies.Get(settings()))
+		}
 		status := rec.status
 		if r.Context().Err() != nil && status == 0 {
 			status = 499 // the client left before any answer

@@ -236,11 +236,17 @@ func TestAnthropicErrorsAndModels(t *testing.T) {
 	}
 }
 
-func TestAnthropicOverloadedWhenNoKey(t *testing.T) {
+// With no key at all, waiting does not help: a 503 api_error with x-should-retry: false, which the
+// Anthropic SDK and Claude Code decline to retry (a 529, or any overloaded_error, has Claude Code retry
+// for minutes).
+func TestAnthropicNoKeyIsFinal(t *testing.T) {
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": ""})
 	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	res := h.do("POST", "/v1/messages", body, map[string]string{"x-api-key": clientToken})
-	assertAnthropicError(t, res, 529, "overloaded_error")
+	assertAnthropicError(t, res, http.StatusServiceUnavailable, "api_error")
+	if res.header.Get("x-should-retry") != "false" || !strings.Contains(string(res.body), "no Gemini API key") {
+		t.Fatalf("no-key answer does not stop retries or say why: %v %s", res.header, res.body)
+	}
 }
 
 func assertAnthropicError(t *testing.T, res result, status int, typ string) {

@@ -142,7 +142,24 @@ func openSettings(ctx context.Context, env map[string]string, logger *slog.Logge
 		st.Close()
 		return nil, nil, err
 	}
+	if t := mgr.GeneratedAuthToken; t != "" {
+		if err := st.MarkTokenUnclaimed(ctx, t); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+	}
 	return mgr, st, nil
+}
+
+// UnclaimedAuthToken returns the admin token when gemgate generated it and no one has logged in with
+// it yet, for the start-up message: printed on every start until then, it cannot be lost to a first
+// start that failed after generating it. "" otherwise.
+func (a *App) UnclaimedAuthToken(ctx context.Context) string {
+	token := config.AuthToken.Get(a.Settings.Current())
+	if ok, err := a.Store.TokenUnclaimed(ctx, token); err != nil || !ok {
+		return ""
+	}
+	return token
 }
 
 // New opens the database, loads settings and key state, and builds the handler.
@@ -162,7 +179,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	// A Gemini Balance database opened in place: its log rows get masked keys and key ids. A failure
 	// leaves them as they were, to be retried at the next start, rather than keeping the gateway down.
-	if sum, err := importer.Adopt(ctx, st); err != nil {
+	history, err := importer.NewHistory(mgr.Current(), st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if sum, err := importer.Adopt(ctx, st, history); err != nil {
 		logger.Warn("could not finish adopting the Gemini Balance database; retrying at the next start", "err", err)
 	} else if sum != nil {
 		logger.Info(sum.String())
@@ -177,6 +199,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	pool.Restore(fromStore(states))
 	pool.SetModelTags(config.ModelKeyTags.Get(snap))
+	pool.SetLimits(keyLimits(snap))
 
 	client := opts.Client
 	if client == nil {
@@ -191,7 +214,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ver = "dev"
 	}
 	a.Releases = version.NewChecker(ver, func() string { return version.Repo(mgr.Current()) }, version.Options{Every: releaseCheckEvery})
-	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger})
+	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger,
+		OnLogin: func(ctx context.Context) {
+			if err := st.ClaimToken(ctx); err != nil {
+				logger.Warn("could not record the first admin login", "err", err)
+			}
+		}})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("admin panel: %w", err)
@@ -207,8 +235,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.observe(scrub)
 	a.startClientTokens(ctx)
 	modelCache := &gemini.ModelCache{Exec: exec}
-	a.Admin = a.adminHandler(modelCache)
 	a.Media = a.wireMedia(exec, opts.Backoff, modelCache)
+	// Vertex keys keep their state in the same table as Gemini keys (rows are by key), and share it
+	// through Redis like them.
+	a.Media.VertexPool.Restore(fromStore(states))
+	if a.cluster != nil {
+		a.cluster.AddPool("vertex", a.Media.VertexPool)
+	}
+	a.Admin = a.adminHandler(modelCache)
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
 		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache},
@@ -242,7 +276,21 @@ func (a *App) apply(old, next *config.Snapshot) {
 	if !maps.Equal(config.ModelKeyTags.Get(old), config.ModelKeyTags.Get(next)) {
 		a.Pool.SetModelTags(config.ModelKeyTags.Get(next))
 	}
+	if !maps.Equal(config.KeyModelLimits.Get(old), config.KeyModelLimits.Get(next)) {
+		a.Pool.SetLimits(keyLimits(next))
+	}
 	a.Tokens.Update(next)
+}
+
+// keyLimits reads KEY_MODEL_LIMITS for the key pool (the setting's validation already refused bad values).
+func keyLimits(snap *config.Snapshot) map[string]keypool.Limit {
+	out := map[string]keypool.Limit{}
+	for model, s := range config.KeyModelLimits.Get(snap) {
+		if rpm, rpd, err := config.ParseKeyLimit(s); err == nil {
+			out[model] = keypool.Limit{RPM: rpm, RPD: rpd}
+		}
+	}
+	return out
 }
 
 func (a *App) flushLoop() {
@@ -281,22 +329,32 @@ func (a *App) flushKeys() {
 	failed := 0
 	var firstErr error
 	// In parts of keyFlushPart: the states of a whole pool in rotation would be held at once otherwise.
-	a.Pool.DrainEach(keyFlushPart, func(states []keypool.State) {
-		err := a.Store.SaveKeyStates(ctx, toStore(states))
-		if err == nil {
-			return
-		}
-		failed += len(states)
-		firstErr = cmp.Or(firstErr, err)
-		for _, s := range states {
-			if k, ok := a.Pool.Lookup(s.Key); ok {
-				a.Pool.MarkDirty(k)
+	for _, pool := range a.keyPools() {
+		pool.DrainEach(keyFlushPart, func(states []keypool.State) {
+			err := a.Store.SaveKeyStates(ctx, toStore(states))
+			if err == nil {
+				return
 			}
-		}
-	})
+			failed += len(states)
+			firstErr = cmp.Or(firstErr, err)
+			for _, s := range states {
+				if k, ok := pool.Lookup(s.Key); ok {
+					pool.MarkDirty(k)
+				}
+			}
+		})
+	}
 	if failed > 0 {
 		a.Logger.Warn("could not save key state; will retry", "keys", failed, "err", firstErr)
 	}
+}
+
+// keyPools are the pools whose key state is stored: the Gemini keys and the Vertex AI Express keys.
+func (a *App) keyPools() []*keypool.Pool {
+	if a.Media == nil {
+		return []*keypool.Pool{a.Pool}
+	}
+	return []*keypool.Pool{a.Pool, a.Media.VertexPool}
 }
 
 // Close stops background work, writes the last key state and closes the database.
@@ -352,8 +410,14 @@ func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 	h := admin.New(a.Settings, a.Pool)
 	h.Session = a.panel.Check
 	h.Alerts = a.Exec.BlameAlerts
-	(&admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store}).Register(h)
-	(&admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store}).Register(h)
+	vertex := &admin.KeySet{Pool: a.Media.VertexPool, List: config.VertexAPIKeys, Exec: a.Media.Vertex.Exec, Vertex: true}
+	h.VertexPool = vertex.Pool
+	keys := &admin.Keys{Settings: a.Settings, Pool: a.Pool, Exec: a.Exec, Store: a.Store, Vertex: vertex}
+	keys.Register(h)
+	panel := &admin.Panel{Settings: a.Settings, Pool: a.Pool, Models: models, Store: a.Store, Vertex: vertex}
+	panel.Register(h)
+	(&admin.GeminiBalance{Settings: a.Settings, Pool: a.Pool, Keys: keys, Panel: panel, Logs: a.Logs, Jobs: a.Jobs,
+		Releases: a.Releases}).Register(h)
 	(&admin.Version{Checker: a.Releases}).Register(h)
 	(&admin.Logs{Settings: a.Settings, Store: a.Logs, Writer: a.LogWriter, Pool: a.Pool, Jobs: a.Jobs}).Register(h)
 	(&admin.Tokens{Settings: a.Settings, Store: a.Store, Tokens: a.Tokens, Reload: a.reloadClientTokens}).Register(h)

@@ -320,3 +320,19 @@ func TestOneTokenDisablesAtMostItsShare(t *testing.T) {
 		t.Fatalf("the panel's key status does not name the token: %v", st["blame_alerts"])
 	}
 }
+
+// A body naming thousands of files must not turn into thousands of ownership lookups.
+func TestTooManyNamedResourcesAreRefused(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	var parts []any
+	for i := range 65 {
+		parts = append(parts, map[string]any{"fileData": map[string]any{"fileUri": fmt.Sprintf("files/f%d", i)}})
+	}
+	body := map[string]any{"contents": []any{map[string]any{"role": "user", "parts": parts}}}
+	if st := h.do("POST", "/v1beta/models/gemini-2.5-flash:generateContent", body, tokenHeader).googleError(t, http.StatusBadRequest); st != "INVALID_ARGUMENT" {
+		t.Fatalf("status %s", st)
+	}
+	if h.fake.TotalCalls() != 0 {
+		t.Fatal("sent upstream")
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gemgate/gemgate/internal/upstream"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/upstream"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 )
@@ -74,7 +75,8 @@ func TestTokenPlacesAndRefusals(t *testing.T) {
 }
 
 func TestKeyTravelsInHeaderAndBodyPassesThroughUnchanged(t *testing.T) {
-	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0)})
+	// SHOW_THINKING_PROCESS would add includeThoughts (TestNativeHonoursChatSettings); here nothing may be added.
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0), "SHOW_THINKING_PROCESS": "false"})
 	body := `{"contents":[{"role":"user","parts":[{"text":"faithful"}]}],"toolConfig":{"functionCallingConfig":{"mode":"NONE"}},` +
 		`"cachedContent":"cachedContents/abc","safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_ONLY_HIGH"}],` +
 		`"generationConfig":{"brandNewField":{"x":1},"temperature":0.2}}`
@@ -209,9 +211,34 @@ func TestAllKeysCoolingAnswers429WithRetryAfter(t *testing.T) {
 		a: fakeupstream.RateLimitMinute, b: fakeupstream.RateLimitMinute}}, map[string]string{"API_KEYS": a + "," + b})
 	r := h.generate("gemini-2.5-flash", "hi")
 	r.googleError(t, 429)
-	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
-	if err != nil || secs < 40 || secs > 49 {
-		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	// A 40 s wait is longer than a client should sleep on one request: Retry-After is capped and the
+	// SDKs are told not to retry; the real wait and Google's quota details stay in the body, where
+	// gemini-cli reads them.
+	if r.header.Get("Retry-After") != strconv.Itoa(int(upstream.MaxClientWait/time.Second)) || r.header.Get("x-should-retry") != "false" {
+		t.Fatalf("retry advice %v", r.header)
+	}
+	var env struct {
+		Error struct {
+			Details []struct {
+				Type       string                     `json:"@type"`
+				RetryDelay string                     `json:"retryDelay"`
+				Violations []struct{ QuotaID string } `json:"violations"`
+			}
+		}
+	}
+	_ = json.Unmarshal(r.body, &env)
+	var delay, quotaID string
+	for _, d := range env.Error.Details {
+		switch {
+		case strings.HasSuffix(d.Type, "RetryInfo"):
+			delay = d.RetryDelay
+		case strings.HasSuffix(d.Type, "QuotaFailure") && len(d.Violations) > 0:
+			quotaID = d.Violations[0].QuotaID
+		}
+	}
+	secs, err := strconv.Atoi(strings.TrimSuffix(delay, "s"))
+	if err != nil || secs < 40 || secs > 49 || !strings.Contains(quotaID, "PerMinute") {
+		t.Fatalf("RetryInfo %q / QuotaFailure %q not kept in gemgate's 429: %s", delay, quotaID, r.body)
 	}
 	calls := h.fake.TotalCalls()
 	r = h.generate("gemini-2.5-flash", "hi")
@@ -234,8 +261,12 @@ func TestAllKeysFailingReturnsGoogleErrorWithoutLeakingKey(t *testing.T) {
 	if strings.Contains(string(r.body), suspended) || !strings.Contains(string(r.body), "AIza…0000") {
 		t.Fatalf("key not masked in the error: %s", r.body)
 	}
+	// No usable key left: Google's 400 FAILED_PRECONDITION (what it answers for account-side conditions)
+	// rather than a 503, which gemini-cli retries for minutes.
 	r = h.generate("gemini-2.5-flash", "hi")
-	r.googleError(t, 503)
+	if r.googleError(t, 400) != "FAILED_PRECONDITION" || r.header.Get("x-should-retry") != "false" {
+		t.Fatalf("no-usable-key answer invites retries: %v %s", r.header, r.body)
+	}
 	if !strings.Contains(string(r.body), "disabled") {
 		t.Fatalf("no-usable-key message unclear: %s", r.body)
 	}

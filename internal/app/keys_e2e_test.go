@@ -22,6 +22,17 @@ func TestKeyAdminAddVerifyEnableDisableExportDelete(t *testing.T) {
 	if v["valid"].(float64) != 2 || v["invalid"].(float64) != 1 {
 		t.Fatalf("verify: %v", v)
 	}
+	// The failed check says what Google said about the key (400, "API key not valid"), not the 502 a
+	// client would get when no key can serve it.
+	for _, res := range v["results"].([]any) {
+		res := res.(map[string]any)
+		if res["valid"] == true {
+			continue
+		}
+		if res["status"].(float64) != 400 || !strings.Contains(res["error"].(string), "API key not valid") {
+			t.Fatalf("a failed check in the gateway's words: %v", res)
+		}
+	}
 	if st := h.do("GET", "/api/keys/status?status=disabled", nil, adminHeader).json(t); st["disabled"].(float64) != 1 {
 		t.Fatalf("status after verify: %v", st)
 	}

@@ -89,6 +89,11 @@ func (a *App) exportWriter() {
 			"Requests whose log rows (request row, error rows, statistics) were lost, by reason: buffer_full (the database fell behind), write_failed (the database refused the batch), shutdown.",
 			prometheus.Labels{"reason": reason}, func() float64 { return float64(w.Dropped(reason)) })
 	}
+	for _, reason := range logs.RefusalReasons {
+		a.Metrics.CounterFunc("gemgate_requests_refused_total",
+			"Requests gemgate refused before asking Google, by reason; only a few per source and minute become log rows.",
+			prometheus.Labels{"reason": reason}, func() float64 { return float64(w.RefusalTotal(reason)) })
+	}
 	a.Metrics.CounterFunc("gemgate_log_entries_written_total", "Requests whose log rows were written.", nil,
 		func() float64 { return float64(w.Stats().Written) })
 	a.Metrics.GaugeFunc("gemgate_log_buffer_entries", "Finished requests waiting to be written to the logs.", nil,

@@ -436,12 +436,14 @@ type chatErrorShape struct {
 func TestChatAllKeysRateLimitedIs429(t *testing.T) {
 	h := newHarness(t, fakeupstream.Config{UnknownKeys: fakeupstream.RateLimitMinute}, nil)
 	_, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), chatParams("gemini-2.5-flash", "hi"))
+	// Every key waits out Google's 37 s: longer than a client should sleep, so the 429 says to give up
+	// (insufficient_quota, x-should-retry: false) with Retry-After capped.
 	var apiErr *openai.Error
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type != "rate_limit_error" {
-		t.Fatalf("want 429 rate_limit_error, got %v", err)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type != "insufficient_quota" {
+		t.Fatalf("want 429 insufficient_quota, got %v", err)
 	}
-	if apiErr.Response.Header.Get("Retry-After") == "" {
-		t.Fatal("Retry-After lost")
+	if apiErr.Response.Header.Get("Retry-After") != "5" || apiErr.Response.Header.Get("x-should-retry") != "false" {
+		t.Fatalf("retry advice %v", apiErr.Response.Header)
 	}
 }
 

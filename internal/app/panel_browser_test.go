@@ -246,7 +246,7 @@ func TestPanelInBrowser(t *testing.T) {
 	b.run("save", chromedp.Click(chromedp.ID("save")))
 	b.wait("saved", `document.getElementById('savebar').dataset.dirty === 'false'`)
 	eventually(t, "MAX_RETRIES applied without restart", func() bool { return config.MaxRetries.Get(h.app.Settings.Current()) == 5 })
-	if r := h.do("GET", "/api/config", nil, adminHeader); !strings.Contains(string(r.body), `"name":"MAX_RETRIES","value":5,"source":"database"`) {
+	if r := h.do("GET", "/api/config?detailed=1", nil, adminHeader); !strings.Contains(string(r.body), `"name":"MAX_RETRIES","value":5,"source":"database"`) {
 		t.Fatalf("GET /api/config does not show the saved value: %s", r.body)
 	}
 	// An invalid value is refused with the message at its field.

@@ -61,17 +61,11 @@ func (h *harness) doNoRedirect(method, path string, body string, header map[stri
 }
 
 // login goes through the login form as a browser does.
-func (h *harness) login() panelSession {
+func (h *harness) login() panelSession { return h.loginWith(adminToken) }
+
+func (h *harness) loginWith(token string) panelSession {
 	h.t.Helper()
-	page := h.do("GET", "/", nil, nil)
-	lc := setCookie(page, "gemgate_login")
-	m := loginPattern.FindSubmatch(page.body)
-	if lc == "" || m == nil {
-		h.t.Fatalf("login page: cookie %q, form token %v", lc, m)
-	}
-	form := url.Values{"auth_token": {adminToken}, "login_csrf": {string(m[1])}}
-	r := h.doNoRedirect("POST", "/auth", form.Encode(), map[string]string{
-		"Content-Type": "application/x-www-form-urlencoded", "Cookie": "gemgate_login=" + lc})
+	r := h.loginAs(token, "")
 	sc := setCookie(r, "gemgate_session")
 	if r.status != http.StatusSeeOther || sc == "" {
 		h.t.Fatalf("login: %d, session cookie %q", r.status, sc)

@@ -11,7 +11,7 @@ import (
 
 func settingOf(t *testing.T, h *harness, name string) map[string]any {
 	t.Helper()
-	for _, s := range h.do("GET", "/api/config", nil, adminHeader).json(t)["settings"].([]any) {
+	for _, s := range h.do("GET", "/api/config?detailed=1", nil, adminHeader).json(t)["settings"].([]any) {
 		m := s.(map[string]any)
 		if m["name"] == name {
 			return m

@@ -231,6 +231,12 @@ func (g *Grant) Admit(models ...string) *Denial {
 	return nil
 }
 
+// Lists reports whether a model list shows a model to this token: the allow-list only, no quota
+// spent. A token without limits (or none) sees every model.
+func (g *Grant) Lists(names ...string) bool {
+	return g == nil || g.policy == nil || g.policy.allows(names...)
+}
+
 func firstNonEmpty(names []string) string {
 	for _, n := range names {
 		if n != "" {

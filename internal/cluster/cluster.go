@@ -23,10 +23,16 @@ import (
 
 // message is what travels on the channel.
 type message struct {
-	From     string         `json:"from"`
-	Key      *keypool.Event `json:"key,omitempty"`
-	Settings bool           `json:"settings,omitempty"`
+	From     string               `json:"from"`
+	Pool     string               `json:"pool,omitempty"` // "" for the Gemini keys, else a name given to AddPool
+	Key      *keypool.Event       `json:"key,omitempty"`
+	Settings bool                 `json:"settings,omitempty"`
+	Usage    []keypool.UsageDelta `json:"usage,omitempty"` // requests counted against KEY_MODEL_LIMITS
 }
+
+// usageEvery is how often an instance tells the others how many requests it counted per key and model:
+// often enough that the per-minute caps hold across instances, in one message whatever the traffic.
+const usageEvery = time.Second
 
 // Cluster connects one instance to the others.
 type Cluster struct {
@@ -34,6 +40,7 @@ type Cluster struct {
 	channel  string
 	id       string
 	pool     *keypool.Pool
+	pools    sync.Map // name -> *keypool.Pool: further pools (AddPool)
 	settings *config.Manager
 	logger   *slog.Logger
 
@@ -68,9 +75,10 @@ func New(ctx context.Context, url, prefix string, pool *keypool.Pool, settings *
 		logger: logger, out: make(chan message, outBuffer), ready: make(chan struct{})}
 	runCtx, runCancel := context.WithCancel(context.Background())
 	c.cancel = runCancel
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.subscribe(runCtx)
 	go c.publish(runCtx)
+	go c.shareUsage(runCtx)
 	select {
 	case <-c.ready:
 	case <-time.After(5 * time.Second):
@@ -84,6 +92,42 @@ func New(ctx context.Context, url, prefix string, pool *keypool.Pool, settings *
 		}
 	})
 	return c, nil
+}
+
+// shareUsage publishes this instance's request counts every usageEvery.
+func (c *Cluster) shareUsage(ctx context.Context) {
+	defer c.wg.Done()
+	c.pool.ShareUsage(true)
+	defer c.pool.ShareUsage(false)
+	t := time.NewTicker(usageEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d := c.pool.TakeUsage(); len(d) > 0 {
+				c.send(message{Usage: d})
+			}
+		}
+	}
+}
+
+// AddPool shares the state of another key pool (the Vertex AI Express keys) under name.
+func (c *Cluster) AddPool(name string, p *keypool.Pool) {
+	c.pools.Store(name, p)
+	p.OnEvent(func(ev keypool.Event) { c.send(message{Pool: name, Key: &ev}) })
+}
+
+// poolNamed is the pool a message is about; nil for a pool this instance does not have.
+func (c *Cluster) poolNamed(name string) *keypool.Pool {
+	if name == "" {
+		return c.pool
+	}
+	if p, ok := c.pools.Load(name); ok {
+		return p.(*keypool.Pool)
+	}
+	return nil
 }
 
 func (c *Cluster) send(m message) {
@@ -140,8 +184,11 @@ func (c *Cluster) subscribe(ctx context.Context) {
 		if json.Unmarshal([]byte(msg.Payload), &m) != nil || m.From == c.id {
 			continue
 		}
-		if m.Key != nil {
-			c.pool.Apply(*m.Key)
+		if p := c.poolNamed(m.Pool); m.Key != nil && p != nil {
+			p.Apply(*m.Key)
+		}
+		if len(m.Usage) > 0 {
+			c.pool.AddUsage(m.Usage)
 		}
 		if m.Settings {
 			c.reload(ctx)

@@ -82,6 +82,14 @@ var (
 		"Seconds gemgate keeps retrying, with growing pauses, to reach a database that does not answer at start (a database container still starting); 0 tries once. (gemgate only.)",
 		"启动时数据库无响应（例如数据库容器仍在启动）时，gemgate 以逐渐变长的间隔重试连接的总秒数；0 表示只尝试一次。（gemgate 新增）",
 		Bootstrap(), Range(0, 3600))
+	GeminiBalanceTimezone = define("GEMINI_BALANCE_TIMEZONE", "Asia/Shanghai", GroupDatabase,
+		"IANA time zone the Gemini Balance database was written in (its image set TZ=Asia/Shanghai; its times carry no zone): adopting or importing it converts its log times from this zone. (gemgate only.)",
+		"Gemini Balance 数据库写入时所用的 IANA 时区（其镜像设置了 TZ=Asia/Shanghai，写入的时间不带时区）：接管或导入时按此时区转换其日志时间。（gemgate 新增）",
+		Bootstrap(), required(), Checked(checkZone))
+	EnvOverrides = define("ENV_OVERRIDES", []string{}, GroupDatabase,
+		"Settings whose environment value wins over the value stored in the database at every start, comma separated, e.g. AUTH_TOKEN or AUTH_TOKEN,API_KEYS: the way to recover or change them on hosts without a shell (Hugging Face, Render). Stored values otherwise win over env, as in Gemini Balance. Each override is logged at start; remove the entry afterwards so panel changes last. (gemgate only.)",
+		"在每次启动时以环境变量值覆盖数据库中已保存值的配置项，逗号分隔，例如 AUTH_TOKEN 或 AUTH_TOKEN,API_KEYS：在没有命令行的平台（Hugging Face、Render）上找回或修改这些配置的方法。否则已保存的值优先于环境变量（与 Gemini Balance 相同）。每次覆盖都会在启动日志中记录；用完后请删除该项，以免后台的修改在重启后被覆盖。（gemgate 新增）",
+		Bootstrap(), Checked(checkOverrides))
 	EncryptionKey = define("ENCRYPTION_KEY", "", GroupDatabase,
 		"Encrypts the API keys, tokens and other secrets stored in the database (AES-256-GCM): 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -base64 32), or a passphrase of at least 16 characters. Empty stores them in plain text. Keep it safe: without it the stored secrets cannot be read. Existing values are encrypted at the next start, or with gemgate encrypt-existing; see docs/security.md. (gemgate only.)",
 		"加密数据库中保存的 API 密钥、令牌等敏感信息（AES-256-GCM）：32 个随机字节，写成 64 位十六进制或 base64（例如 openssl rand -base64 32），或至少 16 个字符的口令。留空则以明文保存。请妥善保管：丢失后已保存的密钥将无法读取。已有数据会在下次启动时或通过 gemgate encrypt-existing 加密；详见 docs/security.md。（gemgate 新增）",
@@ -97,8 +105,8 @@ var (
 		"Tokens clients use to call gemgate: the API key a client SDK is configured with.",
 		"客户端调用 gemgate 时使用的令牌，即在客户端 SDK 中填写的 API 密钥。", Secret())
 	AuthToken = define("AUTH_TOKEN", "", GroupAPI,
-		"Admin token for the web panel (also accepted as a client token). Generated and printed once when unset on first start (Gemini Balance used the first ALLOWED_TOKENS entry instead).",
-		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成并在控制台打印一次（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值）。", Secret())
+		"Admin token for the web panel (also accepted as a client token). Generated when unset on first start, and printed at every start until someone logs in with it (Gemini Balance used the first ALLOWED_TOKENS entry instead; an adopted Gemini Balance database whose AUTH_TOKEN is empty keeps that rule, with a warning).",
+		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成，并在有人用它登录之前每次启动都打印到控制台（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值；接管的 Gemini Balance 数据库中 AUTH_TOKEN 为空时沿用该规则，并给出警告）。", Secret())
 	BaseURL = define("BASE_URL", "https://generativelanguage.googleapis.com/v1beta", GroupAPI,
 		"Gemini REST base URL; point it at a relay (e.g. https://my-relay.example.com/v1beta) to hide this server's IP.",
 		"Gemini 接口地址；可指向自建中转（如 https://my-relay.example.com/v1beta）以隐藏服务器 IP。", required())
@@ -158,22 +166,22 @@ var (
 		"Models hidden from the model lists and refused in requests.",
 		"从模型列表中隐藏并拒绝请求的模型。")
 	ToolsCodeExecutionEnabled = define("TOOLS_CODE_EXECUTION_ENABLED", false, GroupModels,
-		"Add Gemini's code-execution tool to chat requests automatically; skipped where it cannot work (function calling, -search, -image and -non-thinking models).",
-		"自动为对话请求添加 Gemini 代码执行工具；在无法使用的场合跳过（函数调用、-search、-image 及 -non-thinking 模型）。")
+		"Add Gemini's code-execution tool to chat requests automatically, on every API (native Gemini, OpenAI, Responses, Anthropic), after the client's own tools; skipped where it cannot work (function declarations or calls, JSON output, media input, a cached context, -search, -image and -non-thinking models).",
+		"在所有接口（原生 Gemini、OpenAI、Responses、Anthropic）的对话请求中自动添加 Gemini 代码执行工具，附加在客户端自带的工具之后；在无法使用的场合跳过（函数声明或函数调用、JSON 输出、媒体输入、缓存上下文、-search、-image 及 -non-thinking 模型）。")
 	URLContextEnabled = define("URL_CONTEXT_ENABLED", false, GroupModels,
-		"Add the URL-context tool (the model reads links in the prompt) for the models in URL_CONTEXT_MODELS.",
-		"为 URL_CONTEXT_MODELS 中的模型添加网址上下文工具（模型会读取提示词中的链接）。")
+		"Add the URL-context tool (the model reads links in the prompt) for the models in URL_CONTEXT_MODELS, on every API (native Gemini too), after the client's own tools; skipped next to function declarations, JSON output and a cached context.",
+		"为 URL_CONTEXT_MODELS 中的模型添加网址上下文工具（模型会读取提示词中的链接），适用于所有接口（含原生 Gemini），附加在客户端自带的工具之后；有函数声明、JSON 输出或缓存上下文时跳过。")
 	URLContextModels = define("URL_CONTEXT_MODELS", []string{
 		"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-live-001",
 	}, GroupModels,
 		"Models that get the URL-context tool when URL_CONTEXT_ENABLED is on.",
 		"开启 URL_CONTEXT_ENABLED 时添加网址上下文工具的模型。")
 	ShowSearchLink = define("SHOW_SEARCH_LINK", true, GroupModels,
-		"Append the Google Search sources as Markdown links to the answers of -search models.",
-		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式）。")
+		"Append the Google Search sources as Markdown links to the answers of -search models, on every API: OpenAI and Anthropic at the end of the text, native Gemini as one more text part (streamed or not).",
+		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式），适用于所有接口：OpenAI 和 Anthropic 附在正文末尾，原生 Gemini 作为额外的文本部分（流式与非流式均适用）。")
 	ShowThinkingProcess = define("SHOW_THINKING_PROCESS", true, GroupModels,
-		"Ask thinking models for their thoughts and return them (OpenAI format: reasoning_content; Gemini format: thought parts).",
-		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content，Gemini 格式为 thought 部分）。")
+		"Ask thinking models for their thoughts and return them (OpenAI format: reasoning_content; Gemini format: parts marked thought, as includeThoughts is added to thinkingConfig unless the client set it or turned thinking off; Anthropic clients choose with their own thinking parameter).",
+		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content；Gemini 格式为标记 thought 的部分：除非客户端自己设置了 includeThoughts 或关闭了思考，否则会在 thinkingConfig 中添加 includeThoughts；Anthropic 客户端由其自身的 thinking 参数决定）。")
 	ThinkingModels = define("THINKING_MODELS", []string{}, GroupModels,
 		"Models that also get a <model>-non-thinking variant, which turns thinking off (the smallest budget where it cannot be off).",
 		"为这些模型额外提供 <模型>-non-thinking 变体，关闭思考（无法关闭的模型使用最小预算）。")
@@ -191,6 +199,10 @@ var (
 	ModelKeyTags = define("MODEL_KEY_TAGS", map[string]string{}, GroupModels,
 		`Which keys may serve which models, as a JSON object from a model name or glob to comma separated key tags, e.g. {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}. Tag keys in the key list (tags, weight, project). Models that match nothing use every key.`,
 		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`)
+	KeyModelLimits = define("KEY_MODEL_LIMITS", map[string]string{}, GroupModels,
+		`Requests each key may make per minute and per day for a model, as a JSON object from a model name or glob to "RPM/RPD", e.g. {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"} (Google's free tier). A key at its cap is skipped for that model until the minute turns, or until midnight Pacific time for the day, instead of being sent on to collect a 429; counts are shared between instances through Redis. Models that match nothing have no cap. (gemgate only.)`,
+		`每个密钥对某个模型每分钟和每天可发出的请求数：JSON 对象，键为模型名或通配符，值为 "每分钟/每天"，例如 {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"}（Google 免费层级）。达到上限的密钥在该模型上会被跳过，直到下一分钟，或按天计时到太平洋时间零点，而不是继续发送去换来 429；多实例时通过 Redis 共享计数。未匹配的模型不设上限。（gemgate 新增）`,
+		Checked(checkKeyLimits))
 	EmptyResponseRetries = define("EMPTY_RESPONSE_RETRIES", 2, GroupModels,
 		"Retries on another key when Gemini answers 200 with no text (or thoughts only) and the finish reason does not explain it (not SAFETY, MAX_TOKENS, RECITATION); 0 turns it off.",
 		"当 Gemini 返回 200 却没有正文（或只有思考内容）且结束原因无法解释（非 SAFETY、MAX_TOKENS、RECITATION）时，换密钥重试的次数；0 表示关闭。",
@@ -217,6 +229,9 @@ var (
 	TTSSpeed = define("TTS_SPEED", "normal", GroupTTS,
 		"Speaking speed asked of the TTS model: slow, normal or fast.",
 		"要求 TTS 模型使用的语速：slow（慢）、normal（正常）或 fast（快）。", OneOf("slow", "normal", "fast"))
+	TranscriptionModel = define("TRANSCRIPTION_MODEL", "gemini-2.5-flash", GroupTTS,
+		"Gemini model that serves the OpenAI-style /v1/audio/transcriptions and /v1/audio/translations (speech to text) when the request names an OpenAI model such as whisper-1; a request naming a Gemini model (or alias) uses that one. (gemgate only.)",
+		"OpenAI 格式语音转文字接口 /v1/audio/transcriptions 和 /v1/audio/translations 使用的 Gemini 模型，用于请求指定 whisper-1 等 OpenAI 模型时；请求指定 Gemini 模型（或别名）时使用该模型。（gemgate 新增）", required())
 )
 
 // Image generation and hosting (tab 图像生成).
@@ -271,8 +286,8 @@ var (
 // Streaming (tab 流式输出).
 var (
 	StreamOptimizerEnabled = define("STREAM_OPTIMIZER_ENABLED", false, GroupStream,
-		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect).",
-		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）。")
+		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect): OpenAI chat streams and native Gemini SSE streams (alt=sse, text-only events; the finish reason and usage stay on the last piece).",
+		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）：适用于 OpenAI 对话流和原生 Gemini SSE 流（alt=sse，仅含文本的事件；结束原因和用量只保留在最后一块）。")
 	StreamMinDelay = define("STREAM_MIN_DELAY", 0.016, GroupStream,
 		"Delay between pieces for long text, in seconds (e.g. 0.016).",
 		"长文本各小块之间的间隔（秒），例如 0.016。", AtLeast(0))
@@ -326,6 +341,10 @@ var (
 	AutoDeleteRequestLogsDays = define("AUTO_DELETE_REQUEST_LOGS_DAYS", 30, GroupLogging,
 		"Days request logs are kept when automatic deletion is on.",
 		"开启自动删除时请求日志保留的天数。", AtLeast(1))
+	LogMaxRows = define("LOG_MAX_ROWS", 1000000, GroupLogging,
+		"Size budget of each log table (request logs, error logs), in rows: every 10 minutes the oldest rows past it are removed, and the logs page says so. Keeps a flood or a long outage from filling the disk, whatever the deletion-by-age settings. (gemgate only.)",
+		"每张日志表（请求日志、错误日志）的行数上限：每 10 分钟删除超出部分中最旧的行，并在日志页面提示。无论按天数自动删除是否开启，都能防止洪水请求或长时间故障占满磁盘。（gemgate 新增）",
+		Range(100, 1e9))
 	RequestLogMode = define("REQUEST_LOG_MODE", "all", GroupLogging,
 		"What the request and error logs keep: all (a row for every request, and the error rows), failures (rows only for requests that failed or needed a retry, and the error rows) or none (no rows; for databases that grew too large). Statistics and token counts are kept in every mode. (gemgate only.)",
 		"请求日志和错误日志保留的内容：all（每个请求一行，以及错误日志）、failures（仅保留失败或经过重试的请求，以及错误日志）或 none（不写日志行，适用于数据库已过大的情况）。各模式下统计和 token 用量都会保留。（gemgate 新增）",

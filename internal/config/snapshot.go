@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/joho/godotenv"
 )
 
@@ -126,6 +127,22 @@ type Manager struct {
 	Warnings []string
 	// GeneratedAuthToken is set when Load had to create AUTH_TOKEN; the caller prints it once.
 	GeneratedAuthToken string
+
+	started bool     // the first Load (the start) is done: ENV_OVERRIDES apply only then
+	notices []Notice // what the start found about admin access, for the log and the panel
+}
+
+// Notice is something about the start an admin must see, in both languages of the panel.
+type Notice struct {
+	EN, ZH string
+}
+
+// Notices returns what the start found about admin access (token from ALLOWED_TOKENS, an env
+// AUTH_TOKEN that the stored one overrides, ENV_OVERRIDES applied), for the panel's banner.
+func (m *Manager) Notices() []Notice {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.notices)
 }
 
 // NewManager returns a manager holding the env-only snapshot; Load merges the database into it.
@@ -185,6 +202,11 @@ func (m *Manager) Load(ctx context.Context) error {
 		}
 		next.values[i], next.sources[i] = v, SourceDB
 	}
+	if !m.started {
+		m.started = true
+		m.overrideFromEnv(next, missing)
+		m.adminAccess(next, missing)
+	}
 	if token := AuthToken.Get(next); token == "" {
 		token = NewToken()
 		next.values[AuthToken.def.index], next.sources[AuthToken.def.index] = token, SourceDB
@@ -204,6 +226,63 @@ func (m *Manager) Load(ctx context.Context) error {
 	}
 	m.swap(old, next)
 	return nil
+}
+
+// overrideFromEnv applies ENV_OVERRIDES at start: each named setting that env sets takes its env
+// value, which is stored too, so every instance and later starts agree.
+func (m *Manager) overrideFromEnv(next *Snapshot, store map[string]string) {
+	for _, name := range EnvOverrides.Get(next) {
+		d, ok := byName[strings.TrimSpace(name)]
+		raw, set := m.env[strings.TrimSpace(name)]
+		if !ok || d.Bootstrap || !set {
+			continue
+		}
+		v, err := d.Parse(raw)
+		if err != nil {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("ENV_OVERRIDES: ignoring env %s: %v", d.Name, err))
+			continue
+		}
+		changed := !reflect.DeepEqual(v, next.values[d.index])
+		next.values[d.index], next.sources[d.index] = v, SourceEnv
+		store[d.Name] = d.Format(v)
+		if !changed {
+			continue
+		}
+		m.Warnings = append(m.Warnings, fmt.Sprintf("ENV_OVERRIDES: %s taken from the environment, replacing the stored value; remove it from ENV_OVERRIDES once done, or every start will replace panel changes again", d.Name))
+		m.notices = append(m.notices, Notice{
+			EN: "ENV_OVERRIDES: " + d.Name + " was taken from the environment at this start, replacing the stored value. Remove it from ENV_OVERRIDES once done, or every start will undo changes made here.",
+			ZH: "ENV_OVERRIDES：本次启动时 " + d.Name + " 已采用环境变量的值，替换了数据库中保存的值。用完后请从 ENV_OVERRIDES 中删除，否则每次启动都会覆盖在此处所做的修改。",
+		})
+	}
+}
+
+// adminAccess keeps Gemini Balance's admin login and says when env and database disagree on it.
+// Gemini Balance used the first of ALLOWED_TOKENS as the admin token when AUTH_TOKEN was empty; an
+// adopted database that stores an empty AUTH_TOKEN keeps working that way, with a warning, since every
+// client holding that token can then administer gemgate. A fresh start without AUTH_TOKEN still gets a
+// random token (Load), the safer default. An env AUTH_TOKEN that the stored one overrides is said loudly:
+// it looks like a new token but is not in force.
+func (m *Manager) adminAccess(next *Snapshot, store map[string]string) {
+	tokens := AllowedTokens.Get(next)
+	storedEmpty := AuthToken.Get(next) == "" && next.Source(AuthToken.def) == SourceDB
+	if storedEmpty && len(tokens) > 0 && tokens[0] != "" {
+		next.values[AuthToken.def.index], next.sources[AuthToken.def.index] = tokens[0], SourceDB
+		store[AuthToken.Name()] = tokens[0]
+		m.Warnings = append(m.Warnings, "AUTH_TOKEN is empty: as in Gemini Balance, the admin token is the first of ALLOWED_TOKENS, which every client using it can log in with. Set a separate admin token: gemgate token reset, the panel's settings, or env AUTH_TOKEN with ENV_OVERRIDES=AUTH_TOKEN")
+		m.notices = append(m.notices, Notice{
+			EN: "The admin token is the first of ALLOWED_TOKENS (AUTH_TOKEN was empty, as Gemini Balance allowed): every client using that token can log in here. Set a separate AUTH_TOKEN in the settings (or run gemgate token reset).",
+			ZH: "管理令牌是 ALLOWED_TOKENS 的第一个值（AUTH_TOKEN 为空，Gemini Balance 允许这样）：使用该令牌的所有客户端都能登录后台。请在配置中设置单独的 AUTH_TOKEN（或运行 gemgate token reset）。",
+		})
+	}
+	env, set := m.env[AuthToken.Name()]
+	if !set || env == "" || env == AuthToken.Get(next) {
+		return
+	}
+	m.Warnings = append(m.Warnings, "AUTH_TOKEN in the environment ("+secret.Mask(env)+") differs from the stored admin token ("+secret.Mask(AuthToken.Get(next))+"), which stays in force: stored settings win over env. To use the env token, set ENV_OVERRIDES=AUTH_TOKEN and restart, run gemgate token reset, or change it in the panel")
+	m.notices = append(m.notices, Notice{
+		EN: "AUTH_TOKEN in the environment differs from the stored admin token, which stays in force (stored settings win over env). To use the env value, add ENV_OVERRIDES=AUTH_TOKEN to the environment and restart.",
+		ZH: "环境变量中的 AUTH_TOKEN 与数据库中保存的管理令牌不同，当前生效的是保存的令牌（已保存的配置优先于环境变量）。如需使用环境变量的值，请在环境变量中添加 ENV_OVERRIDES=AUTH_TOKEN 并重启。",
+	})
 }
 
 func (s *Snapshot) equal(o *Snapshot) bool {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -34,6 +36,18 @@ type part struct {
 type tool struct {
 	FunctionDeclarations      []functionDeclaration `json:"functionDeclarations"`
 	FunctionDeclarationsSnake []functionDeclaration `json:"function_declarations"`
+	GoogleSearch              *struct{}             `json:"googleSearch"`
+	GoogleSearchSnake         *struct{}             `json:"google_search"`
+}
+
+// searches reports a request with the Google Search tool: its answer is grounded, with sources.
+func (g *genRequest) searches() bool {
+	for _, t := range g.Tools {
+		if t.GoogleSearch != nil || t.GoogleSearchSnake != nil {
+			return true
+		}
+	}
+	return false
 }
 
 type functionDeclaration struct {
@@ -45,6 +59,7 @@ type functionDeclaration struct {
 type schema struct {
 	Type       string             `json:"type"`
 	Properties map[string]*schema `json:"properties"`
+	Required   []string           `json:"required"`
 }
 
 type genConfig struct {
@@ -56,6 +71,58 @@ type genConfig struct {
 	ResponseModalitiesSnake []string        `json:"response_modalities"`
 	ThinkingConfig          *thinkingConfig `json:"thinkingConfig"`
 	ThinkingConfigSnake     *thinkingConfig `json:"thinking_config"`
+	ResponseMimeType        string          `json:"responseMimeType"`
+	ResponseSchema          *outSchema      `json:"responseSchema"`
+	ResponseJSONSchema      *outSchema      `json:"responseJsonSchema"`
+}
+
+// outSchema is the part of a response schema the structured answer is built from.
+type outSchema struct {
+	Type       any                   `json:"type"` // "object", "OBJECT", or ["string","null"]
+	Properties map[string]*outSchema `json:"properties"`
+	Items      *outSchema            `json:"items"`
+}
+
+// structured is the answer to a request for JSON output: a value of the schema's shape, its strings
+// echoing the prompt, so a client can parse it as it would Gemini's.
+func (cfg genConfig) structured(user string) (string, bool) {
+	if !strings.EqualFold(cfg.ResponseMimeType, "application/json") {
+		return "", false
+	}
+	sc := cfg.ResponseSchema
+	if sc == nil {
+		sc = cfg.ResponseJSONSchema
+	}
+	b, err := json.Marshal(sc.sample("echo: " + user))
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+func (s *outSchema) sample(text string) any {
+	if s == nil {
+		return map[string]any{"text": text}
+	}
+	typ, _ := s.Type.(string)
+	if list, ok := s.Type.([]any); ok && len(list) > 0 {
+		typ, _ = list[0].(string)
+	}
+	switch strings.ToLower(typ) {
+	case "array":
+		return []any{s.Items.sample(text)}
+	case "string":
+		return text
+	case "number", "integer":
+		return 1
+	case "boolean":
+		return true
+	}
+	out := map[string]any{}
+	for name, p := range s.Properties {
+		out[name] = p.sample(text)
+	}
+	return out
 }
 
 type thinkingConfig struct {
@@ -217,6 +284,7 @@ type answer struct {
 	mediaOnly     bool
 	finish        string
 	candidates    int
+	grounding     *grounding // the sources of a search-grounded answer
 	promptTokens  int
 	outTokens     int // per candidate
 	thoughtTokens int
@@ -251,7 +319,28 @@ func newAnswer(model string, g *genRequest, b Behavior) *answer {
 		return a
 	}
 	a.fillContent(user, cfg)
+	if g.searches() {
+		a.grounding = &grounding{
+			Chunks:  []groundingChunk{{Web: webSource{URI: "https://example.com/search?q=" + url.QueryEscape(user), Title: "Example result for " + user}}},
+			Queries: []string{user},
+		}
+	}
 	return a
+}
+
+// grounding is Google's groundingMetadata, the part gateways read: the web sources.
+type grounding struct {
+	Chunks  []groundingChunk `json:"groundingChunks"`
+	Queries []string         `json:"webSearchQueries"`
+}
+
+type groundingChunk struct {
+	Web webSource `json:"web"`
+}
+
+type webSource struct {
+	URI   string `json:"uri"`
+	Title string `json:"title"`
 }
 
 func (a *answer) fillContent(user string, cfg genConfig) {
@@ -262,6 +351,9 @@ func (a *answer) fillContent(user string, cfg genConfig) {
 		return
 	}
 	a.text = "echo: " + user
+	if js, ok := cfg.structured(user); ok {
+		a.text = js
+	}
 	if cfg.MaxOutputTokens > 0 && cfg.MaxOutputTokens < maxTokensLimit {
 		a.text = truncateRunes(a.text, cfg.MaxOutputTokens*4)
 		a.finish = "MAX_TOKENS"
@@ -283,16 +375,22 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
-// functionCallFor answers "call <name>" with a call of that declared function.
+// functionCallFor answers "call <name>" with a call of that declared function. The trigger may be any
+// line of the user's turn: agent CLIs put reminders and context around what the user typed.
 func functionCallFor(user string, decls []functionDeclaration) *functionCall {
-	rest, ok := strings.CutPrefix(user, callTrigger)
-	if !ok || len(decls) == 0 {
+	if len(decls) == 0 {
 		return nil
 	}
-	name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
-	for _, d := range decls {
-		if d.Name == name {
-			return &functionCall{Name: name, Args: argsFor(d)}
+	for line := range strings.Lines(user) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), callTrigger)
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		for _, d := range decls {
+			if d.Name == name {
+				return &functionCall{Name: name, Args: argsFor(d)}
+			}
 		}
 	}
 	return nil
@@ -308,6 +406,11 @@ func argsFor(d functionDeclaration) map[string]any {
 			continue
 		}
 		for name, prop := range sc.Properties {
+			// Only required arguments when the schema lists them: an agent's optional ones ("pages",
+			// "offset") have formats of their own that "test" would not meet.
+			if len(sc.Required) > 0 && !slices.Contains(sc.Required, name) {
+				continue
+			}
 			if prop != nil && strings.EqualFold(prop.Type, "string") {
 				args[name] = "test"
 			}
@@ -365,9 +468,10 @@ type promptFeedback struct {
 }
 
 type candidate struct {
-	Content      respContent `json:"content"`
-	FinishReason string      `json:"finishReason,omitempty"`
-	Index        int         `json:"index"`
+	Content           respContent `json:"content"`
+	FinishReason      string      `json:"finishReason,omitempty"`
+	Index             int         `json:"index"`
+	GroundingMetadata *grounding  `json:"groundingMetadata,omitempty"`
 }
 
 type respContent struct {
@@ -446,6 +550,7 @@ func (a *answer) response(parts []any, last bool) genResponse {
 		r.Candidates[i] = candidate{Content: respContent{Parts: parts, Role: "model"}, Index: i}
 		if last {
 			r.Candidates[i].FinishReason = a.finish
+			r.Candidates[i].GroundingMetadata = a.grounding
 		}
 	}
 	if last {

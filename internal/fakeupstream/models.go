@@ -87,6 +87,11 @@ func catalogue() []*Model {
 		chatModel("gemini-flash-latest", "Gemini Flash Latest", "Gemini Flash Latest", "Latest release of Gemini Flash", 65536, 64, true),
 		chatModel("gemini-flash-lite-latest", "Gemini Flash-Lite Latest", "Gemini Flash-Lite Latest", "Latest release of Gemini Flash-Lite", 65536, 64, true),
 		chatModel("gemini-pro-latest", "Gemini Pro Latest", "Gemini Pro Latest", "Latest release of Gemini Pro", 65536, 64, true),
+		// Gemini 3 previews: gemini-cli's default model chain (gemini-3.1-pro-preview, falling back to
+		// gemini-3-flash-preview) asks for them.
+		chatModel("gemini-3-pro-preview", "3-pro-preview-11-2025", "Gemini 3 Pro Preview", "Gemini 3 Pro Preview", 65536, 64, true),
+		chatModel("gemini-3.1-pro-preview", "3.1-pro-preview-02-2026", "Gemini 3.1 Pro Preview", "Gemini 3.1 Pro Preview", 65536, 64, true),
+		chatModel("gemini-3-flash-preview", "3-flash-preview-12-2025", "Gemini 3 Flash Preview", "Gemini 3 Flash Preview", 65536, 64, true),
 		chatModel("gemini-2.5-flash-lite", "001", "Gemini 2.5 Flash-Lite", "Stable version of Gemini 2.5 Flash-Lite, released in July of 2025", 65536, 64, true),
 		{
 			Name: "models/gemini-2.5-flash-image-preview", Version: "2.0", DisplayName: "Nano Banana",

@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -113,12 +114,20 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		writeUpstreamError(w, err)
 		return
 	}
+	edits := answerEdits{sources: res.Search && config.ShowSearchLink.Get(snap), pace: pace.New(snap)}
 	if resp.Stream != nil {
+		if edits.any() && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			relayEvents(w, r, resp, edits)
+			return
+		}
 		relayStream(w, r, resp)
 		return
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
 		recordUsage(r, resp.Body)
+		if edits.sources {
+			resp.Body = withSources(resp.Body)
+		}
 	}
 	writeBody(w, resp)
 }
@@ -191,8 +200,13 @@ func writeUpstreamError(w http.ResponseWriter, err error) {
 	if ue.Canceled {
 		return
 	}
-	if ue.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterSeconds(ue.RetryAfter))
+	upstream.SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
+	st := ue.Status
+	if ue.Final {
+		// No key can serve at all. Google answers such account-side conditions ("User location is not
+		// supported") with 400 FAILED_PRECONDITION, which gemini-cli does not retry; on a 503 it would
+		// retry for minutes.
+		st.Code, st.Status = http.StatusBadRequest, "FAILED_PRECONDITION"
 	}
-	rpcstatus.WriteStatus(w, ue.Status)
+	rpcstatus.WriteStatus(w, st)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -80,7 +81,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		writeUpstreamError(w, err)
 		return
 	}
-	writeJSON(w, map[string]any{"models": models.Derive(snap, list)})
+	writeJSON(w, map[string]any{"models": models.Allowed(snap, models.Derive(snap, list), auth.GrantFrom(r.Context()).Lists)})
 }
 
 func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +93,10 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	}
 	if slices.Contains(config.FilteredModels.Get(snap), id) {
 		rpcstatus.Write(w, http.StatusNotFound, "models/"+id+" is hidden by FILTERED_MODELS on this gateway.")
+		return
+	}
+	if !models.Listed(snap, id, auth.GrantFrom(r.Context()).Lists) {
+		rpcstatus.Write(w, http.StatusNotFound, "models/"+id+" does not exist or this token may not use it.")
 		return
 	}
 	if res := models.Resolve(snap, id); res.Real != res.Requested {

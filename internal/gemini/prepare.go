@@ -43,7 +43,7 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	if err := variantConfig(snap, res, top, &add, replace); err != nil {
 		return nil, err
 	}
-	if err := searchTool(res, top, &add, replace); err != nil {
+	if err := autoTools(snap, res, top, &add, replace); err != nil {
 		return nil, err
 	}
 	out, err := replaceValues(trimmed, replace)
@@ -119,11 +119,14 @@ func has(top map[string]json.RawMessage, names ...string) bool {
 // isTTS reports a speech model, which rejects safety settings and tools.
 func isTTS(model string) bool { return strings.Contains(strings.ToLower(model), "tts") }
 
-// variantConfig adds what -image (text and image output) and -non-thinking or THINKING_BUDGET_MAP (a
-// thinking budget) ask for to generationConfig, unless the client already chose those itself.
+// variantConfig adds to generationConfig what -image (text and image output), -non-thinking or
+// THINKING_BUDGET_MAP (a thinking budget) and SHOW_THINKING_PROCESS (includeThoughts) ask for, unless
+// the client already chose those itself: a client's thinkingConfig is kept, only a missing
+// includeThoughts is added to it.
 func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
 	budget, think := models.ThinkingBudget(snap, res)
-	if !res.Image && !think {
+	thoughts := config.ShowThinkingProcess.Get(snap) && !res.Image && models.ThinkingCapable(snap, res.Real)
+	if !res.Image && !think && !thoughts {
 		return nil // nothing to add: the client's generationConfig need not be decoded
 	}
 	name := "generationConfig"
@@ -139,9 +142,32 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *
 		cfg = setRaw(cfg, "responseModalities", json.RawMessage(`["TEXT","IMAGE"]`))
 		changed = true
 	}
-	if think && !has(cfg, "thinkingConfig", "thinking_config") {
-		tc, _ := json.Marshal(map[string]int{"thinkingBudget": budget})
-		cfg = setRaw(cfg, "thinkingConfig", tc)
+	tcName := "thinkingConfig"
+	if !has(cfg, tcName) && has(cfg, "thinking_config") {
+		tcName = "thinking_config"
+	}
+	var tc map[string]json.RawMessage
+	if raw, ok := cfg[tcName]; ok && json.Unmarshal(raw, &tc) != nil {
+		return nil
+	}
+	clientTC := tc != nil
+	tcChanged := false
+	if think && !clientTC {
+		tc = setRaw(tc, "thinkingBudget", jsonInt(budget))
+		tcChanged = true
+	}
+	if thoughts && tc != nil || thoughts && !clientTC {
+		if !has(tc, "includeThoughts", "include_thoughts") && !thinkingOff(tc) {
+			tc = setRaw(tc, "includeThoughts", json.RawMessage("true"))
+			tcChanged = true
+		}
+	}
+	if tcChanged {
+		enc, err := json.Marshal(tc)
+		if err != nil {
+			return err
+		}
+		cfg = setRaw(cfg, tcName, enc)
 		changed = true
 	}
 	if !changed {
@@ -156,6 +182,21 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *
 	return err
 }
 
+// thinkingOff reports a thinking budget of 0: Google refuses includeThoughts with thinking turned off.
+func thinkingOff(tc map[string]json.RawMessage) bool {
+	for _, n := range [...]string{"thinkingBudget", "thinking_budget"} {
+		if v, ok := tc[n]; ok && string(bytes.TrimSpace(v)) == "0" {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonInt(n int) json.RawMessage {
+	b, _ := json.Marshal(n)
+	return b
+}
+
 func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[string]json.RawMessage {
 	if m == nil {
 		m = map[string]json.RawMessage{}
@@ -164,38 +205,116 @@ func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[strin
 	return m
 }
 
-// searchTool adds Google Search for -search models. A client that declares functions keeps its tools
-// exactly as sent: the two could conflict, and the client's explicit tools win over the model name.
-func searchTool(res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
-	if !res.Search {
-		return nil
+// autoTools adds the built-in tools that -search, TOOLS_CODE_EXECUTION_ENABLED and URL_CONTEXT_ENABLED
+// ask for, after the client's own tools, which are kept exactly as sent. A client that declares
+// functions (or replays function calls) gets nothing added: Google refuses built-in tools next to
+// them, and the client's explicit tools win over the settings. A tool the client already listed is not
+// added twice.
+func autoTools(snap *config.Snapshot, res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
+	if !res.Search && !config.ToolsCodeExecutionEnabled.Get(snap) && !config.URLContextEnabled.Get(snap) {
+		return nil // nothing could be added: the body need not be decoded
 	}
-	search := json.RawMessage(`{"googleSearch":{}}`)
 	raw, sent := top.get("tools")
-	if !sent || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		if sent {
-			replace["tools"] = json.RawMessage(`[` + string(search) + `]`)
-		} else {
-			*add = append(*add, field{"tools", []json.RawMessage{search}})
-		}
-		return nil
-	}
+	null := sent && bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	var tools []map[string]json.RawMessage
-	if json.Unmarshal(raw, &tools) != nil {
+	if sent && !null && json.Unmarshal(raw, &tools) != nil {
+		return nil // not a list of objects: Google's own error will say so better
+	}
+	if top.has("cachedContent", "cached_content") {
+		return nil // Google refuses tools next to a cached context, which holds the tools itself
+	}
+	b := builtins(top)
+	for _, t := range tools {
+		if has(t, "functionDeclarations", "function_declarations") {
+			b.Functions = true
+		}
+	}
+	want := models.BuiltinTools(snap, res, b)
+	var extra []json.RawMessage
+	for _, t := range [...]struct {
+		on    bool
+		names [2]string
+	}{
+		{want.Search, [2]string{"googleSearch", "google_search"}},
+		{want.CodeExecution, [2]string{"codeExecution", "code_execution"}},
+		{want.URLContext, [2]string{"urlContext", "url_context"}},
+	} {
+		if t.on && !listed(tools, t.names[:]...) {
+			extra = append(extra, json.RawMessage(`{"`+t.names[0]+`":{}}`))
+		}
+	}
+	if len(extra) == 0 {
 		return nil
 	}
-	for _, t := range tools {
-		if has(t, "functionDeclarations", "function_declarations", "googleSearch", "google_search") {
+	if !sent {
+		*add = append(*add, field{"tools", extra})
+		return nil
+	}
+	var list []json.RawMessage
+	if !null {
+		if err := json.Unmarshal(raw, &list); err != nil {
 			return nil
 		}
 	}
-	var list []json.RawMessage
-	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil
-	}
-	enc, err := json.Marshal(append(list, search))
+	enc, err := json.Marshal(append(list, extra...))
 	replace["tools"] = enc
 	return err
+}
+
+func listed(tools []map[string]json.RawMessage, names ...string) bool {
+	for _, t := range tools {
+		if has(t, names...) {
+			return true
+		}
+	}
+	return false
+}
+
+// builtins reads what rules out built-in tools from the rest of the request: JSON output
+// (responseMimeType application/json or a response schema), media in the contents (no code execution
+// there), and function calls in the history.
+func builtins(top object) models.Builtins {
+	var b models.Builtins
+	for _, n := range [...]string{"generationConfig", "generation_config"} {
+		raw, ok := top.get(n)
+		if !ok {
+			continue
+		}
+		var cfg map[string]json.RawMessage
+		if json.Unmarshal(raw, &cfg) != nil {
+			continue
+		}
+		if has(cfg, "responseSchema", "response_schema", "responseJsonSchema", "response_json_schema") {
+			b.Structured = true
+		}
+		for _, m := range [...]string{"responseMimeType", "response_mime_type"} {
+			var mime string
+			if json.Unmarshal(cfg[m], &mime) == nil && strings.EqualFold(mime, "application/json") {
+				b.Structured = true
+			}
+		}
+	}
+	raw, ok := top.get("contents")
+	if !ok {
+		return b
+	}
+	var contents []struct {
+		Parts []map[string]json.RawMessage `json:"parts"`
+	}
+	if json.Unmarshal(raw, &contents) != nil {
+		return b
+	}
+	for _, c := range contents {
+		for _, p := range c.Parts {
+			if has(p, "functionCall", "function_call", "functionResponse", "function_response") {
+				b.Functions = true
+			}
+			if has(p, "inlineData", "inline_data", "fileData", "file_data") {
+				b.HasMedia = true
+			}
+		}
+	}
+	return b
 }
 
 // renameBatchModel points the per-request model of a batch at the real model when the client used a

@@ -23,7 +23,7 @@ func testSnap(t *testing.T, env map[string]string) *config.Snapshot {
 }
 
 func TestPrepareVariants(t *testing.T) {
-	snap := testSnap(t, map[string]string{"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 512}`})
+	snap := testSnap(t, map[string]string{"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 512}`, "SHOW_THINKING_PROCESS": "false"})
 	contents := `"contents":[{"parts":[{"text":"hi"}]}]`
 	cases := []struct {
 		name, model, body, want string
@@ -74,6 +74,62 @@ func TestPrepareVariants(t *testing.T) {
 			}
 			if !json.Valid(got) {
 				t.Fatal("invalid JSON")
+			}
+		})
+	}
+}
+
+// TestPrepareSettingsAdditions: the settings GB users know from the OpenAI routes (SHOW_THINKING_PROCESS,
+// TOOLS_CODE_EXECUTION_ENABLED, URL_CONTEXT_ENABLED) apply to native requests too, only as additions:
+// whatever the client said itself is kept.
+func TestPrepareSettingsAdditions(t *testing.T) {
+	snap := testSnap(t, map[string]string{"TOOLS_CODE_EXECUTION_ENABLED": "true", "URL_CONTEXT_ENABLED": "true"})
+	contents := `"contents":[{"parts":[{"text":"hi"}]}]`
+	cases := []struct {
+		name, model, body, want string
+	}{
+		{"thoughts, code execution and url context added", "gemini-2.5-flash",
+			`{` + contents + `}`,
+			`{"generationConfig":{"thinkingConfig":{"includeThoughts":true}},"tools":[{"codeExecution":{}},{"urlContext":{}}],` + contents + `}`},
+		{"client includeThoughts false wins", "gemini-2.5-flash",
+			`{` + contents + `,"generationConfig":{"thinkingConfig":{"includeThoughts":false}},"tools":[]}`,
+			`{` + contents + `,"generationConfig":{"thinkingConfig":{"includeThoughts":false}},"tools":[{"codeExecution":{}},{"urlContext":{}}]}`},
+		{"client budget kept, includeThoughts added", "gemini-2.5-flash",
+			`{` + contents + `,"generationConfig":{"thinkingConfig":{"thinkingBudget":100}}}`,
+			`{"tools":[{"codeExecution":{}},{"urlContext":{}}],` + contents + `,"generationConfig":{"thinkingConfig":{"includeThoughts":true,"thinkingBudget":100}}}`},
+		{"thinking off gets no thoughts", "gemini-2.5-flash",
+			`{` + contents + `,"generationConfig":{"thinkingConfig":{"thinkingBudget":0}},"tools":[{"urlContext":{}}]}`,
+			`{` + contents + `,"generationConfig":{"thinkingConfig":{"thinkingBudget":0}},"tools":[{"urlContext":{}},{"codeExecution":{}}]}`},
+		{"function declarations: no tools added", "gemini-2.5-flash",
+			`{"tools":[{"functionDeclarations":[{"name":"f"}]}],` + contents + `,"generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`,
+			`{"tools":[{"functionDeclarations":[{"name":"f"}]}],` + contents + `,"generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`},
+		{"function calls in the history: no tools added", "gemini-2.5-flash",
+			`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f"}}]}],"generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`,
+			`{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f"}}]}],"generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`},
+		{"JSON output: no tools added", "gemini-2.5-flash",
+			`{` + contents + `,"generationConfig":{"responseMimeType":"application/json","thinkingConfig":{"includeThoughts":false}}}`,
+			`{` + contents + `,"generationConfig":{"responseMimeType":"application/json","thinkingConfig":{"includeThoughts":false}}}`},
+		{"media: no code execution", "gemini-2.0-flash",
+			`{"contents":[{"parts":[{"inlineData":{"mimeType":"image/png","data":"AA=="}}]}]}`,
+			`{"tools":[{"urlContext":{}}],"contents":[{"parts":[{"inlineData":{"mimeType":"image/png","data":"AA=="}}]}]}`},
+		{"legacy model: no thoughts, not in URL_CONTEXT_MODELS", "gemini-1.5-flash",
+			`{` + contents + `}`,
+			`{"tools":[{"codeExecution":{}}],` + contents + `}`},
+		{"cached context: no tools", "gemini-2.5-flash",
+			`{` + contents + `,"cachedContent":"cachedContents/x","generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`,
+			`{` + contents + `,"cachedContent":"cachedContents/x","generationConfig":{"thinkingConfig":{"includeThoughts":false}}}`},
+		{"speech model: nothing", "gemini-2.5-flash-preview-tts",
+			`{` + contents + `}`,
+			`{` + contents + `}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := prepare(snap, models.Resolve(snap, c.model), "generateContent", []byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != c.want {
+				t.Fatalf("\n got %s\nwant %s", got, c.want)
 			}
 		})
 	}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -90,9 +88,4 @@ func writeStreamError(w http.ResponseWriter, rc *http.ResponseController, cause 
 	_, _ = w.Write(body)
 	_, _ = w.Write([]byte("\r\n\r\n"))
 	_ = rc.Flush()
-}
-
-func retryAfterSeconds(d time.Duration) string {
-	secs := int((d + time.Second - 1) / time.Second)
-	return strconv.Itoa(max(secs, 1))
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/store"
 )
 
@@ -22,13 +23,15 @@ const windowRows = 5000
 // idsPerStatement keeps IN lists far below every engine's parameter limit.
 const idsPerStatement = 500
 
-// logTable is one of Gemini Balance's log tables: keyCol held the full key, textCol may quote it.
+// logTable is one of Gemini Balance's log tables: keyCol held the full key, textCol may quote it;
+// requests are counted into the statistics.
 type logTable struct {
 	name, keyCol, textCol string
+	requests              bool
 }
 
 var logTables = []logTable{
-	{name: "t_request_log", keyCol: "api_key"},
+	{name: "t_request_log", keyCol: "api_key", requests: true},
 	{name: "t_error_logs", keyCol: "gemini_key", textCol: "error_log"},
 }
 
@@ -36,14 +39,18 @@ var logTables = []logTable{
 // start, after the migrations. Log rows Gemini Balance wrote get the masked key and the key's id (even
 // rows it writes later, when both ran side by side for a while). The first time, it returns what was
 // adopted, for a one-line report; afterwards, and on databases that never were Gemini Balance's, nil.
-func Adopt(ctx context.Context, st *store.Store) (*Summary, error) {
+//
+// Each row is adopted once, in one transaction: its time is converted from h.Zone (Gemini Balance wrote
+// naive local times) and its request counted into the statistics (h.Count), so the charts cover the
+// history the logs show.
+func Adopt(ctx context.Context, st *store.Store, h History) (*Summary, error) {
 	keys, settings, err := storedSecrets(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("reading the configured keys: %w", err)
 	}
 	ix := newKeyIndex(keys)
 	for _, t := range logTables {
-		if err := scrub(ctx, st, t, ix); err != nil {
+		if err := scrub(ctx, st, t, ix, h); err != nil {
 			return nil, fmt.Errorf("masking the keys in %s: %w", t.name, err)
 		}
 	}
@@ -51,20 +58,24 @@ func Adopt(ctx context.Context, st *store.Store) (*Summary, error) {
 }
 
 type keyedRow struct {
-	id  int64
-	key sql.NullString
+	id      int64
+	key     sql.NullString
+	at      store.Time
+	model   sql.NullString
+	status  sql.NullInt64
+	latency sql.NullInt64
 }
 
 // scrub resolves the key column of every Gemini Balance row not yet linked to a key id. Each row gets a
 // key_id ("" when its key is unknown), so that the next start finds nothing to do.
-func scrub(ctx context.Context, st *store.Store, t logTable, ix *keyIndex) error {
+func scrub(ctx context.Context, st *store.Store, t logTable, ix *keyIndex, h History) error {
 	var last int64
 	for {
 		rows, err := unresolved(ctx, st, t, last)
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		if err := st.InTx(ctx, func(tx *sql.Tx) error { return resolveRows(ctx, st, tx, t, ix, rows) }); err != nil {
+		if err := st.InTx(ctx, func(tx *sql.Tx) error { return resolveRows(ctx, st, tx, t, ix, h, rows) }); err != nil {
 			return err
 		}
 		last = rows[len(rows)-1].id
@@ -72,8 +83,12 @@ func scrub(ctx context.Context, st *store.Store, t logTable, ix *keyIndex) error
 }
 
 func unresolved(ctx context.Context, st *store.Store, t logTable, after int64) ([]keyedRow, error) {
-	q := fmt.Sprintf("SELECT id, %s FROM %s WHERE key_id IS NULL AND request_id IS NULL AND id > ? ORDER BY id LIMIT %d",
-		t.keyCol, t.name, windowRows)
+	cols := "id, " + t.keyCol + ", request_time"
+	if t.requests {
+		cols += ", model_name, status_code, latency_ms"
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE key_id IS NULL AND request_id IS NULL AND id > ? ORDER BY id LIMIT %d",
+		cols, t.name, windowRows)
 	rows, err := st.DB().QueryContext(ctx, st.Rebind(q), after)
 	if err != nil {
 		return nil, err
@@ -82,7 +97,11 @@ func unresolved(ctx context.Context, st *store.Store, t logTable, after int64) (
 	var out []keyedRow
 	for rows.Next() {
 		var r keyedRow
-		if err := rows.Scan(&r.id, &r.key); err != nil {
+		dest := []any{&r.id, &r.key, &r.at}
+		if t.requests {
+			dest = append(dest, &r.model, &r.status, &r.latency)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -90,20 +109,38 @@ func unresolved(ctx context.Context, st *store.Store, t logTable, after int64) (
 	return out, rows.Err()
 }
 
-// resolveRows updates rows grouped by key value, so that a window costs one statement per key rather
-// than one per row.
-func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, ix *keyIndex, rows []keyedRow) error {
-	groups := map[string][]int64{}
-	var order []string
+// rowGroup is the rows of one window that take the same update: the same key, the same time shift.
+type rowGroup struct {
+	key   string
+	shift int // seconds to add to the naive time to make it UTC
+}
+
+// resolveRows updates rows grouped by key value and time shift, so that a window costs one statement
+// per key rather than one per row, and counts the requests among them.
+func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, ix *keyIndex, h History, rows []keyedRow) error {
+	groups := map[rowGroup][]int64{}
+	var order []rowGroup
+	var counted []*reqlog.Entry
 	for _, r := range rows {
-		if _, ok := groups[r.key.String]; !ok {
-			order = append(order, r.key.String)
+		at := h.utc(r.at.T)
+		g := rowGroup{key: r.key.String, shift: int(at.Sub(r.at.T) / time.Second)}
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
 		}
-		groups[r.key.String] = append(groups[r.key.String], r.id)
+		groups[g] = append(groups[g], r.id)
+		if t.requests && h.Count != nil && !r.at.T.IsZero() {
+			ref, _ := ix.resolve(r.key.String)
+			counted = append(counted, entry(at, r.model.String, int(r.status.Int64), r.latency.Int64, ref))
+		}
 	}
-	for _, v := range order {
+	for _, g := range order {
+		v := g.key
 		ref, full := ix.resolve(v)
 		sets, args := []string{"key_id = ?"}, []any{ref.id}
+		if g.shift != 0 {
+			sets = append(sets, "request_time = "+shiftExpr(st.Dialect()))
+			args = append(args, shiftArg(st.Dialect(), g.shift))
+		}
 		if full {
 			sets = append(sets, t.keyCol+" = ?")
 			args = append(args, ref.masked)
@@ -114,7 +151,7 @@ func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, i
 				args = append([]any{v, ref.masked}, args...)
 			}
 		}
-		ids := groups[v]
+		ids := groups[g]
 		for start := 0; start < len(ids); start += idsPerStatement {
 			chunk := ids[start:min(start+idsPerStatement, len(ids))]
 			q := fmt.Sprintf("UPDATE %s SET %s WHERE key_id IS NULL AND id IN %s", t.name, strings.Join(sets, ", "), placeholders(len(chunk)))
@@ -127,7 +164,31 @@ func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, i
 			}
 		}
 	}
+	if len(counted) > 0 {
+		return h.Count(ctx, tx, counted)
+	}
 	return nil
+}
+
+// shiftExpr moves request_time by a number of seconds (shiftArg), in the engine's own date arithmetic.
+func shiftExpr(d store.Dialect) string {
+	switch d {
+	case store.MySQL:
+		return "DATE_ADD(request_time, INTERVAL ? SECOND)"
+	case store.Postgres:
+		return "request_time + make_interval(secs => ?)"
+	}
+	return "strftime('%Y-%m-%d %H:%M:%f', request_time, ?)"
+}
+
+func shiftArg(d store.Dialect, secs int) any {
+	switch d {
+	case store.MySQL:
+		return secs
+	case store.Postgres:
+		return float64(secs)
+	}
+	return fmt.Sprintf("%+d seconds", secs)
 }
 
 // report returns the adoption summary once: when migration 0008 found settings that predate gemgate and

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver for source files
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 )
@@ -161,7 +162,7 @@ func (s *Source) hasTable(ctx context.Context, table string) bool {
 // Import copies a Gemini Balance database into gemgate's: its settings (stored values overwrite gemgate's,
 // the rule that the database wins), then the log rows and file records not copied by an earlier run.
 // Keys in the copied logs are masked and linked to key ids, as on adoption.
-func Import(ctx context.Context, src *Source, st *store.Store, mgr *config.Manager) (*Summary, error) {
+func Import(ctx context.Context, src *Source, st *store.Store, mgr *config.Manager, h History) (*Summary, error) {
 	if err := notSameDatabase(ctx, src, st); err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func Import(ctx context.Context, src *Source, st *store.Store, mgr *config.Manag
 	if err != nil {
 		return nil, err
 	}
-	c := &copier{src: src, st: st, ix: newKeyIndex(keys), scrub: secret.NewScrubber(keys)}
+	c := &copier{src: src, st: st, ix: newKeyIndex(keys), scrub: secret.NewScrubber(keys), history: h}
 	for _, t := range []struct {
 		n    *int
 		copy func(context.Context) (int, error)
@@ -286,10 +287,12 @@ func authTokenFallback(stored, changes map[string]string) {
 
 // copier copies log and file rows from the source, in windows of ids.
 type copier struct {
-	src   *Source
-	st    *store.Store
-	ix    *keyIndex
-	scrub *secret.Scrubber
+	src     *Source
+	st      *store.Store
+	ix      *keyIndex
+	scrub   *secret.Scrubber
+	history History
+	counted []*reqlog.Entry // the requests of the window being copied, counted with it
 }
 
 // window reads up to copyRows rows of cols from table with id > after; the first column must be id.
@@ -344,8 +347,14 @@ func (c *copier) copyTable(ctx context.Context, table string, cols, outCols []st
 			if err != nil {
 				return err
 			}
+			if len(c.counted) > 0 && c.history.Count != nil {
+				if err := c.history.Count(ctx, tx, c.counted); err != nil {
+					return err
+				}
+			}
 			return c.saveProgress(ctx, tx, table, last)
 		})
+		c.counted = c.counted[:0]
 		if err != nil {
 			return copied, fmt.Errorf("copying %s: %w", table, err)
 		}
@@ -400,7 +409,7 @@ func (c *copier) errorLogs(ctx context.Context) (int, error) {
 		if ok {
 			errLog = c.scrub.String(text)
 		}
-		return []any{nullIfEmpty(ref.masked), ref.id, str(r[2]), str(r[3]), errLog, num(r[5]), jsonText(r[6]), asTime(r[7])}
+		return []any{nullIfEmpty(ref.masked), ref.id, str(r[2]), str(r[3]), errLog, num(r[5]), jsonText(r[6]), c.time(r[7])}
 	})
 }
 
@@ -409,7 +418,12 @@ func (c *copier) requestLogs(ctx context.Context) (int, error) {
 	out := []string{"request_time", "model_name", "api_key", "key_id", "is_success", "status_code", "latency_ms"}
 	return c.copyTable(ctx, "t_request_log", cols, out, false, func(r []any) []any {
 		ref, _ := c.key(r[3])
-		return []any{asTime(r[1]), str(r[2]), nullIfEmpty(ref.masked), ref.id, asBool(r[4]), num(r[5]), num(r[6])}
+		at := c.time(r[1])
+		if t, ok := at.(time.Time); ok {
+			model, _ := asString(r[2])
+			c.counted = append(c.counted, entry(t, model, int(asInt(r[5])), asInt(r[6]), ref))
+		}
+		return []any{at, str(r[2]), nullIfEmpty(ref.masked), ref.id, asBool(r[4]), num(r[5]), num(r[6])}
 	})
 }
 
@@ -515,8 +529,16 @@ var timeLayouts = []string{
 	"2006-01-02",
 }
 
-// asTime reads a Gemini Balance time. Its times are naive (local to its server); they are kept as
-// written and read as UTC, which is how gemgate shows the rows it adopts in place too.
+// time reads a Gemini Balance log time, converted from the zone it was written in (History.Zone).
+func (c *copier) time(v any) any {
+	if t, ok := asTime(v).(time.Time); ok {
+		return c.history.utc(t)
+	}
+	return nil
+}
+
+// asTime reads a Gemini Balance time. Its times are naive (local to its server): they are read as UTC,
+// and log times are then converted from GEMINI_BALANCE_TIMEZONE (copier.time).
 func asTime(v any) any {
 	if t, ok := v.(time.Time); ok {
 		return t.UTC()

@@ -177,7 +177,8 @@ func TestAdoptInPlace(t *testing.T) {
 			cfg, _ := gbDatabase(t, d)
 			st := open(t, cfg)
 			mgr := manager(t, st) // as app.New: settings are loaded before Adopt
-			sum, err := importer.Adopt(t.Context(), st)
+			history := gbHistory(t, mgr, st)
+			sum, err := importer.Adopt(t.Context(), st, history)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,15 +204,18 @@ func TestAdoptInPlace(t *testing.T) {
 			if err != nil || total != 2 || len(reqs) != 2 || reqs[0].Key != secret.Mask(k1) || reqs[0].Time.IsZero() {
 				t.Fatalf("request log by key: %d rows of %d (%v): %+v", len(reqs), total, err, reqs)
 			}
+			checkHistory(t, st, reqs)
 			errs, total, err := ls.ListErrors(t.Context(), logs.Filter{KeyID: secret.ID(k3)}, logs.Page{Limit: 100})
 			if err != nil || total != 1 || errs[0].Code != 403 {
 				t.Fatalf("error log by key: %d rows (%v): %+v", total, err, errs)
 			}
 
 			// Later starts report nothing, and change nothing.
-			if sum, err := importer.Adopt(t.Context(), st); err != nil || sum != nil {
+			if sum, err := importer.Adopt(t.Context(), st, history); err != nil || sum != nil {
 				t.Fatalf("second start: %v, %v", sum, err)
 			}
+			reqs, _, _ = ls.ListRequests(t.Context(), logs.Filter{KeyID: secret.ID(k1)}, logs.Page{Limit: 100})
+			checkHistory(t, st, reqs)
 
 			// Gemini Balance still running next to gemgate keeps writing full keys; the next start masks them.
 			if _, err := st.DB().Exec(st.Rebind("INSERT INTO t_request_log (request_time, model_name, api_key, is_success, status_code, latency_ms) VALUES (?, ?, ?, ?, ?, ?)"),
@@ -222,7 +226,7 @@ func TestAdoptInPlace(t *testing.T) {
 				k1, "gemini-2.5-pro", "gemini-chat-stream", "key "+k1+" is rate limited", 429, "2025-06-04 08:00:01"); err != nil {
 				t.Fatal(err)
 			}
-			if sum, err := importer.Adopt(t.Context(), st); err != nil || sum != nil {
+			if sum, err := importer.Adopt(t.Context(), st, importer.History{}); err != nil || sum != nil {
 				t.Fatalf("start after Gemini Balance wrote more: %v, %v", sum, err)
 			}
 			checkLogs(t, st, append(slices.Clone(fixtureRequestKeys), k2), append(slices.Clone(fixtureErrorKeys), k1), false)
@@ -230,14 +234,48 @@ func TestAdoptInPlace(t *testing.T) {
 	}
 }
 
+// gbHistory is what app.New passes: GEMINI_BALANCE_TIMEZONE (Asia/Shanghai) and the statistics tables.
+func gbHistory(t *testing.T, mgr *config.Manager, st *store.Store) importer.History {
+	t.Helper()
+	h, err := importer.NewHistory(mgr.Current(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// checkHistory: Key1's two requests of 2025-06-02 09:14:58 and 09:15:00 Shanghai time are at 01:14 UTC
+// and counted once in the key statistics.
+func checkHistory(t *testing.T, st *store.Store, k1Rows []logs.RequestLog) {
+	t.Helper()
+	for _, r := range k1Rows {
+		if r.Time.Before(time.Date(2025, 6, 2, 1, 14, 0, 0, time.UTC)) || r.Time.After(time.Date(2025, 6, 2, 1, 16, 0, 0, time.UTC)) {
+			t.Fatalf("Key1 row at %s, want 01:14–01:16 UTC", r.Time)
+		}
+	}
+	keys, err := logs.NewStore(st).Keys(t.Context(), time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.KeyID == secret.ID(k1) {
+			if k.Attempts != 2 || k.Success != 1 {
+				t.Fatalf("Key1 statistics: %+v", k)
+			}
+			return
+		}
+	}
+	t.Fatalf("Key1 not in the statistics: %+v", keys)
+}
+
 func TestAdoptFreshDatabase(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		manager(t, st)
-		if sum, err := importer.Adopt(t.Context(), st); err != nil || sum != nil {
+		if sum, err := importer.Adopt(t.Context(), st, importer.History{}); err != nil || sum != nil {
 			t.Fatalf("a database that never was Gemini Balance's: %v, %v", sum, err)
 		}
 		manager(t, st) // a restart finds the settings gemgate stored itself
-		if sum, err := importer.Adopt(t.Context(), st); err != nil || sum != nil {
+		if sum, err := importer.Adopt(t.Context(), st, importer.History{}); err != nil || sum != nil {
 			t.Fatalf("second start: %v, %v", sum, err)
 		}
 	})
@@ -259,7 +297,8 @@ func TestImport(t *testing.T) {
 				t.Fatalf("source name %q", src.Name)
 			}
 
-			sum, err := importer.Import(t.Context(), src, st, mgr)
+			history := gbHistory(t, mgr, st)
+			sum, err := importer.Import(t.Context(), src, st, mgr, history)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,16 +319,18 @@ func TestImport(t *testing.T) {
 			}
 			checkSettings(t, mgr)
 			checkSettings(t, manager(t, st)) // stored, not only applied
-			// Gemini Balance's naive times are kept as written, read as UTC like adopted rows.
+			// Gemini Balance's naive times are read in its zone (GEMINI_BALANCE_TIMEZONE, Asia/Shanghai).
 			reqs, _, err := logs.NewStore(st).ListRequests(t.Context(), logs.Filter{}, logs.Page{Limit: 10, SortBy: "id"})
-			if err != nil || len(reqs) != 5 || !reqs[0].Time.Equal(time.Date(2025, 6, 2, 9, 14, 58, 0, time.UTC)) || reqs[0].LatencyMS != 812 || reqs[0].Status != 200 || !reqs[0].Success {
+			if err != nil || len(reqs) != 5 || !reqs[0].Time.Equal(time.Date(2025, 6, 2, 1, 14, 58, 0, time.UTC)) || reqs[0].LatencyMS != 812 || reqs[0].Status != 200 || !reqs[0].Success {
 				t.Fatalf("imported request rows: %+v (%v)", reqs, err)
 			}
+			k1Rows, _, _ := logs.NewStore(st).ListRequests(t.Context(), logs.Filter{KeyID: secret.ID(k1)}, logs.Page{Limit: 10})
+			checkHistory(t, st, k1Rows)
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)
 			checkFiles(t, st, true)
 
-			// Run again: the settings again, but no row twice.
-			sum, err = importer.Import(t.Context(), src, st, mgr)
+			// Run again: the settings again, but no row twice, and nothing counted twice.
+			sum, err = importer.Import(t.Context(), src, st, mgr, history)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,7 +340,7 @@ func TestImport(t *testing.T) {
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)
 
 			// Imported rows are history: the adoption step at start leaves them alone.
-			if sum, err := importer.Adopt(t.Context(), st); err != nil || sum != nil {
+			if sum, err := importer.Adopt(t.Context(), st, importer.History{}); err != nil || sum != nil {
 				t.Fatalf("start after the import: %v, %v", sum, err)
 			}
 			checkLogs(t, st, fixtureRequestKeys, fixtureErrorKeys, true)
@@ -316,7 +357,7 @@ func TestImportPicksUpNewRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := importer.Import(t.Context(), src, st, mgr); err != nil {
+	if _, err := importer.Import(t.Context(), src, st, mgr, importer.History{}); err != nil {
 		t.Fatal(err)
 	}
 	gb, err := sql.Open("sqlite", cfg.SQLitePath)
@@ -327,7 +368,7 @@ func TestImportPicksUpNewRows(t *testing.T) {
 	if _, err := gb.Exec("INSERT INTO t_request_log (request_time, model_name, api_key, is_success, status_code, latency_ms) VALUES ('2025-06-05 12:00:00.000000', 'gemini-2.5-flash', ?, 1, 200, 400)", k3); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := importer.Import(t.Context(), src, st, mgr)
+	sum, err := importer.Import(t.Context(), src, st, mgr, importer.History{})
 	if err != nil || sum.RequestLogs != 1 || sum.ErrorLogs != 0 {
 		t.Fatalf("import after Gemini Balance wrote one more request: %v, %v", sum, err)
 	}
@@ -351,7 +392,7 @@ func TestImportAuthTokenFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := importer.Import(t.Context(), src, st, mgr); err != nil {
+	if _, err := importer.Import(t.Context(), src, st, mgr, importer.History{}); err != nil {
 		t.Fatal(err)
 	}
 	// Gemini Balance let the admin in with the first allowed token when AUTH_TOKEN was empty.
@@ -369,7 +410,7 @@ func TestImportRefusesItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := importer.Import(t.Context(), src, st, mgr); err == nil || !strings.Contains(err.Error(), "itself") {
+	if _, err := importer.Import(t.Context(), src, st, mgr, importer.History{}); err == nil || !strings.Contains(err.Error(), "itself") {
 		t.Fatalf("importing gemgate's own database: %v", err)
 	}
 	if n := len(logRows(t, st, "t_request_log")); n != 5 {

@@ -98,6 +98,7 @@ type Scheduler struct {
 	done    chan struct{}
 	started bool
 	closed  bool
+	paused  bool // Pause: due jobs wait until Resume (Gemini Balance's /api/scheduler/stop)
 	runCtx  context.Context
 	cancel  context.CancelFunc
 	runs    sync.WaitGroup
@@ -168,6 +169,39 @@ func (s *Scheduler) Start() {
 	}
 	s.started = true
 	go s.loop()
+}
+
+// Pause holds every scheduled run until Resume; runs in progress finish, RunNow still works. It is
+// Gemini Balance's POST /api/scheduler/stop, which its config page sent before saving.
+func (s *Scheduler) Pause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = true
+}
+
+// Resume reschedules every job from the current settings and lets them run again (Gemini Balance's
+// POST /api/scheduler/start); it reports whether the scheduler was paused.
+func (s *Scheduler) Resume() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.paused
+	s.paused = false
+	snap := s.settings()
+	s.loc = s.location(snap)
+	now := s.clock.Now()
+	for _, e := range s.jobs {
+		e.spec = s.specOf(e.job, snap)
+		e.next = nextRun(e.spec, now, s.loc)
+	}
+	s.poke()
+	return was
+}
+
+// Paused reports whether Pause holds the scheduled runs.
+func (s *Scheduler) Paused() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused
 }
 
 // Reconfigure reschedules the jobs whose schedule the new settings change; it has the signature of a
@@ -359,6 +393,9 @@ func (s *Scheduler) loop() {
 func (s *Scheduler) runDue() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.paused {
+		return time.Time{} // Resume pokes the loop
+	}
 	now := s.clock.Now()
 	var earliest time.Time
 	for _, e := range s.jobs {

@@ -31,6 +31,7 @@ type Key struct {
 	cool       atomic.Pointer[coolMap]
 	rateStreak atomic.Int32 // consecutive 429s without quota details
 	meta       atomic.Pointer[Meta]
+	usage      sync.Map     // model -> *usage: requests counted against KEY_MODEL_LIMITS
 	avoidUntil atomic.Int64 // unix nanoseconds: picked only when nothing better is left (Shaky)
 	shaky      atomic.Int32 // consecutive 5xx or network failures
 }
@@ -112,6 +113,9 @@ type Pool struct {
 	exhausted   atomic.Pointer[exhaustion]
 	now         func() time.Time
 	hook        atomic.Pointer[func(Event)]
+	limits      atomic.Pointer[limitRules] // KEY_MODEL_LIMITS; nil: no caps
+	shareUsage  atomic.Bool
+	pending     pendingUsage
 }
 
 // New returns a pool of keys (duplicates and empty strings dropped) that disables a key after
@@ -197,6 +201,7 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 	if u := p.exhaustedUntil(model, now); u != 0 {
 		return nil, &CoolingError{Model: model, Until: time.Unix(0, u)}
 	}
+	limit, capped := p.LimitFor(model)
 	start := p.cursor.Add(1) - 1
 	var soonest int64
 	var fallback *Key
@@ -219,13 +224,30 @@ func (p *Pool) Pick(model string, tried []*Key) (*Key, error) {
 			}
 			continue
 		}
+		if capped {
+			if ok, u := p.reserve(k, model, limit, time.Unix(0, now)); !ok {
+				if soonest == 0 || u < soonest {
+					soonest = u
+				}
+				continue
+			}
+		}
 		if i > 1 {
 			p.cursor.CompareAndSwap(start+1, start+i+1)
 		}
 		return k, nil
 	}
 	if fallback != nil {
-		return fallback, nil
+		if !capped {
+			return fallback, nil
+		}
+		ok, u := p.reserve(fallback, model, limit, time.Unix(0, now))
+		if ok {
+			return fallback, nil
+		}
+		if soonest == 0 || u < soonest {
+			soonest = u
+		}
 	}
 	if soonest != 0 && len(tried) == 0 {
 		p.markExhausted(model, soonest)

@@ -2,6 +2,8 @@ package logs
 
 import (
 	"cmp"
+	"context"
+	"database/sql"
 	"slices"
 	"time"
 
@@ -23,7 +25,14 @@ type reqKey struct {
 	Status int
 }
 
-type reqCount struct{ Requests, Attempts, LatencyMS int64 }
+type reqCount struct{ Requests, Attempts, LatencyMS, Refused int64 }
+
+// refused tells a request gemgate answered with a client error without asking Google (wrong route,
+// wrong token, bad body): the client's mistake, which says nothing about the keys. A request that
+// reached no key for want of one (5xx) is the gateway's failure and is not refused.
+func refused(e *reqlog.Entry) bool {
+	return len(e.Attempts) == 0 && e.Status >= 400 && e.Status < 500
+}
 
 // keyKey is a row of gg_key_stats_hour.
 type keyKey struct {
@@ -88,6 +97,9 @@ func (c *counters) add(e *reqlog.Entry) {
 		v.Requests++
 		v.Attempts += n
 		v.LatencyMS += lat
+		if refused(e) {
+			v.Refused++
+		}
 	}
 	for _, a := range e.Attempts {
 		at := a.Started
@@ -118,6 +130,19 @@ func (c *counters) add(e *reqlog.Entry) {
 	tv.Output += int64(e.Usage.Output)
 	tv.Thought += int64(e.Usage.Thoughts)
 	tv.Cached += int64(e.Usage.Cached)
+}
+
+// CountHistory adds requests logged before gemgate counted them (Gemini Balance's rows) to the
+// statistics, in tx, so that the rows are marked counted in the same transaction.
+func (s *Store) CountHistory(ctx context.Context, tx *sql.Tx, entries []*reqlog.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	c := newCounters()
+	for _, e := range entries {
+		c.add(e)
+	}
+	return s.upsertCounters(ctx, tx, c)
 }
 
 // sortedKeys returns the map's keys in primary-key order: concurrent writers (several gemgate

@@ -2,6 +2,8 @@ package logs
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -150,3 +152,33 @@ func ptrOr(p *int64, def int64) int64 {
 	}
 	return *p
 }
+
+// Eviction is the last time a log table was brought back within LOG_MAX_ROWS.
+type Eviction struct {
+	Table string    `json:"table"`
+	Rows  int64     `json:"rows"`
+	At    time.Time `json:"at"`
+}
+
+// TrimTo deletes the oldest rows of table past the newest max, and reports how many went.
+func (s *Store) TrimTo(ctx context.Context, table string, max int) (int64, error) {
+	if err := checkTable(table); err != nil {
+		return 0, err
+	}
+	var cutoff int64
+	err := s.db.QueryRowContext(ctx, s.st.Rebind(fmt.Sprintf("SELECT id FROM %s ORDER BY id DESC LIMIT 1 OFFSET ?", table)), max).Scan(&cutoff)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("measuring %s: %w", table, err)
+	}
+	n, err := s.deleteBatched(ctx, table, "id <= ?", cutoff)
+	if n > 0 {
+		s.evicted.Store(&Eviction{Table: table, Rows: n, At: time.Now().UTC()})
+	}
+	return n, err
+}
+
+// LastEviction is the last trim that removed rows since start, or nil.
+func (s *Store) LastEviction() *Eviction { return s.evicted.Load() }

@@ -14,7 +14,11 @@ const (
 	JobDeleteErrorLogs   = "delete_old_error_logs"
 	JobDeleteRequestLogs = "delete_old_request_logs"
 	JobPruneStats        = "prune_statistics"
+	JobTrimLogs          = "trim_log_tables"
 )
+
+// trimEvery is how often the log tables are brought back within LOG_MAX_ROWS.
+const trimEvery = 10 * time.Minute
 
 // Jobs returns the clean-up jobs: old error and request logs at midnight in TIMEZONE (AUTO_DELETE_*,
 // as in the reference), and counters past their retention a quarter of an hour later.
@@ -27,6 +31,24 @@ func Jobs(s *Store, settings func() *config.Snapshot, logger *slog.Logger) []job
 			config.AutoDeleteErrorLogsEnabled, config.AutoDeleteErrorLogsDays),
 		deleteOldJob(s, settings, logger, JobDeleteRequestLogs, RequestTable,
 			config.AutoDeleteRequestLogsEnabled, config.AutoDeleteRequestLogsDays),
+		{
+			Name:    JobTrimLogs,
+			Every:   func(*config.Snapshot) time.Duration { return trimEvery },
+			Timeout: time.Hour,
+			Run: func(ctx context.Context) error {
+				budget := config.LogMaxRows.Get(settings())
+				for _, table := range []string{RequestTable, ErrorTable} {
+					n, err := s.TrimTo(ctx, table, budget)
+					if n > 0 {
+						logger.Warn("log table over LOG_MAX_ROWS: removed the oldest rows", "table", table, "rows", n, "budget", budget)
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
 		{
 			Name:    JobPruneStats,
 			At:      func(*config.Snapshot) (int, int, bool) { return 0, 15, true },

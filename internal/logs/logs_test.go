@@ -297,7 +297,8 @@ func TestStatistics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Summary{Minute: Totals{3, 2, 1}, Hour: Totals{3, 2, 1}, Day: Totals{4, 2, 2}, Month: Totals{5, 3, 2}}
+		// The 403 for a wrong client token never reached Google: it is refused, not failed.
+		want := Summary{Minute: Totals{3, 2, 0, 1}, Hour: Totals{3, 2, 0, 1}, Day: Totals{4, 2, 1, 1}, Month: Totals{5, 3, 1, 1}}
 		if sum != want {
 			t.Fatalf("summary %+v, want %+v", sum, want)
 		}
@@ -314,7 +315,7 @@ func TestStatistics(t *testing.T) {
 		if len(series) != 60 || !series[59].Time.Equal(now.Truncate(time.Minute)) {
 			t.Fatalf("minute series has %d points ending %v", len(series), series[len(series)-1].Time)
 		}
-		if p := series[59]; p.Total != 3 || p.Success != 2 || p.Failure != 1 || p.AvgLatencyMS != (100+300+1)/3 {
+		if p := series[59]; p.Total != 3 || p.Success != 2 || p.Failure != 0 || p.Refused != 1 || p.AvgLatencyMS != (100+300+1)/3 {
 			t.Fatalf("last minute %+v", p)
 		}
 		hourly, err := s.Series(ctx, now, 24*time.Hour, true)
@@ -455,7 +456,7 @@ func TestAdoptGeminiBalanceLogs(t *testing.T) {
 			// Rewind to a database Gemini Balance left behind: its two tables, none of gemgate's.
 			for _, q := range []string{"DROP TABLE t_request_log", "DROP TABLE t_error_logs", "DROP TABLE gg_stats_minute",
 				"DROP TABLE gg_stats_hour", "DROP TABLE gg_key_stats_hour", "DROP TABLE gg_token_daily",
-				"DELETE FROM gg_schema_migrations WHERE version IN (4, 5, 6)"} {
+				"DELETE FROM gg_schema_migrations WHERE version IN (4, 5, 6, 12)"} {
 				mustExec(t, first, q)
 			}
 			for _, q := range ddl[d] {
@@ -596,3 +597,28 @@ func TestWriterCloseLosesNothingAccepted(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// LOG_MAX_ROWS: the oldest rows past the budget go, on every database.
+func TestTrimToBudget(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
+		ctx := t.Context()
+		s := NewStore(st)
+		f := newFixture()
+		load(t, s, ModeAll, f.all()...)
+		n, err := s.TrimTo(ctx, RequestTable, 4)
+		if err != nil || n != 2 {
+			t.Fatalf("trimmed %d: %v", n, err)
+		}
+		// The first rows written go first (ids grow with each write; the fixture writes out of time order).
+		all, total, err := s.ListRequests(ctx, Filter{}, Page{Limit: 100, Desc: true})
+		if err != nil || total != 4 || !equal(ids(all), []string{"req-refused", "req-failed", "req-older", "req-oldest"}) {
+			t.Fatalf("kept %v (%d): %v", ids(all), total, err)
+		}
+		if ev := s.LastEviction(); ev == nil || ev.Rows != 2 || ev.Table != RequestTable {
+			t.Fatalf("eviction %+v", ev)
+		}
+		if n, err := s.TrimTo(ctx, RequestTable, 4); err != nil || n != 0 {
+			t.Fatalf("a table within budget lost %d rows: %v", n, err)
+		}
+	})
+}

@@ -32,6 +32,7 @@ type Filter struct {
 	RequestID string
 	Status    int // exact status code (request log) or error code (error log)
 	Success   *bool
+	Outcome   string // request log: "success", "failure" or "refused" (answered without asking Google)
 	Search    string // error log: substring of error_type or error_log (case-insensitive)
 	ErrorType string
 	Class     string    // error log: error_class
@@ -164,6 +165,16 @@ func where(f Filter, errorLog bool) (string, []any) {
 	if f.Success != nil && !errorLog {
 		add("is_success = ?", *f.Success)
 	}
+	if !errorLog {
+		switch f.Outcome {
+		case "success":
+			add("is_success = ?", true)
+		case "failure":
+			add("is_success = ? AND NOT ("+refusedCond+")", false)
+		case "refused":
+			add(refusedCond)
+		}
+	}
 	if errorLog && f.Search != "" {
 		add("(LOWER(error_type) LIKE ? ESCAPE '!' OR LOWER(error_log) LIKE ? ESCAPE '!')", likeArg(f.Search), likeArg(f.Search))
 	}
@@ -184,6 +195,10 @@ func where(f Filter, errorLog bool) (string, []any) {
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
+
+// refusedCond selects the requests gemgate answered with a client error without asking Google, as the
+// counters' refused column counts them.
+const refusedCond = "attempt_count = 0 AND status_code >= 400 AND status_code < 500"
 
 // likeArg is a case-insensitive substring pattern with LIKE's wildcards escaped ('!' is the escape
 // character: a backslash would need doubling in MySQL string literals and not elsewhere).

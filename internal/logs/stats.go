@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/store"
@@ -17,11 +18,15 @@ import (
 // not the number of requests logged. Windows have the resolution of their counters: "the last hour" is
 // the buckets that started at most an hour ago, plus the current one.
 
-// Totals counts client requests; success is a 2xx final status, as in the reference.
+// Totals counts client requests; success is a 2xx final status, as in the reference. Refused are the
+// requests gemgate answered with a client error without asking Google (wrong route, wrong token, bad
+// request); failure is every other unsuccessful request, so total = success + failure + refused and a
+// client's mistakes never make the keys look unhealthy.
 type Totals struct {
 	Total   int64 `json:"total"`
 	Success int64 `json:"success"`
 	Failure int64 `json:"failure"`
+	Refused int64 `json:"refused"`
 }
 
 // Summary is the dashboard's call counts, under the reference's names.
@@ -50,27 +55,32 @@ const okStatus = "status_code >= 200 AND status_code < 300"
 // in loc (to the hour: zones with a half-hour offset see the month start half an hour off).
 func (s *Store) Summary(ctx context.Context, now time.Time, loc *time.Location) (Summary, error) {
 	m1, h1, d1 := floorTo(now.Add(-time.Minute), minuteSecs), floorTo(now.Add(-time.Hour), minuteSecs), floorTo(now.Add(-24*time.Hour), minuteSecs)
-	q := "SELECT " + s.sum("CASE WHEN bucket >= ? THEN requests ELSE 0 END") + ", " +
-		s.sum("CASE WHEN bucket >= ? AND "+okStatus+" THEN requests ELSE 0 END") + ", " +
-		s.sum("CASE WHEN bucket >= ? THEN requests ELSE 0 END") + ", " +
-		s.sum("CASE WHEN bucket >= ? AND "+okStatus+" THEN requests ELSE 0 END") + ", " +
-		s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") +
-		" FROM gg_stats_minute WHERE bucket >= ?"
 	var out Summary
-	err := s.queryRow(ctx, s.st.Rebind(q), m1, m1, h1, h1, d1).Scan(
-		&out.Minute.Total, &out.Minute.Success, &out.Hour.Total, &out.Hour.Success, &out.Day.Total, &out.Day.Success)
+	cols := []string{}
+	args := []any{}
+	for _, from := range []int64{m1, h1} {
+		cols = append(cols, s.sum("CASE WHEN bucket >= ? THEN requests ELSE 0 END"),
+			s.sum("CASE WHEN bucket >= ? AND "+okStatus+" THEN requests ELSE 0 END"),
+			s.sum("CASE WHEN bucket >= ? THEN refused ELSE 0 END"))
+		args = append(args, from, from, from)
+	}
+	cols = append(cols, s.sum("requests"), s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END"), s.sum("refused"))
+	q := "SELECT " + strings.Join(cols, ", ") + " FROM gg_stats_minute WHERE bucket >= ?"
+	err := s.queryRow(ctx, s.st.Rebind(q), append(args, d1)...).Scan(
+		&out.Minute.Total, &out.Minute.Success, &out.Minute.Refused, &out.Hour.Total, &out.Hour.Success, &out.Hour.Refused,
+		&out.Day.Total, &out.Day.Success, &out.Day.Refused)
 	if err != nil {
 		return Summary{}, fmt.Errorf("reading call counts: %w", err)
 	}
 	local := now.In(loc)
 	month := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
-	q = "SELECT " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") +
+	q = "SELECT " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " + s.sum("refused") +
 		" FROM gg_stats_hour WHERE bucket >= ?"
-	if err := s.queryRow(ctx, s.st.Rebind(q), floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success); err != nil {
+	if err := s.queryRow(ctx, s.st.Rebind(q), floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success, &out.Month.Refused); err != nil {
 		return Summary{}, fmt.Errorf("reading call counts: %w", err)
 	}
 	for _, t := range []*Totals{&out.Minute, &out.Hour, &out.Day, &out.Month} {
-		t.Failure = t.Total - t.Success
+		t.Failure = t.Total - t.Success - t.Refused
 	}
 	return out, nil
 }
@@ -81,6 +91,7 @@ type Point struct {
 	Total        int64     `json:"total"`
 	Success      int64     `json:"success"`
 	Failure      int64     `json:"failure"`
+	Refused      int64     `json:"refused"`
 	AvgLatencyMS int64     `json:"avg_latency_ms"`
 }
 
@@ -94,7 +105,7 @@ func (s *Store) Series(ctx context.Context, now time.Time, window time.Duration,
 	first := floorTo(now.Add(-window), step) + step
 	last := floorTo(now, step)
 	q := "SELECT bucket, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
-		s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY bucket ORDER BY bucket"
+		s.sum("refused") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY bucket ORDER BY bucket"
 	rows, err := s.query(ctx, s.st.Rebind(q), first)
 	if err != nil {
 		return nil, fmt.Errorf("reading series: %w", err)
@@ -102,11 +113,11 @@ func (s *Store) Series(ctx context.Context, now time.Time, window time.Duration,
 	defer rows.Close()
 	byBucket := map[int64]Point{}
 	for rows.Next() {
-		var b, total, ok, lat int64
-		if err := rows.Scan(&b, &total, &ok, &lat); err != nil {
+		var b, total, ok, refused, lat int64
+		if err := rows.Scan(&b, &total, &ok, &refused, &lat); err != nil {
 			return nil, fmt.Errorf("reading series: %w", err)
 		}
-		byBucket[b] = Point{Total: total, Success: ok, Failure: total - ok, AvgLatencyMS: avg(lat, total)}
+		byBucket[b] = Point{Total: total, Success: ok, Failure: total - ok - refused, Refused: refused, AvgLatencyMS: avg(lat, total)}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading series: %w", err)
@@ -133,6 +144,7 @@ type ModelStats struct {
 	Requests     int64  `json:"requests"`
 	Success      int64  `json:"success"`
 	Failure      int64  `json:"failure"`
+	Refused      int64  `json:"refused"`
 	Attempts     int64  `json:"attempts"`
 	AvgLatencyMS int64  `json:"avg_latency_ms"`
 }
@@ -149,7 +161,7 @@ func counterTable(now, since time.Time) (string, int64) {
 func (s *Store) Models(ctx context.Context, now, since time.Time) ([]ModelStats, error) {
 	table, from := counterTable(now, since)
 	q := "SELECT model, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
-		s.sum("attempts") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY model"
+		s.sum("refused") + ", " + s.sum("attempts") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY model"
 	rows, err := s.query(ctx, s.st.Rebind(q), from)
 	if err != nil {
 		return nil, fmt.Errorf("reading model statistics: %w", err)
@@ -159,10 +171,10 @@ func (s *Store) Models(ctx context.Context, now, since time.Time) ([]ModelStats,
 	for rows.Next() {
 		var m ModelStats
 		var lat int64
-		if err := rows.Scan(&m.Model, &m.Requests, &m.Success, &m.Attempts, &lat); err != nil {
+		if err := rows.Scan(&m.Model, &m.Requests, &m.Success, &m.Refused, &m.Attempts, &lat); err != nil {
 			return nil, fmt.Errorf("reading model statistics: %w", err)
 		}
-		m.Failure, m.AvgLatencyMS = m.Requests-m.Success, avg(lat, m.Requests)
+		m.Failure, m.AvgLatencyMS = m.Requests-m.Success-m.Refused, avg(lat, m.Requests)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {

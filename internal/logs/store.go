@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
 )
@@ -30,6 +31,8 @@ type Store struct {
 	d  store.Dialect
 	// trace, when set, sees every read query: tests check their plans use indexes.
 	trace func(query string, args []any)
+	// evicted is the last trim that removed rows (LOG_MAX_ROWS), for the logs page's warning.
+	evicted atomic.Pointer[Eviction]
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -208,7 +211,7 @@ func (s *Store) upsertSQL(table string, keys, add, set []string, rows int) strin
 
 var (
 	reqKeyCols   = []string{"bucket", "route", "model", "status_code"}
-	reqAddCols   = []string{"requests", "attempts", "latency_ms"}
+	reqAddCols   = []string{"requests", "attempts", "latency_ms", "refused"}
 	keyKeyCols   = []string{"bucket", "key_id", "model", "status_code"}
 	keyAddCols   = []string{"attempts", "latency_ms"}
 	tokenKeyCols = []string{"day", "key_id", "model", "token_id"}
@@ -226,7 +229,7 @@ func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) err
 			return s.upsertSQL(t.table, reqKeyCols, reqAddCols, nil, n)
 		}, func(i int, args []any) []any {
 			k, v := keys[i], t.m[keys[i]]
-			return append(args, k.Bucket, k.Route, k.Model, k.Status, v.Requests, v.Attempts, v.LatencyMS)
+			return append(args, k.Bucket, k.Route, k.Model, k.Status, v.Requests, v.Attempts, v.LatencyMS, v.Refused)
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.table, err)

@@ -54,6 +54,7 @@ type Writer struct {
 	batches     atomic.Uint64
 	lastWarn    time.Time // only the writer goroutine touches it
 	unreported  uint64
+	refusals    refusalLedger
 }
 
 // NewWriter starts the writer goroutine; Close stops it after writing what it accepted.
@@ -95,6 +96,14 @@ func NewWriter(s *Store, opts WriterOptions) *Writer {
 func (w *Writer) Submit(e *reqlog.Entry) {
 	w.inflight.Add(1)
 	defer w.inflight.Add(-1)
+	if e.Unsent() {
+		// Counted here, before the buffer, so that a flood of refusals neither fills it nor goes uncounted;
+		// only the sampled few go on to become rows.
+		snap := e.Snapshot()
+		if !w.refusals.note(&snap) {
+			return
+		}
+	}
 	if w.closed.Load() {
 		w.dropped[2].Add(1)
 		return
@@ -217,17 +226,21 @@ func (w *Writer) run() {
 
 // write turns entries into rows and counters and writes them in one transaction.
 func (w *Writer) write(entries []*reqlog.Entry) {
-	if len(entries) == 0 {
+	if len(entries) == 0 && !w.refusals.hasCounts() {
 		return
 	}
 	mode := ModeAll
 	if w.opts.Mode != nil {
 		mode = w.opts.Mode()
 	}
-	b := &batch{counts: newCounters()}
+	b := &batch{counts: w.refusals.takeCounts()}
 	for _, e := range entries {
 		snap := e.Snapshot()
-		b.counts.add(&snap)
+		if snap.Unsent() {
+			countRefusal(b.counts, &snap)
+		} else {
+			b.counts.add(&snap)
+		}
 		req, errs := rowsOf(&snap, mode, w.opts.Scrub)
 		if req != nil {
 			b.requests = append(b.requests, req)

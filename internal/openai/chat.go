@@ -15,6 +15,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -24,7 +25,7 @@ type chatCall struct {
 	call         upstream.Call
 	opts         *answerOptions
 	includeUsage bool
-	pace         pacer
+	pace         pace.Pacer
 	heartbeat    time.Duration
 	// image is set for the image chat model, which Imagen answers instead of Gemini.
 	image *chatRequest
@@ -89,7 +90,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
 		},
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
-		pace:         newPacer(snap),
+		pace:         pace.New(snap),
 		heartbeat:    time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second,
 	}
 	return cc, nil

@@ -148,9 +148,10 @@ func TestChatFakeStreamFailures(t *testing.T) {
 	g := newChatTestGateway(t, fakeupstream.Config{UnknownKeys: fakeupstream.RateLimitMinute},
 		map[string]string{"FAKE_STREAM_ENABLED": "true", "FAKE_STREAM_EMPTY_DATA_INTERVAL_SECONDS": "1"})
 	req := `{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"hi"}]}`
-	// A failure before the first keep-alive still gets its HTTP status.
+	// A failure before the first keep-alive still gets its HTTP status. Google's 37 s wait is more than a
+	// client should sleep: OpenAI's insufficient_quota and x-should-retry: false say not to retry.
 	status, hdr, body := g.post(t, req)
-	if status != 429 || hdr.Get("Retry-After") == "" || !strings.Contains(body, "rate_limit_error") {
+	if status != 429 || hdr.Get("Retry-After") != "5" || hdr.Get("x-should-retry") != "false" || !strings.Contains(body, `"type":"insufficient_quota"`) {
 		t.Fatalf("%d %v %s", status, hdr, body)
 	}
 }

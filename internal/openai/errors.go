@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -75,17 +74,23 @@ func WriteUpstreamError(w http.ResponseWriter, err error) {
 	if ue.Canceled {
 		return
 	}
-	if ue.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ue.RetryAfter.Seconds()+0.999))))
-	}
+	upstream.SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
 	status := ue.StatusCode
 	// Keys refused by Google are gemgate's problem, not the client's credentials: never pass a 401/403
 	// on as if the client's token were wrong.
 	if status == http.StatusUnauthorized || status == http.StatusForbidden {
 		status = http.StatusBadGateway
 	}
-	WriteError(w, status, ue.Status.Message, typeFor(status), codeFor(ue.Status), "")
+	typ, code := typeFor(status), codeFor(ue.Status)
+	if status == http.StatusTooManyRequests && upstream.GiveUp(ue.RetryAfter, ue.Final) {
+		typ, code = quotaType, quotaType
+	}
+	WriteError(w, status, ue.Status.Message, typ, code, "")
 }
+
+// quotaType is OpenAI's error type and code for an exhausted quota (where rate_limit_exceeded is a
+// short-term limit): clients such as Codex stop on it instead of retrying.
+const quotaType = "insufficient_quota"
 
 func codeFor(s rpcstatus.Status) string {
 	if s.Status != "" {

@@ -41,6 +41,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle("POST "+p+"/embeddings", h.authorized(h.embeddings))
 		mux.Handle("POST "+p+"/images/generations", h.authorized(h.images))
 		mux.Handle("POST "+p+"/audio/speech", h.authorized(h.speech))
+		mux.Handle("POST "+p+"/audio/transcriptions", h.authorized(h.transcriptions))
+		mux.Handle("POST "+p+"/audio/translations", h.authorized(h.translations))
 		mux.Handle(p+"/", http.HandlerFunc(notFound))
 	}
 	p := PassthroughPrefix
@@ -50,6 +52,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	// Google's compatible endpoint has Imagen but no speech; both are served the way /v1 serves them.
 	mux.Handle("POST "+p+"/images/generations", h.authorized(h.images))
 	mux.Handle("POST "+p+"/audio/speech", h.authorized(h.speech))
+	mux.Handle("POST "+p+"/audio/transcriptions", h.authorized(h.transcriptions))
+	mux.Handle("POST "+p+"/audio/translations", h.authorized(h.translations))
 	mux.Handle(p+"/", http.HandlerFunc(notFound))
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/pace"
 )
 
 // The <CREATE_IMAGE_MODEL>-chat pseudo-model draws the last message with Imagen and answers the
@@ -55,7 +56,7 @@ func (h *Handler) imageChat(w http.ResponseWriter, r *http.Request, snap *config
 		return
 	}
 	// Unpaced: a data: URL fallback can be megabytes, which the typewriter effect would take minutes over.
-	out := newSSEWriter(w, r.Context(), pacer{})
+	out := newSSEWriter(w, r.Context(), pace.Pacer{})
 	st := newStreamTranslator(opts)
 	if !out.send(st.start()) {
 		return

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/models"
 )
@@ -25,8 +26,8 @@ type modelList struct {
 
 // openAIModels turns the derived Gemini list (variants already right after their base, aliases last)
 // into OpenAI's entries, plus the reference's image-drawing chat model.
-func openAIModels(snap *config.Snapshot, list []map[string]json.RawMessage, created int64) []modelObject {
-	derived := models.Derive(snap, list)
+func openAIModels(snap *config.Snapshot, list []map[string]json.RawMessage, created int64, allow func(...string) bool) []modelObject {
+	derived := models.Allowed(snap, models.Derive(snap, list), allow)
 	out := make([]modelObject, 0, len(derived)+1)
 	seen := make(map[string]bool, len(derived)+1)
 	for _, m := range derived {
@@ -37,7 +38,8 @@ func openAIModels(snap *config.Snapshot, list []map[string]json.RawMessage, crea
 		seen[id] = true
 		out = append(out, modelObject{ID: id, Object: "model", Created: created, OwnedBy: "google"})
 	}
-	if img := strings.TrimPrefix(config.CreateImageModel.Get(snap), "models/"); img != "" && !seen[img+"-chat"] {
+	if img := strings.TrimPrefix(config.CreateImageModel.Get(snap), "models/"); img != "" && !seen[img+"-chat"] &&
+		models.Listed(snap, img+"-chat", allow) {
 		out = append(out, modelObject{ID: img + "-chat", Object: "model", Created: created, OwnedBy: "google"})
 	}
 	return out
@@ -51,7 +53,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 		WriteUpstreamError(w, err)
 		return
 	}
-	writeJSONBody(w, http.StatusOK, modelList{Object: "list", Data: openAIModels(snap, list, time.Now().Unix())})
+	writeJSONBody(w, http.StatusOK, modelList{Object: "list", Data: openAIModels(snap, list, time.Now().Unix(), auth.GrantFrom(r.Context()).Lists)})
 }
 
 // getModel answers GET /v1/models/{model} from the same list; OpenAI SDKs may ask for "models/x" too.
@@ -63,7 +65,7 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 		WriteUpstreamError(w, err)
 		return
 	}
-	for _, m := range openAIModels(snap, list, time.Now().Unix()) {
+	for _, m := range openAIModels(snap, list, time.Now().Unix(), auth.GrantFrom(r.Context()).Lists) {
 		if m.ID == id {
 			writeJSONBody(w, http.StatusOK, m)
 			return

@@ -31,7 +31,7 @@ func TestOpenAIModelsOrder(t *testing.T) {
 		geminiEntry("gemini-2.5-pro"), geminiEntry("embedding-gecko-001"), geminiEntry("gemini-2.0-flash-exp"),
 		geminiEntry("text-embedding-004"),
 	}
-	got := openAIModels(snap, list, 42)
+	got := openAIModels(snap, list, 42, nil)
 	var ids []string
 	for _, m := range got {
 		if m.Object != "model" || m.OwnedBy != "google" || m.Created != 42 {

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -17,7 +20,38 @@ import (
 
 func (h *Handler) passthroughModels(w http.ResponseWriter, r *http.Request) {
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodGet, Path: "openai/models", Bearer: true})
+	if g := auth.GrantFrom(r.Context()); g != nil && err == nil && resp.StatusCode == http.StatusOK {
+		resp.Body = allowedCompatModels(h.Settings(), resp.Body, g.Lists)
+	}
 	relayAnswer(w, resp, err)
+}
+
+// allowedCompatModels keeps the entries of Google's OpenAI-compatible model list that the token may
+// use; a list it cannot read is sent on as it came.
+func allowedCompatModels(snap *config.Snapshot, body []byte, allow func(...string) bool) []byte {
+	var list map[string]json.RawMessage
+	var data []map[string]json.RawMessage
+	if json.Unmarshal(body, &list) != nil || json.Unmarshal(list["data"], &data) != nil {
+		return body
+	}
+	kept := make([]map[string]json.RawMessage, 0, len(data))
+	for _, m := range data {
+		var id string
+		_ = json.Unmarshal(m["id"], &id)
+		if models.Listed(snap, strings.TrimPrefix(id, "models/"), allow) {
+			kept = append(kept, m)
+		}
+	}
+	enc, err := json.Marshal(kept)
+	if err != nil {
+		return body
+	}
+	list["data"] = enc
+	out, err := json.Marshal(list)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (h *Handler) passthroughEmbeddings(w http.ResponseWriter, r *http.Request) {

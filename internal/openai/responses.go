@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -98,7 +98,7 @@ func (h *Handler) streamResponse(w http.ResponseWriter, r *http.Request, call up
 		defer resp.Stream.Close()
 		items = translate.StreamItems(r.Context(), resp.Stream)
 	}
-	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pacer{}), w: w}
+	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pace.Pacer{}), w: w}
 	defer func() { translate.RecordUsage(r.Context(), ra.blocks.Usage) }()
 	translate.Relay(r.Context(), items, heartbeat, sink)
 }
@@ -118,14 +118,12 @@ func writeResponsesFailure(w http.ResponseWriter, err error) {
 
 // writeFailure sends a described failure as OpenAI's error object.
 func writeFailure(w http.ResponseWriter, f translate.Failure) {
-	if f.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterSeconds(f.RetryAfter))
+	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
+	typ, code := typeFor(f.Status), f.Code
+	if f.Status == http.StatusTooManyRequests && upstream.GiveUp(f.RetryAfter, f.Final) {
+		typ, code = quotaType, quotaType
 	}
-	WriteError(w, f.Status, f.Message, typeFor(f.Status), f.Code, "")
-}
-
-func retryAfterSeconds(d time.Duration) string {
-	return strconv.Itoa(max(1, int(d.Seconds()+0.999)))
+	WriteError(w, f.Status, f.Message, typ, code, "")
 }
 
 // responseAnswer is one request's Response object as it is assembled.
@@ -135,11 +133,14 @@ type responseAnswer struct {
 	created int64
 	blocks  translate.Blocks
 	itemIDs map[int]string
+	// namespaced maps the Gemini names of namespaced tools back to namespace and name.
+	namespaced map[string][2]string
 }
 
 func newResponseAnswer(req *responsesRequest, searchLinks, showThinking bool) *responseAnswer {
 	return &responseAnswer{
 		req: req, id: translate.RandomID("resp_", 32), created: time.Now().Unix(), itemIDs: map[int]string{},
+		namespaced: namespacedNames(req.Tools),
 		blocks: translate.Blocks{
 			ShowThoughts:    showThinking || (req.Reasoning != nil && req.Reasoning.Summary != ""),
 			CarrySignatures: slices.Contains(req.Include, "reasoning.encrypted_content"),
@@ -179,17 +180,20 @@ type (
 	incompleteDetails struct {
 		Reason string `json:"reason"`
 	}
+	// outputItem is any output item. Content and Summary are pointers so that a message or reasoning
+	// item carries [] while still empty (clients index into them at every event) and other items none.
 	outputItem struct {
-		Type             string        `json:"type"`
-		ID               string        `json:"id"`
-		Status           string        `json:"status,omitempty"`
-		Role             string        `json:"role,omitempty"`
-		Content          []outputPart  `json:"content,omitempty"`
-		CallID           string        `json:"call_id,omitempty"`
-		Name             string        `json:"name,omitempty"`
-		Arguments        *string       `json:"arguments,omitempty"`
-		Summary          []summaryPart `json:"summary,omitempty"`
-		EncryptedContent string        `json:"encrypted_content,omitempty"`
+		Type             string         `json:"type"`
+		ID               string         `json:"id"`
+		Status           string         `json:"status,omitempty"`
+		Role             string         `json:"role,omitempty"`
+		Content          *[]outputPart  `json:"content,omitempty"`
+		CallID           string         `json:"call_id,omitempty"`
+		Name             string         `json:"name,omitempty"`
+		Namespace        string         `json:"namespace,omitempty"`
+		Arguments        *string        `json:"arguments,omitempty"`
+		Summary          *[]summaryPart `json:"summary,omitempty"`
+		EncryptedContent string         `json:"encrypted_content,omitempty"`
 	}
 	outputPart struct {
 		Type        string `json:"type"`
@@ -214,13 +218,16 @@ type (
 	}
 )
 
+// itemIDLength is the random part of an output item's id; ownItem recognises ids of this shape.
+const itemIDLength = 24
+
 // itemID is the id of the output item a block became, made when the block starts.
 func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
 	if id, ok := ra.itemIDs[index]; ok {
 		return id
 	}
 	prefix := map[translate.BlockKind]string{translate.TextBlock: "msg_", translate.ThinkingBlock: "rs_", translate.CallBlock: "fc_"}[b.Kind]
-	id := translate.RandomID(prefix, 24)
+	id := translate.RandomID(prefix, itemIDLength)
 	ra.itemIDs[index] = id
 	return id
 }
@@ -234,10 +241,11 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 	it := outputItem{ID: ra.itemID(index, b)}
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		it.Type, it.Summary = "reasoning", []summaryPart{}
+		summary := []summaryPart{}
 		if done && b.Text != "" {
-			it.Summary = []summaryPart{{Type: "summary_text", Text: b.Text}}
+			summary = []summaryPart{{Type: "summary_text", Text: b.Text}}
 		}
+		it.Type, it.Summary = "reasoning", &summary
 		if done {
 			it.EncryptedContent = b.Signature
 		}
@@ -246,14 +254,25 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		if done {
 			args = b.Args
 		}
-		it.Type, it.Status, it.CallID, it.Name, it.Arguments = "function_call", status, b.CallID, b.Name, &args
+		it.Type, it.Status, it.CallID, it.Arguments = "function_call", status, b.CallID, &args
+		it.Namespace, it.Name = ra.callName(b.Name)
 	default:
-		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", []outputPart{}
+		content := []outputPart{}
 		if done {
-			it.Content = []outputPart{textPart(b.Text)}
+			content = []outputPart{textPart(b.Text)}
 		}
+		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &content
 	}
 	return it
+}
+
+// callName is the namespace and name a function call is reported under: the client's own, for a
+// member of a namespace it sent.
+func (ra *responseAnswer) callName(gemini string) (namespace, name string) {
+	if n, ok := ra.namespaced[gemini]; ok {
+		return n[0], n[1]
+	}
+	return "", gemini
 }
 
 func textPart(text string) outputPart {
@@ -417,7 +436,8 @@ func (s *responseSink) done(i int, b *translate.Block) bool {
 		ok = s.send("response.output_text.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "text": b.Text, "logprobs": []any{}}) &&
 			s.send("response.content_part.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "part": textPart(b.Text)})
 	case translate.CallBlock:
-		ok = s.send("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": i, "name": b.Name, "arguments": b.Args})
+		_, name := s.ra.callName(b.Name)
+		ok = s.send("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": i, "name": name, "arguments": b.Args})
 	default:
 		part := summaryPart{Type: "summary_text", Text: b.Text}
 		ok = !s.summary[i] || s.send("response.reasoning_summary_text.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "text": b.Text}) &&

@@ -32,9 +32,41 @@ type responsesRequest struct {
 type responsesTool struct {
 	Type        string          `json:"type"`
 	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      *bool           `json:"strict"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Strict      *bool           `json:"strict,omitempty"`
+	// Tools are a namespace's members (Codex groups its sub-agent tools so).
+	Tools []responsesTool `json:"tools,omitempty"`
+}
+
+// namespaceSep joins a namespace and a member's name into the one function name Gemini sees; Gemini
+// has no tool containers, and function names may not contain "/".
+const namespaceSep = "__"
+
+// qualifiedName is the function name Gemini knows a namespaced tool by.
+func qualifiedName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + namespaceSep + name
+}
+
+// namespacedNames maps the qualified names of the request's namespaced tools back to their namespace
+// and own name, for the function calls Gemini answers with.
+func namespacedNames(tools []responsesTool) map[string][2]string {
+	var out map[string][2]string
+	for _, t := range tools {
+		if t.Type != "namespace" {
+			continue
+		}
+		for _, m := range t.Tools {
+			if out == nil {
+				out = map[string][2]string{}
+			}
+			out[qualifiedName(t.Name, m.Name)] = [2]string{t.Name, m.Name}
+		}
+	}
+	return out
 }
 
 type responsesText struct {
@@ -54,10 +86,12 @@ type reasoningOption struct {
 // inputItem is any item of input; Type (or Role, for the short message form) says which fields count.
 type inputItem struct {
 	Type             string          `json:"type"`
+	ID               string          `json:"id"`
 	Role             string          `json:"role"`
 	Content          json.RawMessage `json:"content"`
 	CallID           string          `json:"call_id"`
 	Name             string          `json:"name"`
+	Namespace        string          `json:"namespace"`
 	Arguments        json.RawMessage `json:"arguments"`
 	Output           json.RawMessage `json:"output"`
 	EncryptedContent string          `json:"encrypted_content"`
@@ -167,7 +201,7 @@ func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage
 		if it.CallID == "" || it.Name == "" {
 			return nil, invalidParam(param, "'%s' needs call_id and name.", param)
 		}
-		tc := toolCallIn{ID: it.CallID, Type: "function", Function: functionCallIn{Name: it.Name, Arguments: it.Arguments}}
+		tc := toolCallIn{ID: it.CallID, Type: "function", Function: functionCallIn{Name: qualifiedName(it.Namespace, it.Name), Arguments: it.Arguments}}
 		if *signature != "" {
 			tc.ExtraContent = &extraContent{Google: &googleExtra{ThoughtSignature: *signature}}
 			*signature = ""
@@ -179,9 +213,33 @@ func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage
 		*signature = it.EncryptedContent
 		return nil, nil
 	case "item_reference":
-		return nil, invalidParam(param+".type", statelessMessage+" (item_reference is not supported).")
+		if ownItem(it.ID) {
+			// A client that assumes store:true (the Vercel AI SDK's default) refers back to the reasoning and
+			// message items gemgate produced instead of resending them. gemgate kept nothing, so the reference
+			// is dropped: the conversation stays valid, only that item's text or thought signature is missing.
+			return nil, nil
+		}
+		return nil, invalidParam(param+".type", statelessMessage+" (item_reference is only accepted for reasoning and message items gemgate produced).")
 	}
 	return nil, invalidParam(param+".type", "Unsupported input item type %q in '%s': gemgate takes messages, function_call, function_call_output and reasoning items.", it.Type, param)
+}
+
+// ownItem reports whether id has the shape of a reasoning or message item id gemgate made
+// (responseAnswer.itemID).
+func ownItem(id string) bool {
+	rest, ok := strings.CutPrefix(id, "rs_")
+	if !ok {
+		rest, ok = strings.CutPrefix(id, "msg_")
+	}
+	if !ok || len(rest) != itemIDLength {
+		return false
+	}
+	for _, c := range rest {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // messageContent maps a message's content onto chat content parts.
@@ -259,8 +317,10 @@ func outputMessages(it *inputItem, param string) ([]chatMessage, error) {
 	return out, nil
 }
 
-// chatTools maps function tools. Web search becomes Google Search (the chat translator's googleSearch
-// switch); other hosted tools have no Gemini counterpart gemgate could run, so they are refused.
+// chatTools maps function tools. A namespace's function members become functions of their own, under
+// their qualified name (mapped back on the way out). Web search becomes Google Search (the chat
+// translator's googleSearch switch); other hosted tools have no Gemini counterpart gemgate could run,
+// so they are refused.
 func chatTools(tools []responsesTool) ([]chatTool, error) {
 	out := make([]chatTool, 0, len(tools))
 	for i := range tools {
@@ -268,11 +328,36 @@ func chatTools(tools []responsesTool) ([]chatTool, error) {
 		switch {
 		case t.Type == "function":
 			out = append(out, chatTool{Type: "function", Function: &functionDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+		case t.Type == "namespace":
+			members, err := namespaceTools(t, i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, members...)
 		case strings.HasPrefix(t.Type, "web_search"):
 			out = append(out, chatTool{Type: "function", Function: &functionDef{Name: "googleSearch"}})
 		default:
 			return nil, invalidParam(fmt.Sprintf("tools[%d].type", i), "Unsupported tool type %q: gemgate serves function tools (and web_search as Google Search) with Gemini models.", t.Type)
 		}
+	}
+	return out, nil
+}
+
+func namespaceTools(ns *responsesTool, i int) ([]chatTool, error) {
+	if ns.Name == "" {
+		return nil, invalidParam(fmt.Sprintf("tools[%d].name", i), "Missing required parameter: 'tools[%d].name'.", i)
+	}
+	out := make([]chatTool, 0, len(ns.Tools))
+	for j := range ns.Tools {
+		m := &ns.Tools[j]
+		if m.Type != "function" {
+			return nil, invalidParam(fmt.Sprintf("tools[%d].tools[%d].type", i, j), "Unsupported tool type %q in namespace %q: gemgate serves function tools with Gemini models.", m.Type, ns.Name)
+		}
+		desc := m.Description
+		if ns.Description != "" {
+			desc = strings.TrimSpace(ns.Description + "\n\n" + desc)
+		}
+		out = append(out, chatTool{Type: "function", Function: &functionDef{Name: qualifiedName(ns.Name, m.Name), Description: desc, Parameters: m.Parameters, Strict: m.Strict}})
 	}
 	return out, nil
 }

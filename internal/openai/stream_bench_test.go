@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/gemgate/gemgate/internal/pace"
 )
 
 // stream200 is a 200-event answer as Google streams it: thoughts first, text deltas of about 60
@@ -52,7 +54,7 @@ func BenchmarkTranslateStream200(b *testing.B) {
 	for b.Loop() {
 		w := &chatDiscardWriter{h: http.Header{}}
 		o := testAnswerOptions(1)
-		relayChatStream(context.Background(), bytes.NewReader(body), newStreamTranslator(o), newSSEWriter(w, context.Background(), pacer{}), true)
+		relayChatStream(context.Background(), bytes.NewReader(body), newStreamTranslator(o), newSSEWriter(w, context.Background(), pace.Pacer{}), true)
 		if w.n == 0 {
 			b.Fatal("nothing written")
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gemgate/gemgate/internal/pace"
 )
 
 // chatSplitReader hands out data in pieces whose sizes come from cuts, as a network would.
@@ -42,8 +44,8 @@ func FuzzStreamTranslate(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data, cuts []byte) {
-		_, whole := runChatStream(t, bytes.NewReader(data), testAnswerOptions(2), true, pacer{})
-		_, split := runChatStream(t, &chatSplitReader{data: data, cuts: cuts}, testAnswerOptions(2), true, pacer{})
+		_, whole := runChatStream(t, bytes.NewReader(data), testAnswerOptions(2), true, pace.Pacer{})
+		_, split := runChatStream(t, &chatSplitReader{data: data, cuts: cuts}, testAnswerOptions(2), true, pace.Pacer{})
 		if whole != split {
 			t.Fatalf("read boundaries changed the stream:\n%s\nvs\n%s", whole, split)
 		}

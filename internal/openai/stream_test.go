@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/pace"
 )
 
 // streamCases are the answer options of each testdata/stream case.
@@ -28,10 +30,10 @@ var streamCases = map[string]func(o *answerOptions) bool{
 }
 
 // runChatStream feeds an upstream SSE body through the chat stream path and returns what the client gets.
-func runChatStream(t testing.TB, body io.Reader, o *answerOptions, includeUsage bool, pace pacer) (*httptest.ResponseRecorder, string) {
+func runChatStream(t testing.TB, body io.Reader, o *answerOptions, includeUsage bool, p pace.Pacer) (*httptest.ResponseRecorder, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	relayChatStream(context.Background(), body, newStreamTranslator(o), newSSEWriter(rec, context.Background(), pace), includeUsage)
+	relayChatStream(context.Background(), body, newStreamTranslator(o), newSSEWriter(rec, context.Background(), p), includeUsage)
 	return rec, rec.Body.String()
 }
 
@@ -55,7 +57,7 @@ func TestStreamGolden(t *testing.T) {
 			o := testAnswerOptions(1)
 			includeUsage := setup(o)
 			in := chatReadFile(t, file)
-			rec, got := runChatStream(t, iotest.OneByteReader(bytes.NewReader(in)), o, includeUsage, pacer{})
+			rec, got := runChatStream(t, iotest.OneByteReader(bytes.NewReader(in)), o, includeUsage, pace.Pacer{})
 			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") ||
 				rec.Header().Get("Cache-Control") != "no-cache" || rec.Header().Get("X-Accel-Buffering") != "no" {
 				t.Fatalf("headers %v", rec.Header())
@@ -65,7 +67,7 @@ func TestStreamGolden(t *testing.T) {
 			}
 			chatCheckGolden(t, strings.TrimSuffix(file, ".sse")+".golden.sse", []byte(got))
 			// The same bytes in one read give the same stream.
-			if _, whole := runChatStream(t, bytes.NewReader(in), testAnswerOptionsFor(setup), includeUsage, pacer{}); whole != got {
+			if _, whole := runChatStream(t, bytes.NewReader(in), testAnswerOptionsFor(setup), includeUsage, pace.Pacer{}); whole != got {
 				t.Fatalf("framing changed the output:\n%s\nvs\n%s", whole, got)
 			}
 		})
@@ -84,7 +86,7 @@ func testAnswerOptionsFor(setup func(*answerOptions) bool) *answerOptions {
 func TestStreamBrokenMidway(t *testing.T) {
 	upstream := io.MultiReader(strings.NewReader(`data: {"candidates":[{"content":{"parts":[{"text":"Hello"}]}}]}`+"\r\n\r\n"),
 		iotest.ErrReader(io.ErrUnexpectedEOF))
-	_, got := runChatStream(t, upstream, testAnswerOptions(1), true, pacer{})
+	_, got := runChatStream(t, upstream, testAnswerOptions(1), true, pace.Pacer{})
 	if strings.Count(got, "Hello") != 1 || strings.Contains(got, "finish_reason\":\"") || strings.Contains(got, `"usage"`) {
 		t.Fatalf("a broken stream must not be finished normally: %s", got)
 	}
@@ -99,7 +101,7 @@ func TestStreamClientGoneStopsReading(t *testing.T) {
 	cancel()
 	w := &goneClientWriter{ResponseRecorder: httptest.NewRecorder()}
 	reads := &chatCountingReader{r: strings.NewReader(strings.Repeat(`data: {"candidates":[{"content":{"parts":[{"text":"x"}]}}]}`+"\n\n", 100))}
-	relayChatStream(ctx, reads, newStreamTranslator(testAnswerOptions(1)), newSSEWriter(w, ctx, pacer{}), false)
+	relayChatStream(ctx, reads, newStreamTranslator(testAnswerOptions(1)), newSSEWriter(w, ctx, pace.Pacer{}), false)
 	if reads.n > 1 {
 		t.Fatalf("kept reading the upstream after the client left: %d reads", reads.n)
 	}
@@ -117,31 +119,8 @@ type chatCountingReader struct {
 
 func (c *chatCountingReader) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }
 
-func TestPacer(t *testing.T) {
-	p := pacer{enabled: true, minDelay: 10 * time.Millisecond, maxDelay: 30 * time.Millisecond, short: 10, long: 50, size: 5}
-	for n, want := range map[int]time.Duration{1: 30 * time.Millisecond, 10: 30 * time.Millisecond, 50: 10 * time.Millisecond, 500: 10 * time.Millisecond} {
-		if got := p.delay(n); got != want {
-			t.Errorf("delay(%d) = %v, want %v", n, got, want)
-		}
-	}
-	if mid := p.delay(22); mid <= 10*time.Millisecond || mid >= 30*time.Millisecond {
-		t.Errorf("delay(22) = %v, want between the bounds", mid)
-	}
-	if got := p.pieces("héllo"); strings.Join(got, "|") != "h|é|l|l|o" {
-		t.Errorf("short text pieces %q", got)
-	}
-	long := strings.Repeat("é", 52)
-	got := p.pieces(long)
-	if len(got) != 11 || got[0] != strings.Repeat("é", 5) || got[10] != "éé" || strings.Join(got, "") != long {
-		t.Errorf("long text pieces %q", got)
-	}
-	if (pacer{short: 10, long: 10}).delay(10) != 0 {
-		t.Error("degenerate thresholds")
-	}
-}
-
 func TestStreamPacedText(t *testing.T) {
-	p := pacer{enabled: true, minDelay: time.Millisecond, maxDelay: 2 * time.Millisecond, short: 2, long: 10, size: 3}
+	p := pace.Pacer{Enabled: true, MinDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Short: 2, Long: 10, Size: 3}
 	in := `data: {"candidates":[{"content":{"parts":[{"text":"abcd"}]}}]}` + "\n\n" +
 		`data: {"candidates":[{"content":{"parts":[{"text":"0123456789AB"},{"text":"think","thought":true}]},"finishReason":"STOP"}]}` + "\n\n"
 	start := time.Now()
@@ -163,7 +142,7 @@ func TestStreamPacedText(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rec := httptest.NewRecorder()
-	slow := pacer{enabled: true, minDelay: time.Hour, maxDelay: time.Hour, short: 1, long: 2, size: 1}
+	slow := pace.Pacer{Enabled: true, MinDelay: time.Hour, MaxDelay: time.Hour, Short: 1, Long: 2, Size: 1}
 	out := newSSEWriter(rec, ctx, slow)
 	text := "never ending"
 	if out.send(&chatChunk{Choices: []chunkChoice{{Delta: delta{Content: &text}}}}) {

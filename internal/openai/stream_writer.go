@@ -4,89 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
 	"net/http"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/translate"
 )
-
-// pacer is the stream optimizer (reference §9.7): it re-cuts text deltas into small pieces sent with a
-// short pause, for a typewriter effect. Its parameters come from the request's settings snapshot, so a
-// change in the admin panel applies to the next request (the reference read them once at start).
-type pacer struct {
-	enabled            bool
-	minDelay, maxDelay time.Duration
-	short, long, size  int
-}
-
-func newPacer(snap *config.Snapshot) pacer {
-	return pacer{
-		enabled:  config.StreamOptimizerEnabled.Get(snap),
-		minDelay: seconds(config.StreamMinDelay.Get(snap)),
-		maxDelay: seconds(config.StreamMaxDelay.Get(snap)),
-		short:    max(config.StreamShortTextThreshold.Get(snap), 1),
-		long:     max(config.StreamLongTextThreshold.Get(snap), 1),
-		size:     max(config.StreamChunkSize.Get(snap), 1),
-	}
-}
-
-func seconds(s float64) time.Duration {
-	if s <= 0 || math.IsNaN(s) {
-		return 0
-	}
-	return time.Duration(min(s, 10) * float64(time.Second))
-}
-
-// delay is the pause between pieces of a text of n characters: the longest for short texts, the
-// shortest for long ones, interpolated logarithmically in between.
-func (p pacer) delay(n int) time.Duration {
-	switch {
-	case n <= p.short:
-		return p.maxDelay
-	case n >= p.long || p.long <= p.short:
-		return p.minDelay
-	}
-	frac := math.Log(float64(n)/float64(p.short)) / math.Log(float64(p.long)/float64(p.short))
-	return p.maxDelay - time.Duration(frac*float64(p.maxDelay-p.minDelay))
-}
-
-// pieces cuts text into characters, or into size-character pieces when it is long.
-func (p pacer) pieces(text string) []string {
-	n := utf8.RuneCountInString(text)
-	step := 1
-	if n >= p.long {
-		step = p.size
-	}
-	out := make([]string, 0, n/step+1)
-	for len(text) > 0 {
-		end, count := 0, 0
-		for end < len(text) && count < step {
-			_, w := utf8.DecodeRuneInString(text[end:])
-			end += w
-			count++
-		}
-		out = append(out, text[:end])
-		text = text[end:]
-	}
-	return out
-}
 
 // sseWriter writes OpenAI's event stream: "data: <json>\n\n" events, flushed one by one.
 type sseWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	ctx     context.Context
-	pace    pacer
+	pace    pace.Pacer
 	buf     bytes.Buffer
 	enc     *json.Encoder
 	started bool
 }
 
-func newSSEWriter(w http.ResponseWriter, ctx context.Context, pace pacer) *sseWriter {
-	s := &sseWriter{w: w, rc: http.NewResponseController(w), ctx: ctx, pace: pace}
+func newSSEWriter(w http.ResponseWriter, ctx context.Context, p pace.Pacer) *sseWriter {
+	s := &sseWriter{w: w, rc: http.NewResponseController(w), ctx: ctx, pace: p}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	return s
@@ -115,7 +53,7 @@ func (s *sseWriter) send(c *chatChunk) bool {
 
 // paceable reports a chunk that is one choice's text and nothing else.
 func (s *sseWriter) paceable(c *chatChunk) (string, bool) {
-	if !s.pace.enabled || len(c.Choices) != 1 {
+	if !s.pace.Enabled || len(c.Choices) != 1 {
 		return "", false
 	}
 	d := c.Choices[0].Delta
@@ -127,8 +65,8 @@ func (s *sseWriter) paceable(c *chatChunk) (string, bool) {
 }
 
 func (s *sseWriter) sendPaced(c *chatChunk, text string) bool {
-	pieces := s.pace.pieces(text)
-	pause := s.pace.delay(utf8.RuneCountInString(text))
+	pieces := s.pace.Pieces(text)
+	pause := s.pace.Delay(utf8.RuneCountInString(text))
 	piece := *c
 	choice := c.Choices[0]
 	piece.Choices = []chunkChoice{choice}
@@ -144,19 +82,7 @@ func (s *sseWriter) sendPaced(c *chatChunk, text string) bool {
 	return true
 }
 
-func (s *sseWriter) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return s.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.ctx.Done():
-		return false
-	}
-}
+func (s *sseWriter) sleep(d time.Duration) bool { return pace.Sleep(s.ctx, d) }
 
 // data writes one event.
 func (s *sseWriter) data(v any) bool {

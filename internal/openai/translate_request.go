@@ -242,7 +242,7 @@ var (
 	audioTypes = map[string]string{
 		"wav": "audio/wav", "mp3": "audio/mp3", "mpeg": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg",
 		"opus": "audio/ogg", "aac": "audio/aac", "aiff": "audio/aiff", "m4a": "audio/mp4", "webm": "audio/webm",
-		"pcm16": "audio/l16",
+		"pcm16": "audio/l16", "mpga": "audio/mpeg", "mp4": "audio/mp4", "oga": "audio/ogg", "aif": "audio/aiff",
 	}
 	videoTypes = map[string]string{
 		"mp4": "video/mp4", "mov": "video/quicktime", "avi": "video/x-msvideo", "webm": "video/webm",

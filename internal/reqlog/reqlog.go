@@ -38,6 +38,7 @@ type Entry struct {
 	Method      string
 	Path        string
 	TokenID     string // secret.ID of the client token; never the token
+	Source      string // the client's address, set for requests gemgate refused itself
 	Model       string
 	Stream      bool
 	Status      int
@@ -79,11 +80,19 @@ func SetUsage(ctx context.Context, u Usage) { Update(ctx, func(e *Entry) { e.Usa
 // Reject records why gemgate itself refused the request.
 func Reject(ctx context.Context, why string) { Update(ctx, func(e *Entry) { e.Rejection = why }) }
 
+// Unsent reports a request gemgate answered itself with an error, without asking Google (a refused
+// token or route, a quota, a paused model): the log keeps only samples of those.
+func (e *Entry) Unsent() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.Attempts) == 0 && e.Status >= 400 && e.Rejection != ""
+}
+
 // Snapshot returns a copy safe to read after the request ended.
 func (e *Entry) Snapshot() Entry {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return Entry{ID: e.ID, Start: e.Start, Route: e.Route, Method: e.Method, Path: e.Path, TokenID: e.TokenID,
+	return Entry{ID: e.ID, Start: e.Start, Route: e.Route, Method: e.Method, Path: e.Path, TokenID: e.TokenID, Source: e.Source,
 		Model: e.Model, Stream: e.Stream, Status: e.Status, Latency: e.Latency, Usage: e.Usage,
 		Attempts: append([]Attempt(nil), e.Attempts...), Rejection: e.Rejection, RequestBody: e.RequestBody}
 }

@@ -117,30 +117,7 @@ func WriteCodeResult(b *strings.Builder, r *gemini.CodeExecutionResult) {
 }
 
 // SearchSources formats a grounded answer's web sources as a Markdown list of links.
-func SearchSources(gm *gemini.GroundingMetadata) string {
-	if gm == nil {
-		return ""
-	}
-	var b strings.Builder
-	for _, c := range gm.GroundingChunks {
-		if c.Web == nil || c.Web.URI == "" {
-			continue
-		}
-		if b.Len() == 0 {
-			b.WriteString("\n\n---\n\n**【引用来源】**\n\n")
-		}
-		title := c.Web.Title
-		if title == "" {
-			title = c.Web.URI
-		}
-		b.WriteString("- [")
-		b.WriteString(strings.NewReplacer("[", "\\[", "]", "\\]").Replace(title))
-		b.WriteString("](")
-		b.WriteString(c.Web.URI)
-		b.WriteString(")\n")
-	}
-	return b.String()
-}
+var SearchSources = gemini.SearchSources
 
 // RandomID returns prefix and n characters of [A-Za-z0-9] from crypto/rand: ids must not collide
 // across instances, and tool call ids are echoed back by clients as keys.

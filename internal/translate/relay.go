@@ -132,6 +132,7 @@ type Failure struct {
 	Message    string // for the client
 	Code       string // Google's status name (RESOURCE_EXHAUSTED...), when there is one
 	RetryAfter time.Duration
+	Final      bool // retrying cannot help (upstream.Error.Final)
 	Canceled   bool // the client went away: nothing to send
 }
 
@@ -147,7 +148,7 @@ func Describe(err error) Failure {
 		if status == http.StatusUnauthorized || status == http.StatusForbidden {
 			status = http.StatusBadGateway
 		}
-		return Failure{Status: status, Message: ue.Status.Message, Code: ue.Status.Status, RetryAfter: ue.RetryAfter, Canceled: ue.Canceled}
+		return Failure{Status: status, Message: ue.Status.Message, Code: ue.Status.Status, RetryAfter: ue.RetryAfter, Final: ue.Final, Canceled: ue.Canceled}
 	case errors.As(err, &refused):
 		p := rpcstatus.Parse(refused.Resp.Body)
 		msg := p.Message

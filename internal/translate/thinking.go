@@ -2,49 +2,26 @@ package translate
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/models"
 )
 
-// LegacyModel reports Gemini 1.x and 2.0 models, which predate thinking and JSON-Schema fields.
-func LegacyModel(real string) bool {
-	n := strings.ToLower(real)
-	return strings.HasPrefix(n, "gemini-1") || strings.HasPrefix(n, "gemini-2.0") || n == "gemini-pro" || n == "gemini-pro-vision"
-}
+// LegacyModel, IsTTS and ThinkingCapable live with the model names (package models), which the
+// native API uses too; these names keep the translators' call sites short.
+var (
+	LegacyModel     = models.LegacyModel
+	IsTTS           = models.IsTTS
+	ThinkingCapable = models.ThinkingCapable
+)
 
 // IsGemini3 reports models that take thinking levels and require thought signatures on replayed calls.
 func IsGemini3(real string) bool {
 	return strings.HasPrefix(strings.ToLower(real), "gemini-3")
 }
 
-// IsTTS reports speech models, which refuse tools, safety settings and thinking.
-func IsTTS(real string) bool { return strings.Contains(strings.ToLower(real), "tts") }
-
 func isPro(real string) bool { return strings.Contains(strings.ToLower(real), "-pro") }
-
-// ThinkingCapable reports a model that accepts thinkingConfig. Older and special-purpose models refuse
-// it, so the settings never add it there; THINKING_MODELS and THINKING_BUDGET_MAP vouch for any model.
-func ThinkingCapable(snap *config.Snapshot, real string) bool {
-	if slices.Contains(config.ThinkingModels.Get(snap), real) {
-		return true
-	}
-	if _, ok := config.ThinkingBudgetMap.Get(snap)[real]; ok {
-		return true
-	}
-	n := strings.ToLower(real)
-	for _, no := range [...]string{"tts", "image", "embedding", "gemma", "aqa", "imagen", "veo", "live"} {
-		if strings.Contains(n, no) {
-			return false
-		}
-	}
-	if strings.Contains(n, "thinking") {
-		return true
-	}
-	return strings.HasPrefix(n, "gemini-") && !LegacyModel(n)
-}
 
 // Thinking budgets for a reasoning effort on budget models (Gemini 2.5), the values Google's own
 // OpenAI-compatible endpoint uses for low, medium and high. minimal is the smallest budget every 2.5

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/gemgate/gemgate/internal/config"
@@ -89,26 +88,19 @@ func ToolConfig(mode string, names ...string) *gemini.ToolConfig {
 }
 
 // Builtins says what a request already holds that rules out Gemini's built-in tools.
-type Builtins struct {
-	Functions  bool // function declarations: Google refuses built-in tools next to them
-	Structured bool // JSON output: built-in tools would break it
-	HasMedia   bool // code execution is not offered on media input
-	WantSearch bool // the client asked for search its own way (a googleSearch function)
-}
+type Builtins = models.Builtins
 
 // BuiltinTools adds search, code execution and URL context where they can work.
 func BuiltinTools(snap *config.Snapshot, model models.Resolved, b Builtins) []gemini.Tool {
-	if b.Functions || b.Structured || IsTTS(model.Real) {
-		return nil
-	}
+	want := models.BuiltinTools(snap, model, b)
 	var tools []gemini.Tool
-	if model.Search || b.WantSearch {
+	if want.Search {
 		tools = append(tools, gemini.Tool{GoogleSearch: &gemini.Empty{}})
 	}
-	if config.ToolsCodeExecutionEnabled.Get(snap) && !model.Search && !model.Image && !model.NonThinking && !b.HasMedia {
+	if want.CodeExecution {
 		tools = append(tools, gemini.Tool{CodeExecution: &gemini.Empty{}})
 	}
-	if config.URLContextEnabled.Get(snap) && !model.Image && slices.Contains(config.URLContextModels.Get(snap), model.Real) {
+	if want.URLContext {
 		tools = append(tools, gemini.Tool{URLContext: &gemini.Empty{}})
 	}
 	return tools

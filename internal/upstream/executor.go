@@ -3,6 +3,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -90,9 +92,12 @@ type Error struct {
 	Status     rpcstatus.Status // the envelope to show the client (upstream's, redacted, or gemgate's own)
 	Body       []byte           // upstream's raw error body (redacted), when the last attempt got one
 	RetryAfter time.Duration
-	Attempts   []Attempt
-	Canceled   bool // the client went away; nothing can be sent
-	quota      *Quota
+	// Final says that retrying cannot help until an operator acts (no key can serve at all); clients
+	// are told not to retry (SetRetryHeaders).
+	Final    bool
+	Attempts []Attempt
+	Canceled bool // the client went away; nothing can be sent
+	quota    *Quota
 	// answer is Google's answer as a client would get it, for a suspect refusal that its key check may
 	// show to be about the request.
 	answer *Response
@@ -170,14 +175,14 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	var lastEmpty *Response
 	for failures, empties := 0, 0; failures <= retries; {
 		if i := len(log); i > 0 && last != nil && last.Status.Code >= 500 {
-			if !sleep(ctx, e.backoff(i)) {
+			if !pace.Sleep(ctx, e.backoff(i)) {
 				break
 			}
 		}
 		key, err := e.pick(call, model, tried)
 		var cooling *keypool.CoolingError
 		if errors.As(err, &cooling) && (last == nil || last.StatusCode == http.StatusTooManyRequests) {
-			last = coolingError(cooling, e.Pool.Now())
+			last = coolingError(cooling, e.Pool.Now(), last)
 		}
 		if err != nil {
 			if lastEmpty != nil {
@@ -187,6 +192,7 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			if last == nil {
 				total, _ := e.Pool.Counts()
 				last = localError(http.StatusServiceUnavailable, noKeyMessage(total, model, err))
+				last.Final = true
 			}
 			break
 		}
@@ -330,20 +336,6 @@ func (e *Executor) backoff(attempt int) time.Duration {
 	return defaultBackoff(attempt)
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // account applies what an attempt proved to the key and to the model's health.
 func (e *Executor) account(ctx context.Context, snap *config.Snapshot, key *keypool.Key, model string, a Attempt, fail *Error) {
 	switch {
@@ -390,12 +382,20 @@ func quotaModel(call Call) string {
 	return m
 }
 
-func coolingError(c *keypool.CoolingError, now time.Time) *Error {
+// coolingError is gemgate's 429 when every key is cooling down. It carries the real wait as RetryInfo
+// and, when Google's own 429 of this call said which quota ran out, its QuotaFailure: gemini-cli tells
+// a daily quota from a per-minute one by them. google is the call's last failure, or nil.
+func coolingError(c *keypool.CoolingError, now time.Time, google *Error) *Error {
 	wait := max(c.Until.Sub(now), time.Second)
 	msg := fmt.Sprintf("Every Gemini API key is cooling down for %s after hitting its quota; the first one is back in %s. "+
 		"Add keys or wait.", orAll(c.Model), wait.Round(time.Second))
 	e := localError(http.StatusTooManyRequests, msg)
 	e.RetryAfter = wait
+	var details []json.RawMessage
+	if google != nil && google.StatusCode == http.StatusTooManyRequests {
+		details = google.Status.Details
+	}
+	e.Status.Details = quotaDetails(details, wait)
 	return e
 }
 

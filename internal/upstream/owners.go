@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 // ownerLookupTimeout bounds the database lookups of one call, so that a slow database delays a call
 // that names resources by seconds at most.
 const ownerLookupTimeout = 3 * time.Second
+
+// maxNamedResources bounds the lookups one call can cause: Google itself takes few files per request,
+// and a body naming thousands must not turn into thousands of queries.
+const maxNamedResources = 64
 
 // bindResources applies what gemgate knows about the resources a call names (files, context caches),
 // for every API alike since they all arrive here as Gemini bodies:
@@ -30,6 +35,9 @@ func (e *Executor) bindResources(ctx context.Context, snap *config.Snapshot, cal
 	names := resources.Refs(call.Body)
 	if len(names) == 0 {
 		return true, nil
+	}
+	if len(names) > maxNamedResources {
+		return false, localError(http.StatusBadRequest, fmt.Sprintf("The request names %d files and caches; gemgate accepts at most %d in one call.", len(names), maxNamedResources))
 	}
 	lctx, cancel := context.WithTimeout(ctx, ownerLookupTimeout)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
@@ -15,7 +16,6 @@ const (
 	minuteFloor     = 5 * time.Second
 	bareFirst       = 5 * time.Second
 	bareCap         = 5 * time.Minute
-	quotaResetZone  = "America/Los_Angeles"
 	windowMinute    = "minute"
 	windowDay       = "day"
 	windowNoQuota   = "no-free-tier"
@@ -24,21 +24,9 @@ const (
 	noQuotaCooldown = 24 * time.Hour
 )
 
-// pacific is where Gemini's daily quotas reset at midnight.
-var pacific = func() *time.Location {
-	loc, err := time.LoadLocation(quotaResetZone)
-	if err != nil {
-		// Without tzdata, fall back to a fixed UTC-8: at worst an hour early in summer.
-		return time.FixedZone("PST", -8*3600)
-	}
-	return loc
-}()
-
-// NextPacificMidnight is when a daily quota exhausted at now comes back.
-func NextPacificMidnight(now time.Time) time.Time {
-	t := now.In(pacific)
-	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, pacific)
-}
+// NextPacificMidnight is when a daily quota exhausted at now comes back; the key pool's daily caps
+// (KEY_MODEL_LIMITS) turn at the same moment.
+func NextPacificMidnight(now time.Time) time.Time { return keypool.NextPacificMidnight(now) }
 
 // Quota describes a 429: which window ran out and for which model.
 type Quota struct {

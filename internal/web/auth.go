@@ -20,7 +20,11 @@ var loginErrors = map[string]string{
 	"cookie":    "login.err.cookie",
 	"framehttp": "login.err.framehttp",
 	"out":       "login.err.out",
+	"token":     "login.err.token",
 }
+
+// loginNotices are the codes that report what happened rather than what went wrong.
+var loginNotices = map[string]bool{"out": true, "token": true}
 
 // safeNext keeps the after-login redirect on one of our own pages: an open redirect would let a link
 // to the login page send the admin anywhere.
@@ -32,16 +36,21 @@ func safeNext(next string) string {
 }
 
 func (p *Panel) loginPage(w http.ResponseWriter, r *http.Request) {
+	if foreignFrame(r, p.settings.Current()) {
+		p.renderFramedNotice(w, r)
+		return
+	}
 	if _, _, ok := p.current(r); ok {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	p.renderLogin(w, r, http.StatusOK, loginErrors[r.URL.Query().Get("e")], "")
+	code := r.URL.Query().Get("e")
+	p.renderLogin(w, r, http.StatusOK, loginErrors[code], "", loginNotices[code])
 }
 
 // renderLogin shows the login form with a fresh double-submit token: the same random value in a cookie
 // and in the form. Another site can post a form here but can neither read nor set our cookie.
-func (p *Panel) renderLogin(w http.ResponseWriter, r *http.Request, status int, errKey, extra string) {
+func (p *Panel) renderLogin(w http.ResponseWriter, r *http.Request, status int, errKey, extra string, notice bool) {
 	tok := randomToken()
 	http.SetCookie(w, p.cookie(r, loginCookie, tok, 3600))
 	d := p.newPageData(w, r, "login")
@@ -51,7 +60,7 @@ func (p *Panel) renderLogin(w http.ResponseWriter, r *http.Request, status int, 
 		d.Next = safeNext(r.PostFormValue("next"))
 	}
 	if errKey != "" {
-		d.Error = d.T(errKey) + extra
+		d.Error, d.Notice = d.T(errKey)+extra, notice
 	}
 	p.render(w, status, "login", d)
 }
@@ -66,7 +75,7 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 	ip := clientip.Of(r, config.TrustedProxies.Get(p.settings.Current()))
 	if wait := p.throttle.wait(ip); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		p.renderLogin(w, r, http.StatusTooManyRequests, "login.err.throttled", " "+formatWait(wait))
+		p.renderLogin(w, r, http.StatusTooManyRequests, "login.err.throttled", " "+formatWait(wait), false)
 		return
 	}
 	next := safeNext(r.PostFormValue("next"))
@@ -89,6 +98,9 @@ func (p *Panel) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p.throttle.ok(ip)
 	p.log.Info("admin logged in", "client", ip)
+	if p.onLogin != nil {
+		p.onLogin(r.Context())
+	}
 	id, sess := p.sessions.create(r.Context(), token, r.UserAgent(), p.ttl())
 	p.setSessionCookie(w, r, id, sess)
 	http.SetCookie(w, p.cookie(r, loginCookie, "", -1))

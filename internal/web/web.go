@@ -6,6 +6,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -53,6 +54,8 @@ type Options struct {
 	// Releases is the cached result of the background release check; nil shows the version alone.
 	Releases func() version.Status
 	Logger   *slog.Logger
+	// OnLogin runs after each successful admin login (the generated token's start-up reminder ends).
+	OnLogin func(context.Context)
 }
 
 // Panel serves the admin pages.
@@ -67,6 +70,7 @@ type Panel struct {
 	version  string
 	log      *slog.Logger
 	mux      *http.ServeMux
+	onLogin  func(context.Context)
 }
 
 // New builds the panel.
@@ -84,7 +88,7 @@ func New(o Options) (*Panel, error) {
 		return nil, err
 	}
 	p := &Panel{settings: o.Settings, sessions: newSessionStore(o.DB, o.Rebind, log), throttle: newThrottle(),
-		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux()}
+		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux(), onLogin: o.OnLogin}
 	if p.tmpl, err = p.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -108,7 +112,7 @@ func (p *Panel) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeH
 func (p *Panel) parseTemplates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{"asset": p.assets.url}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "keys", "config", "logs"} {
+	for _, name := range []string{"login", "keys", "config", "logs", "framed"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -198,7 +202,9 @@ type pageData struct {
 	CSRF      string
 	Version   string
 	Update    *version.Status
+	Notices   []string // what the start found about admin access (config.Manager.Notices)
 	Error     string
+	Notice    bool // Error is news (logged out, token changed), not a failure
 	Next      string
 	LoginCSRF string
 	I18N      template.JS
@@ -220,7 +226,9 @@ func (d *pageData) HTMLLang() string {
 func (p *Panel) newPageData(w http.ResponseWriter, r *http.Request, page string) *pageData {
 	lang, switched := pickLang(r)
 	if switched {
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+		// Through p.cookie: inside a Hugging Face frame a plain Lax cookie is refused, and the next page
+		// would be in the browser's language again.
+		http.SetCookie(w, p.cookie(r, langCookie, lang, 365*24*3600))
 	}
 	// json.Marshal escapes <, > and &, so the catalogue cannot end the script element it sits in.
 	msgs, _ := json.Marshal(p.catalog[lang])
@@ -228,13 +236,45 @@ func (p *Panel) newPageData(w http.ResponseWriter, r *http.Request, page string)
 }
 
 func (p *Panel) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	p.renderWith(w, status, name, d, func(h http.Header) { securityHeaders(h, p.settings.Current()) })
+}
+
+// foreignFrame tells a page requested by a frame on a site that FRAME_ANCESTORS does not allow: the
+// browser would refuse to show the panel there and show its grey error instead. The browser says
+// which site frames us in Referer (its origin at least, under the default referrer policy).
+func foreignFrame(r *http.Request, snap *config.Snapshot) bool {
+	if r.Header.Get("Sec-Fetch-Dest") != "iframe" || r.Header.Get("Sec-Fetch-Site") != "cross-site" {
+		return false
+	}
+	ref, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil || ref.Host == "" {
+		return false // no way to tell; the normal page and its policy apply
+	}
+	return !config.FrameAllowed(snap, ref)
+}
+
+// renderFramedNotice answers a foreign frame with a page that any site may frame, because it holds
+// nothing to click but a link that opens the panel in its own tab: no form, no session, nothing a
+// framing site could trick an admin into using.
+func (p *Panel) renderFramedNotice(w http.ResponseWriter, r *http.Request) {
+	d := p.newPageData(w, r, "framed")
+	d.TitleKey, d.Next = "login.title", r.URL.Path
+	p.renderWith(w, http.StatusOK, "framed", d, func(h http.Header) {
+		securityHeaders(h, p.settings.Current())
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "+
+			"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors *")
+		h.Del("X-Frame-Options")
+	})
+}
+
+func (p *Panel) renderWith(w http.ResponseWriter, status int, name string, d *pageData, headers func(http.Header)) {
 	var buf bytes.Buffer
 	if err := p.tmpl[name].Execute(&buf, d); err != nil {
 		p.log.Error("rendering an admin page", "page", name, "err", err)
 		http.Error(w, "could not render the page", http.StatusInternalServerError)
 		return
 	}
-	securityHeaders(w.Header(), p.settings.Current())
+	headers(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
@@ -242,6 +282,10 @@ func (p *Panel) render(w http.ResponseWriter, status int, name string, d *pageDa
 
 // page renders a panel page for a logged-in admin, or sends the browser to the login page.
 func (p *Panel) page(w http.ResponseWriter, r *http.Request) {
+	if foreignFrame(r, p.settings.Current()) {
+		p.renderFramedNotice(w, r)
+		return
+	}
 	id, sess, ok := p.current(r)
 	if !ok {
 		http.Redirect(w, r, "/?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
@@ -255,7 +299,21 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request) {
 	d := p.newPageData(w, r, strings.TrimPrefix(r.URL.Path, "/"))
 	d.TitleKey, d.Scripts, d.LoggedIn, d.CSRF = info.title, info.scripts, true, sess.csrf
 	d.Update = p.update()
+	d.Notices = p.notices(d.lang)
 	p.render(w, http.StatusOK, d.Page, d)
+}
+
+// notices are the start's notices about admin access in the page's language.
+func (p *Panel) notices(lang string) []string {
+	var out []string
+	for _, n := range p.settings.Notices() {
+		if lang == "zh" {
+			out = append(out, n.ZH)
+		} else {
+			out = append(out, n.EN)
+		}
+	}
+	return out
 }
 
 // update returns the cached release check when it found a newer release; the page never waits for

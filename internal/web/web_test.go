@@ -414,3 +414,62 @@ func TestScriptsAvoidMarkupSinks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Inside a Hugging Face frame over HTTPS the language choice is a partitioned SameSite=None cookie, like
+// the session: a Lax cookie would be refused there and the next page would be English again.
+func TestLanguageInFrame(t *testing.T) {
+	f := newFixture(t)
+	r := httptest.NewRequest("GET", "/?lang=zh", nil)
+	r.Header.Set("Sec-Fetch-Dest", "iframe")
+	r.Header.Set("X-Forwarded-Proto", "https")
+	c := cookie(f.do(r), langCookie)
+	if c == nil || c.Value != "zh" || c.SameSite != http.SameSiteNoneMode || !c.Secure || !c.Partitioned {
+		t.Fatalf("language cookie in a frame: %+v", c)
+	}
+}
+
+// A frame on a site that may not frame the panel gets a notice page that any site may frame (the
+// browser would show its grey error for the panel itself); Hugging Face and our own frames get the
+// panel.
+func TestForeignFrameNotice(t *testing.T) {
+	f := newFixture(t)
+	for referer, foreign := range map[string]bool{
+		"https://evil.example/page":           true,
+		"http://localhost:8080/":              true,
+		"https://huggingface.co/spaces/me/gg": false,
+		"https://other-space.hf.space/":       true, // another Space: FRAME_ANCESTORS allows only the Space page
+		"":                                    false,
+	} {
+		r := httptest.NewRequest("GET", "/keys", nil)
+		r.Header.Set("Sec-Fetch-Dest", "iframe")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		if referer != "" {
+			r.Header.Set("Referer", referer)
+		}
+		resp := f.do(r)
+		page := body(t, resp)
+		csp := resp.Header.Get("Content-Security-Policy")
+		got := strings.Contains(page, `id="foreign-frame"`)
+		if got != foreign {
+			t.Errorf("Referer %q: notice %v, want %v (status %d)", referer, got, foreign, resp.StatusCode)
+		}
+		if foreign && (!strings.Contains(csp, "frame-ancestors *") || !strings.Contains(csp, "script-src 'none'") ||
+			resp.Header.Get("X-Frame-Options") != "" || strings.Contains(page, "<form")) {
+			t.Errorf("Referer %q: the notice page must be frameable and inert: CSP %q, XFO %q", referer, csp, resp.Header.Get("X-Frame-Options"))
+		}
+		if !foreign && strings.Contains(csp, "frame-ancestors *") {
+			t.Errorf("Referer %q: the panel became frameable by anyone", referer)
+		}
+	}
+}
+
+// News on the login page (logged out, token changed) is not styled as an error.
+func TestLoginNotices(t *testing.T) {
+	f := newFixture(t)
+	for code, class := range map[string]string{"out": "banner info", "token": "banner info", "bad": "banner error"} {
+		page := body(t, f.do(httptest.NewRequest("GET", "/?lang=en&e="+code, nil)))
+		if !strings.Contains(page, `class="`+class+`"`) {
+			t.Errorf("e=%s is not shown as %q", code, class)
+		}
+	}
+}

@@ -1,4 +1,5 @@
-// A small SVG line chart of successes and failures over time, instead of a charting library: the
+// A small SVG line chart of successes, failures and refused requests (client mistakes that never
+// reached Google, drawn grey so that they do not look like unhealthy keys) over time, instead of a charting library: the
 // panel ships inside the binary and loads nothing from a CDN.
 'use strict';
 
@@ -30,8 +31,8 @@
     return hourly ? hh + ':00' : hh + ':' + mm;
   }
 
-  // draw renders points [{time, success, failure}] into container; hourly picks the axis labels.
-  function draw(container, points, { hourly, successLabel, failureLabel, emptyLabel }) {
+  // draw renders points [{time, success, failure, refused}] into container; hourly picks the axis labels.
+  function draw(container, points, { hourly, successLabel, failureLabel, refusedLabel, emptyLabel }) {
     GG.clear(container);
     if (!points.length) {
       container.append(GG.el('p.muted', {}, emptyLabel));
@@ -40,7 +41,7 @@
     // Drawn at the container's real width, so text is never stretched.
     const W = Math.max(300, Math.round(container.clientWidth || 640));
     const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img' });
-    const max = niceMax(Math.max(1, ...points.map((p) => Math.max(p.success || 0, p.failure || 0))));
+    const max = niceMax(Math.max(1, ...points.map((p) => Math.max(p.success || 0, p.failure || 0, p.refused || 0))));
     const iw = W - PAD.left - PAD.right;
     const ih = H - PAD.top - PAD.bottom;
     const x = (i) => PAD.left + (points.length === 1 ? iw / 2 : (i * iw) / (points.length - 1));
@@ -56,7 +57,8 @@
       if (i % every === 0) root.append(svg('text', { x: x(i), y: H - 6, 'text-anchor': 'middle' }, label(p.time, hourly)));
     });
 
-    for (const [key, cls] of [['success', 'ok'], ['failure', 'bad']]) {
+    const series = [['refused', 'refused'], ['success', 'ok'], ['failure', 'bad']].filter(([key]) => key !== 'refused' || points.some((p) => p.refused));
+    for (const [key, cls] of series) {
       const line = points.map((p, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(p[key] || 0).toFixed(1)}`).join('');
       const area = `${line}L${x(points.length - 1).toFixed(1)},${y(0)}L${x(0).toFixed(1)},${y(0)}Z`;
       root.append(svg('path', { class: cls + '-area', d: area }));
@@ -67,10 +69,12 @@
     const col = iw / Math.max(1, points.length);
     points.forEach((p, i) => {
       const hit = svg('rect', { class: 'hit', x: x(i) - col / 2, y: PAD.top, width: col, height: ih });
-      hit.append(svg('title', {}, `${GG.fmt.time(p.time)}\n${successLabel}: ${p.success || 0}\n${failureLabel}: ${p.failure || 0}`));
+      hit.append(svg('title', {}, `${GG.fmt.time(p.time)}\n${successLabel}: ${p.success || 0}\n${failureLabel}: ${p.failure || 0}` +
+        (refusedLabel ? `\n${refusedLabel}: ${p.refused || 0}` : '')));
       root.append(hit);
     });
-    container.append(root, GG.el('div.legend', {}, GG.el('span.ok', {}, successLabel), GG.el('span.bad', {}, failureLabel)));
+    container.append(root, GG.el('div.legend', {}, GG.el('span.ok', {}, successLabel), GG.el('span.bad', {}, failureLabel),
+      series.some(([key]) => key === 'refused') ? GG.el('span.refused', {}, refusedLabel) : null));
   }
 
   // bucket turns rows with a time and an is_success flag into per-minute or per-hour points, for the

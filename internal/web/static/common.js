@@ -18,6 +18,23 @@
     return s;
   }
 
+  // label translates a value the server names with a fixed identifier (an error type, an attempt's
+  // class, a known reason): the catalogue's prefix+value when there is one, the value itself otherwise.
+  function label(prefix, value) {
+    if (value === undefined || value === null || value === '') return '–';
+    const key = prefix + value;
+    return Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : String(value);
+  }
+
+  // reason explains why a key is disabled: the reasons gemgate writes itself are translated; Google's
+  // own message is quoted as it is.
+  function reason(text) {
+    if (!text) return '';
+    const streak = 'too many consecutive failures: ';
+    if (text.startsWith(streak)) return t('reason.streak', { msg: text.slice(streak.length) });
+    return label('reason.', text);
+  }
+
   // el builds an element: el('button.btn.small', {type: 'button', onclick}, 'text', child, ...).
   // Strings become text nodes; attributes are set as attributes or properties, never as markup.
   function el(spec, attrs, ...children) {
@@ -249,6 +266,17 @@
     return el('span.pill.' + cls, {}, code ? String(code) : '–');
   }
 
+  // cardLabels gives every body cell of table its column's name (data-label), which the phone layout
+  // shows in front of the value once the table has become a list of cards.
+  function cardLabels(table) {
+    const names = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((td, i) => {
+        if (names[i]) td.dataset.label = names[i];
+      });
+    }
+  }
+
   // debounce delays fn until calls stop for ms, for search boxes.
   function debounce(fn, ms) {
     let timer;
@@ -258,6 +286,6 @@
     };
   }
 
-  window.GG = { t, el, append, clear, api, APIError, toast, fail, modal, confirmBox, copyText, copyAndTell, fmt,
-    pretty, pager, field, codeBlock, statusPill, debounce, csrf, lang };
+  window.GG = { t, label, reason, el, append, clear, api, APIError, toast, fail, modal, confirmBox, copyText, copyAndTell, fmt,
+    pretty, pager, field, codeBlock, statusPill, debounce, cardLabels, csrf, lang };
 })();

@@ -12,6 +12,7 @@
   let groups = [];
   let activeGroup = '';
   let modelList = null;
+  let leaving = false; // the page is moving to the login page on purpose
 
   const help = (d) => (d.help && (d.help[lang] || d.help.en)) || '';
   const isSecretHidden = (f) => f.def.secret && !f.revealed;
@@ -200,12 +201,19 @@
     return rowsWidget(f, f.value || [], row);
   }
 
-  // hiddenSecret shows a masked list or map read-only until the admin reveals it.
+  // hiddenSecret shows a masked list or map until the admin reveals it, with the same add, paste and
+  // generate buttons as the revealed editor: using one reveals the values first (a list edited while
+  // masked would save the masks) and then does what was asked.
   function hiddenSecret(f, lines) {
     const node = el('div.rows', {}, lines.length ? lines : el('span.muted.small', {}, t('config.empty')));
+    const then = (action) => () => reveal(f, action);
+    const tools = [el('button.btn.small', { type: 'button', onclick: then('add') }, '+ ' + t('config.add_row'))];
+    if (f.def.kind === 'list') tools.push(el('button.btn.small', { type: 'button', onclick: then('paste') }, t('config.paste')));
+    if (f.def.widget === 'tokens') tools.push(el('button.btn.small', { type: 'button', onclick: then('generate') }, t('config.generate')));
     if (f.def.widget === 'proxies' && lines.length) {
-      node.append(el('div.toolbar', {}, el('button.btn.small', { type: 'button', onclick: () => checkConfiguredProxies(node) }, t('config.proxy.check_all'))));
+      tools.push(el('button.btn.small', { type: 'button', onclick: () => checkConfiguredProxies(node) }, t('config.proxy.check_all')));
     }
+    node.append(el('div.toolbar', {}, tools));
     return { node, read: () => f.value };
   }
 
@@ -453,7 +461,9 @@
     for (const b of document.querySelectorAll('#config-tabs button')) b.classList.toggle('dirty', dirtyGroups.has(b.dataset.group));
   }
 
-  async function reveal(f) {
+  // reveal fetches a secret in full and shows its editor; then names a toolbar action (add, paste,
+  // generate) to run on it at once.
+  async function reveal(f, then) {
     try {
       const d = await api('POST', '/api/config/reveal', { names: [f.def.name] });
       f.value = d.values[f.def.name];
@@ -461,8 +471,13 @@
       renderField(f);
       updateDirty();
     } catch (e) {
-      fail(e);
+      return fail(e);
     }
+    if (!then) return;
+    const buttons = [...f.node.querySelectorAll('.rows > .toolbar button')];
+    const want = { add: '+ ' + t('config.add_row'), paste: t('config.paste'), generate: t('config.generate') }[then];
+    const b = buttons.find((x) => x.textContent === want);
+    if (b) b.click();
   }
 
   async function revert(f) {
@@ -479,7 +494,7 @@
 
   // reloadSetting fetches one setting again after a change made outside the form.
   async function reloadSetting(name) {
-    const [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config')]);
+    const [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config?detailed=1')]);
     const def = schema.settings.find((s) => s.name === name);
     const view = conf.settings.find((s) => s.name === name);
     const f = fields.get(name);
@@ -512,11 +527,20 @@
       $('save').disabled = false;
       return showServerErrors(e);
     }
-    toast(t('config.saved', { n: dirty.length }), 'ok');
     if (tokenChanged) {
-      setTimeout(() => { location.href = '/?e=session&next=/config'; }, 1500);
+      // The new token ended every session, this one too, and what was saved is saved: the bar says so,
+      // and the page goes straight to the login page, which says why, without a "leave site?" prompt.
+      for (const f of dirty) {
+        f.original = f.widget.read();
+        f.node.classList.remove('dirty');
+      }
+      updateDirty();
+      leaving = true;
+      location.href = '/?e=token&next=/config';
       return;
     }
+    toast(t('config.saved', { n: dirty.length }), 'ok');
+    // The form is built again from the server's answer; until then it still shows the changes.
     await load();
   }
 
@@ -535,9 +559,15 @@
     toast(placed ? t('config.fix_errors') : e.message, 'error');
   }
 
+  // discard puts back every changed field, and clears every error the form shows: an error about a
+  // value that is gone would only mislead.
   async function discard() {
     if (!(await confirmBox(t('config.discard_confirm'), { ok: t('config.discard') }))) return;
-    for (const f of dirtyFields()) renderField(f);
+    for (const f of fields.values()) {
+      if (isDirty(f)) renderField(f);
+      else setError(f, '');
+    }
+    for (const n of document.querySelectorAll('#toasts .toast.error')) n.remove();
     updateDirty();
   }
 
@@ -571,7 +601,7 @@
   async function load() {
     let schema, conf;
     try {
-      [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config')]);
+      [schema, conf] = await Promise.all([api('GET', '/api/config/schema'), api('GET', '/api/config?detailed=1')]);
     } catch (e) {
       clear($('config-groups')).append(el('p.banner.error', {}, e.message));
       return;
@@ -605,7 +635,7 @@
   $('config-form').addEventListener('submit', (e) => e.preventDefault());
   // FAQ 4: a change that is not saved does nothing, so leaving with unsaved changes asks first.
   window.addEventListener('beforeunload', (e) => {
-    if (dirtyFields().length) {
+    if (!leaving && dirtyFields().length) {
       e.preventDefault();
       e.returnValue = '';
     }

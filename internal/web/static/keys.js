@@ -4,15 +4,18 @@
 'use strict';
 
 (function () {
-  const { t, el, clear, api, toast, fail, modal, confirmBox, copyAndTell, fmt, pager, field, codeBlock, statusPill, debounce } = GG;
+  const { t, label, reason: reasonText, el, clear, api, toast, fail, modal, confirmBox, copyAndTell, fmt, pager, field, codeBlock, statusPill, debounce } = GG;
   const $ = (id) => document.getElementById(id);
 
   const BATCH = 50; // keys per request for selections and for verification, with progress in between
   const BIG_BATCH = 1000; // keys per request for cheap actions on every matching key
 
   const state = {
+    pool: '', // '' for the Gemini keys, 'vertex' for the Vertex AI Express keys
     filter: '',
     search: '',
+    minFailures: 0,
+    sort: '',
     offset: 0,
     limit: 20,
     keys: [],
@@ -23,13 +26,21 @@
     cancel: false,
   };
 
+  // kapi calls a key route on the pool shown (?pool=vertex for the Vertex AI Express keys).
+  function kapi(method, path, body) {
+    if (!state.pool) return api(method, path, body);
+    return api(method, path + (path.includes('?') ? '&' : '?') + 'pool=' + state.pool, body);
+  }
+
   // Key list
 
   async function loadKeys() {
     const q = new URLSearchParams({ status: state.filter, search: state.search, limit: state.limit, offset: state.offset });
+    if (state.minFailures > 0) q.set('min_failures', state.minFailures);
+    if (state.sort) q.set('sort', state.sort);
     let data;
     try {
-      data = await api('GET', '/api/keys/status?' + q);
+      data = await kapi('GET', '/api/keys/status?' + q);
     } catch (e) {
       return fail(e);
     }
@@ -73,6 +84,14 @@
       el('span', { dataset: { until: c.until } }, fmt.left(c.until)))));
   }
 
+  // usageList shows the requests counted against KEY_MODEL_LIMITS: this minute and today, per model.
+  function usageList(k) {
+    if (!k.usage || !k.usage.length) return null;
+    const cap = (n, limit) => fmt.n(n) + (limit ? '/' + fmt.n(limit) : '');
+    return el('ul.usage.small', {}, k.usage.map((u) => el('li', { class: u.at_cap ? 'warn' : null },
+      u.model + ': ' + t('keys.usage', { minute: cap(u.minute, u.rpm_limit), day: cap(u.day, u.rpd_limit) }))));
+  }
+
   function metaCell(k) {
     const parts = [];
     if (k.tags && k.tags.length) parts.push(el('div.tags', {}, k.tags.map((tag) => el('span.pill', {}, tag))));
@@ -94,21 +113,22 @@
         showSelected();
       });
       const lastErr = k.last_error_code || k.last_error
-        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '' }, clip(withoutCode(k.last_error, k.last_error_code), 90)),
+        ? [statusPill(k.last_error_code), ' ', el('span.small', { title: k.last_error || '', lang: 'en' }, clip(withoutCode(k.last_error, k.last_error_code), 90)),
           el('div.small.muted', {}, fmt.time(k.last_error_at))]
         : el('span.muted', {}, '–');
       // The reason a key was disabled is usually its last error, shown next to it already.
-      const reason = k.disabled_reason && k.disabled_reason !== k.last_error ? k.disabled_reason : '';
+      const reason = k.disabled_reason && k.disabled_reason !== k.last_error ? reasonText(k.disabled_reason) : '';
       body.append(el('tr', { dataset: { id: k.id } },
-        el('td.check', {}, box),
-        el('td.nowrap', {}, el('div.mono', {}, k.key), el('div.small.muted', {}, 'id ' + k.id)),
-        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k)),
+        el('td.check', {}, el('label.hit', {}, box)),
+        el('td.nowrap.key-cell', {}, el('div.mono', {}, k.key), el('div.small.muted.id-line', {}, 'id ' + k.id)),
+        el('td', {}, keyState(k), reason ? el('div.small.muted', { title: reason }, clip(reason, 80)) : null, cooldownList(k), usageList(k)),
         el('td.num', {}, fmt.n(k.failure_count)),
         el('td.wrap', {}, lastErr),
-        el('td', {}, metaCell(k)),
-        el('td', {}, rowActions(k)),
+        el('td.meta-cell', {}, metaCell(k)),
+        el('td.actions-cell', {}, rowActions(k)),
       ));
     }
+    GG.cardLabels($('keys-table'));
     $('select-page').checked = state.keys.length > 0 && state.keys.every((k) => state.selected.has(k.id));
     showSelected();
   }
@@ -124,16 +144,33 @@
     return s.length > n ? s.slice(0, n - 1) + '…' : s;
   }
 
+  // rowActions offers what applies to the key: Enable for a disabled key, Reset (clear its failures
+  // and cooldowns) only for a key that has any, Disable for a usable one.
   function rowActions(k) {
     const b = (label, fn, cls) => el('button.btn.small' + (cls || ''), { type: 'button', onclick: fn }, label);
+    const troubled = k.failure_count > 0 || (k.cooldowns && k.cooldowns.length);
     return el('div.row-actions', {},
       b(t('keys.action.verify'), () => runAction('verify', [k.id])),
-      k.disabled ? b(t('keys.action.enable'), () => runAction('enable', [k.id])) : b(t('keys.action.reset'), () => runAction('enable', [k.id])),
+      k.disabled ? b(t('keys.action.enable'), () => runAction('enable', [k.id])) : null,
+      !k.disabled && troubled ? b(t('keys.action.reset'), () => runAction('enable', [k.id])) : null,
       k.disabled ? null : b(t('keys.action.disable'), () => runAction('disable', [k.id])),
+      b(t('keys.action.show'), () => showKey(k.id, k.key)),
       b(t('keys.action.copy'), () => copyKeys([k.id])),
       b(t('keys.action.details'), () => keyDetails(k.id, k.key)),
       b(t('keys.action.delete'), () => runAction('delete', [k.id]), '.danger'),
     );
+  }
+
+  // showKey shows one key in full on demand; the value travels in the answer to a POST, never in a URL.
+  async function showKey(id, masked) {
+    try {
+      const keys = (await api('POST', '/api/keys/copy', { ids: [id] })).keys || [];
+      const full = el('code.full-key', { id: 'full-key' }, keys[0] || '–');
+      modal({ title: t('keys.show.title', { key: masked }), body: el('div', {}, el('p.muted.small', {}, t('keys.show.help')), full),
+        actions: [{ label: t('keys.action.copy'), onClick: () => { copyAndTell(keys[0] || ''); return false; } }, { label: t('common.close') }] });
+    } catch (e) {
+      fail(e);
+    }
   }
 
   function showSelected() {
@@ -151,7 +188,7 @@
       return [...state.selected];
     }
     const q = new URLSearchParams({ status: state.filter, search: state.search });
-    const data = await api('GET', '/api/keys/ids?' + q);
+    const data = await kapi('GET', '/api/keys/ids?' + q);
     return data.ids;
   }
 
@@ -180,11 +217,11 @@
     const totals = {};
     try {
       if (all) {
-        Object.assign(totals, await api('POST', '/api/keys/' + action, { all: true }));
+        Object.assign(totals, await kapi('POST', '/api/keys/' + action, { all: true }));
       } else {
         const size = action === 'verify' || ids.length <= BATCH * 4 ? BATCH : BIG_BATCH;
         await batches(ids, size, async (chunk) => {
-          const r = await api('POST', '/api/keys/' + action, { ids: chunk });
+          const r = await kapi('POST', '/api/keys/' + action, { ids: chunk });
           if (r.results) results.push(...r.results);
           for (const [k, v] of Object.entries(r)) if (typeof v === 'number') totals[k] = (totals[k] || 0) + v;
         });
@@ -222,6 +259,8 @@
     }
   }
 
+  // showVerify groups failed checks by Google's status code, each with a translated explanation of
+  // the code and Google's own message per key.
   function showVerify(results) {
     const ok = results.filter((r) => r.valid);
     const bad = results.filter((r) => !r.valid);
@@ -233,9 +272,10 @@
     }
     const body = el('div', {},
       el('p', { id: 'verify-summary' }, t('keys.verify.summary', { ok: fmt.n(ok.length), bad: fmt.n(bad.length) })),
-      [...groups.entries()].map(([code, rows]) => el('details', { open: groups.size === 1 },
-        el('summary', {}, statusPill(code), ' ', t('keys.verify.group', { n: rows.length })),
-        el('ul', {}, rows.map((r) => el('li', {}, el('span.mono', {}, r.key), ' — ', el('span.small', {}, clip(r.error || '', 300))))),
+      [...groups.entries()].map(([code, rows]) => el('details.verify-group', { open: groups.size === 1, dataset: { code } },
+        el('summary', {}, statusPill(code), ' ', label('http.', code), ' · ', t('keys.verify.group', { n: rows.length })),
+        el('ul', {}, rows.map((r) => el('li', {}, el('span.mono', {}, r.key), ' — ', el('span.small.muted', {}, t('keys.verify.google')), ' ',
+          el('span.small', { lang: 'en' }, clip(r.error || '', 300))))),
         el('button.btn.small', { type: 'button', onclick: () => copyKeys(rows.map((r) => r.id)) }, t('keys.verify.copy_group')),
       )),
     );
@@ -246,10 +286,10 @@
     try {
       let keys = [];
       if (ids === null) {
-        keys = (await api('POST', '/api/keys/copy', { all: true })).keys;
+        keys = (await kapi('POST', '/api/keys/copy', { all: true })).keys;
       } else {
         for (let i = 0; i < ids.length; i += BIG_BATCH) {
-          keys = keys.concat((await api('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
+          keys = keys.concat((await kapi('POST', '/api/keys/copy', { ids: ids.slice(i, i + BIG_BATCH) })).keys);
         }
       }
       await copyAndTell(keys.join('\n'), keys.length);
@@ -268,7 +308,7 @@
         {
           label: t('keys.add.submit'), kind: 'primary', id: 'add',
           onClick: async () => {
-            const r = await api('POST', '/api/keys/add', { text: area.value });
+            const r = await kapi('POST', '/api/keys/add', { text: area.value });
             toast(t('keys.add.result', { added: r.added, duplicates: r.duplicates, found: r.found }), r.added ? 'ok' : undefined);
             refresh();
           },
@@ -315,7 +355,7 @@
   }
 
   function chartLabels() {
-    return { successLabel: t('chart.success'), failureLabel: t('chart.failure'), emptyLabel: t('chart.empty') };
+    return { successLabel: t('chart.success'), failureLabel: t('chart.failure'), refusedLabel: t('chart.refused'), emptyLabel: t('chart.empty') };
   }
 
   // callOf reads a row of /api/stats/details.
@@ -359,7 +399,7 @@
       el('thead', {}, el('tr', {}, [t('logs.col.time'), t('logs.col.type'), t('logs.col.code'), t('logs.col.model'), ''].map((h) => el('th', {}, h)))),
       el('tbody', {}, rows.map((r) => el('tr', {},
         el('td', {}, fmt.time(r.request_time)),
-        el('td.wrap', {}, r.error_type || '–'),
+        el('td.wrap', {}, label('etype.', r.error_type)),
         el('td', {}, statusPill(r.error_code)),
         el('td.wrap', {}, r.model_name || '–'),
         el('td', {}, el('button.btn.small', { type: 'button', onclick: () => GGLogs.errorDetails(r.id) }, t('keys.action.details'))),
@@ -388,7 +428,7 @@
         const v = s[node.dataset.calls] || {};
         node.textContent = fmt.n(v.total || 0);
         document.querySelector(`[data-split="${node.dataset.calls}"]`).textContent =
-          t('calls.split', { ok: fmt.n(v.success || 0), bad: fmt.n(v.failure || 0) });
+          t('calls.split', { ok: fmt.n(v.success || 0), bad: fmt.n(v.failure || 0), refused: fmt.n(v.refused || 0) });
       }
     } catch (e) {
       if (e.status !== 401) for (const node of document.querySelectorAll('[data-calls]')) node.textContent = '–';
@@ -412,7 +452,8 @@
     const summary = el('dl.fields', {},
       field(t('calls.total'), fmt.n(total)),
       field(t('chart.success'), fmt.n(totals.success || 0) + ' (' + fmt.pct(totals.success || 0, total) + ')'),
-      field(t('chart.failure'), fmt.n(totals.failure || 0) + ' (' + fmt.pct(totals.failure || 0, total) + ')'));
+      field(t('chart.failure'), fmt.n(totals.failure || 0) + ' (' + fmt.pct(totals.failure || 0, total) + ')'),
+      field(t('chart.refused'), fmt.n(totals.refused || 0) + ' (' + fmt.pct(totals.refused || 0, total) + ')'));
     const note = rows.length < total ? el('p.muted.small', {}, t('calls.newest', { n: fmt.n(rows.length) })) : null;
     modal({ title: t('calls.details', { period: t('calls.' + period) }), wide: true, body: el('div', {}, summary, note, callTable(rows)) });
   }
@@ -428,6 +469,8 @@
     }
   }
 
+  // loadAttention lists the keys with the most answers of one status code in 24 hours, with actions
+  // on one key or on every listed key at once.
   async function loadAttention() {
     const custom = parseInt($('attention-custom').value, 10);
     const code = custom >= 100 && custom <= 599 ? custom : state.attentionCode;
@@ -435,10 +478,12 @@
     const list = $('attention-list');
     try {
       const rows = await api('GET', '/api/stats/attention-keys?' + new URLSearchParams({ status_code: code, limit }));
+      state.attention = rows.map((r) => r.key_id);
+      $('attention-bulk').hidden = !rows.length;
       clear(list);
       if (!rows.length) return list.append(el('li.muted', {}, t('attention.none', { code })));
       for (const r of rows) {
-        list.append(el('li', {},
+        list.append(el('li', { dataset: { id: r.key_id } },
           el('span', {}, el('span.mono', {}, r.key), ' ', el('span.pill.warn', {}, code + ': ' + fmt.n(r.count))),
           el('span.row-actions', {},
             el('button.btn.small', { type: 'button', onclick: () => runAction('verify', [r.key_id]) }, t('keys.action.verify')),
@@ -469,6 +514,12 @@
   }
 
   function wire() {
+    $('key-pool').addEventListener('change', () => {
+      state.pool = $('key-pool').value;
+      state.offset = 0;
+      state.selected.clear();
+      loadKeys();
+    });
     $('refresh').addEventListener('click', refresh);
     $('add-keys').addEventListener('click', addKeysDialog);
     $('copy-all').addEventListener('click', () => copyKeys(null));
@@ -520,6 +571,22 @@
       });
     }
     $('attention-custom').addEventListener('change', loadAttention);
+    for (const b of document.querySelectorAll('[data-attention]')) {
+      b.addEventListener('click', () => {
+        if (!state.busy && state.attention && state.attention.length) runAction(b.dataset.attention, [...state.attention]);
+      });
+    }
+    $('min-failures').addEventListener('change', () => {
+      state.minFailures = Math.max(0, parseInt($('min-failures').value, 10) || 0);
+      state.offset = 0;
+      loadKeys();
+    });
+    $('sort-failures').addEventListener('click', () => {
+      state.sort = state.sort ? '' : 'failures';
+      $('sort-failures').setAttribute('aria-pressed', String(!!state.sort));
+      state.offset = 0;
+      loadKeys();
+    });
     $('attention-limit').addEventListener('change', loadAttention);
     window.addEventListener('resize', debounce(loadChart, 300));
   }

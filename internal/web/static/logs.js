@@ -3,7 +3,7 @@
 'use strict';
 
 (function () {
-  const { t, el, clear, api, toast, fail, confirmBox, copyAndTell, fmt, pager, statusPill } = GG;
+  const { t, label, el, clear, api, toast, fail, confirmBox, copyAndTell, fmt, pager, statusPill } = GG;
   const $ = (id) => document.getElementById(id);
 
   // A view is one of the two tables; both work the same way and differ in columns and routes.
@@ -38,10 +38,11 @@
           else v.selected.delete(r.id);
           v.showSelected();
         });
-        body.append(el('tr', { dataset: { id: r.id } }, el('td.check', {}, box), cfg.cells(r), el('td', {}, el('div.row-actions', {},
+        body.append(el('tr', { dataset: { id: r.id } }, el('td.check', {}, el('label.hit', {}, box)), cfg.cells(r), el('td.actions-cell', {}, el('div.row-actions', {},
           el('button.btn.small', { type: 'button', onclick: () => cfg.details(r, v.load) }, t('keys.action.details')),
           el('button.btn.small.danger', { type: 'button', onclick: () => v.remove([r.id]) }, t('keys.action.delete'))))));
       }
+      GG.cardLabels($(name + '-table'));
       $(name + '-select-page').checked = v.rows.length > 0 && v.rows.every((r) => v.selected.has(r.id));
       $(name + '-total').textContent = t('logs.total', { n: fmt.n(v.total) });
       for (const b of document.querySelectorAll(`#${name}-table .sort`)) {
@@ -150,7 +151,7 @@
       el('td.num', {}, String(r.id)),
       el('td', {}, fmt.time(r.request_time)),
       el('td.mono', {}, r.gemini_key || '–'),
-      el('td.wrap', {}, r.error_type || '–'),
+      el('td.wrap', { title: r.error_type || '' }, label('etype.', r.error_type)),
       el('td', {}, statusPill(r.error_code)),
       el('td.wrap', {}, r.model_name || '–'),
     ],
@@ -165,7 +166,7 @@
     columns: 8,
     cells: (r) => [
       el('td', {}, fmt.time(r.request_time)),
-      el('td', {}, r.route || '–', r.stream ? el('span.pill', {}, 'stream') : null),
+      el('td', {}, r.route || '–', r.stream ? el('span.pill', {}, t('logs.stream_pill')) : null),
       el('td.wrap', {}, r.model_name || '–'),
       el('td.mono', {}, r.api_key || '–'),
       el('td', {}, statusPill(r.status_code)),
@@ -196,6 +197,30 @@
     if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
   }
 
+  // What the logs do not hold row by row: rows removed by LOG_MAX_ROWS, and refusals that were only
+  // counted (a few samples per source and minute are logged).
+  async function loadNotices() {
+    let st;
+    try {
+      st = await api('GET', '/api/logs/status');
+    } catch (e) {
+      return;
+    }
+    const ev = st.budget && st.budget.last_eviction;
+    $('log-budget').hidden = !ev;
+    if (ev) $('log-budget').textContent = t('logs.budget_evicted', { rows: fmt.n(ev.rows), table: ev.table, at: fmt.time(ev.at), max: fmt.n(st.budget.max_rows) });
+    const totals = (st.refusals && st.refusals.totals) || {};
+    const refused = Object.values(totals).reduce((a, b) => a + b, 0);
+    const top = (st.refusals && st.refusals.top_sources) || [];
+    $('log-refusals').hidden = refused === 0;
+    if (refused) {
+      $('log-refusals').textContent = t('logs.refusals_counted', { n: fmt.n(refused), sampled: fmt.n(st.refusals.sampled || 0),
+        top: top.slice(0, 3).map((s) => s.source + ' (' + fmt.n(s.count) + ')').join(', ') });
+    }
+    $('log-notices').hidden = !ev && refused === 0;
+  }
+
+  loadNotices();
   errors.wire();
   requests.wire();
   for (const b of document.querySelectorAll('#log-tabs [data-tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));

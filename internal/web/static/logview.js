@@ -3,7 +3,7 @@
 'use strict';
 
 (function () {
-  const { t, el, api, fail, modal, confirmBox, copyAndTell, fmt, field, codeBlock, statusPill } = GG;
+  const { t, label, el, api, fail, modal, confirmBox, copyAndTell, fmt, field, codeBlock, statusPill } = GG;
 
   // errorDetails shows one error log; onDeleted runs after it was deleted from the dialog.
   async function errorDetails(id, onDeleted) {
@@ -19,8 +19,8 @@
         field(t('logs.col.time'), fmt.time(e.request_time)),
         field(t('logs.col.key'), e.gemini_key ? el('span.mono', {}, e.gemini_key) : '–'),
         field(t('logs.key_id'), e.key_id),
-        field(t('logs.col.type'), e.error_type),
-        field(t('logs.class'), e.error_class),
+        field(t('logs.col.type'), label('etype.', e.error_type)),
+        field(t('logs.class'), label('class.', e.error_class)),
         field(t('logs.col.code'), statusPill(e.error_code)),
         field(t('logs.col.model'), e.model_name),
         field(t('logs.col.route'), e.route),
@@ -69,14 +69,14 @@
         field(t('logs.col.time'), fmt.time(r.request_time)),
         field(t('logs.request_id'), r.request_id),
         field(t('logs.col.route'), r.route),
-        field(t('logs.path'), (r.method || '') + ' ' + (r.path || '')),
+        field(t('logs.path'), el('span.mono', {}, (r.method || '') + ' ' + (r.path || ''))),
         field(t('logs.col.model'), r.model_name),
         field(t('logs.col.key'), r.api_key ? el('span.mono', {}, r.api_key) : '–'),
         field(t('logs.col.status'), statusPill(r.status_code)),
         field(t('logs.col.latency'), fmt.n(r.latency_ms) + ' ms'),
         field(t('logs.stream'), r.stream ? t('common.yes') : t('common.no')),
         field(t('logs.col.tokens'), tokens(r.usage)),
-        field(t('logs.error'), r.error),
+        field(t('logs.error'), r.error ? el('span', { lang: 'en' }, r.error) : ''),
       ),
       el('h2', {}, t('logs.attempts', { n: attempts.length })),
       attempts.length ? el('div.table-wrap', {}, el('table.table', {},
@@ -86,9 +86,9 @@
           el('td', {}, fmt.time(a.at)),
           el('td.mono', {}, a.key || '–'),
           el('td', {}, statusPill(a.status)),
-          el('td', {}, a.class || '–'),
+          el('td', {}, label('class.', a.class)),
           el('td.num', {}, fmt.n(a.latency_ms) + ' ms'),
-          el('td.wrap', {}, a.error || ''),
+          el('td.wrap', { lang: 'en' }, a.error || ''),
         ))))) : el('p.muted', {}, t('logs.no_attempts')),
       el('h2', {}, t('logs.attempt_errors')), errorsBox,
     );
@@ -99,7 +99,7 @@
       const d = await api('GET', '/api/logs/errors?' + new URLSearchParams({ request_id: r.request_id, limit: 100, sort_by: 'id', sort_order: 'asc' }));
       const logs = d.logs || [];
       GG.clear(errorsBox).append(logs.length ? el('ul', {}, logs.map((e) => el('li', {},
-        statusPill(e.error_code), ' ', e.error_type || '', ' — ', el('span.mono', {}, e.gemini_key || ''), ' ',
+        statusPill(e.error_code), ' ', label('etype.', e.error_type), ' — ', el('span.mono', {}, e.gemini_key || ''), ' ',
         el('button.btn.small', { type: 'button', onclick: () => errorDetails(e.id) }, t('keys.action.details'))))) : el('p.muted', {}, t('logs.none')));
     } catch (err) {
       GG.clear(errorsBox).append(el('p.muted', {}, err.message));

@@ -1,0 +1,39 @@
+package pace
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPacer(t *testing.T) {
+	p := Pacer{Enabled: true, MinDelay: 10 * time.Millisecond, MaxDelay: 30 * time.Millisecond, Short: 10, Long: 50, Size: 5}
+	for n, want := range map[int]time.Duration{1: 30 * time.Millisecond, 10: 30 * time.Millisecond, 50: 10 * time.Millisecond, 500: 10 * time.Millisecond} {
+		if got := p.Delay(n); got != want {
+			t.Errorf("Delay(%d) = %v, want %v", n, got, want)
+		}
+	}
+	if mid := p.Delay(22); mid <= 10*time.Millisecond || mid >= 30*time.Millisecond {
+		t.Errorf("Delay(22) = %v, want between the bounds", mid)
+	}
+	if got := p.Pieces("héllo"); strings.Join(got, "|") != "h|é|l|l|o" {
+		t.Errorf("short text pieces %q", got)
+	}
+	long := strings.Repeat("é", 52)
+	got := p.Pieces(long)
+	if len(got) != 11 || got[0] != strings.Repeat("é", 5) || got[10] != "éé" || strings.Join(got, "") != long {
+		t.Errorf("long text pieces %q", got)
+	}
+	if (Pacer{Short: 10, Long: 10}).Delay(10) != 0 {
+		t.Error("degenerate thresholds")
+	}
+}
+
+func TestSleepEndsWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Sleep(ctx, time.Hour) || Sleep(ctx, 0) {
+		t.Fatal("a pause went on after the client left")
+	}
+}
