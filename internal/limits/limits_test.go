@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,7 +59,7 @@ func sendSlowly(t *testing.T, c net.Conn, body string, n int, gap time.Duration)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.WriteString(c, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: "+fmtInt(len(body))+"\r\n\r\n")
+		_, _ = io.WriteString(c, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n")
 		for rest := body; rest != ""; {
 			k := min(n, len(rest))
 			if _, err := io.WriteString(c, rest[:k]); err != nil {
@@ -75,16 +76,6 @@ func sendSlowly(t *testing.T, c net.Conn, body string, n int, gap time.Duration)
 	})
 }
 
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
 
 // echoLength answers with how many body bytes it read, or the read error.
 var echoLength = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +85,7 @@ var echoLength = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, err.Error())
 		return
 	}
-	_, _ = io.WriteString(w, fmtInt(len(b)))
+	_, _ = io.WriteString(w, strconv.Itoa(len(b)))
 })
 
 func status(t *testing.T, c net.Conn) (string, string) {
@@ -160,7 +151,7 @@ func TestHandlerPausesDoNotCount(t *testing.T) {
 				}
 				time.Sleep(30 * time.Second) // three windows, each time
 			}
-			_, _ = io.WriteString(w, fmtInt(total))
+			_, _ = io.WriteString(w, strconv.Itoa(total))
 		})
 		ln := serve(t, pausing, Pace{Window: 10 * time.Second, MinBytes: 100})
 		c := ln.dial()
