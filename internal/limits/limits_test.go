@@ -76,7 +76,6 @@ func sendSlowly(t *testing.T, c net.Conn, body string, n int, gap time.Duration)
 	})
 }
 
-
 // echoLength answers with how many body bytes it read, or the read error.
 var echoLength = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(r.Body)
