@@ -245,7 +245,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.Admin = a.adminHandler(modelCache)
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache},
+		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache, Resources: a.Media.Resources},
 		Tokens: tokens,
 		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache,
 			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid},

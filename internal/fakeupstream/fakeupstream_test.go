@@ -617,7 +617,7 @@ func TestRequestErrors(t *testing.T) {
 		{"deprecated", "POST", "/v1beta/models/gemini-1.0-pro-vision-latest:generateContent", helloBody, 404, "NOT_FOUND",
 			"Gemini 1.0 Pro Vision has been deprecated on July 12, 2024. Consider switching to different model, for example gemini-1.5-flash.", false},
 		{"wrong method", "GET", genPath, "", 405, "UNIMPLEMENTED", "Method Not Allowed", false},
-		{"unknown path", "GET", "/v1beta/cachedContents", "", 404, "NOT_FOUND", "Requested entity was not found.", false},
+		{"unknown path", "GET", "/v1beta/corpora", "", 404, "NOT_FOUND", "Requested entity was not found.", false},
 		{"unknown action", "POST", "/v1beta/models/" + flash + ":generateAnswer", helloBody, 404, "NOT_FOUND", "Requested entity was not found.", false},
 		{"outside api", "GET", "/", "", 404, "NOT_FOUND", "Requested entity was not found.", false},
 		{"openai invalid json", "POST", chatPath, `{`, 400, "INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token.", true},

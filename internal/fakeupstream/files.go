@@ -102,6 +102,9 @@ func routeOf(r *http.Request) route {
 		}
 		return route{kind: kindFileGet, version: "v1beta"}
 	}
+	if rt, ok := cacheRoute(r); ok {
+		return rt
+	}
 	if rt, ok := vertexRoute(p); ok {
 		return rt
 	}
@@ -282,7 +285,7 @@ func (s *Server) fileAccess(c *call) *apiError {
 			Cached      string `json:"cachedContent"`
 			CachedSnake string `json:"cached_content"`
 		}
-		if json.Unmarshal(c.body, &req) == nil && req.Cached+req.CachedSnake != "" {
+		if json.Unmarshal(c.body, &req) == nil && req.Cached+req.CachedSnake != "" && !s.cacheUsable(req.Cached+req.CachedSnake, c.key) {
 			return cachedContentDenied()
 		}
 	}

@@ -26,6 +26,11 @@ const (
 	kindFileList
 	kindFileGet
 	kindFileDelete
+	kindCacheCreate
+	kindCacheList
+	kindCacheGet
+	kindCachePatch
+	kindCacheDelete
 )
 
 // kindInfo says how the pipeline treats a route.
@@ -61,6 +66,12 @@ var kinds = [...]kindInfo{
 	kindFileList:    {method: http.MethodGet, action: "files.list", rpc: "FileService.ListFiles"},
 	kindFileGet:     {method: http.MethodGet, action: "files.get", rpc: "FileService.GetFile"},
 	kindFileDelete:  {method: http.MethodDelete, action: "files.delete", rpc: "FileService.DeleteFile"},
+	// caches.go serves these.
+	kindCacheCreate: {method: http.MethodPost, action: "caches.create", rpc: "CacheService.CreateCachedContent"},
+	kindCacheList:   {method: http.MethodGet, action: "caches.list", rpc: "CacheService.ListCachedContents"},
+	kindCacheGet:    {method: http.MethodGet, action: "caches.get", rpc: "CacheService.GetCachedContent"},
+	kindCachePatch:  {method: http.MethodPatch, action: "caches.patch", rpc: "CacheService.UpdateCachedContent"},
+	kindCacheDelete: {method: http.MethodDelete, action: "caches.delete", rpc: "CacheService.DeleteCachedContent"},
 }
 
 func (k kind) info() *kindInfo { return &kinds[k] }

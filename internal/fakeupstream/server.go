@@ -78,7 +78,8 @@ type Server struct {
 	// quotaBodies caches encoded 429/500/503 bodies per behaviour and model; the catalogue bounds it.
 	quotaBodies sync.Map
 
-	files fileStore // the Files API's uploads and files (files.go)
+	files  fileStore  // the Files API's uploads and files (files.go)
+	caches cacheStore // context caches (caches.go)
 }
 
 // New builds a Server from cfg, filling defaults.
@@ -447,6 +448,8 @@ func (s *Server) handlers(k kind) handlerFunc {
 		return (*Server).servePredict
 	case kindUploadStart, kindUploadChunk, kindFileList, kindFileGet, kindFileDelete:
 		return (*Server).serveFiles
+	case kindCacheCreate, kindCacheList, kindCacheGet, kindCachePatch, kindCacheDelete:
+		return (*Server).serveCaches
 	}
 	return func(_ *Server, c *call) { writeErrorBody(c.w, http.StatusNotFound, bodyNotFound, c.rt.openai) }
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -29,6 +30,9 @@ type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
 	Models   *ModelCache
+	// Resources remembers who owns the context caches created through gemgate; nil leaves the
+	// cachedContents routes unmounted (the Vertex Express handler).
+	Resources *resources.Registry
 }
 
 // Register mounts the routes under every prefix.
@@ -37,6 +41,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle("GET "+p+"/models", h.authorized(h.listModels))
 		mux.Handle("GET "+p+"/models/{model}", h.authorized(h.getModel))
 		mux.Handle("POST "+p+"/models/{call}", h.authorized(h.modelCall))
+		h.registerCaches(mux, p)
 		mux.Handle(p+"/", http.HandlerFunc(notFound))
 	}
 }

@@ -216,3 +216,26 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// List returns the live records of one client token for a kind ("cachedContents", ...), oldest first,
+// up to limit from offset.
+func (r *Registry) List(ctx context.Context, tokenID, kind string, offset, limit int) ([]*Owner, error) {
+	rows, err := r.db.QueryContext(ctx, r.rebind(`SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
+		WHERE owner_id = ? AND kind = ? AND expires_at > ? ORDER BY created_at, name LIMIT ? OFFSET ?`),
+		tokenID, kind, r.now().Unix(), limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []*Owner
+	for rows.Next() {
+		var o Owner
+		var created, expires int64
+		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", kind, err)
+		}
+		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
