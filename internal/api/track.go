@@ -31,7 +31,7 @@ func routeKind(path string) string {
 		return "openai"
 	case strings.HasPrefix(path, "/vertex-express/"):
 		return "vertex"
-	case strings.HasPrefix(path, "/upload/"):
+	case strings.HasPrefix(path, "/upload/"), strings.HasPrefix(path, "/download/"):
 		return "gemini" // the Files API's uploads; /img/ (hosted images) is not logged
 	}
 	return ""

@@ -92,6 +92,8 @@ func routeOf(r *http.Request) route {
 		return route{kind: kindUploadStart, version: "v1beta"}
 	case p == "/v1beta/files":
 		return route{kind: kindFileList, version: "v1beta"}
+	case strings.HasSuffix(p, ":download") && (strings.HasPrefix(p, "/v1beta/files/") || strings.HasPrefix(p, "/download/v1beta/files/")):
+		return route{kind: kindFileDownload, version: "v1beta"}
 	case strings.HasPrefix(p, "/v1beta/files/"):
 		id := strings.TrimPrefix(p, "/v1beta/files/")
 		if id == "" || strings.Contains(id, "/") {
@@ -101,6 +103,9 @@ func routeOf(r *http.Request) route {
 			return route{kind: kindFileDelete, version: "v1beta"}
 		}
 		return route{kind: kindFileGet, version: "v1beta"}
+	}
+	if rt, ok := operationRoute(p); ok {
+		return rt
 	}
 	if rt, ok := cacheRoute(r); ok {
 		return rt

@@ -125,6 +125,11 @@ func catalogue() []*Model {
 			Temperature: 0.2, TopP: 1, TopK: 40,
 		},
 		{
+			Name: "models/veo-3.0-generate-001", Version: "3.0", DisplayName: "Veo 3",
+			Description: "Veo 3", InputTokenLimit: 480, OutputTokenLimit: 8192,
+			SupportedGenerationMethods: []string{"predictLongRunning"},
+		},
+		{
 			Name: "models/imagen-3.0-generate-002", Version: "002", DisplayName: "Imagen 3.0",
 			Description: "Vertex served Imagen 3.0 002 model", InputTokenLimit: 480, OutputTokenLimit: 8192,
 			SupportedGenerationMethods: []string{"predict"},

@@ -31,6 +31,9 @@ const (
 	kindCacheGet
 	kindCachePatch
 	kindCacheDelete
+	kindPredictLR
+	kindOperationGet
+	kindFileDownload
 )
 
 // kindInfo says how the pipeline treats a route.
@@ -72,6 +75,10 @@ var kinds = [...]kindInfo{
 	kindCacheGet:    {method: http.MethodGet, action: "caches.get", rpc: "CacheService.GetCachedContent"},
 	kindCachePatch:  {method: http.MethodPatch, action: "caches.patch", rpc: "CacheService.UpdateCachedContent"},
 	kindCacheDelete: {method: http.MethodDelete, action: "caches.delete", rpc: "CacheService.DeleteCachedContent"},
+	// video.go serves these.
+	kindPredictLR:    {method: http.MethodPost, action: "predictLongRunning", rpc: "PredictionService.PredictLongRunning", modelMethod: "predictLongRunning", quota: true},
+	kindOperationGet: {method: http.MethodGet, action: "operations.get", rpc: "OperationService.GetOperation"},
+	kindFileDownload: {method: http.MethodGet, action: "files.download", rpc: "FileService.DownloadFile"},
 }
 
 func (k kind) info() *kindInfo { return &kinds[k] }
@@ -91,6 +98,7 @@ var nativeActions = map[string]kind{
 	"embedContent":          kindEmbed,
 	"batchEmbedContents":    kindBatchEmbed,
 	"predict":               kindPredict,
+	"predictLongRunning":    kindPredictLR,
 }
 
 func parseRoute(path string) route {

@@ -80,6 +80,7 @@ type Server struct {
 
 	files  fileStore  // the Files API's uploads and files (files.go)
 	caches cacheStore // context caches (caches.go)
+	videos videoStore // long-running video operations and their files (video.go)
 }
 
 // New builds a Server from cfg, filling defaults.
@@ -450,6 +451,12 @@ func (s *Server) handlers(k kind) handlerFunc {
 		return (*Server).serveFiles
 	case kindCacheCreate, kindCacheList, kindCacheGet, kindCachePatch, kindCacheDelete:
 		return (*Server).serveCaches
+	case kindPredictLR:
+		return (*Server).servePredictLongRunning
+	case kindOperationGet:
+		return (*Server).serveOperation
+	case kindFileDownload:
+		return (*Server).serveDownload
 	}
 	return func(_ *Server, c *call) { writeErrorBody(c.w, http.StatusNotFound, bodyNotFound, c.rt.openai) }
 }

@@ -6,6 +6,7 @@
 package files
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -35,6 +37,10 @@ const maxMetadataBytes = 1 << 20
 // clients whose base URL ends in /gemini.
 var UploadPrefixes = []string{"/upload/v1beta/files", "/gemini/upload/v1beta/files"}
 
+// DownloadPrefix is where Google serves the bytes of generated files (files/{id}:download?alt=media);
+// the same downloads are also served under FilePrefixes.
+const DownloadPrefix = "/download/v1beta/files"
+
 // FilePrefixes are where files are listed, read and deleted (the native API's prefixes).
 var FilePrefixes = []string{"/v1beta/files", "/gemini/v1beta/files", "/gemini/v1/files"}
 
@@ -43,8 +49,10 @@ type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
 	Store    *Store
-	Logger   *slog.Logger
-	now      func() time.Time
+	// Owners knows the key and token of files Google generated (videos of long-running operations).
+	Owners Owners
+	Logger *slog.Logger
+	now    func() time.Time
 }
 
 // Register mounts the routes.
@@ -54,11 +62,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		mux.Handle("PUT "+p, h.authorized(h.chunk))
 		mux.Handle("GET "+p, h.authorized(h.chunk))
 	}
+	mux.Handle("GET "+DownloadPrefix+"/{id}", h.authorized(h.download))
 	for _, p := range FilePrefixes {
 		mux.Handle("GET "+p, h.authorized(h.list))
 		mux.Handle("GET "+p+"/{id}", h.authorized(h.get))
 		mux.Handle("DELETE "+p+"/{id}", h.authorized(h.remove))
 	}
+}
+
+// Owners looks up who owns a resource (internal/resources.Registry).
+type Owners interface {
+	Lookup(ctx context.Context, name string) (*resources.Owner, error)
 }
 
 // authorized serves requests the front door (internal/api) accepted, with the client token of their

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
@@ -112,6 +113,10 @@ func (h *Handler) keyOf(rec *Record) (*keypool.Key, bool) {
 
 // get answers files.get live from Google (with the uploading key), keeping the recorded state current.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, token string) {
+	if strings.HasSuffix(r.PathValue("id"), ":download") {
+		h.download(w, r, token)
+		return
+	}
 	rec, ok := h.record(w, r, token)
 	if !ok {
 		return

@@ -44,6 +44,7 @@ func (h *Handler) registerCaches(mux *http.ServeMux, p string) {
 	mux.Handle("GET "+p+"/cachedContents/{id}", h.authorized(h.cacheCall))
 	mux.Handle("PATCH "+p+"/cachedContents/{id}", h.authorized(h.cacheCall))
 	mux.Handle("DELETE "+p+"/cachedContents/{id}", h.authorized(h.cacheCall))
+	mux.Handle("GET "+p+"/models/{model}/operations/{id}", h.authorized(h.operationCall))
 }
 
 // createCache creates a cache on the pool's next key (with the usual retries: nothing exists yet) and
@@ -96,14 +97,14 @@ func expiry(s string) time.Time {
 	return time.Now().Add(cacheTTLFallback)
 }
 
-// ownedCache finds the record of a cache the caller may use, or answers 404 as Google does for a cache
-// that does not exist (another token's cache is not told apart from a missing one).
-func (h *Handler) ownedCache(w http.ResponseWriter, r *http.Request, name string) (*keypool.Key, bool) {
+// ownedResource finds the key of a cache or operation the caller may use, or answers 404 as Google does
+// for one that does not exist (another token's is not told apart from a missing one).
+func (h *Handler) ownedResource(w http.ResponseWriter, r *http.Request, name string) (*keypool.Key, bool) {
 	o, err := h.Resources.Lookup(r.Context(), name)
 	switch {
 	case errors.Is(err, resources.ErrUnknown):
 	case err != nil:
-		rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate could not read its cache records (database error); try again.")
+		rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate could not read its resource records (database error); try again.")
 		return nil, false
 	case config.FilesUserIsolationEnabled.Get(h.Settings()) && o.TokenID != auth.CallerID(r.Context()):
 	default:
@@ -120,7 +121,7 @@ func (h *Handler) ownedCache(w http.ResponseWriter, r *http.Request, name string
 // cacheCall gets, updates (TTL) or deletes one of the caller's caches, with the key that holds it.
 func (h *Handler) cacheCall(w http.ResponseWriter, r *http.Request) {
 	name := "cachedContents/" + r.PathValue("id")
-	key, ok := h.ownedCache(w, r, name)
+	key, ok := h.ownedResource(w, r, name)
 	if !ok {
 		return
 	}

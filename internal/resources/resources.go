@@ -29,8 +29,12 @@ type Owner struct {
 	Expires time.Time
 }
 
-// Kind is the collection of a resource name: "files", "cachedContents", "batches", ...
+// Kind is the collection of a resource name: "files", "cachedContents", "batches", "operations" (a
+// model's long-running operation, models/{model}/operations/{id}), ...
 func Kind(name string) string {
+	if strings.Contains(name, "/operations/") {
+		return "operations"
+	}
 	kind, _, _ := strings.Cut(name, "/")
 	return kind
 }
@@ -57,7 +61,7 @@ const maxNameLen = 255
 
 // Record remembers o, replacing an earlier record of the same name.
 func (r *Registry) Record(ctx context.Context, o Owner) error {
-	if o.Name == "" || len(o.Name) > maxNameLen || Kind(o.Name) == "files" {
+	if o.Name == "" || len(o.Name) > maxNameLen {
 		return fmt.Errorf("recording %q: not a resource name gg_resources keeps", o.Name)
 	}
 	if o.Created.IsZero() {
@@ -84,11 +88,11 @@ func (r *Registry) Record(ctx context.Context, o Owner) error {
 // Lookup returns the live record of name, or ErrUnknown.
 func (r *Registry) Lookup(ctx context.Context, name string) (*Owner, error) {
 	now := r.now()
-	if Kind(name) == "files" {
-		if r.Files == nil {
-			return nil, ErrUnknown
+	if Kind(name) == "files" && r.Files != nil {
+		// Uploaded files are the Files API's records; files Google generated (videos) are kept here.
+		if o, err := r.Files(ctx, name, now); !errors.Is(err, ErrUnknown) {
+			return o, err
 		}
-		return r.Files(ctx, name, now)
 	}
 	var o Owner
 	var created, expires int64

@@ -70,8 +70,15 @@ func TestRegistry(t *testing.T) {
 		if _, err := r.Lookup(ctx, "files/x"); !errors.Is(err, ErrUnknown) {
 			t.Fatalf("files without a lookup: %v", err)
 		}
-		if err := r.Record(ctx, Owner{Name: "files/x"}); err == nil {
-			t.Fatal("files are kept by the Files API's own records")
+		// A generated file (a video) is kept here, under the key and token of its operation.
+		if err := r.Record(ctx, Owner{Name: "files/video1", KeyID: "key1", TokenID: "tok1", Expires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := r.Lookup(ctx, "files/video1"); err != nil || o.KeyID != "key1" {
+			t.Fatalf("generated file: %+v %v", o, err)
+		}
+		if k := Kind("models/veo-3.0-generate-001/operations/abc"); k != "operations" {
+			t.Fatalf("kind %q", k)
 		}
 		if n, err := r.DeleteExpired(ctx); err != nil || n != 1 {
 			t.Fatalf("deleted %d: %v", n, err)
