@@ -104,6 +104,9 @@ func routeOf(r *http.Request) route {
 		}
 		return route{kind: kindFileGet, version: "v1beta"}
 	}
+	if rt, ok := batchRoute(r); ok {
+		return rt
+	}
 	if rt, ok := operationRoute(p); ok {
 		return rt
 	}

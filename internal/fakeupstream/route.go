@@ -34,6 +34,11 @@ const (
 	kindPredictLR
 	kindOperationGet
 	kindFileDownload
+	kindBatchCreate
+	kindBatchList
+	kindBatchGet
+	kindBatchCancel
+	kindBatchDelete
 )
 
 // kindInfo says how the pipeline treats a route.
@@ -79,6 +84,12 @@ var kinds = [...]kindInfo{
 	kindPredictLR:    {method: http.MethodPost, action: "predictLongRunning", rpc: "PredictionService.PredictLongRunning", modelMethod: "predictLongRunning", quota: true},
 	kindOperationGet: {method: http.MethodGet, action: "operations.get", rpc: "OperationService.GetOperation"},
 	kindFileDownload: {method: http.MethodGet, action: "files.download", rpc: "FileService.DownloadFile"},
+	// batches.go serves these.
+	kindBatchCreate: {method: http.MethodPost, action: "batchGenerateContent", rpc: "GenerativeService.BatchGenerateContent", modelMethod: "batchGenerateContent", quota: true},
+	kindBatchList:   {method: http.MethodGet, action: "batches.list", rpc: "BatchService.ListBatches"},
+	kindBatchGet:    {method: http.MethodGet, action: "batches.get", rpc: "BatchService.GetBatch"},
+	kindBatchCancel: {method: http.MethodPost, action: "batches.cancel", rpc: "BatchService.CancelBatch"},
+	kindBatchDelete: {method: http.MethodDelete, action: "batches.delete", rpc: "BatchService.DeleteBatch"},
 }
 
 func (k kind) info() *kindInfo { return &kinds[k] }
@@ -99,6 +110,7 @@ var nativeActions = map[string]kind{
 	"batchEmbedContents":    kindBatchEmbed,
 	"predict":               kindPredict,
 	"predictLongRunning":    kindPredictLR,
+	"batchGenerateContent":  kindBatchCreate,
 }
 
 func parseRoute(path string) route {

@@ -78,9 +78,10 @@ type Server struct {
 	// quotaBodies caches encoded 429/500/503 bodies per behaviour and model; the catalogue bounds it.
 	quotaBodies sync.Map
 
-	files  fileStore  // the Files API's uploads and files (files.go)
-	caches cacheStore // context caches (caches.go)
-	videos videoStore // long-running video operations and their files (video.go)
+	files   fileStore  // the Files API's uploads and files (files.go)
+	caches  cacheStore // context caches (caches.go)
+	videos  videoStore // long-running video operations and their files (video.go)
+	batches batchStore // Batch Mode jobs (batches.go)
 }
 
 // New builds a Server from cfg, filling defaults.
@@ -457,6 +458,8 @@ func (s *Server) handlers(k kind) handlerFunc {
 		return (*Server).serveOperation
 	case kindFileDownload:
 		return (*Server).serveDownload
+	case kindBatchCreate, kindBatchList, kindBatchGet, kindBatchCancel, kindBatchDelete:
+		return (*Server).serveBatches
 	}
 	return func(_ *Server, c *call) { writeErrorBody(c.w, http.StatusNotFound, bodyNotFound, c.rt.openai) }
 }

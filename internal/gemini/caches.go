@@ -45,6 +45,10 @@ func (h *Handler) registerCaches(mux *http.ServeMux, p string) {
 	mux.Handle("PATCH "+p+"/cachedContents/{id}", h.authorized(h.cacheCall))
 	mux.Handle("DELETE "+p+"/cachedContents/{id}", h.authorized(h.cacheCall))
 	mux.Handle("GET "+p+"/models/{model}/operations/{id}", h.authorized(h.operationCall))
+	mux.Handle("GET "+p+"/batches", h.authorized(h.listBatches))
+	mux.Handle("GET "+p+"/batches/{id}", h.authorized(h.batchCall))
+	mux.Handle("DELETE "+p+"/batches/{id}", h.authorized(h.batchCall))
+	mux.Handle("POST "+p+"/batches/{id}", h.authorized(h.batchCall)) // {id}:cancel
 }
 
 // createCache creates a cache on the pool's next key (with the usual retries: nothing exists yet) and
@@ -150,9 +154,47 @@ func (h *Handler) cacheCall(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, resp)
 }
 
-// listCaches lists the caller's caches, each read live from Google with its own key. pageToken is an
-// offset, as in the Files listing.
+// batchCall gets, cancels ({id}:cancel) or deletes one of the caller's batches, with its key.
+func (h *Handler) batchCall(w http.ResponseWriter, r *http.Request) {
+	id, cancel := strings.CutSuffix(r.PathValue("id"), ":cancel")
+	if r.Method == http.MethodPost && !cancel {
+		rpcstatus.Write(w, http.StatusNotFound, "Expected POST .../batches/{id}:cancel.")
+		return
+	}
+	name := "batches/" + id
+	key, ok := h.ownedResource(w, r, name)
+	if !ok {
+		return
+	}
+	call := upstream.Call{Method: r.Method, Path: r.PathValue("id"), Key: key}
+	call.Path = "batches/" + call.Path
+	if cancel {
+		call.Body = []byte("{}")
+	}
+	resp, err := h.Exec.Do(r.Context(), call)
+	if err != nil {
+		writeUpstreamError(w, err)
+		return
+	}
+	if resp.StatusCode == http.StatusOK && r.Method == http.MethodDelete {
+		_ = h.Resources.Forget(r.Context(), name)
+	}
+	writeBody(w, resp)
+}
+
+// listCaches lists the caller's caches.
 func (h *Handler) listCaches(w http.ResponseWriter, r *http.Request) {
+	h.listOwned(w, r, "cachedContents", "cachedContents")
+}
+
+// listBatches lists the caller's batches, as Google does: as operations.
+func (h *Handler) listBatches(w http.ResponseWriter, r *http.Request) {
+	h.listOwned(w, r, "batches", "operations")
+}
+
+// listOwned lists the caller's resources of kind, each read live from Google with its own key, under
+// field. pageToken is an offset, as in the Files listing.
+func (h *Handler) listOwned(w http.ResponseWriter, r *http.Request, kind, field string) {
 	q := r.URL.Query()
 	size := 50
 	if v := q.Get("pageSize"); v != "" {
@@ -171,17 +213,15 @@ func (h *Handler) listCaches(w http.ResponseWriter, r *http.Request) {
 		rpcstatus.Write(w, http.StatusBadRequest, "Invalid pageToken.")
 		return
 	}
-	recs, err := h.Resources.List(r.Context(), auth.CallerID(r.Context()), "cachedContents", offset, size+1)
+	recs, err := h.Resources.List(r.Context(), auth.CallerID(r.Context()), kind, offset, size+1)
 	if err != nil {
-		rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate could not read its cache records (database error); try again.")
+		rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate could not read its resource records (database error); try again.")
 		return
 	}
-	out := struct {
-		CachedContents []json.RawMessage `json:"cachedContents,omitempty"`
-		NextPageToken  string            `json:"nextPageToken,omitempty"`
-	}{}
+	items := []json.RawMessage{}
+	out := map[string]any{}
 	if len(recs) > size {
-		recs, out.NextPageToken = recs[:size], strconv.Itoa(offset+size)
+		recs, out["nextPageToken"] = recs[:size], strconv.Itoa(offset+size)
 	}
 	for _, rec := range recs {
 		key, ok := h.Exec.Pool.LookupID(rec.KeyID)
@@ -195,7 +235,10 @@ func (h *Handler) listCaches(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		out.CachedContents = append(out.CachedContents, json.RawMessage(resp.Body))
+		items = append(items, json.RawMessage(resp.Body))
+	}
+	if len(items) > 0 {
+		out[field] = items
 	}
 	writeJSON(w, out)
 }

@@ -54,6 +54,7 @@ var actions = map[string]bool{
 	"embedContent":          false,
 	"batchEmbedContents":    false,
 	"predictLongRunning":    false, // Veo video: answers an operation, polled on the key that started it
+	"batchGenerateContent":  false, // Batch Mode: answers a batch, read on the key that holds it
 }
 
 // authorized serves requests the front door (internal/api) accepted; it never reads credentials.
@@ -129,7 +130,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		relayStream(w, r, resp)
 		return
 	}
-	if resp.StatusCode == http.StatusOK && action == "predictLongRunning" && h.Resources != nil {
+	if resp.StatusCode == http.StatusOK && (action == "predictLongRunning" || action == "batchGenerateContent") && h.Resources != nil {
 		if err := h.rememberOperation(r, resp.Body, resp.Key); err != nil {
 			rpcstatus.Write(w, http.StatusServiceUnavailable, "The operation was started but gemgate could not record it (database error); start it again.")
 			return

@@ -24,13 +24,13 @@ const (
 	generatedFileTTL = 48 * time.Hour
 )
 
-// rememberOperation records the operation in Google's answer as the caller's, held by key.
+// rememberOperation records the operation (or batch) in Google's answer as the caller's, held by key.
 func (h *Handler) rememberOperation(r *http.Request, answer []byte, key *keypool.Key) error {
 	var op struct {
 		Name string `json:"name"`
 	}
-	if err := json.Unmarshal(answer, &op); err != nil || resources.Kind(op.Name) != "operations" {
-		return errors.New("no operation name in Google's answer")
+	if err := json.Unmarshal(answer, &op); err != nil || (resources.Kind(op.Name) != "operations" && resources.Kind(op.Name) != "batches") {
+		return errors.New("no operation or batch name in Google's answer")
 	}
 	return h.Resources.Record(r.Context(), resources.Owner{Name: op.Name, KeyID: key.ID(),
 		TokenID: auth.CallerID(r.Context()), Expires: time.Now().Add(operationTTL)})

@@ -146,23 +146,52 @@ func Refs(body []byte) []string {
 			FileDataSnake *fileData `json:"file_data"`
 		} `json:"parts"`
 	}
-	var req struct {
+	type generate struct {
 		Contents               []content `json:"contents"`
 		SystemInstruction      *content  `json:"systemInstruction"`
 		SystemInstructionSnake *content  `json:"system_instruction"`
 		CachedContent          string    `json:"cachedContent"`
 		CachedContentSnake     string    `json:"cached_content"`
 	}
+	// A Batch Mode body names an input file and holds whole generate requests, each of which may name
+	// files and caches of its own.
+	var req struct {
+		generate
+		Batch *struct {
+			InputConfig struct {
+				FileName string `json:"fileName"`
+				Requests struct {
+					Requests []struct {
+						Request generate `json:"request"`
+					} `json:"requests"`
+				} `json:"requests"`
+			} `json:"inputConfig"`
+		} `json:"batch"`
+	}
 	if json.Unmarshal(body, &req) != nil {
 		return nil
 	}
-	all := req.Contents
-	for _, si := range []*content{req.SystemInstruction, req.SystemInstructionSnake} {
-		if si != nil {
-			all = append(all, *si)
+	reqs := []generate{req.generate}
+	var names []string
+	if b := req.Batch; b != nil {
+		if name := FileName(b.InputConfig.FileName); name != "" {
+			names = append(names, name)
+		}
+		for _, r := range b.InputConfig.Requests.Requests {
+			reqs = append(reqs, r.Request)
 		}
 	}
-	var names []string
+	var all []content
+	var caches []string
+	for _, g := range reqs {
+		all = append(all, g.Contents...)
+		for _, si := range []*content{g.SystemInstruction, g.SystemInstructionSnake} {
+			if si != nil {
+				all = append(all, *si)
+			}
+		}
+		caches = append(caches, g.CachedContent, g.CachedContentSnake)
+	}
 	add := func(name string) {
 		if name != "" && !contains(names, name) {
 			names = append(names, name)
@@ -178,7 +207,7 @@ func Refs(body []byte) []string {
 			}
 		}
 	}
-	for _, cc := range []string{req.CachedContent, req.CachedContentSnake} {
+	for _, cc := range caches {
 		add(cacheName(cc))
 	}
 	return names

@@ -28,6 +28,10 @@ func TestRefs(t *testing.T) {
 	if got := Refs([]byte(`{"cached_content":"projects/p/cachedContents/c2"}`)); !slices.Equal(got, []string{"cachedContents/c2"}) {
 		t.Fatalf("%q", got)
 	}
+	batch := `{"batch":{"inputConfig":{"fileName":"files/input1","requests":{"requests":[{"request":{"contents":[{"parts":[{"fileData":{"fileUri":"files/inner"}}]}],"cachedContent":"cachedContents/c3"}}]}}}}`
+	if got := Refs([]byte(batch)); !slices.Equal(got, []string{"files/input1", "files/inner", "cachedContents/c3"}) {
+		t.Fatalf("batch: %q", got)
+	}
 }
 
 func FuzzRefs(f *testing.F) {

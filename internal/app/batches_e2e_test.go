@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/genai"
+
+	"github.com/gemgate/gemgate/internal/fakeupstream"
+)
+
+// Issue 21, Batch Mode: a batch created by token A is read, listed, cancelled and deleted on the key
+// that holds it, whatever the round robin would pick; token B sees none of it, and a batch naming
+// another token's file is refused before Google. Driven through Google's own SDK.
+func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
+	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
+		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})
+	ctx := context.Background()
+	a, b := genaiClient(t, h, clientToken), genaiClient(t, h, otherToken)
+	job, err := a.Batches.Create(ctx, "gemini-2.5-flash", &genai.BatchJobSource{InlinedRequests: []*genai.InlinedRequest{
+		{Contents: genai.Text("first question")}, {Contents: genai.Text("second question")}}}, &genai.CreateBatchJobConfig{DisplayName: "nightly"})
+	if err != nil || !strings.HasPrefix(job.Name, "batches/") {
+		t.Fatalf("create: %+v %v", job, err)
+	}
+	holder, ok := h.fake.BatchOwner(job.Name)
+	if !ok {
+		t.Fatal("the fake holds no such batch")
+	}
+	for i := 0; job.State != genai.JobStateSucceeded; i++ {
+		if i > 5 {
+			t.Fatalf("the batch never finished: %s", job.State)
+		}
+		if job, err = a.Batches.Get(ctx, job.Name, nil); err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if last, _ := h.fake.LastRequest(); last.Key != holder {
+			t.Fatalf("get %d went to another key", i)
+		}
+	}
+	if job.Dest == nil || len(job.Dest.InlinedResponses) != 2 || job.Dest.InlinedResponses[1].Response.Text() == "" {
+		t.Fatalf("results %+v", job.Dest)
+	}
+	page, err := a.Batches.List(ctx, nil)
+	if err != nil || len(page.Items) != 1 || page.Items[0].Name != job.Name {
+		t.Fatalf("A's list: %+v %v", page.Items, err)
+	}
+	before := h.fake.TotalCalls()
+	if page, err := b.Batches.List(ctx, nil); err != nil || len(page.Items) != 0 {
+		t.Fatalf("B's list: %+v %v", page.Items, err)
+	}
+	if _, err := b.Batches.Get(ctx, job.Name, nil); err == nil {
+		t.Fatal("B read A's batch")
+	}
+	if err := b.Batches.Cancel(ctx, job.Name, nil); err == nil {
+		t.Fatal("B cancelled A's batch")
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("B's calls on A's batch reached Google")
+	}
+	if err := a.Batches.Cancel(ctx, job.Name, nil); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	if _, err := a.Batches.Delete(ctx, job.Name, nil); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, ok := h.fake.BatchOwner(job.Name); ok {
+		t.Fatal("the batch is still at Google")
+	}
+	// A batch request naming another token's file is refused before Google, like a generate call.
+	f, err := a.Files.Upload(ctx, strings.NewReader("A's data"), &genai.UploadFileConfig{MIMEType: "text/plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = h.fake.TotalCalls()
+	_, err = b.Batches.Create(ctx, "gemini-2.5-flash", &genai.BatchJobSource{InlinedRequests: []*genai.InlinedRequest{
+		{Contents: []*genai.Content{genai.NewContentFromURI(f.URI, "text/plain", genai.RoleUser)}}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "404") || h.fake.TotalCalls() != before {
+		t.Fatalf("B's batch on A's file: %v", err)
+	}
+	r := h.do("GET", "/v1beta/batches/nonexistent", nil, tokenHeader)
+	if r.status != http.StatusNotFound {
+		t.Fatalf("unknown batch: %d", r.status)
+	}
+	keysUnblamed(t, h)
+}
