@@ -33,11 +33,8 @@ func FuzzTokenExtraction(f *testing.F) {
 		r.Header["X-Goog-Api-Key"] = []string{goog}
 		r.Header["X-Api-Key"] = []string{xapi}
 		// What a client sent, decoded the way any HTTP server decodes it.
-		var sent []string
 		q, _ := url.ParseQuery(rawQuery)
-		for _, v := range q["key"] {
-			sent = append(sent, v)
-		}
+		sent := append([]string(nil), q["key"]...)
 		if len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
 			sent = append(sent, strings.TrimSpace(authz[7:]))
 		}
