@@ -86,3 +86,49 @@ func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
 	}
 	keysUnblamed(t, h)
 }
+
+// A batch over an uploaded JSONL file: created on the key that holds the file, and its results file
+// downloads through that key for the token that made it, and for no other.
+func TestFileBatchResultsDownloadOnTheirKey(t *testing.T) {
+	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
+		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})
+	ctx := context.Background()
+	a, b := genaiClient(t, h, clientToken), genaiClient(t, h, otherToken)
+	input, err := a.Files.Upload(ctx, strings.NewReader(`{"key":"r1","request":{"contents":[{"parts":[{"text":"hi"}]}]}}`+"\n"),
+		&genai.UploadFileConfig{MIMEType: "application/jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := h.fake.FileOwner(input.Name)
+	job, err := a.Batches.Create(ctx, "gemini-2.5-flash", &genai.BatchJobSource{FileName: input.Name}, nil)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if owner, _ := h.fake.BatchOwner(job.Name); owner != holder {
+		t.Fatal("the batch was not created on the key that holds its input file")
+	}
+	for i := 0; job.State != genai.JobStateSucceeded; i++ {
+		if i > 5 {
+			t.Fatalf("the batch never finished: %s", job.State)
+		}
+		if job, err = a.Batches.Get(ctx, job.Name, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if job.Dest == nil || job.Dest.FileName == "" {
+		t.Fatalf("no results file: %+v", job.Dest)
+	}
+	results := genai.NewDownloadURIFromFile(&genai.File{DownloadURI: job.Dest.FileName})
+	data, err := a.Files.Download(ctx, results, nil)
+	if err != nil || !strings.Contains(string(data), `"response"`) {
+		t.Fatalf("results: %q %v", data, err)
+	}
+	before := h.fake.TotalCalls()
+	if data, err := b.Files.Download(ctx, results, nil); err == nil && !strings.Contains(string(data), "NOT_FOUND") {
+		t.Fatalf("B downloaded A's results: %q", data)
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("B's download reached Google")
+	}
+}

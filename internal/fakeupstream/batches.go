@@ -24,6 +24,8 @@ type storedBatch struct {
 	polls    int
 	state    string
 	requests []json.RawMessage
+	input    string // files/<id> of a file-input batch
+	results  string // files/<id> of its results, once done
 }
 
 type batchStore struct {
@@ -94,6 +96,11 @@ func (s *Server) serveBatches(c *call) {
 		b.polls++
 		if b.polls > pollsUntilDone && b.state == "BATCH_STATE_PENDING" {
 			b.state = "BATCH_STATE_SUCCEEDED"
+			if b.input != "" {
+				// One results line for the input file, as Google writes them (JSONL, keyed).
+				line, _ := json.Marshal(map[string]any{"key": b.input, "response": newAnswer(b.model, &genRequest{}, OK).full()})
+				b.results = "files/" + s.addGenerated(b.key, "application/jsonl", append(line, '\n'))
+			}
 		}
 		writeRaw(c.w, s.batchJSON(b))
 	}
@@ -104,6 +111,7 @@ func (s *Server) batchCreate(c *call) {
 		Batch struct {
 			DisplayName string `json:"displayName"`
 			InputConfig struct {
+				FileName string `json:"fileName"`
 				Requests struct {
 					Requests []struct {
 						Request json.RawMessage `json:"request"`
@@ -116,12 +124,23 @@ func (s *Server) batchCreate(c *call) {
 		writeErrorBody(c.w, http.StatusBadRequest, bodyBadJSON, false)
 		return
 	}
-	if len(req.Batch.InputConfig.Requests.Requests) == 0 {
+	input := req.Batch.InputConfig.FileName
+	if input != "" {
+		s.files.mu.Lock()
+		s.files.init()
+		f := s.files.files[input]
+		s.files.mu.Unlock()
+		if f == nil || f.key != c.key {
+			s.writeError(c, fileDenied(input))
+			return
+		}
+	}
+	if len(req.Batch.InputConfig.Requests.Requests) == 0 && input == "" {
 		s.writeError(c, badRequest("* BatchGenerateContentRequest.batch.input_config: the batch has no requests."))
 		return
 	}
 	b := &storedBatch{key: c.key, name: "batches/" + strings.ToLower(randomID(12)), model: c.model, display: req.Batch.DisplayName,
-		created: time.Now().UTC().Format(time.RFC3339Nano), state: "BATCH_STATE_PENDING"}
+		created: time.Now().UTC().Format(time.RFC3339Nano), state: "BATCH_STATE_PENDING", input: req.Batch.InputConfig.FileName}
 	for _, r := range req.Batch.InputConfig.Requests.Requests {
 		b.requests = append(b.requests, r.Request)
 	}
@@ -134,7 +153,12 @@ func (s *Server) batchJSON(b *storedBatch) json.RawMessage {
 	meta := map[string]any{"@type": batchMetaType, "model": "models/" + b.model, "displayName": b.display,
 		"createTime": b.created, "updateTime": b.created, "state": b.state, "name": b.name}
 	op := map[string]any{"name": b.name, "metadata": meta}
-	if b.state == "BATCH_STATE_SUCCEEDED" {
+	if b.state == "BATCH_STATE_SUCCEEDED" && b.results != "" {
+		meta["output"] = map[string]any{"responsesFile": b.results}
+		op["done"] = true
+		op["response"] = map[string]any{"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
+			"responsesFile": b.results}
+	} else if b.state == "BATCH_STATE_SUCCEEDED" {
 		var answers []any
 		for _, raw := range b.requests {
 			var g genRequest

@@ -27,7 +27,26 @@ type videoOp struct {
 type videoStore struct {
 	mu    sync.Mutex
 	ops   map[string]*videoOp
-	files map[string]string // generated file id -> key
+	files map[string]generated // generated file id -> its key and bytes
+}
+
+// generated is a file Google made (a video, a batch's results), readable only by its key.
+type generated struct {
+	key  string
+	mime string
+	data []byte
+}
+
+// addGenerated stores a generated file for key and returns its id.
+func (s *Server) addGenerated(key, mime string, data []byte) string {
+	s.videos.mu.Lock()
+	defer s.videos.mu.Unlock()
+	if s.videos.files == nil {
+		s.videos.files = map[string]generated{}
+	}
+	id := strings.ToLower(randomID(12))
+	s.videos.files[id] = generated{key: key, mime: mime, data: data}
+	return id
 }
 
 // operationRoute reads /v1beta/models/{model}/operations/{id}.
@@ -57,7 +76,7 @@ func (s *Server) servePredictLongRunning(c *call) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.ops == nil {
-		v.ops, v.files = map[string]*videoOp{}, map[string]string{}
+		v.ops = map[string]*videoOp{}
 	}
 	op := &videoOp{key: c.key, name: "models/" + c.model + "/operations/" + strings.ToLower(randomID(12))}
 	v.ops[op.name] = op
@@ -81,7 +100,10 @@ func (s *Server) serveOperation(c *call) {
 	}
 	if op.fileID == "" {
 		op.fileID = strings.ToLower(randomID(12))
-		v.files[op.fileID] = op.key
+		if v.files == nil {
+			v.files = map[string]generated{}
+		}
+		v.files[op.fileID] = generated{key: op.key, mime: "video/mp4", data: videoBytes}
 	}
 	uri := "http://" + c.r.Host + "/v1beta/files/" + op.fileID + ":download?alt=media"
 	b, _ := json.Marshal(map[string]any{"name": op.name, "done": true, "response": map[string]any{
@@ -96,20 +118,20 @@ func (s *Server) serveDownload(c *call) {
 	id := strings.TrimSuffix(p, ":download")
 	v := &s.videos
 	v.mu.Lock()
-	key, ok := v.files[id]
+	f, ok := v.files[id]
 	v.mu.Unlock()
-	if !ok || key != c.key {
+	if !ok || f.key != c.key {
 		s.writeError(c, fileDenied("files/"+id))
 		return
 	}
-	c.w.Header().Set("Content-Type", "video/mp4")
-	_, _ = c.w.Write(videoBytes)
+	c.w.Header().Set("Content-Type", f.mime)
+	_, _ = c.w.Write(f.data)
 }
 
 // VideoFileOwner returns the key whose operation generated the file id.
 func (s *Server) VideoFileOwner(id string) (string, bool) {
 	s.videos.mu.Lock()
 	defer s.videos.mu.Unlock()
-	key, ok := s.videos.files[id]
-	return key, ok
+	f, ok := s.videos.files[id]
+	return f.key, ok
 }

@@ -176,8 +176,11 @@ func (h *Handler) batchCall(w http.ResponseWriter, r *http.Request) {
 		writeUpstreamError(w, err)
 		return
 	}
-	if resp.StatusCode == http.StatusOK && r.Method == http.MethodDelete {
+	switch {
+	case resp.StatusCode == http.StatusOK && r.Method == http.MethodDelete:
 		_ = h.Resources.Forget(r.Context(), name)
+	case resp.StatusCode == http.StatusOK && r.Method == http.MethodGet:
+		h.rememberFiles(r, key, batchResultsFile(resp.Body))
 	}
 	writeBody(w, resp)
 }

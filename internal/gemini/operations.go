@@ -50,12 +50,36 @@ func (h *Handler) operationCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if resp.StatusCode == http.StatusOK {
-		for _, file := range generatedFiles(resp.Body) {
-			_ = h.Resources.Record(r.Context(), resources.Owner{Name: file, KeyID: key.ID(),
-				TokenID: auth.CallerID(r.Context()), Expires: time.Now().Add(generatedFileTTL)})
-		}
+		h.rememberFiles(r, key, generatedFiles(resp.Body))
 	}
 	writeBody(w, resp)
+}
+
+// rememberFiles records files Google generated for the caller (videos, batch results) under key, for
+// their download.
+func (h *Handler) rememberFiles(r *http.Request, key *keypool.Key, files []string) {
+	for _, file := range files {
+		_ = h.Resources.Record(r.Context(), resources.Owner{Name: file, KeyID: key.ID(),
+			TokenID: auth.CallerID(r.Context()), Expires: time.Now().Add(generatedFileTTL)})
+	}
+}
+
+// batchResultsFile is the results file of a finished file-input batch, if any.
+func batchResultsFile(answer []byte) []string {
+	var op struct {
+		Metadata struct {
+			Output struct {
+				ResponsesFile string `json:"responsesFile"`
+			} `json:"output"`
+		} `json:"metadata"`
+	}
+	if json.Unmarshal(answer, &op) != nil {
+		return nil
+	}
+	if name := resources.FileName(op.Metadata.Output.ResponsesFile); name != "" {
+		return []string{name}
+	}
+	return nil
 }
 
 // generatedFiles lists the files/<id> names of the videos in a finished operation.
