@@ -33,27 +33,9 @@ type batchStore struct {
 	batches map[string]*storedBatch
 }
 
-// batchRoute reads /v1beta/batches[/{id}[:cancel]].
-func batchRoute(r *http.Request) (route, bool) {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1beta/batches")
-	if !ok {
-		return route{}, false
-	}
-	if rest == "" {
-		return route{kind: kindBatchList, version: "v1beta"}, true
-	}
-	id := strings.TrimPrefix(rest, "/")
-	if id == "" || strings.Contains(id, "/") || rest[0] != '/' {
-		return route{version: "v1beta"}, true
-	}
-	switch {
-	case strings.HasSuffix(id, ":cancel"):
-		return route{kind: kindBatchCancel, version: "v1beta"}, true
-	case r.Method == http.MethodDelete:
-		return route{kind: kindBatchDelete, version: "v1beta"}, true
-	}
-	return route{kind: kindBatchGet, version: "v1beta"}, true
-}
+// Batches are created through models/{model}:batchGenerateContent, not the collection.
+var batchCollection = collection{prefix: "/v1beta/batches", list: kindBatchList, get: kindBatchGet,
+	remove: kindBatchDelete, cancel: kindBatchCancel}
 
 func (s *Server) serveBatches(c *call) {
 	bs := &s.batches

@@ -36,30 +36,46 @@ type cacheStore struct {
 
 const defaultCacheTTL = time.Hour
 
-// cacheRoute reads /v1beta/cachedContents[/{id}] by method.
-func cacheRoute(r *http.Request) (route, bool) {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1beta/cachedContents")
+// collection names the kinds of the routes of one resource collection (/v1beta/{name}[/{id}]), by
+// method; kindNone where the collection has no such route.
+type collection struct {
+	prefix                                   string // e.g. "/v1beta/cachedContents"
+	create, list, get, patch, remove, cancel kind   // cancel: POST {id}:cancel
+}
+
+// route reads a path of the collection; ok is false for other paths.
+func (col collection) route(r *http.Request) (route, bool) {
+	rest, ok := strings.CutPrefix(r.URL.Path, col.prefix)
 	if !ok {
 		return route{}, false
 	}
+	rt := route{version: "v1beta"}
 	if rest == "" {
+		rt.kind = col.list
 		if r.Method == http.MethodPost {
-			return route{kind: kindCacheCreate, version: "v1beta"}, true
+			rt.kind = col.create
 		}
-		return route{kind: kindCacheList, version: "v1beta"}, true
+		return rt, true
 	}
 	id := strings.TrimPrefix(rest, "/")
 	if id == "" || strings.Contains(id, "/") || rest[0] != '/' {
-		return route{version: "v1beta"}, true
+		return rt, true
 	}
-	switch r.Method {
-	case http.MethodPatch:
-		return route{kind: kindCachePatch, version: "v1beta"}, true
-	case http.MethodDelete:
-		return route{kind: kindCacheDelete, version: "v1beta"}, true
+	switch {
+	case strings.HasSuffix(id, ":cancel"):
+		rt.kind = col.cancel
+	case r.Method == http.MethodPatch:
+		rt.kind = col.patch
+	case r.Method == http.MethodDelete:
+		rt.kind = col.remove
+	default:
+		rt.kind = col.get
 	}
-	return route{kind: kindCacheGet, version: "v1beta"}, true
+	return rt, true
 }
+
+var cacheCollection = collection{prefix: "/v1beta/cachedContents", create: kindCacheCreate, list: kindCacheList,
+	get: kindCacheGet, patch: kindCachePatch, remove: kindCacheDelete}
 
 func (s *Server) serveCaches(c *call) {
 	cs := &s.caches

@@ -104,13 +104,13 @@ func routeOf(r *http.Request) route {
 		}
 		return route{kind: kindFileGet, version: "v1beta"}
 	}
-	if rt, ok := batchRoute(r); ok {
+	if rt, ok := batchCollection.route(r); ok {
 		return rt
 	}
 	if rt, ok := operationRoute(p); ok {
 		return rt
 	}
-	if rt, ok := cacheRoute(r); ok {
+	if rt, ok := cacheCollection.route(r); ok {
 		return rt
 	}
 	if rt, ok := vertexRoute(p); ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -41,24 +42,10 @@ func toJSON(r *Record) fileJSON {
 // list answers files.list from the records: only files uploaded through gemgate are known, and with
 // isolation only the caller's. pageToken is an offset, as in the reference.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, token string) {
-	q := r.URL.Query()
-	size := 10
-	if v := q.Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			rpcstatus.Write(w, http.StatusBadRequest, "pageSize must be a positive number.")
-			return
-		}
-		size = min(n, 100)
-	}
-	offset := 0
-	if v := q.Get("pageToken"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			rpcstatus.Write(w, http.StatusBadRequest, "Invalid pageToken.")
-			return
-		}
-		offset = n
+	offset, size, err := resources.Page(r.URL.Query(), 10)
+	if err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	var owner *Owner
 	if h.isolated() {

@@ -198,22 +198,9 @@ func (h *Handler) listBatches(w http.ResponseWriter, r *http.Request) {
 // listOwned lists the caller's resources of kind, each read live from Google with its own key, under
 // field. pageToken is an offset, as in the Files listing.
 func (h *Handler) listOwned(w http.ResponseWriter, r *http.Request, kind, field string) {
-	q := r.URL.Query()
-	size := 50
-	if v := q.Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			rpcstatus.Write(w, http.StatusBadRequest, "pageSize must be a positive number.")
-			return
-		}
-		size = min(n, 100)
-	}
-	offset, err := strconv.Atoi(q.Get("pageToken"))
-	if q.Get("pageToken") == "" {
-		offset, err = 0, nil
-	}
-	if err != nil || offset < 0 {
-		rpcstatus.Write(w, http.StatusBadRequest, "Invalid pageToken.")
+	offset, size, err := resources.Page(r.URL.Query(), 50)
+	if err != nil {
+		rpcstatus.Write(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	recs, err := h.Resources.List(r.Context(), auth.CallerID(r.Context()), kind, offset, size+1)

@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -271,4 +273,30 @@ func (r *Registry) List(ctx context.Context, tokenID, kind string, offset, limit
 		out = append(out, &o)
 	}
 	return out, rows.Err()
+}
+
+// ErrPage is a malformed pageSize or pageToken; its text is for the client.
+type ErrPage string
+
+func (e ErrPage) Error() string { return string(e) }
+
+// Page reads a listing's pageSize (1 to 100, def when absent) and pageToken. gemgate's listings come from
+// its own records, so a page token is an offset into them.
+func Page(q url.Values, def int) (offset, size int, err error) {
+	size = def
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, ErrPage("pageSize must be a positive number.")
+		}
+		size = min(n, 100)
+	}
+	if v := q.Get("pageToken"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, ErrPage("Invalid pageToken.")
+		}
+		offset = n
+	}
+	return offset, size, nil
 }
