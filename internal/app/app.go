@@ -27,6 +27,7 @@ import (
 	"github.com/gemgate/gemgate/internal/importer"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/live"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/metrics"
 	"github.com/gemgate/gemgate/internal/openai"
@@ -256,7 +257,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Logger:    logger,
 		Sink:      a.sink,
 		Metrics:   a.Metrics.Handler(mgr.Current),
-		More:      a.Media.Routes(),
+		More:      append(a.Media.Routes(), &live.Handler{Exec: exec, Settings: mgr.Current, Resources: a.Media.Resources}),
 	})
 	a.wg.Add(2)
 	go a.flushLoop()

@@ -51,7 +51,7 @@ func (c *Client) Do(newReq func() (*http.Request, error), key string, proxies []
 		}
 		return req.WithContext(ctx), nil
 	}
-	resp, err := c.do(withCancel, key, proxies, pinned)
+	resp, err := c.do(withCancel, key, proxies, pinned, false)
 	if err != nil {
 		return nil, c.drain.finish(call, err)
 	}
@@ -133,4 +133,18 @@ func (b *drainBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(func() { _ = b.d.finish(b.call, nil) })
 	return err
+}
+
+// Hold registers a long-lived session (a Live API WebSocket) with the drain: a shutdown calls cancel,
+// so the session closes both its sides instead of outliving the server. release forgets it; false
+// means gemgate is already shutting down.
+func (c *Client) Hold(cancel context.CancelFunc) (release func(), ok bool) {
+	call, ok := c.drain.start()
+	if !ok {
+		return nil, false
+	}
+	c.drain.mu.Lock()
+	call.cancel = cancel
+	c.drain.mu.Unlock()
+	return func() { _ = c.drain.finish(call, nil) }, true
 }

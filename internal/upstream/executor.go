@@ -180,20 +180,12 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			}
 		}
 		key, err := e.pick(call, model, tried)
-		var cooling *keypool.CoolingError
-		if errors.As(err, &cooling) && (last == nil || last.StatusCode == http.StatusTooManyRequests) {
-			last = coolingError(cooling, e.Pool.Now(), last)
-		}
 		if err != nil {
 			if lastEmpty != nil {
 				lastEmpty.Attempts = log
 				return lastEmpty, nil
 			}
-			if last == nil {
-				total, _ := e.Pool.Counts()
-				last = localError(http.StatusServiceUnavailable, noKeyMessage(total, model, err))
-				last.Final = true
-			}
+			last = e.noKey(err, model, last)
 			break
 		}
 		tried = append(tried, key)
@@ -692,4 +684,20 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	return buf.Bytes(), err
+}
+
+// APIRoot is BASE_URL without its API version: where Google's other services are reached (uploads,
+// v1alpha's auth_tokens, the Live API's WebSocket), so that a relay in BASE_URL (and the test upstream)
+// carries them too.
+func APIRoot(base string) string {
+	b := strings.TrimRight(base, "/")
+	for _, v := range []string{"/v1beta", "/v1alpha", "/v1"} {
+		if strings.HasSuffix(b, v) {
+			return strings.TrimSuffix(b, v)
+		}
+	}
+	if u, err := url.Parse(b); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return b
 }
