@@ -105,7 +105,7 @@ func TestLiveSessionStreamsBothWaysThroughThePool(t *testing.T) {
 		t.Fatalf("upstream end %+v", end)
 	}
 	row := liveLogRow(t, h)
-	if row.KeyID != secret.ID(good) || row.TokenID != secret.ID(clientToken) || row.Model != liveModel ||
+	if !row.Success || row.Status != http.StatusOK || row.KeyID != secret.ID(good) || row.TokenID != secret.ID(clientToken) || row.Model != liveModel ||
 		row.AttemptCount != 2 || row.Usage.Output != 14 || row.Usage.Prompt == 0 {
 		t.Fatalf("request log row %+v", row)
 	}
@@ -231,11 +231,12 @@ func TestLiveEphemeralTokenConnectsOnItsKey(t *testing.T) {
 	}
 }
 
-// Raw WebSocket: a session with no frame either way for LIVE_IDLE_TIMEOUT is closed on both sides; a
-// session Google ends is ended for the client with Google's close; a connection without a gemgate token
-// is refused in Google's shape before any upgrade.
+// Raw WebSocket: a session with no frame either way for LIVE_IDLE_TIMEOUT is closed on both sides, and
+// so is one whose client sends a message over LIVE_MAX_FRAME_KB; a session Google ends is ended for the
+// client with Google's close; a connection without a gemgate token is refused in Google's shape before
+// any upgrade.
 func TestLiveBoundsAndCloses(t *testing.T) {
-	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LIVE_IDLE_TIMEOUT": "1"})
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LIVE_IDLE_TIMEOUT": "1", "LIVE_MAX_FRAME_KB": "16"})
 	ctx := context.Background()
 	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
@@ -263,6 +264,16 @@ func TestLiveBoundsAndCloses(t *testing.T) {
 	if end := <-h.fake.LiveEnded(); end.Code != websocket.StatusGoingAway {
 		t.Fatalf("upstream end of the idle session %+v", end)
 	}
+	// A message over the frame bound: the client gets 1009, Google's side is closed.
+	c = open()
+	_ = c.Write(ctx, websocket.MessageText, []byte(`{"realtimeInput":{"text":"`+strings.Repeat("a", 17<<10)+`"}}`))
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Fatalf("oversized message: %v", err)
+	}
+	if end := <-h.fake.LiveEnded(); end.Code != websocket.StatusNormalClosure || end.Turns != 0 {
+		t.Fatalf("upstream end of the oversized session %+v", end)
+	}
 	// Google hangs up: the client gets Google's close.
 	c = open()
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"realtimeInput":{"text":"`+fakeupstream.LiveHangUp+`"}}`)); err != nil {
@@ -283,8 +294,8 @@ func TestLiveBoundsAndCloses(t *testing.T) {
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "not supported for bidiGenerateContent") {
 		t.Fatalf("model refused: %v", err)
 	}
-	if n := len(keysOf(h, "live.connect")); n != 3 {
-		t.Fatalf("%d handshakes, want 3 (a refusal about the request is not retried)", n)
+	if n := len(keysOf(h, "live.connect")); n != 4 {
+		t.Fatalf("%d handshakes, want 4 (a refusal about the request is not retried)", n)
 	}
 	keysUnblamed(t, h)
 }

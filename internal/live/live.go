@@ -203,10 +203,12 @@ func (s *session) serve(ctx context.Context, client *websocket.Conn) {
 		})
 	if err != nil {
 		code, reason := closeFor(err, lastClose)
+		reqlog.SetSessionStatus(ctx, errorStatus(err))
 		_ = client.Close(code, reason)
 		return
 	}
 	s.key = key
+	reqlog.SetSessionStatus(ctx, http.StatusOK)
 	relay(ctx, s, client, up, first)
 }
 
@@ -216,12 +218,14 @@ func (s *session) readSetup(ctx context.Context, client *websocket.Conn) ([]byte
 	defer cancel()
 	_, msg, err := client.Read(rctx)
 	if err != nil {
+		reqlog.SetSessionStatus(ctx, statusClientLeft)
+		reqlog.Reject(ctx, "no setup message: "+err.Error())
 		_ = client.CloseNow()
 		return nil, setupFrame{}, false
 	}
 	var f setupFrame
 	if json.Unmarshal(msg, &f) != nil || f.Setup == nil || f.Setup.Model == "" {
-		_ = client.Close(websocket.StatusInvalidFramePayloadData, "The first message must be a setup naming the model.")
+		refuse(ctx, client, http.StatusBadRequest, "The first message must be a setup naming the model.")
 		return nil, setupFrame{}, false
 	}
 	return msg, f, true
@@ -231,7 +235,7 @@ func (s *session) readSetup(ctx context.Context, client *websocket.Conn) ([]byte
 func (s *session) admitSetup(ctx context.Context, client *websocket.Conn, f setupFrame) bool {
 	res := models.Resolve(s.snap, f.Setup.Model)
 	if err := models.Check(s.snap, res); err != nil {
-		_ = client.Close(websocket.StatusPolicyViolation, closeReason(err.Error()+"."))
+		refuse(ctx, client, http.StatusBadRequest, err.Error()+".")
 		return false
 	}
 	s.model = res.Requested
@@ -245,19 +249,19 @@ func (s *session) admitSetup(ctx context.Context, client *websocket.Conn, f setu
 	case errors.Is(err, resources.ErrUnknown):
 		return true // not resumed through gemgate: Google alone can say whether the handle is good
 	case err != nil:
-		_ = client.Close(websocket.StatusTryAgainLater, "gemgate could not read its resource records (database error); try again.")
+		refuse(ctx, client, http.StatusServiceUnavailable, "gemgate could not read its resource records (database error); try again.")
 		return false
 	case o.TokenID != s.owner:
-		_ = client.Close(websocket.StatusPolicyViolation, "Requested entity was not found: the session resumption handle.")
+		refuse(ctx, client, http.StatusNotFound, "Requested entity was not found: the session resumption handle.")
 		return false
 	}
 	key, ok := s.h.Exec.Pool.LookupID(o.KeyID)
 	if !ok {
-		_ = client.Close(websocket.StatusPolicyViolation, "The session was opened with a Gemini key gemgate no longer has; start a new one.")
+		refuse(ctx, client, http.StatusNotFound, "The session was opened with a Gemini key gemgate no longer has; start a new one.")
 		return false
 	}
 	if s.key != nil && s.key != key {
-		_ = client.Close(websocket.StatusPolicyViolation, "The ephemeral token and the resumed session belong to different Gemini keys.")
+		refuse(ctx, client, http.StatusBadRequest, "The ephemeral token and the resumed session belong to different Gemini keys.")
 		return false
 	}
 	s.key = key
@@ -375,6 +379,26 @@ func statusForClose(ce websocket.CloseError) int {
 	return http.StatusInternalServerError
 }
 
+// statusClientLeft is the log's status of a client that left before its session began (nginx's 499).
+const statusClientLeft = 499
+
+// refuse ends a session gemgate refused itself before asking Google: a close frame with the code the
+// status stands for, and the reason in the request log.
+func refuse(ctx context.Context, client *websocket.Conn, status int, msg string) {
+	reqlog.SetSessionStatus(ctx, status)
+	reqlog.Reject(ctx, msg)
+	_ = client.Close(closeCode(status), closeReason(msg))
+}
+
+// errorStatus is the log's status of a session no key could open.
+func errorStatus(err error) int {
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		return ue.StatusCode
+	}
+	return http.StatusBadGateway
+}
+
 // closeFor is the close frame a client gets when no key could open its session: Google's own close
 // when the last refusal was one about the request, else the code its status stands for.
 func closeFor(err error, last *websocket.CloseError) (websocket.StatusCode, string) {
@@ -385,15 +409,20 @@ func closeFor(err error, last *websocket.CloseError) (websocket.StatusCode, stri
 	if last != nil && ue.StatusCode == statusForClose(*last) && ue.StatusCode < 500 && ue.StatusCode != http.StatusTooManyRequests {
 		return last.Code, closeReason(ue.Status.Message)
 	}
+	return closeCode(ue.StatusCode), closeReason(ue.Status.Message)
+}
+
+// closeCode is the close code an HTTP status stands for, the reverse of statusForClose.
+func closeCode(status int) websocket.StatusCode {
 	switch {
-	case ue.StatusCode == http.StatusTooManyRequests || ue.StatusCode == http.StatusServiceUnavailable:
-		return websocket.StatusTryAgainLater, closeReason(ue.Status.Message)
-	case ue.StatusCode == http.StatusBadRequest:
-		return websocket.StatusInvalidFramePayloadData, closeReason(ue.Status.Message)
-	case ue.StatusCode >= 400 && ue.StatusCode < 500:
-		return websocket.StatusPolicyViolation, closeReason(ue.Status.Message)
+	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		return websocket.StatusTryAgainLater
+	case status == http.StatusBadRequest:
+		return websocket.StatusInvalidFramePayloadData
+	case status >= 400 && status < 500:
+		return websocket.StatusPolicyViolation
 	}
-	return websocket.StatusInternalError, closeReason(ue.Status.Message)
+	return websocket.StatusInternalError
 }
 
 // closeReason fits a message into a close frame (123 bytes), cut on a character boundary.
