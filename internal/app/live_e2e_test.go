@@ -294,8 +294,29 @@ func TestLiveBoundsAndCloses(t *testing.T) {
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "not supported for bidiGenerateContent") {
 		t.Fatalf("model refused: %v", err)
 	}
+	<-h.fake.LiveEnded()
 	if n := len(keysOf(h, "live.connect")); n != 4 {
 		t.Fatalf("%d handshakes, want 4 (a refusal about the request is not retried)", n)
 	}
 	keysUnblamed(t, h)
+	// gemgate's shutdown ends the sessions it serves (the HTTP server's own shutdown does not see
+	// hijacked connections) with 1012 on both sides, and refuses new ones.
+	c = open()
+	closed := make(chan error, 1)
+	go func() {
+		_, _, err := c.Read(ctx)
+		closed <- err
+	}()
+	if err := h.app.Live.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusServiceRestart {
+		t.Fatalf("session at shutdown: %v", err)
+	}
+	if end := <-h.fake.LiveEnded(); end.Code != websocket.StatusServiceRestart {
+		t.Fatalf("upstream end at shutdown %+v", end)
+	}
+	if _, resp, err := websocket.Dial(ctx, url+"?key="+clientToken, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("connection after shutdown: %v %+v", err, resp)
+	}
 }

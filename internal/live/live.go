@@ -12,9 +12,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,6 +36,60 @@ type Handler struct {
 	Exec      *upstream.Executor
 	Settings  func() *config.Snapshot
 	Resources *resources.Registry
+
+	sessions sessionSet
+}
+
+// sessionSet tracks the sessions being served. The HTTP server's shutdown does not see them (their
+// connections are hijacked), so gemgate's shutdown ends them itself, before it closes the request log.
+type sessionSet struct {
+	mu      sync.Mutex
+	closed  bool
+	cancels map[*context.CancelFunc]struct{}
+	wg      sync.WaitGroup
+}
+
+// add registers a session that cancel ends; false once gemgate is shutting down.
+func (s *sessionSet) add(cancel context.CancelFunc) (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	if s.cancels == nil {
+		s.cancels = map[*context.CancelFunc]struct{}{}
+	}
+	s.cancels[&cancel] = struct{}{}
+	s.wg.Add(1)
+	return func() {
+		s.mu.Lock()
+		delete(s.cancels, &cancel)
+		s.mu.Unlock()
+		s.wg.Done()
+	}, true
+}
+
+// Shutdown ends every session (each side gets 1012, "resume the session with its handle") and waits
+// for them to be closed and logged, or for ctx. New connections are refused from now on.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	s := &h.sessions
+	s.mu.Lock()
+	s.closed = true
+	for cancel := range s.cancels {
+		(*cancel)()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("live sessions still closing at shutdown: %w", ctx.Err())
+	}
 }
 
 // bases are the base URL paths clients' SDKs are pointed at (gemgate's root and the /gemini alias):
@@ -128,6 +184,14 @@ func (h *Handler) connect(version string, constrained bool) http.HandlerFunc {
 		if constrained && !h.ephemeral(w, r, s) {
 			return
 		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		release, ok := h.sessions.add(cancel)
+		if !ok {
+			rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate is shutting down; connect again.")
+			return
+		}
+		defer release()
 		client, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 			// Clients authenticate with a token, never a cookie: any origin may connect, as CORS allows.
 			OriginPatterns:  []string{"*"},
@@ -137,7 +201,7 @@ func (h *Handler) connect(version string, constrained bool) http.HandlerFunc {
 			return // Accept answered the HTTP request itself
 		}
 		client.SetReadLimit(s.frameLimit())
-		s.serve(r.Context(), client)
+		s.serve(ctx, client)
 	}
 }
 

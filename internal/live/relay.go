@@ -43,20 +43,13 @@ type ending struct {
 
 // relay copies frames both ways, each as it arrives and with its type, until either side ends, a
 // bound is reached (LIVE_IDLE_TIMEOUT with no frame either way, LIVE_MAX_SESSION_MINUTES) or gemgate
-// shuts down; then it closes the other side too. first is Google's first answer (setupComplete).
+// shuts down (ctx ends); then it closes the other side too. first is Google's first answer
+// (setupComplete).
 func relay(ctx context.Context, s *session, client, up *websocket.Conn, first []byte) {
 	// The pumps read with a context of their own: cancelling a read would drop a connection without
 	// its close frame, and each side is told why its session ended.
 	pctx, stopPumps := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPumps()
-	shutdown, stop := context.WithCancel(ctx)
-	defer stop()
-	release, ok := s.h.Exec.Client.Hold(stop)
-	if !ok {
-		closeBoth(client, up, ending{code: websocket.StatusServiceRestart, reason: "gemgate is shutting down; connect again."}, "")
-		return
-	}
-	defer release()
 	t := &tally{s: s, ctx: ctx}
 	defer t.report()
 	t.server(first)
@@ -69,7 +62,7 @@ func relay(ctx context.Context, s *session, client, up *websocket.Conn, first []
 	var pumps sync.WaitGroup
 	pumps.Go(func() { pump(pctx, up, client, fromGoogle, t.server, activity, ended) })
 	pumps.Go(func() { pump(pctx, client, up, fromClient, nil, activity, ended) })
-	end := s.watch(shutdown, activity, ended)
+	end := s.watch(ctx, activity, ended)
 	closeBoth(client, up, end, s.key.Value())
 	stopPumps()
 	pumps.Wait()

@@ -134,17 +134,3 @@ func (b *drainBody) Close() error {
 	b.once.Do(func() { _ = b.d.finish(b.call, nil) })
 	return err
 }
-
-// Hold registers a long-lived session (a Live API WebSocket) with the drain: a shutdown calls cancel,
-// so the session closes both its sides instead of outliving the server. release forgets it; false
-// means gemgate is already shutting down.
-func (c *Client) Hold(cancel context.CancelFunc) (release func(), ok bool) {
-	call, ok := c.drain.start()
-	if !ok {
-		return nil, false
-	}
-	c.drain.mu.Lock()
-	call.cancel = cancel
-	c.drain.mu.Unlock()
-	return func() { _ = c.drain.finish(call, nil) }, true
-}
