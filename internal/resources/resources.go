@@ -52,7 +52,7 @@ type Registry struct {
 	Files FileLookup
 	// FindFiles lists uploaded files for the admin's views (nil: they are not listed).
 	FindFiles FileFinder
-	now   func() time.Time
+	now       func() time.Time
 }
 
 // NewRegistry uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
