@@ -152,8 +152,9 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			en.RequestBody = call.Body
 		}
 	})
-	if err := admit(ctx, call); err != nil {
-		return nil, err
+	model, gateErr := e.gate(ctx, call)
+	if gateErr != nil {
+		return nil, gateErr
 	}
 	vouched, bindErr := e.bindResources(ctx, snap, &call)
 	if bindErr != nil {
@@ -162,12 +163,6 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
 	if !vouched {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
-	}
-	model := quotaModel(call)
-	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
-		err := localError(http.StatusServiceUnavailable, reason)
-		err.RetryAfter = wait
-		return nil, err
 	}
 	var tried []*keypool.Key
 	var log []Attempt
@@ -231,6 +226,22 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	}
 	last.Attempts = log
 	return nil, last
+}
+
+// gate refuses a call before any key is tried when the client token may not make it (its model list,
+// its daily quota) or when its model is paused after failing on many keys. It returns the model the
+// call's quota is counted against.
+func (e *Executor) gate(ctx context.Context, call Call) (string, *Error) {
+	if err := admit(ctx, call); err != nil {
+		return "", err
+	}
+	model := quotaModel(call)
+	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
+		err := localError(http.StatusServiceUnavailable, reason)
+		err.RetryAfter = wait
+		return "", err
+	}
+	return model, nil
 }
 
 // keyClass reports answers about gemgate's key rather than the client's request.

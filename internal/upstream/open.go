@@ -35,14 +35,9 @@ func (e *Executor) Open(ctx context.Context, call Call, try func(ctx context.Con
 	reqlog.Update(ctx, func(en *reqlog.Entry) {
 		en.Model, en.Stream = call.Model, true
 	})
-	if err := admit(ctx, call); err != nil {
-		return nil, err
-	}
-	model := quotaModel(call)
-	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
-		err := localError(http.StatusServiceUnavailable, reason)
-		err.RetryAfter = wait
-		return nil, err
+	model, gateErr := e.gate(ctx, call)
+	if gateErr != nil {
+		return nil, gateErr
 	}
 	var tried []*keypool.Key
 	var last *Error
