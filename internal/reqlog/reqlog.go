@@ -119,4 +119,6 @@ func (e *Entry) Finish(status int, latency time.Duration) {
 
 // SetSessionStatus records the outcome of a session on an upgraded connection (the Live API's
 // WebSocket), whose 101 says nothing about it: 200 when it ran, else the status of why it could not.
-func SetSessionStatus(ctx context.Context, status int) { Update(ctx, func(e *Entry) { e.session = status }) }
+func SetSessionStatus(ctx context.Context, status int) {
+	Update(ctx, func(e *Entry) { e.session = status })
+}
