@@ -231,43 +231,57 @@ func TestLiveEphemeralTokenConnectsOnItsKey(t *testing.T) {
 	}
 }
 
-// Raw WebSocket: a session with no frame either way for LIVE_IDLE_TIMEOUT is closed on both sides, and
-// so is one whose client sends a message over LIVE_MAX_FRAME_KB; a session Google ends is ended for the
-// client with Google's close; a connection without a gemgate token is refused in Google's shape before
-// any upgrade.
-func TestLiveBoundsAndCloses(t *testing.T) {
-	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LIVE_IDLE_TIMEOUT": "1", "LIVE_MAX_FRAME_KB": "16"})
+// liveSocket is the raw WebSocket URL of gemgate's Live API (v1beta, no token).
+func liveSocket(h *harness) string {
+	return "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+}
+
+// openLive opens a raw Live session through gemgate and reads its setupComplete.
+func openLive(t *testing.T, h *harness) *websocket.Conn {
+	t.Helper()
 	ctx := context.Background()
-	url := "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("no token: %v %+v", err, resp)
+	c, _, err := websocket.Dial(ctx, liveSocket(h)+"?key="+clientToken, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	open := func() *websocket.Conn {
-		c, _, err := websocket.Dial(ctx, url+"?key="+clientToken, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Write(ctx, websocket.MessageText, []byte(`{"setup":{"model":"models/`+liveModel+`"}}`)); err != nil {
-			t.Fatal(err)
-		}
-		if _, msg, err := c.Read(ctx); err != nil || !bytes.Contains(msg, []byte("setupComplete")) {
-			t.Fatalf("setup: %s %v", msg, err)
-		}
-		return c
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"setup":{"model":"models/`+liveModel+`"}}`)); err != nil {
+		t.Fatal(err)
 	}
-	// Idle: gemgate closes the client with 1001 and Google's side too.
-	c := open()
-	_, _, err := c.Read(ctx)
+	if _, msg, err := c.Read(ctx); err != nil || !bytes.Contains(msg, []byte("setupComplete")) {
+		t.Fatalf("setup: %s %v", msg, err)
+	}
+	return c
+}
+
+// A session with no frame either way for LIVE_IDLE_TIMEOUT is closed by gemgate on both sides (1001).
+// The bound starts once the session is open, so the test waits for the close, not for a time.
+func TestLiveIdleBound(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LIVE_IDLE_TIMEOUT": "1"})
+	c := openLive(t, h)
+	_, _, err := c.Read(context.Background())
 	if websocket.CloseStatus(err) != websocket.StatusGoingAway || !strings.Contains(err.Error(), "LIVE_IDLE_TIMEOUT") {
 		t.Fatalf("idle session: %v", err)
 	}
 	if end := <-h.fake.LiveEnded(); end.Code != websocket.StatusGoingAway {
 		t.Fatalf("upstream end of the idle session %+v", end)
 	}
+}
+
+// Raw WebSocket: a session whose client sends a message over LIVE_MAX_FRAME_KB is closed on both sides;
+// a session Google ends is ended for the client with Google's close; a connection without a gemgate
+// token is refused in Google's shape before any upgrade; gemgate's shutdown closes every session.
+func TestLiveBoundsAndCloses(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LIVE_MAX_FRAME_KB": "16"})
+	ctx := context.Background()
+	url := liveSocket(h)
+	if _, resp, err := websocket.Dial(ctx, url, nil); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %v %+v", err, resp)
+	}
+	open := func() *websocket.Conn { return openLive(t, h) }
 	// A message over the frame bound: the client gets 1009, Google's side is closed.
-	c = open()
+	c := open()
 	_ = c.Write(ctx, websocket.MessageText, []byte(`{"realtimeInput":{"text":"`+strings.Repeat("a", 17<<10)+`"}}`))
-	_, _, err = c.Read(ctx)
+	_, _, err := c.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("oversized message: %v", err)
 	}
@@ -295,8 +309,8 @@ func TestLiveBoundsAndCloses(t *testing.T) {
 		t.Fatalf("model refused: %v", err)
 	}
 	<-h.fake.LiveEnded()
-	if n := len(keysOf(h, "live.connect")); n != 4 {
-		t.Fatalf("%d handshakes, want 4 (a refusal about the request is not retried)", n)
+	if n := len(keysOf(h, "live.connect")); n != 3 {
+		t.Fatalf("%d handshakes, want 3 (a refusal about the request is not retried)", n)
 	}
 	keysUnblamed(t, h)
 	// gemgate's shutdown ends the sessions it serves (the HTTP server's own shutdown does not see

@@ -276,9 +276,10 @@ func (s *session) serve(ctx context.Context, client *websocket.Conn) {
 	relay(ctx, s, client, up, first)
 }
 
-// readSetup reads the client's first message, which must be its setup, within the idle bound.
+// readSetup reads the client's first message, which must be its setup, within TIME_OUT: the setup is
+// part of opening the session, as Google's answer to it is.
 func (s *session) readSetup(ctx context.Context, client *websocket.Conn) ([]byte, setupFrame, bool) {
-	rctx, cancel := context.WithTimeout(ctx, s.idle())
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(config.TimeOut.Get(s.snap))*time.Second)
 	defer cancel()
 	_, msg, err := client.Read(rctx)
 	if err != nil {
