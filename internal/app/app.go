@@ -250,7 +250,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.cluster.AddPool("vertex", a.Media.VertexPool)
 	}
 	a.Admin = a.adminHandler(modelCache)
-	a.Live = &live.Handler{Exec: exec, Settings: mgr.Current, Resources: a.Media.Resources}
+	a.Live = &live.Handler{Exec: exec, Settings: mgr.Current, Resources: a.Media.Resources, Tokens: tokens}
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
 		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache, Resources: a.Media.Resources},

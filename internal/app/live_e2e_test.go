@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -332,5 +333,69 @@ func TestLiveBoundsAndCloses(t *testing.T) {
 	}
 	if _, resp, err := websocket.Dial(ctx, url+"?key="+clientToken, nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("connection after shutdown: %v %+v", err, resp)
+	}
+}
+
+// A managed token's limits hold for Live sessions: a model off its list is refused before Google is
+// asked, also for a session resumed on a pinned key; an ephemeral token stops working as soon as the
+// token that created it is disabled.
+func TestLiveFollowsTheTokensLimits(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	ctx := context.Background()
+	narrow := h.createToken(map[string]any{"name": "no-live", "models": []string{"gemini-2.5-*"}})
+	wide := h.createToken(map[string]any{"name": "browser-owner"})
+	before := h.fake.TotalCalls()
+	if s, err := liveClient(t, h, narrow.Token, "v1beta").Live.Connect(ctx, liveModel, nil); err == nil {
+		_ = s.Close()
+		t.Fatal("a token without the model opened a Live session")
+	} else if !strings.Contains(err.Error(), "1008") || !strings.Contains(err.Error(), "no-live") {
+		t.Fatalf("refusal: %v", err)
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("the refused session reached Google")
+	}
+	// A session resumed with its handle goes to a pinned key; the list still applies.
+	changing := h.createToken(map[string]any{"name": "live-then-not", "models": []string{"gemini-2.0-*"}})
+	c := liveClient(t, h, changing.Token, "v1beta")
+	s, err := c.Live.Connect(ctx, liveModel, &genai.LiveConnectConfig{SessionResumption: &genai.SessionResumptionConfig{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendRealtimeInput(genai.LiveRealtimeInput{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	handle := receiveTurn(t, s, true).handle
+	_ = s.Close()
+	<-h.fake.LiveEnded()
+	if r := h.do("PUT", "/api/tokens/"+strconv.FormatInt(changing.ID, 10), map[string]any{"models": []string{"gemini-2.5-*"}}, adminHeader); r.status != 200 {
+		t.Fatalf("narrow the list: %d %s", r.status, r.body)
+	}
+	before = h.fake.TotalCalls()
+	if s, err := c.Live.Connect(ctx, liveModel, &genai.LiveConnectConfig{SessionResumption: &genai.SessionResumptionConfig{Handle: handle}}); err == nil {
+		_ = s.Close()
+		t.Fatal("a resumed session escaped the token's model list")
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("the refused resumption reached Google")
+	}
+	minter, err := genai.NewClient(ctx, &genai.ClientConfig{APIKey: wide.Token, Backend: genai.BackendGeminiAPI,
+		HTTPOptions: genai.HTTPOptions{BaseURL: h.srv.URL + "/gemini/", APIVersion: "v1alpha"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := minter.AuthTokens.Create(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("PUT", "/api/tokens/"+strconv.FormatInt(wide.ID, 10), map[string]any{"enabled": false}, adminHeader); r.status != 200 {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	before = h.fake.TotalCalls()
+	if s, err := liveClient(t, h, tok.Name, "v1alpha").Live.Connect(ctx, liveModel, nil); err == nil {
+		_ = s.Close()
+		t.Fatal("an ephemeral token of a disabled client token opened a session")
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("the ephemeral token of a disabled client token reached Google")
 	}
 }

@@ -36,6 +36,8 @@ type Handler struct {
 	Exec      *upstream.Executor
 	Settings  func() *config.Snapshot
 	Resources *resources.Registry
+	// Tokens resolves the owner of an ephemeral token, who must still be a usable client token.
+	Tokens *auth.Tokens
 
 	sessions sessionSet
 }
@@ -181,8 +183,12 @@ type session struct {
 func (h *Handler) connect(version string, constrained bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := &session{h: h, snap: h.Settings(), version: version, owner: auth.CallerID(r.Context())}
-		if constrained && !h.ephemeral(w, r, s) {
-			return
+		if constrained {
+			g := h.ephemeral(w, r, s)
+			if g == nil {
+				return
+			}
+			r = r.WithContext(auth.WithGrant(r.Context(), g))
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
@@ -206,8 +212,9 @@ func (h *Handler) connect(version string, constrained bool) http.HandlerFunc {
 }
 
 // ephemeral checks the ephemeral token of a constrained connection: one gemgate minted, whose key the
-// session must use and whose owner it is logged under.
-func (h *Handler) ephemeral(w http.ResponseWriter, r *http.Request, s *session) bool {
+// session must use, and whose owner is still a usable client token, whose limits apply and under whom
+// the session is logged. It returns the owner's grant, or nil when it answered the refusal.
+func (h *Handler) ephemeral(w http.ResponseWriter, r *http.Request, s *session) *auth.Grant {
 	tok := r.URL.Query().Get("access_token")
 	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Token "); ok && tok == "" {
 		tok = strings.TrimSpace(v)
@@ -215,26 +222,32 @@ func (h *Handler) ephemeral(w http.ResponseWriter, r *http.Request, s *session) 
 	if !strings.HasPrefix(tok, tokenKind) {
 		reqlog.Reject(r.Context(), "missing ephemeral token")
 		rpcstatus.Write(w, http.StatusUnauthorized, "Missing ephemeral token: send the auth_tokens/... name created through this gateway as ?access_token= or Authorization: Token.")
-		return false
+		return nil
 	}
 	o, err := h.Resources.Lookup(r.Context(), tokenKind+digest(tok))
 	switch {
 	case errors.Is(err, resources.ErrUnknown):
 		reqlog.Reject(r.Context(), "unknown ephemeral token")
 		rpcstatus.Write(w, http.StatusUnauthorized, "The ephemeral token is unknown or expired: create one through this gateway (POST /v1alpha/auth_tokens).")
-		return false
+		return nil
 	case err != nil:
 		rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate could not read its resource records (database error); try again.")
-		return false
+		return nil
 	}
 	key, ok := h.Exec.Pool.LookupID(o.KeyID)
 	if !ok {
 		rpcstatus.Write(w, http.StatusUnauthorized, "The ephemeral token was created with a Gemini key that gemgate no longer has; create another.")
-		return false
+		return nil
+	}
+	g := h.Tokens.ResolveID(o.TokenID)
+	if g == nil {
+		reqlog.Reject(r.Context(), "ephemeral token of a client token no longer valid")
+		rpcstatus.Write(w, http.StatusUnauthorized, "The gemgate token that created this ephemeral token is no longer valid.")
+		return nil
 	}
 	reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = o.TokenID })
 	s.owner, s.key, s.ephToken = o.TokenID, key, tok
-	return true
+	return g
 }
 
 func (s *session) frameLimit() int64 { return int64(config.LiveMaxFrameKB.Get(s.snap)) << 10 }
@@ -305,6 +318,12 @@ func (s *session) admitSetup(ctx context.Context, client *websocket.Conn, f setu
 	}
 	s.model = res.Requested
 	reqlog.Update(ctx, func(e *reqlog.Entry) { e.Model = s.model })
+	// The token's limits apply to every session, also one pinned to a key (resumed, ephemeral), which
+	// the executor's admission leaves alone.
+	if d := auth.GrantFrom(ctx).Admit(s.model); d != nil {
+		refuse(ctx, client, d.Status, d.Message)
+		return false
+	}
 	handle := f.handle()
 	if handle == "" {
 		return true

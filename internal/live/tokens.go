@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -39,6 +40,9 @@ func (h *Handler) createToken(version string) http.HandlerFunc {
 		if err != nil {
 			rpcstatus.Write(w, http.StatusRequestEntityTooLarge, "An auth_tokens request is metadata; its body is limited to 1 MiB.")
 			return
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			body = []byte("{}") // the SDKs send no body for a token with Google's defaults
 		}
 		var req tokenRequest
 		if json.Unmarshal(body, &req) != nil {
