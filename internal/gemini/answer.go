@@ -76,90 +76,6 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// textPart is a part that is text and nothing else (a thought or answer text).
-type textPart struct {
-	Text    string `json:"text"`
-	Thought bool   `json:"thought,omitempty"`
-}
-
-// plainText decodes parts that are all text parts; false if any part holds anything else.
-func plainText(raw json.RawMessage) ([]textPart, bool) {
-	var parts []map[string]json.RawMessage
-	if json.Unmarshal(raw, &parts) != nil || len(parts) == 0 {
-		return nil, false
-	}
-	out := make([]textPart, len(parts))
-	for i, p := range parts {
-		for k := range p {
-			if k != "text" && k != "thought" {
-				return nil, false
-			}
-		}
-		if json.Unmarshal(p["text"], &out[i].Text) != nil || (p["thought"] != nil && json.Unmarshal(p["thought"], &out[i].Thought) != nil) {
-			return nil, false
-		}
-	}
-	return out, true
-}
-
-// pieces cuts an event whose single candidate carries only text parts (thoughts and answer text) into
-// events of a few characters each, one part per event, as the reference's optimizer did with
-// parts[0]. Only the last piece keeps the finish reason, the usage and the grounding, so a client never
-// sees an answer end early. Anything else (calls, media, code, several candidates) goes as it came.
-func (e answerEdits) pieces(event []byte) ([][]byte, int) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(event, &top) != nil {
-		return nil, 0
-	}
-	var cands []map[string]json.RawMessage
-	if json.Unmarshal(top["candidates"], &cands) != nil || len(cands) != 1 {
-		return nil, 0
-	}
-	var content map[string]json.RawMessage
-	if json.Unmarshal(cands[0]["content"], &content) != nil {
-		return nil, 0
-	}
-	parts, ok := plainText(content["parts"])
-	if !ok {
-		return nil, 0
-	}
-	var cuts []textPart
-	chars := 0
-	for _, p := range parts {
-		for _, c := range e.pace.Pieces(p.Text) {
-			cuts = append(cuts, textPart{Text: c, Thought: p.Thought})
-		}
-		chars += len([]rune(p.Text))
-	}
-	if len(cuts) < 2 {
-		return nil, 0
-	}
-	out := make([][]byte, len(cuts))
-	for i, cut := range cuts {
-		piece := clone(top)
-		cand := clone(cands[0])
-		if i < len(cuts)-1 {
-			delete(piece, "usageMetadata")
-			delete(cand, "finishReason")
-			delete(cand, "groundingMetadata")
-		}
-		c := clone(content)
-		c["parts"] = mustJSON([]textPart{cut})
-		cand["content"] = mustJSON(c)
-		piece["candidates"] = mustJSON([]map[string]json.RawMessage{cand})
-		out[i] = mustJSON(piece)
-	}
-	return out, chars
-}
-
-func clone(m map[string]json.RawMessage) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // maxEvent bounds one upstream stream event held in memory for editing (an image answer is a few MiB).
 const maxEvent = 64 << 20
 
@@ -253,7 +169,7 @@ func sendEvent(w http.ResponseWriter, rc *http.ResponseController, ctx context.C
 	out := [][]byte{event}
 	pause := 0
 	if edits.pace.Enabled {
-		if pieces, n := edits.pieces(event); pieces != nil {
+		if pieces, n := edits.pace.Cut(event); pieces != nil {
 			out, pause = pieces, n
 		}
 	}
