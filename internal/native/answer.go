@@ -1,4 +1,4 @@
-package gemini
+package native
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -37,11 +38,11 @@ func withSources(body []byte) []byte {
 	}
 	changed := false
 	for _, c := range cands {
-		var gm GroundingMetadata
+		var gm gemini.GroundingMetadata
 		if json.Unmarshal(c["groundingMetadata"], &gm) != nil {
 			continue
 		}
-		text := SearchSources(&gm)
+		text := gemini.SearchSources(&gm)
 		if text == "" {
 			continue
 		}
@@ -89,9 +90,9 @@ func relayEvents(w http.ResponseWriter, r *http.Request, resp *upstream.Response
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	var usage *UsageScanner
+	var usage *gemini.UsageScanner
 	if reqlog.From(r.Context()) != nil {
-		usage = &UsageScanner{}
+		usage = &gemini.UsageScanner{}
 		defer func() {
 			if u, ok := usage.Usage(); ok {
 				reqlog.SetUsage(r.Context(), u)

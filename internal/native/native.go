@@ -1,7 +1,7 @@
-// Package gemini serves Google's native Gemini API (generateContent, streamGenerateContent, countTokens,
+// Package native serves Google's native Gemini API (generateContent, streamGenerateContent, countTokens,
 // embedContent, batchEmbedContents, models) through the key pool. Requests pass through faithfully:
 // gemgate forwards the client's bytes and adds only what a setting explicitly asks for.
-package gemini
+package native
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/pace"
@@ -29,7 +30,7 @@ var Prefixes = []string{"/v1beta", "/gemini/v1beta", "/gemini/v1"}
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Models   *ModelCache
+	Models   *gemini.ModelCache
 	// Resources remembers who owns the context caches created through gemgate; nil leaves the
 	// cachedContents routes unmounted (the Vertex Express handler).
 	Resources *resources.Registry
@@ -114,7 +115,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		Model:  model,
 	}
 	if action == "generateContent" {
-		call.Empty = IsEmptyAnswer
+		call.Empty = gemini.IsEmptyAnswer
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
@@ -187,7 +188,7 @@ func recordUsage(r *http.Request, body []byte) {
 	if reqlog.From(r.Context()) == nil {
 		return
 	}
-	if u, ok := UsageOf(body); ok {
+	if u, ok := gemini.UsageOf(body); ok {
 		reqlog.SetUsage(r.Context(), u)
 	}
 }

@@ -1,4 +1,4 @@
-package gemini
+package native
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -41,9 +42,9 @@ func relayStream(w http.ResponseWriter, r *http.Request, resp *upstream.Response
 	bp := relayBuffers.Get().(*[]byte)
 	defer relayBuffers.Put(bp)
 	buf := *bp
-	var usage *UsageScanner
+	var usage *gemini.UsageScanner
 	if reqlog.From(r.Context()) != nil {
-		usage = &UsageScanner{}
+		usage = &gemini.UsageScanner{}
 		defer func() {
 			if u, ok := usage.Usage(); ok {
 				reqlog.SetUsage(r.Context(), u)
