@@ -15,10 +15,10 @@ import (
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
-	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -117,17 +117,17 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	if action == "generateContent" {
 		call.Empty = gemini.IsEmptyAnswer
 	}
+	sources := res.Search && config.ShowSearchLink.Get(snap)
+	if st := translate.StreamSettingsOf(snap); stream && call.Query.Get("alt") == "sse" && (st.Fake || st.Pace.Enabled || sources) {
+		streamEdited(w, r, h.Exec, call, st, sources)
+		return
+	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
 		writeUpstreamError(w, err)
 		return
 	}
-	edits := answerEdits{sources: res.Search && config.ShowSearchLink.Get(snap), pace: pace.New(snap)}
 	if resp.Stream != nil {
-		if edits.any() && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			relayEvents(w, r, resp, edits)
-			return
-		}
 		relayStream(w, r, resp)
 		return
 	}
@@ -139,7 +139,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
 		recordUsage(r, resp.Body)
-		if edits.sources {
+		if sources {
 			resp.Body = withSources(resp.Body)
 		}
 	}
