@@ -128,16 +128,14 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 
 func newToolUseID() string { return translate.RandomID("toolu_", 24) }
 
-// complete serves a non-streamed request. Empty answers are retried on other keys by the executor.
+// complete serves a non-streamed request.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, call upstream.Call, a *answer) {
-	call.Empty = gemini.IsEmptyAnswer
-	it := translate.Whole(h.Exec.Do(r.Context(), call))
-	if it.Err != nil {
-		writeFailure(w, it.Err)
+	resp, err := translate.Complete(r.Context(), h.Exec, call)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	translate.RecordUsage(r.Context(), it.Resp.UsageMetadata)
-	a.blocks.Response(it.Resp)
+	a.blocks.Response(resp)
 	a.blocks.Close()
 	writeJSON(w, a.message())
 }

@@ -75,7 +75,7 @@ func (s *streamSink) Answer(it translate.Item) bool {
 	if !s.begin(it.Resp.UsageMetadata) {
 		return false
 	}
-	return s.events(s.a.blocks.Response(it.Resp))
+	return translate.SendAll(s.a.blocks.Response(it.Resp), s.event)
 }
 
 func (s *streamSink) Beat() bool {
@@ -83,15 +83,6 @@ func (s *streamSink) Beat() bool {
 		return s.begin(nil)
 	}
 	return s.out.Event("ping", bare{Type: "ping"})
-}
-
-func (s *streamSink) events(evs []translate.BlockEvent) bool {
-	for _, ev := range evs {
-		if !s.event(ev) {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *streamSink) event(ev translate.BlockEvent) bool {
@@ -123,7 +114,7 @@ func (s *streamSink) delta(index int, d delta) bool {
 }
 
 func (s *streamSink) End() {
-	if !s.begin(nil) || !s.events(s.a.blocks.Close()) {
+	if !s.begin(nil) || !translate.SendAll(s.a.blocks.Close(), s.event) {
 		return
 	}
 	md := messageDelta{Type: "message_delta", Delta: messageDeltaBody{StopReason: stopReason(s.a.blocks.End())},

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
-	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -138,24 +137,13 @@ func writeRefusal(w http.ResponseWriter, resp *upstream.Response) {
 	WriteClientError(w, resp)
 }
 
-// complete serves a non-streamed request. Empty answers are retried on other keys by the executor.
+// complete serves a non-streamed request.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, cc *chatCall) {
-	cc.call.Empty = gemini.IsEmptyAnswer
-	resp, err := h.Exec.Do(r.Context(), cc.call)
+	answer, err := translate.Complete(r.Context(), h.Exec, cc.call)
 	if err != nil {
-		WriteUpstreamError(w, err)
+		writeCallFailure(w, err)
 		return
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		writeRefusal(w, resp)
-		return
-	}
-	answer, err := translate.DecodeAnswer(resp.Body)
-	if err != nil {
-		WriteError(w, http.StatusBadGateway, translate.NotAnAnswer, TypeUpstream, "upstream_error", "")
-		return
-	}
-	translate.RecordUsage(r.Context(), answer.UsageMetadata)
 	writeChatJSON(w, cc.opts.completion(answer))
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
-	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -56,42 +55,16 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 	translate.Stream(r.Context(), h.Exec, call, translate.StreamSettingsOf(snap), &responseSink{ra: ra, out: translate.NewSSEWriter(w), w: w})
 }
 
-// completeResponse serves a non-streamed request. Empty answers are retried on other keys by the
-// executor.
+// completeResponse serves a non-streamed request.
 func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call upstream.Call, ra *responseAnswer) {
-	call.Empty = gemini.IsEmptyAnswer
-	it := translate.Whole(h.Exec.Do(r.Context(), call))
-	if it.Err != nil {
-		writeResponsesFailure(w, it.Err)
+	resp, err := translate.Complete(r.Context(), h.Exec, call)
+	if err != nil {
+		writeCallFailure(w, err)
 		return
 	}
-	translate.RecordUsage(r.Context(), it.Resp.UsageMetadata)
-	ra.blocks.Response(it.Resp)
+	ra.blocks.Response(resp)
 	ra.blocks.Close()
 	writeChatJSON(w, ra.object(ra.finalStatus()))
-}
-
-// writeResponsesFailure answers a request whose call failed before anything was sent, in OpenAI's
-// error shape.
-func writeResponsesFailure(w http.ResponseWriter, err error) {
-	f := translate.Describe(err)
-	switch {
-	case f.Canceled:
-	case f.Status == http.StatusNotFound:
-		WriteError(w, http.StatusNotFound, f.Message, TypeNotFound, "model_not_found", "model")
-	default:
-		writeFailure(w, f)
-	}
-}
-
-// writeFailure sends a described failure as OpenAI's error object.
-func writeFailure(w http.ResponseWriter, f translate.Failure) {
-	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
-	typ, code := typeFor(f.Status), f.Code
-	if f.Status == http.StatusTooManyRequests && upstream.GiveUp(f.RetryAfter, f.Final) {
-		typ, code = quotaType, quotaType
-	}
-	WriteError(w, f.Status, f.Message, typ, code, "")
 }
 
 // responseAnswer is one request's Response object as it is assembled.
@@ -328,19 +301,10 @@ func (s *responseSink) begin() bool {
 func (s *responseSink) Open() bool { return true }
 
 func (s *responseSink) Answer(it translate.Item) bool {
-	return s.begin() && s.events(s.ra.blocks.Response(it.Resp))
+	return s.begin() && translate.SendAll(s.ra.blocks.Response(it.Resp), s.event)
 }
 
 func (s *responseSink) Beat() bool { return s.begin() && s.out.Comment("keep-alive") }
-
-func (s *responseSink) events(evs []translate.BlockEvent) bool {
-	for _, ev := range evs {
-		if !s.event(ev) {
-			return false
-		}
-	}
-	return true
-}
 
 func (s *responseSink) event(ev translate.BlockEvent) bool {
 	b, i := ev.Block, ev.Index
@@ -409,7 +373,7 @@ func (s *responseSink) done(i int, b *translate.Block) bool {
 }
 
 func (s *responseSink) End() {
-	if !s.begin() || !s.events(s.ra.blocks.Close()) {
+	if !s.begin() || !translate.SendAll(s.ra.blocks.Close(), s.event) {
 		return
 	}
 	status := s.ra.finalStatus()
@@ -421,7 +385,7 @@ func (s *responseSink) End() {
 func (s *responseSink) Fail(err error) {
 	f := translate.Describe(err)
 	if !s.out.Started() {
-		writeResponsesFailure(s.w, err)
+		writeCallFailure(s.w, err)
 		return
 	}
 	o := s.ra.object("failed")

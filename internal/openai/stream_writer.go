@@ -73,19 +73,27 @@ func (s *chatSink) Fail(err error) {
 	}
 }
 
-// writeCallFailure answers a call that failed before anything was sent.
+// writeCallFailure answers a call that failed before anything was sent: with Google's status and
+// message and the retry advice, an unknown model as OpenAI's model_not_found (which SDKs and clients
+// recognise), an answer gemgate could not read as upstream_error.
 func writeCallFailure(w http.ResponseWriter, err error) {
-	var refused *translate.Refused
-	var ue *upstream.Error
+	f := translate.Describe(err)
 	switch {
-	case errors.As(err, &refused):
-		writeRefusal(w, refused.Resp)
-	case errors.As(err, &ue):
-		WriteUpstreamError(w, err)
-	default:
-		f := translate.Describe(err)
-		WriteError(w, f.Status, f.Message, TypeUpstream, "upstream_error", "")
+	case f.Canceled:
+		return
+	case f.Status == http.StatusNotFound:
+		WriteError(w, http.StatusNotFound, f.Message, TypeNotFound, "model_not_found", "model")
+		return
 	}
+	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
+	typ, code := typeFor(f.Status), f.Code
+	switch {
+	case f.Status == http.StatusTooManyRequests && upstream.GiveUp(f.RetryAfter, f.Final):
+		typ, code = quotaType, quotaType
+	case code == "" && f.Status == http.StatusBadGateway && !errors.As(err, new(*upstream.Error)):
+		typ, code = TypeUpstream, "upstream_error"
+	}
+	WriteError(w, f.Status, f.Message, typ, code, "")
 }
 
 // streamFailure is the error event that ends a stream which broke after it started.

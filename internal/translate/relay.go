@@ -99,6 +99,18 @@ func Whole(resp *upstream.Response, err error) Item {
 	return Item{Resp: answer, Raw: resp.Body}
 }
 
+// Complete makes a non-streamed call and records its usage. Empty answers are retried on other keys
+// by the executor.
+func Complete(ctx context.Context, exec *upstream.Executor, call upstream.Call) (*gemini.GenerateContentResponse, error) {
+	call.Empty = gemini.IsEmptyAnswer
+	it := Whole(exec.Do(ctx, call))
+	if it.Err != nil {
+		return nil, it.Err
+	}
+	RecordUsage(ctx, it.Resp.UsageMetadata)
+	return it.Resp, nil
+}
+
 // Sink writes one API's stream. Until it writes its first byte, Fail can still answer with an HTTP
 // status.
 type Sink interface {
