@@ -74,6 +74,46 @@ func newCounters() *counters {
 		keys: map[keyKey]*keyCount{}, tokens: map[tokenKey]*tokenCount{}}
 }
 
+// empty reports whether nothing was counted.
+func (c *counters) empty() bool {
+	return len(c.minute) == 0 && len(c.hour) == 0 && len(c.keys) == 0 && len(c.tokens) == 0
+}
+
+// merge adds o's counts to c.
+func (c *counters) merge(o *counters) {
+	for _, m := range [][2]map[reqKey]*reqCount{{c.minute, o.minute}, {c.hour, o.hour}} {
+		for k, v := range m[1] {
+			if w := m[0][k]; w != nil {
+				w.Requests += v.Requests
+				w.Attempts += v.Attempts
+				w.LatencyMS += v.LatencyMS
+				w.Refused += v.Refused
+			} else {
+				m[0][k] = v
+			}
+		}
+	}
+	for k, v := range o.keys {
+		if w := c.keys[k]; w != nil {
+			w.Attempts += v.Attempts
+			w.LatencyMS += v.LatencyMS
+		} else {
+			c.keys[k] = v
+		}
+	}
+	for k, v := range o.tokens {
+		if w := c.tokens[k]; w != nil {
+			w.Requests += v.Requests
+			w.Prompt += v.Prompt
+			w.Output += v.Output
+			w.Thought += v.Thought
+			w.Cached += v.Cached
+		} else {
+			c.tokens[k] = v
+		}
+	}
+}
+
 func floorTo(t time.Time, secs int64) int64 {
 	u := t.Unix()
 	return u - ((u%secs)+secs)%secs

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
@@ -619,6 +621,72 @@ func TestTrimToBudget(t *testing.T) {
 		}
 		if n, err := s.TrimTo(ctx, RequestTable, 4); err != nil || n != 0 {
 			t.Fatalf("a table within budget lost %d rows: %v", n, err)
+		}
+	})
+}
+
+// recorder is a database that keeps every batch it is given.
+type recorder struct {
+	mu      sync.Mutex
+	batches []*batch
+}
+
+func (r *recorder) write(b *batch) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, b)
+	return nil
+}
+
+// keyAttempts sums the per-key statistics rows of the batches so far, and says how many rows they were.
+func (r *recorder) keyAttempts() (attempts int64, rows int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range r.batches {
+		if b.counts == nil {
+			continue
+		}
+		for _, v := range b.counts.keys {
+			attempts += v.Attempts
+			rows++
+		}
+	}
+	return attempts, rows
+}
+
+// Statistics are held in memory for CountEvery while the request rows go out batch by batch: a key
+// used in many batches costs one upsert of its hourly row, not one per batch. Flush writes them at once.
+func TestWriterHoldsStatisticsForCountEvery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := &recorder{}
+		w := NewWriter(nil, WriterOptions{FlushEvery: 500 * time.Millisecond, CountEvery: 5 * time.Second, write: db.write})
+		defer w.Close()
+		submit := func() {
+			w.Submit(&reqlog.Entry{ID: "r", Start: now, Route: "gemini", Model: "m", Status: 200,
+				Attempts: []reqlog.Attempt{{KeyID: "k1", KeyMasked: "AIza...k1", Status: 200, Class: "ok", Started: now}}})
+		}
+		for range 4 { // four batches, a second apart
+			submit()
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if st := w.Stats(); st.Written != 4 || st.Batches != 4 {
+			t.Fatalf("the request rows were held back: %+v", st)
+		}
+		if n, rows := db.keyAttempts(); n != 0 || rows != 0 {
+			t.Fatalf("statistics written before CountEvery: %d attempts in %d rows", n, rows)
+		}
+		time.Sleep(1500 * time.Millisecond) // CountEvery since the first batch (at 0.5 s)
+		synctest.Wait()
+		if n, rows := db.keyAttempts(); n != 4 || rows != 1 {
+			t.Fatalf("after CountEvery: %d attempts in %d key rows, want 4 in 1", n, rows)
+		}
+		submit()
+		if err := w.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n, rows := db.keyAttempts(); n != 5 || rows != 2 {
+			t.Fatalf("Flush left statistics in memory: %d attempts in %d key rows, want 5 in 2", n, rows)
 		}
 	})
 }
