@@ -81,3 +81,75 @@ func BenchmarkTranslateRequest20(b *testing.B) {
 		}
 	}
 }
+
+// responses20 is request20's conversation as a Responses request: instructions, the same three
+// tools, the question/answer pairs as input messages, the tool round trip as function_call and
+// function_call_output items.
+func responses20() []byte {
+	var input []map[string]any
+	for i := range 7 {
+		input = append(input,
+			map[string]any{"role": "user", "content": fmt.Sprintf("Question %d: what should I see in city number %d? Please give a detailed answer.", i, i)},
+			map[string]any{"role": "assistant", "content": strings.Repeat(fmt.Sprintf("Answer %d is long. ", i), 15)})
+	}
+	input = append(input,
+		map[string]any{"role": "user", "content": "What is the weather in Paris and Rome?"},
+		map[string]any{"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": `{"city":"Paris","unit":"C"}`},
+		map[string]any{"type": "function_call", "call_id": "call_2", "name": "get_weather", "arguments": `{"city":"Rome","unit":"C"}`},
+		map[string]any{"type": "function_call_output", "call_id": "call_1", "output": `{"temperature":21,"sky":"clear"}`},
+		map[string]any{"type": "function_call_output", "call_id": "call_2", "output": `{"temperature":18,"sky":"rain"}`},
+		map[string]any{"role": "user", "content": "Thanks. Which one is better for a walk today?"},
+	)
+	tool := func(name, desc string, props map[string]any, required ...string) map[string]any {
+		return map[string]any{"type": "function", "name": name, "description": desc, "parameters": map[string]any{
+			"type": "object", "properties": props, "required": required, "additionalProperties": false,
+		}}
+	}
+	req := map[string]any{
+		"model": "gemini-2.5-flash", "input": input, "temperature": 0.4, "max_output_tokens": 1024, "stream": true,
+		"instructions": "You are a helpful travel assistant. " + strings.Repeat("Follow the house rules. ", 20),
+		"tools": []any{
+			tool("get_weather", "Current weather for a city.", map[string]any{
+				"city": map[string]any{"type": "string", "description": "City name"},
+				"unit": map[string]any{"type": []string{"string", "null"}, "enum": []any{"C", "F", nil}},
+			}, "city"),
+			tool("search_places", "Find places to visit.", map[string]any{
+				"city":     map[string]any{"type": "string"},
+				"category": map[string]any{"type": "string", "enum": []string{"museum", "park", "food"}},
+				"limit":    map[string]any{"type": "integer", "minimum": 1, "maximum": 20},
+			}, "city"),
+			tool("book", "Book a ticket.", map[string]any{
+				"place": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}},
+				"when":  map[string]any{"type": "string", "format": "date-time"},
+			}, "place"),
+		},
+	}
+	b, _ := json.Marshal(req)
+	return b
+}
+
+// BenchmarkTranslateResponses20 is the request side of a Responses call, as the handler runs it: parse
+// the body into the chat form, resolve the model, translate, encode the Gemini body.
+func BenchmarkTranslateResponses20(b *testing.B) {
+	body := responses20()
+	snap := chatTestSnap(b, nil)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		chat, _, err := parseResponsesRequest(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		model, err := resolveChatModel(snap, chat.Model)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr, err := translateRequest(snap, model, chat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(tr.body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
