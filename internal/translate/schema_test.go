@@ -2,6 +2,8 @@ package translate
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,5 +118,51 @@ func TestCleanSchemaRejectsNonObjects(t *testing.T) {
 		if _, err := CleanSchema(json.RawMessage(in)); err == nil {
 			t.Errorf("%s accepted", in)
 		}
+	}
+}
+
+// The same schema twice gives the same declaration, the second time from memory: agents send their
+// tools with every turn.
+func TestDeclarationRemembersSchemas(t *testing.T) {
+	params := json.RawMessage(`{"type":"object","properties":{"city":{"type":"string","description":"City name"},"unit":{"type":["string","null"],"enum":["C","F",null]}},"required":["city"],"additionalProperties":false}`)
+	first, err := Declaration("get_weather", "Current weather.", params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Declaration("other", "Another function, same schema.", slices.Clone(params))
+	if err != nil || string(again.Parameters) != string(first.Parameters) || again.Name != "other" || again.Description != "Another function, same schema." {
+		t.Fatalf("second declaration %+v (%v), first %+v", again, err, first)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = Declaration("f", "", params) }); n > 2 {
+		t.Fatalf("a schema seen before is cleaned again: %.0f allocations", n)
+	}
+	free := json.RawMessage(`{"type":"object","properties":{"meta":{"type":"object"}}}`)
+	want := `{"properties":{"meta":{"type":"object"}},"type":"object"}`
+	for range 2 {
+		d, err := Declaration("f", "", free)
+		if err != nil || d.Parameters != nil || string(d.ParametersJSONSchema) != want {
+			t.Fatalf("free-form schema: %s %s %v", d.Parameters, d.ParametersJSONSchema, err)
+		}
+	}
+	for range 2 {
+		if _, err := Declaration("f", "", json.RawMessage(`[1]`)); err == nil {
+			t.Fatal("a schema that is not an object was accepted")
+		}
+	}
+}
+
+// The memory is bounded by its budget: past it, it starts over.
+func TestSchemaMemoBudget(t *testing.T) {
+	m := &schemaMemo{budget: 64 << 10}
+	for i := range 2000 {
+		if _, err := m.get(json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{"p%d":{"type":"string"}}}`, i))); err != nil {
+			t.Fatal(err)
+		}
+		if m.used > m.budget {
+			t.Fatalf("holds %d bytes, budget %d", m.used, m.budget)
+		}
+	}
+	if len(m.m) == 0 || len(m.m) >= 2000 {
+		t.Fatalf("%d schemas held", len(m.m))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
@@ -24,21 +25,76 @@ func Declaration(name, description string, params json.RawMessage) (gemini.Funct
 	if IsAbsent(params) {
 		return decl, nil
 	}
-	cleaned, err := CleanSchema(params)
+	p, err := declarations.get(params)
 	if err != nil {
 		return decl, err
+	}
+	decl.Parameters, decl.ParametersJSONSchema = p.params, p.jsonSchema
+	return decl, nil
+}
+
+// declParams is what a client's parameters schema becomes in a declaration; both empty for a function
+// without parameters.
+type declParams struct{ params, jsonSchema json.RawMessage }
+
+func declarationParams(params json.RawMessage) (declParams, error) {
+	cleaned, err := CleanSchema(params)
+	if err != nil {
+		return declParams{}, err
 	}
 	// A function without parameters must not say so with an empty object: Gemini refuses an OBJECT
 	// without properties.
 	if cleaned["properties"] == nil && cleaned["anyOf"] == nil {
-		return decl, nil
+		return declParams{}, nil
 	}
 	if HasFreeForm(cleaned, false) {
-		decl.ParametersJSONSchema, err = RawJSONSchema(params)
-		return decl, err
+		raw, err := RawJSONSchema(params)
+		return declParams{jsonSchema: raw}, err
 	}
-	decl.Parameters, err = EncodeSchema(cleaned)
-	return decl, err
+	enc, err := EncodeSchema(cleaned)
+	return declParams{params: enc}, err
+}
+
+// declarations remembers the declared parameters of recent schemas. Agents send the same tools with
+// every turn, and cleaning their schemas (decode, rewrite, encode) was more than half of the
+// allocations of translating a 20-message request (docs/benchmarks.md). The result depends on the
+// schema's bytes alone; callers only encode it, so one copy is shared.
+var declarations = &schemaMemo{budget: 4 << 20}
+
+// schemaMemo is bounded by the bytes it holds: when a new schema would pass the budget, it starts
+// over empty (a burst of distinct schemas costs what it cost without the memo).
+type schemaMemo struct {
+	mu     sync.Mutex
+	budget int
+	used   int
+	m      map[string]declParams
+}
+
+func (c *schemaMemo) get(params json.RawMessage) (declParams, error) {
+	c.mu.Lock()
+	p, ok := c.m[string(params)]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := declarationParams(params)
+	if err != nil {
+		return p, err // not remembered: a bad schema is the client's to fix, and rare
+	}
+	size := len(params) + len(p.params) + len(p.jsonSchema)
+	if size > c.budget/64 {
+		return p, nil // a huge schema would crowd out the others
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.used+size > c.budget {
+		c.m, c.used = map[string]declParams{}, 0
+	}
+	if _, ok := c.m[string(params)]; !ok {
+		c.m[string(params)] = p
+		c.used += size
+	}
+	return p, nil
 }
 
 // IsAbsent reports a raw JSON value that is missing or null.
