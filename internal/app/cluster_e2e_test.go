@@ -10,6 +10,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // TestTwoInstancesShareStateThroughRedis runs two gemgate instances on one database and one Redis
@@ -43,7 +44,7 @@ func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
 	if a.fake.Calls(bad) != 1 {
 		t.Fatalf("A called the bad key %d times", a.fake.Calls(bad))
 	}
-	eventually(t, "B to learn that the key is disabled", func() bool {
+	testutil.Eventually(t, "B to learn that the key is disabled", func() bool {
 		_, usable := other.Pool.Counts()
 		return usable == 2
 	})
@@ -59,13 +60,13 @@ func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
 	if r := a.do("PUT", "/api/config", map[string]any{"TEST_MODEL": "gemini-cluster-check"}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	eventually(t, "B to apply the saved setting", func() bool {
+	testutil.Eventually(t, "B to apply the saved setting", func() bool {
 		return settingOf(t, bh, "TEST_MODEL")["value"] == "gemini-cluster-check"
 	})
 	// And a cooldown seen by B reaches A.
 	k, _ := other.Pool.Lookup(goodKey(1))
 	other.Pool.CoolDown(k, "gemini-2.5-pro", other.Pool.Now().Add(3600e9), "test cooldown")
-	eventually(t, "A to honour B's cooldown", func() bool {
+	testutil.Eventually(t, "A to honour B's cooldown", func() bool {
 		ka, _ := a.app.Pool.Lookup(goodKey(1))
 		return len(ka.Cooldowns()) == 1
 	})

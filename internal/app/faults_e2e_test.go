@@ -26,6 +26,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // leakCheck fails the test if goroutines it started are still running after every cleanup (the
@@ -234,7 +235,7 @@ func TestFaultStallBeforeFirstByte(t *testing.T) {
 	if faults.Stalled() == 0 {
 		t.Fatal("the stalling key was never tried")
 	}
-	eventually(t, "every stalled upstream call to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
+	testutil.Eventually(t, "every stalled upstream call to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
 
 	faults.Set(goodKey(1), fakeupstream.Fault{Kind: fakeupstream.FaultStall})
 	h.restart(map[string]string{"MAX_RETRIES": "1"})
@@ -267,7 +268,7 @@ func TestFaultStallAfterFirstByte(t *testing.T) {
 			t.Fatalf("%s: the idle timer must end a stalled stream with an error event (took %s): %s", c.path, took, r.body)
 		}
 	}
-	eventually(t, "the stalled upstream streams to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
+	testutil.Eventually(t, "the stalled upstream streams to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
 	keysUnblamed(t, h)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // logBuffer collects gemgate's application log for assertions.
@@ -170,7 +171,7 @@ func TestFaultDatabaseLostWhileRunning(t *testing.T) {
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "log writes to resume", func() bool {
+	testutil.Eventually(t, "log writes to resume", func() bool {
 		if r := h.generate("gemini-2.5-flash", "after"); r.status != http.StatusOK {
 			t.Fatalf("%d", r.status)
 		}
@@ -223,7 +224,7 @@ func TestFaultRedisLostAndBack(t *testing.T) {
 		return func() bool { k, _ := a.app.Pool.Lookup(key); return len(k.Cooldowns()) == 1 }
 	}
 	coolOnB(goodKey(0))
-	eventually(t, "A to learn B's cooldown", cooledOnA(goodKey(0)))
+	testutil.Eventually(t, "A to learn B's cooldown", cooledOnA(goodKey(0)))
 
 	proxy.Cut()
 	for i := range 5 {

@@ -19,6 +19,7 @@ import (
 	"github.com/gemgate/gemgate/internal/upstream"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 func TestHealthNeedsNoToken(t *testing.T) {
@@ -475,7 +476,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() == 1 })
+	testutil.Eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() == 1 })
 	close(release)
 }
 

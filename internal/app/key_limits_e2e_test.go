@@ -11,6 +11,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // Daily caps are used here rather than per-minute ones: a test must not depend on which minute of the
@@ -83,7 +84,7 @@ func TestKeyCapsSharedThroughRedis(t *testing.T) {
 			t.Fatalf("A: %d %s", r.status, r.body)
 		}
 	}
-	eventually(t, "B to learn A's counts", func() bool {
+	testutil.Eventually(t, "B to learn A's counts", func() bool {
 		for _, k := range other.Pool.Keys() {
 			if u := other.Pool.UsageOf(k); len(u) != 1 || u[0].Day != 1 {
 				return false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
@@ -640,5 +641,5 @@ func TestChatClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	stream.Close()
 	cancel()
-	eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() > 0 })
+	testutil.Eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() > 0 })
 }

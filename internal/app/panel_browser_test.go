@@ -18,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const (
@@ -232,7 +233,7 @@ func TestPanelInBrowser(t *testing.T) {
 	b.wait("the unsaved-changes bar", `document.getElementById('savebar').dataset.dirty === 'true' && document.getElementById('dirty-state').textContent.startsWith('1 unsaved')`)
 	b.shot("05-config-unsaved")
 	b.run("try to leave", chromedp.Click(chromedp.CSS(`nav a[href="/keys"]`)))
-	eventually(t, "a beforeunload prompt", func() bool {
+	testutil.Eventually(t, "a beforeunload prompt", func() bool {
 		_, dialogs := ev.snapshot()
 		return len(dialogs) > 0 && strings.HasPrefix(dialogs[0], "beforeunload")
 	})
@@ -245,7 +246,7 @@ func TestPanelInBrowser(t *testing.T) {
 	}
 	b.run("save", chromedp.Click(chromedp.ID("save")))
 	b.wait("saved", `document.getElementById('savebar').dataset.dirty === 'false'`)
-	eventually(t, "MAX_RETRIES applied without restart", func() bool { return config.MaxRetries.Get(h.app.Settings.Current()) == 5 })
+	testutil.Eventually(t, "MAX_RETRIES applied without restart", func() bool { return config.MaxRetries.Get(h.app.Settings.Current()) == 5 })
 	if r := h.do("GET", "/api/config?detailed=1", nil, adminHeader); !strings.Contains(string(r.body), `"name":"MAX_RETRIES","value":5,"source":"database"`) {
 		t.Fatalf("GET /api/config does not show the saved value: %s", r.body)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 type keyList struct {
@@ -103,7 +104,7 @@ func TestVertexKeyStateSharedThroughRedis(t *testing.T) {
 	if r := a.do("POST", "/api/keys/disable?pool=vertex", map[string]any{"ids": []string{secret.ID(vertexGood)}}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	eventually(t, "B to learn the Vertex key is disabled", func() bool {
+	testutil.Eventually(t, "B to learn the Vertex key is disabled", func() bool {
 		k, ok := other.Media.VertexPool.Lookup(vertexGood)
 		return ok && k.Disabled()
 	})

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const (
@@ -881,7 +883,7 @@ func TestCancelledStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		waitFor(t, func() bool { return f.fu.Cancelled() == i+1 })
+		testutil.Eventually(t, "the cancellation to be counted", func() bool { return f.fu.Cancelled() == i+1 })
 	}
 }
 
@@ -918,17 +920,6 @@ func TestClientLeavingDuringLatency(t *testing.T) {
 		if got := fu.Cancelled() - before; got != map[bool]int{true: 1}[tc.counted] {
 			t.Errorf("%s: Cancelled grew by %d", tc.path, got)
 		}
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,56 @@
+// Package testutil holds what the tests of several packages share: waiting for an effect that follows
+// an event, and the Redis server the multi-instance tests run against. Only _test.go files import it
+// (TestOnlyTestsImportTestutil checks).
+package testutil
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+)
+
+// giveUp is how long Eventually waits before calling an effect lost. It is not a budget the effect must
+// meet: it only has to be far above anything a busy machine takes, so that a test never fails for
+// being slow, and short enough that a lost effect fails the test instead of the whole run's -timeout.
+const giveUp = time.Minute
+
+// poll is the pause between two looks at the condition.
+const poll = 5 * time.Millisecond
+
+// Eventually waits until cond holds, for effects that follow an event asynchronously (a message from
+// another instance applied, an abandoned upstream call cancelled, a background job run). It fails t,
+// naming what it waited for, when cond has not held after giveUp or the test's own deadline.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(giveUp)
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if end, set := d.Deadline(); set && end.Before(deadline) {
+			deadline = end.Add(-time.Second) // leave time to report
+		}
+	}
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(poll)
+	}
+}
+
+// RedisEnv names the variable that points the multi-instance tests at a Redis server.
+const RedisEnv = "GEMGATE_TEST_REDIS"
+
+// Redis returns the URL in GEMGATE_TEST_REDIS and a key prefix no other test uses, so that tests
+// sharing the server (and engineers sharing the machine) never hear each other; it skips t when the
+// variable is unset.
+func Redis(t testing.TB) (url, prefix string) {
+	t.Helper()
+	url = os.Getenv(RedisEnv)
+	if url == "" {
+		t.Skip(RedisEnv + " not set")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return url, "gemgate-test-" + hex.EncodeToString(b[:])
+}
