@@ -179,7 +179,7 @@ func TestPanelInBrowser(t *testing.T) {
 
 	// A request whose model name is markup leaves an error log entry that the logs page must show as text.
 	h.generate(url.PathEscape(hostileModel), "hi")
-	waitLong(t, "the error log entry of the hostile model", func() bool {
+	testutil.Eventually(t, "the error log entry of the hostile model", func() bool {
 		r := h.do("GET", "/api/logs/errors?limit=5", nil, adminHeader)
 		return r.status == 200 && strings.Contains(string(r.body), `\u003cimg src=x`)
 	})

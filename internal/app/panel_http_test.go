@@ -17,6 +17,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // panelSession is a browser's login: the session cookie and the page's CSRF token.
@@ -107,18 +108,6 @@ func (h *harness) expiredSession() panelSession {
 	return panelSession{cookie: "gemgate_session=" + id, csrf: csrf}
 }
 
-// waitLong is eventually with room for a busy CI machine, for what goes through the batched log writer.
-func waitLong(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // concrete turns a route pattern into a request line: {name} parameters become "1".
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
@@ -188,7 +177,7 @@ func TestHostileLogContentsStayData(t *testing.T) {
 	s := h.login()
 	h.generate(url.PathEscape(hostileModel), "hi")
 	var list result
-	waitLong(t, "the error log entry", func() bool {
+	testutil.Eventually(t, "the error log entry", func() bool {
 		list = h.do("GET", "/api/logs/errors?model="+url.QueryEscape(hostileModel), nil, s.header(""))
 		return list.status == 200 && strings.Contains(string(list.body), `"total":1`)
 	})

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 var (
@@ -523,30 +525,30 @@ func (s *stuck) write(b *batch) error {
 	return s.fail
 }
 
+// Submit never waits for the database: 1000 submits return while a write is stuck. In the bubble a
+// Submit that waited would leave every goroutine blocked, which synctest reports as a deadlock.
 func TestWriterNeverBlocks(t *testing.T) {
-	db := &stuck{release: make(chan struct{})}
-	w := NewWriter(nil, WriterOptions{Buffer: 10, BatchSize: 5, FlushEvery: time.Millisecond, write: db.write})
-	start := time.Now()
-	for i := range 1000 {
-		w.Submit(&reqlog.Entry{ID: "r" + string(rune('a'+i%26)), Start: now, Status: 200})
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("1000 submits to a stuck database took %v", took)
-	}
-	// The writer holds one batch (at most 5) inside the stuck write and 10 in the buffer; the rest went.
-	if d := w.Dropped(DropBufferFull); d < 1000-15 {
-		t.Fatalf("dropped %d, want at least %d", d, 1000-15)
-	}
-	close(db.release)
-	w.Close()
-	st := w.Stats()
-	if st.Written+st.Dropped[DropBufferFull] != 1000 {
-		t.Fatalf("written %d + dropped %d != 1000", st.Written, st.Dropped[DropBufferFull])
-	}
-	w.Submit(&reqlog.Entry{})
-	if w.Dropped(DropShutdown) != 1 {
-		t.Fatal("a submit after Close was not counted")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		db := &stuck{release: make(chan struct{})}
+		w := NewWriter(nil, WriterOptions{Buffer: 10, BatchSize: 5, FlushEvery: time.Millisecond, write: db.write})
+		for i := range 1000 {
+			w.Submit(&reqlog.Entry{ID: "r" + string(rune('a'+i%26)), Start: now, Status: 200})
+		}
+		// The writer holds one batch (at most 5) inside the stuck write and 10 in the buffer; the rest went.
+		if d := w.Dropped(DropBufferFull); d < 1000-15 {
+			t.Fatalf("dropped %d, want at least %d", d, 1000-15)
+		}
+		close(db.release)
+		w.Close()
+		st := w.Stats()
+		if st.Written+st.Dropped[DropBufferFull] != 1000 {
+			t.Fatalf("written %d + dropped %d != 1000", st.Written, st.Dropped[DropBufferFull])
+		}
+		w.Submit(&reqlog.Entry{})
+		if w.Dropped(DropShutdown) != 1 {
+			t.Fatal("a submit after Close was not counted")
+		}
+	})
 }
 
 func TestWriterCountsFailedBatches(t *testing.T) {
@@ -578,7 +580,7 @@ func TestWriterCloseLosesNothingAccepted(t *testing.T) {
 			counts <- n
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, "a batch written while the submitters race", func() bool { return w.Stats().Written > 0 })
 	w.Close()
 	cancel()
 	var submitted uint64

@@ -79,7 +79,12 @@ func TestFetchImage(t *testing.T) {
 			w.(http.Flusher).Flush()
 			w.Write([]byte(strings.Repeat("x", 64)))
 		case "/slow":
-			time.Sleep(300 * time.Millisecond)
+			// Answers only after the fetcher gave up (or after a minute, so that a fetcher without a
+			// timeout gets an image and fails the test instead of hanging it).
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
 			w.Write([]byte(png))
 		case "/file-redirect":
 			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
