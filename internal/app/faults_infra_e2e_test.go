@@ -6,8 +6,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,10 +224,7 @@ func TestFaultDatabaseLostWhileRunning(t *testing.T) {
 // With Redis gone, each instance keeps serving on its own; when it is back, state changes travel
 // between instances again without a restart.
 func TestFaultRedisLostAndBack(t *testing.T) {
-	raw := os.Getenv("GEMGATE_TEST_REDIS")
-	if raw == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
+	raw, prefix := testutil.Redis(t)
 	leakCheck(t)
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -239,9 +233,6 @@ func TestFaultRedisLostAndBack(t *testing.T) {
 	proxy := faultproxy.Start(t, u.Host)
 	viaProxy := *u
 	viaProxy.Host = proxy.Addr()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "gemgate-fault-" + hex.EncodeToString(b[:])
 	keys := goodKey(0) + "," + goodKey(1) + "," + goodKey(2)
 	a := newHarness(t, fakeupstream.Config{}, map[string]string{"REDIS_URL": viaProxy.String(), "REDIS_PREFIX": prefix, "API_KEYS": keys})
 	bEnv := map[string]string{"REDIS_URL": raw, "REDIS_PREFIX": prefix, "API_KEYS": keys,

@@ -1,15 +1,9 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"net/http/httptest"
-	"os"
 	"testing"
 
-	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/testutil"
 )
@@ -61,23 +55,9 @@ func TestKeyCapsSkipKeysBeforeGoogleSays429(t *testing.T) {
 
 // TestKeyCapsSharedThroughRedis: requests one instance made count against the caps on the other.
 func TestKeyCapsSharedThroughRedis(t *testing.T) {
-	url := os.Getenv("GEMGATE_TEST_REDIS")
-	if url == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	a := newHarness(t, fakeupstream.Config{}, map[string]string{
-		"REDIS_URL": url, "REDIS_PREFIX": "gemgate-test-" + hex.EncodeToString(b[:]),
-		"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`,
-	})
-	other, err := app.New(context.Background(), app.Options{Env: a.env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvB := httptest.NewServer(other.Handler)
-	t.Cleanup(func() { srvB.Close(); other.Close() })
-	bh := &harness{t: t, fake: a.fake, srv: srvB, app: other}
+	a := newHarness(t, fakeupstream.Config{}, withRedis(t, map[string]string{"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`}))
+	bh := a.second()
+	other := bh.app
 
 	for range 2 {
 		if r := a.generate("gemini-2.5-flash", "hi"); r.status != 200 {
