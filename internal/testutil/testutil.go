@@ -1,6 +1,7 @@
 // Package testutil holds what the tests of several packages share: waiting for an effect that follows
-// an event, and the Redis server the multi-instance tests run against. Only _test.go files import it
-// (TestOnlyTestsImportTestutil checks).
+// an event, and the Redis server the multi-instance tests run against. Only _test.go files import it.
+// Its own tests check the tree as a whole: that rule, the READMEs' package lists, and that
+// internal/fakeupstream imports nothing of gemgate's.
 package testutil
 
 import (
