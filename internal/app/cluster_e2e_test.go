@@ -36,6 +36,7 @@ func (h *harness) second() *harness {
 
 // TestTwoInstancesShareStateThroughRedis runs two gemgate instances on one database and one Redis.
 func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
+	t.Parallel()
 	bad := "AIzaSyBad000000000000000000000000000000"
 	env := withRedis(t, map[string]string{"API_KEYS": bad + "," + goodKey(0) + "," + goodKey(1)})
 	a := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}}, env)

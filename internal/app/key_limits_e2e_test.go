@@ -15,6 +15,7 @@ import (
 // keys serve two requests; the third is refused by gemgate itself, with Retry-After, without a call to
 // Google, while other models go on. The panel's key list shows the counts.
 func TestKeyCapsSkipKeysBeforeGoogleSays429(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`})
 	for i := range 2 {
 		if r := h.generate("gemini-2.5-flash", "hi"); r.status != 200 {
@@ -55,6 +56,7 @@ func TestKeyCapsSkipKeysBeforeGoogleSays429(t *testing.T) {
 
 // TestKeyCapsSharedThroughRedis: requests one instance made count against the caps on the other.
 func TestKeyCapsSharedThroughRedis(t *testing.T) {
+	t.Parallel()
 	a := newHarness(t, fakeupstream.Config{}, withRedis(t, map[string]string{"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`}))
 	bh := a.second()
 	other := bh.app

@@ -172,6 +172,7 @@ func (b *browserRun) js(expr string) chromedp.Action[chromedp.Void] {
 // key by verifying it, change a setting and see it applied, meet the unsaved-changes warning, filter the
 // error log (where a hostile model name must stay text), switch to Chinese and log out.
 func TestPanelInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": goodKey(0)})
@@ -321,6 +322,7 @@ func (b *browserRun) login() {
 // model picker fed by the model list, selects of a list of maps, the revert button, and a server-side
 // error shown at its field.
 func TestPanelSettingsWidgets(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	b := &browserRun{t: t, ctx: ctx, ev: ev, dir: screenshots(t), base: h.srv.URL}

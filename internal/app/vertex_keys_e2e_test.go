@@ -22,6 +22,7 @@ type keyList struct {
 // listed, verified, added and enabled through the admin API with ?pool=vertex (the keys page's pool
 // switch), without touching the Gemini keys.
 func TestVertexKeysManagedLikeGeminiKeys(t *testing.T) {
+	t.Parallel()
 	h := vertexHarness(t, vertexBad+","+vertexGood)
 	if r := h.do("POST", "/vertex-express/v1beta/models/gemini-2.5-flash:generateContent", hello("hi"), tokenHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -77,6 +78,7 @@ func TestVertexKeysManagedLikeGeminiKeys(t *testing.T) {
 
 // TestVertexKeyStateSharedThroughRedis: a Vertex key one instance disables is skipped by the other.
 func TestVertexKeyStateSharedThroughRedis(t *testing.T) {
+	t.Parallel()
 	a := newHarness(t, fakeupstream.Config{KeysByName: true}, withRedis(t, map[string]string{"VERTEX_API_KEYS": vertexBad + "," + vertexGood}))
 	if r := a.do("PUT", "/api/config", map[string]any{"VERTEX_EXPRESS_BASE_URL": a.up.URL + "/v1beta1/publishers/google"}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)

@@ -145,6 +145,7 @@ func publish(t *testing.T, url, channel string, payloads ...string) {
 }
 
 func TestNewRefusesABadURL(t *testing.T) {
+	t.Parallel()
 	mgr, _ := config.NewManager(nil, &settingsTable{})
 	if _, err := cluster.New(context.Background(), "mysql://x", "p", keypool.New(keys, 3), mgr, quiet()); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Fatalf("error %v: it must name the setting", err)
@@ -152,6 +153,7 @@ func TestNewRefusesABadURL(t *testing.T) {
 }
 
 func TestNewFailsWithoutRedis(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +169,7 @@ func TestNewFailsWithoutRedis(t *testing.T) {
 
 // A key disabled, re-enabled or cooled down on one instance is the same on the others.
 func TestKeyStateTravels(t *testing.T) {
+	t.Parallel()
 	url, prefix := testutil.Redis(t)
 	db := &settingsTable{}
 	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
@@ -185,6 +188,7 @@ func TestKeyStateTravels(t *testing.T) {
 
 // Instances on another REDIS_PREFIX hear nothing of this cluster.
 func TestPrefixesKeepClustersApart(t *testing.T) {
+	t.Parallel()
 	url, prefix := testutil.Redis(t)
 	_, other := testutil.Redis(t)
 	db := &settingsTable{}
@@ -205,6 +209,7 @@ func TestPrefixesKeepClustersApart(t *testing.T) {
 // A change to another pool (the Vertex keys) reaches that pool only; news of a pool an instance does not
 // have, and what is not a message at all, is ignored.
 func TestOtherPoolsByName(t *testing.T) {
+	t.Parallel()
 	url, prefix := testutil.Redis(t)
 	db := &settingsTable{}
 	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
@@ -223,6 +228,7 @@ func TestOtherPoolsByName(t *testing.T) {
 // A setting saved on one instance is loaded by the others, and their reload is not announced again
 // (which would have every instance reload for ever).
 func TestSettingsTravelOnce(t *testing.T) {
+	t.Parallel()
 	url, prefix := testutil.Redis(t)
 	db := &settingsTable{}
 	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
@@ -254,6 +260,7 @@ func TestSettingsTravelOnce(t *testing.T) {
 
 // Requests one instance counts against KEY_MODEL_LIMITS count on the others.
 func TestUsageTravels(t *testing.T) {
+	t.Parallel()
 	url, prefix := testutil.Redis(t)
 	db := &settingsTable{}
 	a, b := join(t, url, prefix, db), join(t, url, prefix, db)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestUploadRoot(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"https://generativelanguage.googleapis.com/v1beta": "https://generativelanguage.googleapis.com",
 		"https://relay.example.com/proxy/v1beta/":          "https://relay.example.com/proxy",
@@ -25,6 +26,7 @@ func TestUploadRoot(t *testing.T) {
 }
 
 func TestSessionPathDropsKey(t *testing.T) {
+	t.Parallel()
 	id, path, err := sessionPath("https://generativelanguage.googleapis.com/upload/v1beta/files?key=AIzaSECRET&upload_id=ABC-def_1&upload_protocol=resumable")
 	if err != nil || id != "ABC-def_1" || path != "/upload/v1beta/files?upload_id=ABC-def_1&upload_protocol=resumable" {
 		t.Fatalf("%q %q %v", id, path, err)
@@ -35,6 +37,7 @@ func TestSessionPathDropsKey(t *testing.T) {
 }
 
 func TestDisplayName(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"file":{"displayName":"a"}}`:  "a",
 		`{"file":{"display_name":"b"}}`: "b",
@@ -49,6 +52,7 @@ func TestDisplayName(t *testing.T) {
 }
 
 func TestStoreRecordsAndSessions(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := NewStore(st.DB(), st.Rebind)
 		ctx := context.Background()

@@ -22,6 +22,7 @@ import (
 // megabyte before the client has sent the second. A gateway that read the body first would wait here
 // for a client that waits for it.
 func TestChunkStreamsThrough(t *testing.T) {
+	t.Parallel()
 	const key, token, half = "AIzaSyStream000000000000000000000000000", "client-token-stream", 1 << 20
 	got := make(chan struct{})
 	var total int64

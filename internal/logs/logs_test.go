@@ -111,6 +111,7 @@ func ids(rows []RequestLog) []string {
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -195,6 +196,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestErrorLog(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -289,6 +291,7 @@ func TestErrorLog(t *testing.T) {
 }
 
 func TestStatistics(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -412,6 +415,7 @@ func TestStatistics(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	s := NewStore(st)
@@ -433,6 +437,7 @@ func TestModes(t *testing.T) {
 // Gemini Balance's tables hold full keys; gemgate adopts them and masks the keys, also where an
 // upstream message quoted one.
 func TestAdoptGeminiBalanceLogs(t *testing.T) {
+	t.Parallel()
 	ddl := map[store.Dialect][]string{
 		store.SQLite: {
 			`CREATE TABLE t_request_log (id INTEGER NOT NULL, request_time DATETIME, model_name VARCHAR(100), api_key VARCHAR(100), is_success BOOLEAN NOT NULL, status_code INTEGER, latency_ms INTEGER, PRIMARY KEY (id))`,
@@ -552,6 +557,7 @@ func TestWriterNeverBlocks(t *testing.T) {
 }
 
 func TestWriterCountsFailedBatches(t *testing.T) {
+	t.Parallel()
 	db := &stuck{fail: errors.New("database is down")}
 	w := NewWriter(nil, WriterOptions{BatchSize: 10, write: db.write, Logger: discard()})
 	for range 25 {
@@ -566,6 +572,7 @@ func TestWriterCountsFailedBatches(t *testing.T) {
 // Close writes everything that Submit accepted, even while submitters race with it: every submit is
 // either written or counted as dropped.
 func TestWriterCloseLosesNothingAccepted(t *testing.T) {
+	t.Parallel()
 	db := &stuck{writes: make(chan int, 100000)}
 	w := NewWriter(nil, WriterOptions{Buffer: 1000, BatchSize: 64, write: db.write})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -602,6 +609,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 
 // LOG_MAX_ROWS: the oldest rows past the budget go, on every database.
 func TestTrimToBudget(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)

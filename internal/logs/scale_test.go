@@ -135,6 +135,7 @@ func TestStatisticsPlans(t *testing.T) {
 // most of a minute (over eight under -race), and the per-call budget is a wall-clock measure that belongs
 // on a quiet machine; BenchmarkStatisticsAtAMillionRows measures the same calls.
 func TestStatisticsAtAMillionRows(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(millionRowsEnv) == "" {
 		t.Skip("set " + millionRowsEnv + "=1 to fill a million rows")
 	}

@@ -66,6 +66,7 @@ func rawColumn(t *testing.T, s *Store, query string) []string {
 }
 
 func TestSealedKeyStatesAndSettings(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		cfg.Sealer, cfg.SecretSetting = testSealer(t, testEncryptionKey), secretNames("API_KEYS")
 		s := openWith(t, cfg)
@@ -118,6 +119,7 @@ func TestSealedKeyStatesAndSettings(t *testing.T) {
 }
 
 func TestSealExisting(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		cfg.SecretSetting = secretNames("API_KEYS", "AUTH_TOKEN")
@@ -194,6 +196,7 @@ func TestSealExisting(t *testing.T) {
 }
 
 func TestClientTokens(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		s := openWith(t, cfg)
@@ -244,6 +247,7 @@ func TestClientTokens(t *testing.T) {
 }
 
 func TestOpenRetry(t *testing.T) {
+	t.Parallel()
 	t.Run("sqlite fails at once", func(t *testing.T) {
 		cfg := freshSQLite(t)
 		cfg.SQLitePath = t.TempDir() // a folder is not a database file
