@@ -50,7 +50,9 @@ type Registry struct {
 	rebind func(string) string
 	// Files answers for files/ names (nil: files are unknown).
 	Files FileLookup
-	now   func() time.Time
+	// FindFiles lists uploaded files for the admin's views (nil: they are not listed).
+	FindFiles FileFinder
+	now       func() time.Time
 }
 
 // NewRegistry uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
@@ -131,65 +133,95 @@ func (r *Registry) DeleteExpired(ctx context.Context) (int64, error) {
 // parsed at all.
 var markers = [][]byte{[]byte("files/"), []byte("cachedContents/")}
 
-// Refs lists the resources a generateContent-shaped body names, in order, without repeats: the files of
-// fileData parts (contents and the system instruction) and the context cache of cachedContent. Both
-// the camelCase and snake_case spellings Google accepts are read.
+type fileData struct {
+	FileURI      string `json:"fileUri"`
+	FileURISnake string `json:"file_uri"`
+}
+
+type content struct {
+	Parts []struct {
+		FileData      *fileData `json:"fileData"`
+		FileDataSnake *fileData `json:"file_data"`
+	} `json:"parts"`
+}
+
+// request is any single model call: generate and count name contents, embed names content.
+type request struct {
+	Contents               []content `json:"contents"`
+	Content                *content  `json:"content"`
+	SystemInstruction      *content  `json:"systemInstruction"`
+	SystemInstructionSnake *content  `json:"system_instruction"`
+	CachedContent          string    `json:"cachedContent"`
+	CachedContentSnake     string    `json:"cached_content"`
+}
+
+// batch is a Batch Mode body (batchGenerateContent, asyncBatchEmbedContent): an input file and the
+// whole requests it holds, each of which may name files and caches of its own.
+type batch struct {
+	InputConfig      *batchInput `json:"inputConfig"`
+	InputConfigSnake *batchInput `json:"input_config"`
+}
+
+type batchInput struct {
+	FileName      string `json:"fileName"`
+	FileNameSnake string `json:"file_name"`
+	Requests      struct {
+		Requests []struct {
+			Request request `json:"request"`
+		} `json:"requests"`
+	} `json:"requests"`
+}
+
+// Refs lists the resources a Gemini body names, in order, without repeats: the files of fileData parts
+// (contents, the system instruction, an embedding's content) and the context cache of cachedContent, in
+// a generate, count (bare or wrapping a generate request) or embed request, in each request of
+// batchEmbedContents, and in a Batch Mode body
+// (its input file and every request it holds). Both the camelCase and snake_case spellings Google
+// accepts are read: a client choosing the other spelling must not slip past the ownership check.
 func Refs(body []byte) []string {
 	if !bytes.Contains(body, markers[0]) && !bytes.Contains(body, markers[1]) {
 		return nil
 	}
-	type fileData struct {
-		FileURI      string `json:"fileUri"`
-		FileURISnake string `json:"file_uri"`
-	}
-	type content struct {
-		Parts []struct {
-			FileData      *fileData `json:"fileData"`
-			FileDataSnake *fileData `json:"file_data"`
-		} `json:"parts"`
-	}
-	type generate struct {
-		Contents               []content `json:"contents"`
-		SystemInstruction      *content  `json:"systemInstruction"`
-		SystemInstructionSnake *content  `json:"system_instruction"`
-		CachedContent          string    `json:"cachedContent"`
-		CachedContentSnake     string    `json:"cached_content"`
-	}
-	// A Batch Mode body names an input file and holds whole generate requests, each of which may name
-	// files and caches of its own.
 	var req struct {
-		generate
-		Batch *struct {
-			InputConfig struct {
-				FileName string `json:"fileName"`
-				Requests struct {
-					Requests []struct {
-						Request generate `json:"request"`
-					} `json:"requests"`
-				} `json:"requests"`
-			} `json:"inputConfig"`
-		} `json:"batch"`
+		request
+		Requests []request `json:"requests"` // batchEmbedContents
+		Batch    *batch    `json:"batch"`
+		// countTokens may wrap a whole generate request.
+		Wrapped      *request `json:"generateContentRequest"`
+		WrappedSnake *request `json:"generate_content_request"`
 	}
 	if json.Unmarshal(body, &req) != nil {
 		return nil
 	}
-	reqs := []generate{req.generate}
+	reqs := append([]request{req.request}, req.Requests...)
+	for _, w := range []*request{req.Wrapped, req.WrappedSnake} {
+		if w != nil {
+			reqs = append(reqs, *w)
+		}
+	}
 	var names []string
 	if b := req.Batch; b != nil {
-		if name := FileName(b.InputConfig.FileName); name != "" {
-			names = append(names, name)
-		}
-		for _, r := range b.InputConfig.Requests.Requests {
-			reqs = append(reqs, r.Request)
+		for _, in := range []*batchInput{b.InputConfig, b.InputConfigSnake} {
+			if in == nil {
+				continue
+			}
+			for _, f := range []string{in.FileName, in.FileNameSnake} {
+				if name := FileName(f); name != "" && !contains(names, name) {
+					names = append(names, name)
+				}
+			}
+			for _, r := range in.Requests.Requests {
+				reqs = append(reqs, r.Request)
+			}
 		}
 	}
 	var all []content
 	var caches []string
 	for _, g := range reqs {
 		all = append(all, g.Contents...)
-		for _, si := range []*content{g.SystemInstruction, g.SystemInstructionSnake} {
-			if si != nil {
-				all = append(all, *si)
+		for _, c := range []*content{g.SystemInstruction, g.SystemInstructionSnake, g.Content} {
+			if c != nil {
+				all = append(all, *c)
 			}
 		}
 		caches = append(caches, g.CachedContent, g.CachedContentSnake)
@@ -299,4 +331,55 @@ func Page(q url.Values, def int) (offset, size int, err error) {
 		offset = n
 	}
 	return offset, size, nil
+}
+
+// Filter selects the records an admin looks at: one Gemini key's or one client token's (either may be
+// empty, not both), optionally of one kind.
+type Filter struct {
+	KeyID   string
+	TokenID string
+	Kind    string
+}
+
+// FileFinder lists the live uploaded files matching a filter (the Files API's records), newest first.
+type FileFinder func(ctx context.Context, f Filter, now time.Time, limit int) ([]*Owner, error)
+
+// Find lists the live records matching f, newest first, up to limit of each kind's table: the records
+// of gg_resources, and the uploaded files when FindFiles is set and f allows files.
+func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, error) {
+	if f.KeyID == "" && f.TokenID == "" {
+		return nil, errors.New("a key or a client token is required")
+	}
+	now := r.now()
+	var out []*Owner
+	if r.FindFiles != nil && (f.Kind == "" || f.Kind == "files") {
+		files, err := r.FindFiles(ctx, f, now, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = files
+	}
+	q := "SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources WHERE expires_at > ?"
+	args := []any{now.Unix()}
+	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}, {"kind", f.Kind}} {
+		if c.val != "" {
+			q += " AND " + c.col + " = ?"
+			args = append(args, c.val)
+		}
+	}
+	rows, err := r.db.QueryContext(ctx, r.rebind(q+" ORDER BY created_at DESC, name LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("finding resources: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o Owner
+		var created, expires int64
+		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
+			return nil, fmt.Errorf("finding resources: %w", err)
+		}
+		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
 }
