@@ -168,9 +168,7 @@ func openAIError(t *testing.T, r result, code int) string {
 
 func TestFaultConnectionRefused(t *testing.T) {
 	leakCheck(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.ClosedAddr(t)
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"BASE_URL": "http://" + dead + "/v1beta", "MAX_RETRIES": "2"})
 
 	r := h.generate("gemini-2.5-flash", "hi")

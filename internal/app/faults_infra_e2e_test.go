@@ -96,9 +96,7 @@ func postgresBehindProxy(t *testing.T) (map[string]string, *faultproxy.Proxy) {
 
 func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 	leakCheck(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.ClosedAddr(t)
 	var log logBuffer
 	start := time.Now()
 	_, err := app.New(context.Background(), app.Options{Logger: log.logger(), Env: map[string]string{

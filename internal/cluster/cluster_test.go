@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -89,6 +88,14 @@ func join(t *testing.T, url, prefix string, db *settingsTable) *instance {
 	return in
 }
 
+// pair starts two instances on one Redis, a prefix of the test's own and one settings table.
+func pair(t *testing.T) (url, prefix string, a, b *instance) {
+	t.Helper()
+	url, prefix = testutil.Redis(t)
+	db := &settingsTable{}
+	return url, prefix, join(t, url, prefix, db), join(t, url, prefix, db)
+}
+
 func key(t *testing.T, p *keypool.Pool, i int) *keypool.Key {
 	t.Helper()
 	k, ok := p.Lookup(keys[i])
@@ -98,14 +105,20 @@ func key(t *testing.T, p *keypool.Pool, i int) *keypool.Key {
 	return k
 }
 
-// listen subscribes to the cluster's channel as a bystander and returns the messages in order.
-func listen(t *testing.T, url, prefix string) <-chan map[string]any {
+// client is a plain Redis client, for what the test does beside the cluster.
+func client(t *testing.T, url string) *redis.Client {
 	t.Helper()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(opts)
+	return redis.NewClient(opts)
+}
+
+// listen subscribes to the cluster's channel as a bystander and returns the messages in order.
+func listen(t *testing.T, url, prefix string) <-chan map[string]any {
+	t.Helper()
+	rdb := client(t, url)
 	sub := rdb.Subscribe(context.Background(), prefix+":events")
 	if _, err := sub.Receive(context.Background()); err != nil {
 		t.Fatal(err)
@@ -131,11 +144,7 @@ func listen(t *testing.T, url, prefix string) <-chan map[string]any {
 
 func publish(t *testing.T, url, channel string, payloads ...string) {
 	t.Helper()
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
+	rdb := client(t, url)
 	defer rdb.Close()
 	for _, p := range payloads {
 		if err := rdb.Publish(context.Background(), channel, p).Err(); err != nil {
@@ -154,14 +163,9 @@ func TestNewRefusesABadURL(t *testing.T) {
 
 func TestNewFailsWithoutRedis(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testutil.ClosedAddr(t)
 	mgr, _ := config.NewManager(nil, &settingsTable{})
-	_, err = cluster.New(context.Background(), "redis://"+addr+"/0", "p", keypool.New(keys, 3), mgr, quiet())
+	_, err := cluster.New(context.Background(), "redis://"+addr+"/0", "p", keypool.New(keys, 3), mgr, quiet())
 	if err == nil || !strings.Contains(err.Error(), "connecting to Redis at "+addr) {
 		t.Fatalf("error %v: it must say where it tried", err)
 	}
@@ -170,9 +174,7 @@ func TestNewFailsWithoutRedis(t *testing.T) {
 // A key disabled, re-enabled or cooled down on one instance is the same on the others.
 func TestKeyStateTravels(t *testing.T) {
 	t.Parallel()
-	url, prefix := testutil.Redis(t)
-	db := &settingsTable{}
-	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
+	_, _, a, b := pair(t)
 
 	a.pool.Disable(key(t, a.pool, 0), "invalid")
 	testutil.Eventually(t, "B to disable the key A disabled", func() bool { return key(t, b.pool, 0).Disabled() })
@@ -189,11 +191,8 @@ func TestKeyStateTravels(t *testing.T) {
 // Instances on another REDIS_PREFIX hear nothing of this cluster.
 func TestPrefixesKeepClustersApart(t *testing.T) {
 	t.Parallel()
-	url, prefix := testutil.Redis(t)
-	_, other := testutil.Redis(t)
-	db := &settingsTable{}
-	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
-	c, d := join(t, url, other, db), join(t, url, other, db)
+	_, _, a, b := pair(t)
+	_, _, c, d := pair(t) // another prefix
 
 	a.pool.Disable(key(t, a.pool, 0), "invalid")
 	testutil.Eventually(t, "B to hear A", func() bool { return key(t, b.pool, 0).Disabled() })
@@ -210,9 +209,7 @@ func TestPrefixesKeepClustersApart(t *testing.T) {
 // have, and what is not a message at all, is ignored.
 func TestOtherPoolsByName(t *testing.T) {
 	t.Parallel()
-	url, prefix := testutil.Redis(t)
-	db := &settingsTable{}
-	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
+	url, prefix, a, b := pair(t)
 	id := key(t, a.pool, 1).ID()
 	publish(t, url, prefix+":events",
 		"not JSON",
@@ -229,9 +226,7 @@ func TestOtherPoolsByName(t *testing.T) {
 // (which would have every instance reload for ever).
 func TestSettingsTravelOnce(t *testing.T) {
 	t.Parallel()
-	url, prefix := testutil.Redis(t)
-	db := &settingsTable{}
-	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
+	url, prefix, a, b := pair(t)
 	heard := listen(t, url, prefix)
 
 	if err := a.settings.Update(context.Background(), map[string]string{config.TestModel.Name(): "gemini-cluster-check"}); err != nil {
@@ -261,9 +256,7 @@ func TestSettingsTravelOnce(t *testing.T) {
 // Requests one instance counts against KEY_MODEL_LIMITS count on the others.
 func TestUsageTravels(t *testing.T) {
 	t.Parallel()
-	url, prefix := testutil.Redis(t)
-	db := &settingsTable{}
-	a, b := join(t, url, prefix, db), join(t, url, prefix, db)
+	_, _, a, b := pair(t)
 	limits := map[string]keypool.Limit{"gemini-2.5-flash": {RPD: 10}}
 	a.pool.SetLimits(limits)
 	b.pool.SetLimits(limits)

@@ -2,12 +2,12 @@ package store
 
 import (
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const testEncryptionKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -258,7 +258,7 @@ func TestOpenRetry(t *testing.T) {
 		}
 	})
 	t.Run("a server that never answers", func(t *testing.T) {
-		cfg := Config{Type: "postgres", PostgresDSN: "postgres://gg:pw@" + closedPort(t) + "/gg?sslmode=disable&connect_timeout=2"}
+		cfg := Config{Type: "postgres", PostgresDSN: "postgres://gg:pw@" + testutil.ClosedAddr(t) + "/gg?sslmode=disable&connect_timeout=2"}
 		start := time.Now()
 		var attempts []int
 		_, err := OpenRetry(t.Context(), cfg, 2*time.Second, func(n int, _ error, _ time.Duration) { attempts = append(attempts, n) })
@@ -271,16 +271,4 @@ func TestOpenRetry(t *testing.T) {
 			t.Fatalf("%d retries in %s: want several, within the wait", len(attempts), took)
 		}
 	})
-}
-
-// closedPort returns an address where nothing listens.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }

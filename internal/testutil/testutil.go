@@ -7,6 +7,7 @@ package testutil
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -54,4 +55,17 @@ func Redis(t testing.TB) (url, prefix string) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return url, "gemgate-test-" + hex.EncodeToString(b[:])
+}
+
+// ClosedAddr returns a loopback address where nothing listens, for a server that is down: connecting
+// is refused at once.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
