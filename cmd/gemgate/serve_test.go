@@ -6,7 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -84,8 +84,8 @@ func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error)
 			}
 			select {
 			case result = <-done:
-			case <-time.After(45 * time.Second):
-				result = errors.New("gemgate did not stop within 45 s of SIGTERM")
+			case <-time.After(testutil.GiveUp):
+				result = fmt.Errorf("gemgate did not stop within %v of SIGTERM", testutil.GiveUp)
 			}
 		})
 		return result
@@ -171,7 +171,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("serve returned %v", err)
 		}
-	case <-time.After(45 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("serve did not return after the stream ended")
 	}
 

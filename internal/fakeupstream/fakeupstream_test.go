@@ -912,7 +912,7 @@ func TestClientLeavingDuringLatency(t *testing.T) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(testutil.GiveUp):
 			t.Fatalf("%s: latency ignored the departed client", tc.path)
 		}
 		if rec.Body.Len() != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -67,7 +68,7 @@ func TestChunkStreamsThrough(t *testing.T) {
 		_, _ = io.WriteString(pw, chunk)
 		select {
 		case <-got:
-		case <-time.After(10 * time.Second):
+		case <-time.After(testutil.GiveUp):
 			t.Error("Google saw nothing before the client finished: the upload was buffered")
 			return
 		}

@@ -64,7 +64,7 @@ func (c *fakeClock) At(t time.Time) (<-chan time.Time, func() bool) {
 // waitTimer blocks until the scheduler sleeps on a timer and returns its time.
 func (c *fakeClock) waitTimer(t *testing.T) time.Time {
 	t.Helper()
-	deadline := time.AfterFunc(5*time.Second, func() {
+	deadline := time.AfterFunc(testutil.GiveUp, func() {
 		c.mu.Lock()
 		c.cond.Broadcast()
 		c.mu.Unlock()
@@ -74,7 +74,7 @@ func (c *fakeClock) waitTimer(t *testing.T) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.timers) == 0 {
-		if time.Since(start) > 5*time.Second {
+		if time.Since(start) > testutil.GiveUp {
 			t.Fatal("the scheduler never waited on a timer")
 		}
 		c.cond.Wait()
@@ -156,7 +156,7 @@ func receive(t *testing.T, ch chan time.Time) time.Time {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("the job did not run")
 	}
 	return time.Time{}
@@ -388,7 +388,7 @@ func TestCloseCancelsRunningJobs(t *testing.T) {
 	go func() { s.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("Close did not cancel the running job")
 	}
 }

@@ -13,20 +13,21 @@ import (
 	"time"
 )
 
-// giveUp is how long Eventually waits before calling an effect lost. It is not a budget the effect must
-// meet: it only has to be far above anything a busy machine takes, so that a test never fails for
-// being slow, and short enough that a lost effect fails the test instead of the whole run's -timeout.
-const giveUp = time.Minute
+// GiveUp is how long a test waits for an event (an effect, a goroutine's return, a message) before
+// calling it lost. It is not a budget the event must meet: it only has to be far above anything a busy
+// machine takes, so that a test never fails for being slow, and short enough that a lost event fails
+// the test instead of the whole run's -timeout.
+const GiveUp = time.Minute
 
 // poll is the pause between two looks at the condition.
 const poll = 5 * time.Millisecond
 
 // Eventually waits until cond holds, for effects that follow an event asynchronously (a message from
 // another instance applied, an abandoned upstream call cancelled, a background job run). It fails t,
-// naming what it waited for, when cond has not held after giveUp or the test's own deadline.
+// naming what it waited for, when cond has not held after GiveUp or the test's own deadline.
 func Eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(giveUp)
+	deadline := time.Now().Add(GiveUp)
 	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
 		if end, set := d.Deadline(); set && end.Before(deadline) {
 			deadline = end.Add(-time.Second) // leave time to report

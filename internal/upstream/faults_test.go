@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 func testExecutor(t *testing.T, h http.Handler, env map[string]string, keys ...string) *Executor {
@@ -127,7 +128,7 @@ func TestDrainEndsCallsInFlight(t *testing.T) {
 		if !errors.Is(err, ErrShuttingDown) {
 			t.Fatalf("read after drain: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("the stream was not ended by Drain")
 	}
 	_, err = e.Do(t.Context(), Call{Path: "models/m:generateContent", Body: []byte(`{}`)})
