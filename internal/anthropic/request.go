@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gemgate/gemgate/internal/gemini"
 )
 
 // messagesRequest is the part of Anthropic's Messages request that has a Gemini meaning. Content and
@@ -131,8 +133,8 @@ func blocks(raw json.RawMessage, param string) ([]block, error) {
 	case len(raw) == 0 || string(raw) == "null":
 		return nil, nil
 	case raw[0] == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := gemini.UnquoteString(raw)
+		if err != nil {
 			return nil, invalid("%s: %v", param, err)
 		}
 		return []block{{Type: "text", Text: s}}, nil

@@ -45,6 +45,27 @@ func (m Member) Plain() ([]byte, bool) {
 	return nil, false
 }
 
+// UnquoteString decodes a JSON string as json.Unmarshal into a string does. A string without escapes,
+// control characters or invalid UTF-8 (almost every message of a conversation) is copied as it is:
+// Unmarshal validates and decodes it through a decoder of its own, several allocations per call.
+func UnquoteString(raw []byte) (string, error) {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainString(raw[1:n-1]) {
+		return string(raw[1 : n-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+func plainString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
+}
+
 // Name is the member's name as encoding/json decodes it.
 func (m Member) Name() string {
 	if p, ok := m.Plain(); ok {

@@ -162,3 +162,18 @@ func checkAnswer(t *testing.T, body []byte) {
 		t.Errorf("UsageOf(%q) = %+v %v, want %+v %v", body, u, ok, want, wantOK)
 	}
 }
+
+// UnquoteString agrees with json.Unmarshal on any input, its shortcut included.
+func FuzzUnquoteString(f *testing.F) {
+	for _, c := range []string{`"plain"`, `""`, `"a\"b"`, `"\u00e9"`, "\"tab\there\"", "\"\xff\"", `"a"b"`, ` "x"`, `5`, `"`, `null`, `"héllo"`} {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := UnquoteString(raw)
+		var want string
+		wantErr := json.Unmarshal(raw, &want)
+		if (err != nil) != (wantErr != nil) || got != want {
+			t.Errorf("UnquoteString(%q) = %q, %v; json.Unmarshal: %q, %v", raw, got, err, want, wantErr)
+		}
+	})
+}

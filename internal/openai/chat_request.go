@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/gemgate/gemgate/internal/gemini"
 )
 
 // chatRequest is the part of OpenAI's chat completion request that has a Gemini meaning. Fields that
@@ -233,8 +235,8 @@ func decodeContent(raw json.RawMessage, param string) ([]contentPart, error) {
 	case contentNone:
 		return nil, nil
 	case contentString:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, err := gemini.UnquoteString(raw)
+		if err != nil {
 			return nil, invalidParam(param, "Invalid string in '%s': %v.", param, err)
 		}
 		return []contentPart{{Type: "text", Text: s}}, nil
