@@ -66,6 +66,12 @@ func plainString(b []byte) bool {
 	return utf8.Valid(b)
 }
 
+// Span is where the member's value lies in obj, the object Members scanned it from.
+func (m Member) Span(obj []byte) (start, end int) {
+	start = cap(obj) - cap(m.value) // m.value is obj[start:end]
+	return start, start + len(m.value)
+}
+
 // Name is the member's name as encoding/json decodes it.
 func (m Member) Name() string {
 	if p, ok := m.Plain(); ok {

@@ -375,7 +375,7 @@ func replaceValues(obj []byte, repl map[string]json.RawMessage) ([]byte, error) 
 	if len(repl) == 0 {
 		return obj, nil
 	}
-	spans, err := topLevelValues(obj)
+	spans, err := topLevelValues(obj, repl)
 	if err != nil {
 		return nil, err
 	}
@@ -403,8 +403,28 @@ type span struct {
 	start, end int
 }
 
-// topLevelValues finds where each top-level member's value lies in obj, in order.
-func topLevelValues(obj []byte) ([]span, error) {
+// topLevelValues finds where the values of obj's top-level members named in repl lie, in order. A
+// valid object is scanned in place (a json.Decoder cost a tenth of the native path's allocations);
+// anything else goes through the decoder, for its verdict.
+func topLevelValues(obj []byte, repl map[string]json.RawMessage) ([]span, error) {
+	if !gemini.IsObject(obj) {
+		return decodedValues(obj)
+	}
+	var spans []span
+	var buf [16]gemini.Member
+	for _, m := range gemini.Members(obj, buf[:0]) {
+		for name := range repl {
+			if m.Named(name) {
+				start, end := m.Span(obj)
+				spans = append(spans, span{name, start, end})
+				break
+			}
+		}
+	}
+	return spans, nil
+}
+
+func decodedValues(obj []byte) ([]span, error) {
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	if _, err := dec.Token(); err != nil { // the opening brace
 		return nil, err

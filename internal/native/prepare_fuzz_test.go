@@ -61,3 +61,37 @@ func FuzzPrepare(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTopLevelValues checks the in-place scan of replaceValues against the json.Decoder it replaced:
+// the same members found at the same places, escaped and repeated names included.
+func FuzzTopLevelValues(f *testing.F) {
+	for _, s := range []string{`{"generationConfig":{"a":1},"contents":[]}`, ` { "tools" : null , "tools":[{}] } `,
+		`{"gen\u0065rationConfig":1,"x":"}"}`, `{}`, `null`, `[1]`, `{"candidates":[{"content":{"parts":[]}}]}`} {
+		f.Add([]byte(s), "generationConfig", "tools")
+	}
+	f.Fuzz(func(t *testing.T, obj []byte, a, b string) {
+		repl := map[string]json.RawMessage{a: nil, b: nil, "candidates": nil}
+		got, err := topLevelValues(obj, repl)
+		all, wantErr := decodedValues(obj)
+		if (err != nil) != (wantErr != nil) {
+			if json.Valid(obj) {
+				t.Fatalf("%q: scan error %v, decoder error %v", obj, err, wantErr)
+			}
+			return // invalid JSON: prepare refuses it before, with json.Unmarshal's message
+		}
+		var want []span
+		for _, s := range all {
+			if _, ok := repl[s.name]; ok {
+				want = append(want, s)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: spans %v, decoder %v", obj, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%q: spans %v, decoder %v", obj, got, want)
+			}
+		}
+	})
+}
