@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/memo"
 	"github.com/gemgate/gemgate/internal/models"
 )
 
@@ -120,12 +122,52 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object
 	if !top.Has(name) && top.Has("generation_config") {
 		name = "generation_config"
 	}
+	raw, sent := top.Get(name)
+	// The rewrite depends on the variant and the client's generationConfig alone, which a client sends
+	// the same with every call: it is remembered (decoding and encoding it was an eighth of the native
+	// path's allocations).
+	var kb [256]byte
+	key := append(kb[:0], flag(res.Image), flag(think), flag(thoughts), flag(sent))
+	key = append(strconv.AppendInt(key, int64(budget), 10), ' ')
+	key = append(append(append(key, name...), ' '), raw...)
+	v, ok := variantConfigs.Get(key)
+	if !ok {
+		var err error
+		if v, err = variantConfigOf(res.Image, think, thoughts, budget, raw, sent); err != nil {
+			return err
+		}
+		variantConfigs.Put(key, v, len(key)+len(v.enc))
+	}
+	switch {
+	case v.enc == nil:
+	case !sent:
+		*add = append(*add, field{name, v.enc})
+	default:
+		replace[name] = v.enc
+	}
+	return nil
+}
+
+// variantConfigs holds the rewritten generationConfig of recent variants and client configs.
+var variantConfigs = memo.New[rewrittenConfig](1 << 20)
+
+// rewrittenConfig is a variant's generationConfig, nil when the client's is kept as it is.
+type rewrittenConfig struct{ enc json.RawMessage }
+
+func flag(b bool) byte {
+	if b {
+		return '1'
+	}
+	return '0'
+}
+
+func variantConfigOf(image, think, thoughts bool, budget int, raw json.RawMessage, sent bool) (rewrittenConfig, error) {
 	var cfg map[string]json.RawMessage
-	if raw, ok := top.Get(name); ok && json.Unmarshal(raw, &cfg) != nil {
-		return nil // not an object: Google's own error will say so better
+	if sent && json.Unmarshal(raw, &cfg) != nil {
+		return rewrittenConfig{}, nil // not an object: Google's own error will say so better
 	}
 	changed := false
-	if res.Image && !has(cfg, "responseModalities", "response_modalities") {
+	if image && !has(cfg, "responseModalities", "response_modalities") {
 		cfg = setRaw(cfg, "responseModalities", json.RawMessage(`["TEXT","IMAGE"]`))
 		changed = true
 	}
@@ -135,7 +177,7 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object
 	}
 	var tc map[string]json.RawMessage
 	if raw, ok := cfg[tcName]; ok && json.Unmarshal(raw, &tc) != nil {
-		return nil
+		return rewrittenConfig{}, nil
 	}
 	clientTC := tc != nil
 	tcChanged := false
@@ -152,21 +194,16 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object
 	if tcChanged {
 		enc, err := json.Marshal(tc)
 		if err != nil {
-			return err
+			return rewrittenConfig{}, err
 		}
 		cfg = setRaw(cfg, tcName, enc)
 		changed = true
 	}
 	if !changed {
-		return nil
-	}
-	if !top.Has(name) {
-		*add = append(*add, field{name, cfg})
-		return nil
+		return rewrittenConfig{}, nil
 	}
 	enc, err := json.Marshal(cfg)
-	replace[name] = enc
-	return err
+	return rewrittenConfig{enc}, err
 }
 
 // thinkingOff reports a thinking budget of 0: Google refuses includeThoughts with thinking turned off.

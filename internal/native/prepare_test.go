@@ -177,3 +177,27 @@ func TestTopLevelKeepsDecodingErrors(t *testing.T) {
 		t.Errorf("null: %v %v", top, err)
 	}
 }
+
+// A generationConfig a client sends with every call is rewritten once: the same body prepares to the
+// same bytes, the second time without decoding the config again; a different budget is not mixed up
+// with it.
+func TestPrepareRemembersRewrittenConfigs(t *testing.T) {
+	body := []byte(`{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.3,"topK":7}}`)
+	want := `{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.3,"thinkingConfig":{"thinkingBudget":77},"topK":7}}`
+	snap := testSnap(t, map[string]string{"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 77}`, "SHOW_THINKING_PROCESS": "false"})
+	res := models.Resolve(snap, "gemini-2.5-pro")
+	for range 2 {
+		out, err := prepare(snap, res, "generateContent", body)
+		if err != nil || string(out) != want {
+			t.Fatalf("got %s (%v), want %s", out, err, want)
+		}
+	}
+	if n := testing.AllocsPerRun(50, func() { _, _ = prepare(snap, res, "generateContent", body) }); n > 12 {
+		t.Fatalf("a generationConfig seen before costs %.0f allocations to prepare", n)
+	}
+	other := testSnap(t, map[string]string{"THINKING_BUDGET_MAP": `{"gemini-2.5-pro": 78}`, "SHOW_THINKING_PROCESS": "false"})
+	out, err := prepare(other, models.Resolve(other, "gemini-2.5-pro"), "generateContent", body)
+	if err != nil || string(out) != strings.Replace(want, "77", "78", 1) {
+		t.Fatalf("another budget: %s (%v)", out, err)
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/memo"
 	"github.com/gemgate/gemgate/internal/models"
 )
 
@@ -25,7 +25,7 @@ func Declaration(name, description string, params json.RawMessage) (gemini.Funct
 	if IsAbsent(params) {
 		return decl, nil
 	}
-	p, err := declarations.get(params)
+	p, err := rememberedParams(params)
 	if err != nil {
 		return decl, err
 	}
@@ -59,41 +59,17 @@ func declarationParams(params json.RawMessage) (declParams, error) {
 // every turn, and cleaning their schemas (decode, rewrite, encode) was more than half of the
 // allocations of translating a 20-message request (docs/benchmarks.md). The result depends on the
 // schema's bytes alone; callers only encode it, so one copy is shared.
-var declarations = &schemaMemo{budget: 4 << 20}
+var declarations = memo.New[declParams](4 << 20)
 
-// schemaMemo is bounded by the bytes it holds: when a new schema would pass the budget, it starts
-// over empty (a burst of distinct schemas costs what it cost without the memo).
-type schemaMemo struct {
-	mu     sync.Mutex
-	budget int
-	used   int
-	m      map[string]declParams
-}
-
-func (c *schemaMemo) get(params json.RawMessage) (declParams, error) {
-	c.mu.Lock()
-	p, ok := c.m[string(params)]
-	c.mu.Unlock()
-	if ok {
+func rememberedParams(params json.RawMessage) (declParams, error) {
+	if p, ok := declarations.Get(params); ok {
 		return p, nil
 	}
 	p, err := declarationParams(params)
 	if err != nil {
 		return p, err // not remembered: a bad schema is the client's to fix, and rare
 	}
-	size := len(params) + len(p.params) + len(p.jsonSchema)
-	if size > c.budget/64 {
-		return p, nil // a huge schema would crowd out the others
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || c.used+size > c.budget {
-		c.m, c.used = map[string]declParams{}, 0
-	}
-	if _, ok := c.m[string(params)]; !ok {
-		c.m[string(params)] = p
-		c.used += size
-	}
+	declarations.Put(params, p, len(params)+len(p.params)+len(p.jsonSchema))
 	return p, nil
 }
 
