@@ -50,7 +50,7 @@ func TestDisplayName(t *testing.T) {
 
 func TestStoreRecordsAndSessions(t *testing.T) {
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		s := NewStore(st.DB(), st.Rebind)
+		s := NewStore(st)
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
 		owner := secret.ID("token-a")

@@ -54,15 +54,10 @@ type Session struct {
 }
 
 // Store keeps file records and upload sessions in the database.
-type Store struct {
-	db     *sql.DB
-	rebind func(string) string
-}
+type Store struct{ st *store.Store }
 
-// NewStore uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
-func NewStore(db *sql.DB, rebind func(string) string) *Store {
-	return &Store{db: db, rebind: rebind}
-}
+// NewStore keeps its rows in st.
+func NewStore(st *store.Store) *Store { return &Store{st: st} }
 
 // ErrNotFound is a missing (or expired) record or session.
 var ErrNotFound = errors.New("not found")
@@ -75,10 +70,10 @@ func sessionHash(uploadID string) string {
 
 // SaveSession remembers an upload that has started.
 func (s *Store) SaveSession(ctx context.Context, uploadID string, sess Session, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO gg_upload_sessions
+	_, err := s.st.Exec(ctx, `INSERT INTO gg_upload_sessions
 		(id_hash, upload_url, key_id, owner_id, display_name, mime_type, size_bytes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		sessionHash(uploadID), sess.Path, sess.KeyID, sess.OwnerID, nullable(cut(sess.DisplayName, 255)), nullable(cut(sess.MimeType, 100)),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sessionHash(uploadID), sess.Path, sess.KeyID, sess.OwnerID, store.NullString(store.Clip(sess.DisplayName, 255)), store.NullString(store.Clip(sess.MimeType, 100)),
 		sess.SizeBytes, now.Unix(), sess.Expires.Unix())
 	if err != nil {
 		return fmt.Errorf("saving the upload session: %w", err)
@@ -92,8 +87,8 @@ func (s *Store) Session(ctx context.Context, uploadID string, now time.Time) (*S
 	var display, mt sql.NullString
 	var size sql.NullInt64
 	var expires int64
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT upload_url, key_id, owner_id, display_name, mime_type, size_bytes, expires_at
-		FROM gg_upload_sessions WHERE id_hash = ? AND expires_at > ?`), sessionHash(uploadID), now.Unix()).
+	err := s.st.QueryRow(ctx, `SELECT upload_url, key_id, owner_id, display_name, mime_type, size_bytes, expires_at
+		FROM gg_upload_sessions WHERE id_hash = ? AND expires_at > ?`, sessionHash(uploadID), now.Unix()).
 		Scan(&sess.Path, &sess.KeyID, &sess.OwnerID, &display, &mt, &size, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -107,32 +102,27 @@ func (s *Store) Session(ctx context.Context, uploadID string, now time.Time) (*S
 
 // DeleteSession forgets a finished upload.
 func (s *Store) DeleteSession(ctx context.Context, uploadID string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE id_hash = ?"), sessionHash(uploadID))
+	_, err := s.st.Exec(ctx, "DELETE FROM gg_upload_sessions WHERE id_hash = ?", sessionHash(uploadID))
 	return err
 }
 
 // Save records a finalized upload; a record of the same name (an upload repeated under a chosen name)
 // is replaced.
 func (s *Store) Save(ctx context.Context, r *Record) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM t_file_records WHERE name = ?", r.Name); err != nil {
+			return err
+		}
+		// api_key is NOT NULL in Gemini Balance's schema; it gets the masked key, never the key itself.
+		_, err := tx.Exec(ctx, `INSERT INTO t_file_records (name, display_name, mime_type, size_bytes, sha256_hash, state,
+			create_time, update_time, expiration_time, uri, api_key, user_token, upload_completed, key_id, owner_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+			store.Clip(r.Name, 255), store.NullString(store.Clip(r.DisplayName, 255)), store.Clip(r.MimeType, 100), r.SizeBytes, store.NullString(store.Clip(r.SHA256, 255)), r.State,
+			store.TimeArg(r.Created), store.TimeArg(r.Updated), store.TimeArg(r.Expires), store.Clip(r.URI, 500), r.KeyMasked, store.TimeArg(r.Updated),
+			r.KeyID, r.OwnerID)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), r.Name); err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	// api_key is NOT NULL in Gemini Balance's schema; it gets the masked key, never the key itself.
-	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO t_file_records (name, display_name, mime_type, size_bytes, sha256_hash, state,
-		create_time, update_time, expiration_time, uri, api_key, user_token, upload_completed, key_id, owner_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`),
-		cut(r.Name, 255), nullable(cut(r.DisplayName, 255)), cut(r.MimeType, 100), r.SizeBytes, nullable(cut(r.SHA256, 255)), r.State,
-		timeArg(r.Created), timeArg(r.Updated), timeArg(r.Expires), cut(r.URI, 500), r.KeyMasked, timeArg(r.Updated),
-		r.KeyID, r.OwnerID)
-	if err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("saving the file record: %w", err)
 	}
 	return nil
@@ -162,8 +152,8 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 
 // Get returns the unexpired record of name (files/<id>).
 func (s *Store) Get(ctx context.Context, name string, now time.Time) (*Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE name = ? AND expiration_time > ?"),
-		name, timeArg(now)))
+	r, err := scanRecord(s.st.QueryRow(ctx, "SELECT "+recordColumns+" FROM t_file_records WHERE name = ? AND expiration_time > ?",
+		name, store.TimeArg(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -197,14 +187,14 @@ func (s *Store) Owner(ctx context.Context, name string, now time.Time) (*resourc
 // client's (ownerID, or for Gemini Balance's rows the token itself).
 func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, limit int) ([]*Record, error) {
 	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
-	args := []any{timeArg(now)}
+	args := []any{store.TimeArg(now)}
 	if owner != nil {
 		q += " AND (owner_id = ? OR (owner_id IS NULL AND user_token = ?))"
 		args = append(args, owner.ID, owner.Token)
 	}
 	q += " ORDER BY id LIMIT ? OFFSET ?"
 	args = append(args, limit, offset)
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	rows, err := s.st.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files: %w", err)
 	}
@@ -229,20 +219,20 @@ type Owner struct {
 
 // SetState records a state Google reported.
 func (s *Store) SetState(ctx context.Context, name, state string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("UPDATE t_file_records SET state = ?, update_time = ? WHERE name = ?"), state, timeArg(now), name)
+	_, err := s.st.Exec(ctx, "UPDATE t_file_records SET state = ?, update_time = ? WHERE name = ?", state, store.TimeArg(now), name)
 	return err
 }
 
 // Delete removes the record of name.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), name)
+	_, err := s.st.Exec(ctx, "DELETE FROM t_file_records WHERE name = ?", name)
 	return err
 }
 
 // Expired returns up to limit records past their expiration.
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]*Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?"),
-		timeArg(now), limit)
+	rows, err := s.st.Query(ctx, "SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?",
+		store.TimeArg(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("finding expired files: %w", err)
 	}
@@ -260,24 +250,6 @@ func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]*Recor
 
 // DeleteExpiredSessions forgets uploads that were never finished.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE expires_at <= ?"), now.Unix())
+	_, err := s.st.Exec(ctx, "DELETE FROM gg_upload_sessions WHERE expires_at <= ?", now.Unix())
 	return err
 }
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// cut keeps s within a column of n characters.
-func cut(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
-}
-
-// timeArg is a time as the store's convention wants it: UTC at the microsecond.
-func timeArg(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gemgate/gemgate/internal/store"
 	"strings"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // ErrNotFound means no row has the id asked for.
@@ -223,7 +224,7 @@ func (s *Store) ListRequests(ctx context.Context, f Filter, p Page) ([]RequestLo
 	if err != nil {
 		return nil, 0, fmt.Errorf("counting request logs: %w", err)
 	}
-	rows, err := s.query(ctx, s.st.Rebind(requestSelect+w+order+" LIMIT ? OFFSET ?"), append(args, p.Limit, p.Offset)...)
+	rows, err := s.query(ctx, requestSelect+w+order+" LIMIT ? OFFSET ?", append(args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing request logs: %w", err)
 	}
@@ -236,7 +237,7 @@ func (s *Store) ListRequests(ctx context.Context, f Filter, p Page) ([]RequestLo
 
 // Request returns one request-log row.
 func (s *Store) Request(ctx context.Context, id int64) (RequestLog, error) {
-	rows, err := s.query(ctx, s.st.Rebind(requestSelect+" WHERE id = ?"), id)
+	rows, err := s.query(ctx, requestSelect+" WHERE id = ?", id)
 	if err != nil {
 		return RequestLog{}, fmt.Errorf("reading request log %d: %w", id, err)
 	}
@@ -292,7 +293,7 @@ func (s *Store) ListErrors(ctx context.Context, f Filter, p Page) ([]ErrorLog, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("counting error logs: %w", err)
 	}
-	q := s.st.Rebind(errorSelect + " FROM t_error_logs" + w + order + " LIMIT ? OFFSET ?")
+	q := errorSelect + " FROM t_error_logs" + w + order + " LIMIT ? OFFSET ?"
 	rows, err := s.query(ctx, q, append(args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing error logs: %w", err)
@@ -306,7 +307,7 @@ func (s *Store) ListErrors(ctx context.Context, f Filter, p Page) ([]ErrorLog, i
 
 // Error returns one error-log row with its error body and request body.
 func (s *Store) Error(ctx context.Context, id int64) (ErrorLog, error) {
-	rows, err := s.query(ctx, s.st.Rebind(errorSelect+", error_log, request_msg FROM t_error_logs WHERE id = ?"), id)
+	rows, err := s.query(ctx, errorSelect+", error_log, request_msg FROM t_error_logs WHERE id = ?", id)
 	if err != nil {
 		return ErrorLog{}, fmt.Errorf("reading error log %d: %w", id, err)
 	}
@@ -346,7 +347,7 @@ func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
 // LookupError finds the error row of a key (masked key or key id) closest in time to at, within
 // ±window; with status set, a row of that status is preferred over a closer one of another.
 func (s *Store) LookupError(ctx context.Context, key string, at time.Time, status int, window time.Duration) (ErrorLog, error) {
-	q := s.st.Rebind(errorSelect + " FROM t_error_logs WHERE (gemini_key = ? OR key_id = ?) AND request_time >= ? AND request_time <= ? ORDER BY request_time LIMIT 1000")
+	q := errorSelect + " FROM t_error_logs WHERE (gemini_key = ? OR key_id = ?) AND request_time >= ? AND request_time <= ? ORDER BY request_time LIMIT 1000"
 	rows, err := s.query(ctx, q, key, key, store.TimeArg(at.Add(-window)), store.TimeArg(at.Add(window)))
 	if err != nil {
 		return ErrorLog{}, fmt.Errorf("looking up error log: %w", err)
@@ -376,6 +377,6 @@ func better(a, b ErrorLog, at time.Time, status int) bool {
 
 func (s *Store) count(ctx context.Context, table, where string, args []any) (int64, error) {
 	var n int64
-	err := s.queryRow(ctx, s.st.Rebind("SELECT COUNT(*) FROM "+table+where), args...).Scan(&n)
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM "+table+where, args...).Scan(&n)
 	return n, err
 }

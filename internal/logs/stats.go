@@ -40,7 +40,7 @@ type Summary struct {
 // sum is SUM(expr) as a BIGINT on every engine, 0 rather than NULL over no rows: PostgreSQL sums
 // BIGINT into NUMERIC and MySQL into DECIMAL.
 func (s *Store) sum(expr string) string {
-	switch s.d {
+	switch s.st.Dialect() {
 	case store.Postgres:
 		return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)"
 	case store.MySQL:
@@ -66,7 +66,7 @@ func (s *Store) Summary(ctx context.Context, now time.Time, loc *time.Location) 
 	}
 	cols = append(cols, s.sum("requests"), s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END"), s.sum("refused"))
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM gg_stats_minute WHERE bucket >= ?"
-	err := s.queryRow(ctx, s.st.Rebind(q), append(args, d1)...).Scan(
+	err := s.queryRow(ctx, q, append(args, d1)...).Scan(
 		&out.Minute.Total, &out.Minute.Success, &out.Minute.Refused, &out.Hour.Total, &out.Hour.Success, &out.Hour.Refused,
 		&out.Day.Total, &out.Day.Success, &out.Day.Refused)
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *Store) Summary(ctx context.Context, now time.Time, loc *time.Location) 
 	month := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
 	q = "SELECT " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " + s.sum("refused") +
 		" FROM gg_stats_hour WHERE bucket >= ?"
-	if err := s.queryRow(ctx, s.st.Rebind(q), floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success, &out.Month.Refused); err != nil {
+	if err := s.queryRow(ctx, q, floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success, &out.Month.Refused); err != nil {
 		return Summary{}, fmt.Errorf("reading call counts: %w", err)
 	}
 	for _, t := range []*Totals{&out.Minute, &out.Hour, &out.Day, &out.Month} {
@@ -106,7 +106,7 @@ func (s *Store) Series(ctx context.Context, now time.Time, window time.Duration,
 	last := floorTo(now, step)
 	q := "SELECT bucket, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
 		s.sum("refused") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY bucket ORDER BY bucket"
-	rows, err := s.query(ctx, s.st.Rebind(q), first)
+	rows, err := s.query(ctx, q, first)
 	if err != nil {
 		return nil, fmt.Errorf("reading series: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *Store) Models(ctx context.Context, now, since time.Time) ([]ModelStats,
 	table, from := counterTable(now, since)
 	q := "SELECT model, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
 		s.sum("refused") + ", " + s.sum("attempts") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY model"
-	rows, err := s.query(ctx, s.st.Rebind(q), from)
+	rows, err := s.query(ctx, q, from)
 	if err != nil {
 		return nil, fmt.Errorf("reading model statistics: %w", err)
 	}
@@ -245,7 +245,7 @@ func scanKeyStats(rows *sql.Rows) ([]KeyStats, error) {
 // Keys breaks the upstream attempts since since (to the hour, at most a week back) down by key, busiest
 // first.
 func (s *Store) Keys(ctx context.Context, since time.Time) ([]KeyStats, error) {
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE bucket >= ? GROUP BY key_id, model"), floorTo(since, hourSecs))
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE bucket >= ? GROUP BY key_id, model", floorTo(since, hourSecs))
 	if err != nil {
 		return nil, fmt.Errorf("reading key statistics: %w", err)
 	}
@@ -278,7 +278,7 @@ func (s *Store) AttentionKeys(ctx context.Context, since time.Time, status, limi
 		cond = "status_code = ?"
 		args = append([]any{status}, args...)
 	}
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE "+cond+" AND bucket >= ? GROUP BY key_id, model"), args...)
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE "+cond+" AND bucket >= ? GROUP BY key_id, model", args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading keys needing attention: %w", err)
 	}
@@ -324,7 +324,7 @@ type KeyBreakdown struct {
 // errors (limit each).
 func (s *Store) KeyDetails(ctx context.Context, keyID string, since time.Time, limit int) (KeyDetail, error) {
 	from := floorTo(since, hourSecs)
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE key_id = ? AND bucket >= ? GROUP BY key_id, model"), keyID, from)
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE key_id = ? AND bucket >= ? GROUP BY key_id, model", keyID, from)
 	if err != nil {
 		return KeyDetail{}, fmt.Errorf("reading key %s: %w", keyID, err)
 	}
@@ -358,7 +358,7 @@ func (s *Store) KeyDetails(ctx context.Context, keyID string, since time.Time, l
 func (s *Store) keyBreakdown(ctx context.Context, keyID string, from int64, col string) ([]KeyBreakdown, error) {
 	q := "SELECT " + col + ", " + s.sum("attempts") + ", " + s.sum("CASE WHEN "+okStatus+" THEN attempts ELSE 0 END") +
 		" FROM gg_key_stats_hour WHERE key_id = ? AND bucket >= ? GROUP BY " + col
-	rows, err := s.query(ctx, s.st.Rebind(q), keyID, from)
+	rows, err := s.query(ctx, q, keyID, from)
 	if err != nil {
 		return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
 	}
@@ -413,7 +413,7 @@ func (s *Store) Tokens(ctx context.Context, groupBy string, since time.Time) ([]
 	q := "SELECT " + col + ", MAX(key_masked), " + s.sum("requests") + ", " + s.sum("prompt_tokens") + ", " +
 		s.sum("output_tokens") + ", " + s.sum("thought_tokens") + ", " + s.sum("cached_tokens") +
 		" FROM gg_token_daily WHERE day >= ? GROUP BY " + col
-	rows, err := s.query(ctx, s.st.Rebind(q), floorTo(since, daySecs))
+	rows, err := s.query(ctx, q, floorTo(since, daySecs))
 	if err != nil {
 		return nil, fmt.Errorf("reading token usage: %w", err)
 	}

@@ -112,10 +112,6 @@ func upsertKeys(d Dialect, n int) string {
 	return rebind(d, b.String())
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // deleteIn deletes the rows whose column is in values, inBatch values per statement, inside tx.
 func (s *Store) deleteIn(ctx context.Context, tx *sql.Tx, table, column string, values []string) error {
 	args := make([]any, 0, min(len(values), inBatch))
@@ -125,7 +121,7 @@ func (s *Store) deleteIn(ctx context.Context, tx *sql.Tx, table, column string, 
 		for _, v := range part {
 			args = append(args, v)
 		}
-		q := s.Rebind("DELETE FROM " + table + " WHERE " + column + " IN (" + placeholders(len(part)) + ")")
+		q := s.Rebind("DELETE FROM " + table + " WHERE " + column + " IN (" + Placeholders(len(part)) + ")")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

@@ -72,10 +72,10 @@ func (s *Store) saveSealedKeyStates(ctx context.Context, states []KeyState) erro
 			args := make([]any, 0, len(part)*(len(keyColumns)+1))
 			for _, st := range part {
 				args = append(args, s.seal.sealer.Seal(purposeAPIKey, st.Key), st.FailureCount,
-					nullString(clip(st.LastError, maxLastError)), nullInt(st.LastErrorCode),
+					NullString(Clip(st.LastError, maxLastError)), NullInt(st.LastErrorCode),
 					timeArg(st.LastErrorAt), timeArg(st.LastUsedAt),
-					st.Disabled, nullString(clip(st.DisabledReason, maxDisabledReason)), nullString(st.Cooldowns),
-					nullString(clip(st.Tags, 255)), st.Weight, nullString(clip(st.Project, 255)), ts, ts,
+					st.Disabled, NullString(Clip(st.DisabledReason, maxDisabledReason)), NullString(st.Cooldowns),
+					NullString(Clip(st.Tags, 255)), st.Weight, NullString(Clip(st.Project, 255)), ts, ts,
 					s.seal.sealer.LookupHash(st.Key))
 			}
 			if _, err := tx.ExecContext(ctx, upsertSealedKeys(s.dialect, len(part)), args...); err != nil {
@@ -93,7 +93,7 @@ func (s *Store) saveSealedKeyStates(ctx context.Context, states []KeyState) erro
 // upsertSealedKeys is upsertKeys keyed on key_hash.
 func upsertSealedKeys(d Dialect, n int) string {
 	cols := append(append([]string(nil), keyColumns...), "key_hash")
-	row := "(" + placeholders(len(cols)) + ")"
+	row := "(" + Placeholders(len(cols)) + ")"
 	q := "INSERT INTO t_api_keys (" + joinColumns(cols) + ") VALUES " + row
 	for range n - 1 {
 		q += ", " + row

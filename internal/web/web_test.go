@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, settings: mgr, release: version.Status{Current: "1.2.0"}}
-	f.p, err = New(Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: "1.2.0",
+	f.p, err = New(Options{Settings: mgr, Store: st, Version: "1.2.0",
 		Releases: func() version.Status { return f.release }, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
