@@ -25,14 +25,15 @@ func keys(args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("keys needs a command: import or export\n\n" + keysUsage)
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(out, keysUsage)
+		return nil
+	}
 	switch args[0] {
 	case "import":
 		return keysImport(args[1:], out)
 	case "export":
 		return keysExport(args[1:], out)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(out, keysUsage)
-		return nil
 	}
 	return fmt.Errorf("unknown keys command %q\n\n%s", args[0], keysUsage)
 }
