@@ -473,3 +473,25 @@ func TestLoginNotices(t *testing.T) {
 		}
 	}
 }
+
+// The panel's scripts take setting names from the schema (/api/config/schema): a name spelled in the
+// code (comments aside) is a second place to change when the settings table changes.
+func TestScriptsSpellNoSettingName(t *testing.T) {
+	comments := regexp.MustCompile(`(?m)/\*[\s\S]*?\*/|(^|\s)//[^\n]*`)
+	scripts, err := fs.Glob(staticFiles, "static/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts found: %v", err)
+	}
+	for _, name := range scripts {
+		src, err := fs.ReadFile(staticFiles, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := comments.ReplaceAllString(string(src), "$1")
+		for _, d := range config.All() {
+			if regexp.MustCompile(`\b` + d.Name + `\b`).MatchString(code) {
+				t.Errorf("%s spells the setting %s; read it from the schema instead", name, d.Name)
+			}
+		}
+	}
+}
