@@ -132,3 +132,71 @@ func TestFileBatchResultsDownloadOnTheirKey(t *testing.T) {
 		t.Fatal("B's download reached Google")
 	}
 }
+
+// Embedding batches (asyncBatchEmbedContent) are batches too: created on a pool key and recorded for
+// the token, read on that key, invisible to another token; one over an uploaded file goes to the key
+// that holds the file, and another token naming that file (in the snake_case spelling the SDK sends
+// for embeddings) is refused before Google.
+func TestEmbeddingBatchesThroughThePool(t *testing.T) {
+	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
+		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})
+	ctx := context.Background()
+	a, b := genaiClient(t, h, clientToken), genaiClient(t, h, otherToken)
+	model := "gemini-embedding-001"
+	job, err := a.Batches.CreateEmbeddings(ctx, &model, &genai.EmbeddingsBatchJobSource{InlinedRequests: &genai.EmbedContentBatch{
+		Contents: []*genai.Content{genai.NewContentFromText("first", genai.RoleUser), genai.NewContentFromText("second", genai.RoleUser)}}},
+		&genai.CreateEmbeddingsBatchJobConfig{DisplayName: "vectors"})
+	if err != nil || !strings.HasPrefix(job.Name, "batches/") {
+		t.Fatalf("create: %+v %v", job, err)
+	}
+	holder, ok := h.fake.BatchOwner(job.Name)
+	if !ok {
+		t.Fatal("the fake holds no such batch")
+	}
+	for i := 0; job.State != genai.JobStateSucceeded; i++ {
+		if i > 5 {
+			t.Fatalf("the batch never finished: %s", job.State)
+		}
+		if job, err = a.Batches.Get(ctx, job.Name, nil); err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if last, _ := h.fake.LastRequest(); last.Key != holder {
+			t.Fatalf("get %d went to another key", i)
+		}
+	}
+	if job.Dest == nil || len(job.Dest.InlinedEmbedContentResponses) != 2 ||
+		len(job.Dest.InlinedEmbedContentResponses[0].Response.Embedding.Values) != 3072 {
+		t.Fatalf("results %+v", job.Dest)
+	}
+	before := h.fake.TotalCalls()
+	if _, err := b.Batches.Get(ctx, job.Name, nil); err == nil {
+		t.Fatal("B read A's embedding batch")
+	}
+	if page, err := b.Batches.List(ctx, nil); err != nil || len(page.Items) != 0 {
+		t.Fatalf("B's list: %+v %v", page.Items, err)
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("B's calls on A's batch reached Google")
+	}
+
+	input, err := a.Files.Upload(ctx, strings.NewReader(`{"key":"r1","request":{"content":{"parts":[{"text":"hi"}]}}}`+"\n"),
+		&genai.UploadFileConfig{MIMEType: "application/jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileHolder, _ := h.fake.FileOwner(input.Name)
+	before = h.fake.TotalCalls()
+	if _, err := b.Batches.CreateEmbeddings(ctx, &model, &genai.EmbeddingsBatchJobSource{FileName: input.Name}, nil); err == nil ||
+		!strings.Contains(err.Error(), "404") || h.fake.TotalCalls() != before {
+		t.Fatalf("B's embedding batch on A's file: %v", err)
+	}
+	fileJob, err := a.Batches.CreateEmbeddings(ctx, &model, &genai.EmbeddingsBatchJobSource{FileName: input.Name}, nil)
+	if err != nil {
+		t.Fatalf("create over a file: %v", err)
+	}
+	if owner, _ := h.fake.BatchOwner(fileJob.Name); owner != fileHolder {
+		t.Fatal("the embedding batch was not created on the key that holds its input file")
+	}
+	keysUnblamed(t, h)
+}

@@ -39,6 +39,7 @@ const (
 	kindBatchGet
 	kindBatchCancel
 	kindBatchDelete
+	kindBatchEmbedCreate
 )
 
 // kindInfo says how the pipeline treats a route.
@@ -90,6 +91,8 @@ var kinds = [...]kindInfo{
 	kindBatchGet:    {method: http.MethodGet, action: "batches.get", rpc: "BatchService.GetBatch"},
 	kindBatchCancel: {method: http.MethodPost, action: "batches.cancel", rpc: "BatchService.CancelBatch"},
 	kindBatchDelete: {method: http.MethodDelete, action: "batches.delete", rpc: "BatchService.DeleteBatch"},
+	kindBatchEmbedCreate: {method: http.MethodPost, action: "asyncBatchEmbedContent", rpc: "GenerativeService.AsyncBatchEmbedContent",
+		modelMethod: "asyncBatchEmbedContent", quota: true},
 }
 
 func (k kind) info() *kindInfo { return &kinds[k] }
@@ -103,14 +106,15 @@ type route struct {
 }
 
 var nativeActions = map[string]kind{
-	"generateContent":       kindGenerate,
-	"streamGenerateContent": kindStream,
-	"countTokens":           kindCount,
-	"embedContent":          kindEmbed,
-	"batchEmbedContents":    kindBatchEmbed,
-	"predict":               kindPredict,
-	"predictLongRunning":    kindPredictLR,
-	"batchGenerateContent":  kindBatchCreate,
+	"generateContent":        kindGenerate,
+	"streamGenerateContent":  kindStream,
+	"countTokens":            kindCount,
+	"embedContent":           kindEmbed,
+	"batchEmbedContents":     kindBatchEmbed,
+	"predict":                kindPredict,
+	"predictLongRunning":     kindPredictLR,
+	"batchGenerateContent":   kindBatchCreate,
+	"asyncBatchEmbedContent": kindBatchEmbedCreate,
 }
 
 func parseRoute(path string) route {

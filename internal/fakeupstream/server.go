@@ -458,7 +458,7 @@ func (s *Server) handlers(k kind) handlerFunc {
 		return (*Server).serveOperation
 	case kindFileDownload:
 		return (*Server).serveDownload
-	case kindBatchCreate, kindBatchList, kindBatchGet, kindBatchCancel, kindBatchDelete:
+	case kindBatchCreate, kindBatchEmbedCreate, kindBatchList, kindBatchGet, kindBatchCancel, kindBatchDelete:
 		return (*Server).serveBatches
 	}
 	return func(_ *Server, c *call) { writeErrorBody(c.w, http.StatusNotFound, bodyNotFound, c.rt.openai) }

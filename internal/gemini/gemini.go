@@ -48,14 +48,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // actions are the model methods gemgate serves, with whether they stream.
 var actions = map[string]bool{
-	"generateContent":       false,
-	"streamGenerateContent": true,
-	"countTokens":           false,
-	"embedContent":          false,
-	"batchEmbedContents":    false,
-	"predictLongRunning":    false, // Veo video: answers an operation, polled on the key that started it
-	"batchGenerateContent":  false, // Batch Mode: answers a batch, read on the key that holds it
+	"generateContent":        false,
+	"streamGenerateContent":  true,
+	"countTokens":            false,
+	"embedContent":           false,
+	"batchEmbedContents":     false,
+	"predictLongRunning":     false, // Veo video: answers an operation, polled on the key that started it
+	"batchGenerateContent":   false, // Batch Mode: answers a batch, read on the key that holds it
+	"asyncBatchEmbedContent": false, // Batch Mode for embeddings: the same kind of batch
 }
+
+// startsResource marks the methods whose answer is a resource (an operation or a batch) that lives in
+// the project of the key that made it: gemgate records it for the caller, to be read on that key.
+var startsResource = map[string]bool{"predictLongRunning": true, "batchGenerateContent": true, "asyncBatchEmbedContent": true}
 
 // authorized serves requests the front door (internal/api) accepted; it never reads credentials.
 func (h *Handler) authorized(next http.HandlerFunc) http.Handler {
@@ -130,7 +135,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		relayStream(w, r, resp)
 		return
 	}
-	if resp.StatusCode == http.StatusOK && (action == "predictLongRunning" || action == "batchGenerateContent") && h.Resources != nil {
+	if resp.StatusCode == http.StatusOK && startsResource[action] && h.Resources != nil {
 		if err := h.rememberOperation(r, resp.Body, resp.Key); err != nil {
 			rpcstatus.Write(w, http.StatusServiceUnavailable, "The operation was started but gemgate could not record it (database error); start it again.")
 			return

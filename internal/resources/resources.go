@@ -126,65 +126,95 @@ func (r *Registry) DeleteExpired(ctx context.Context) (int64, error) {
 // parsed at all.
 var markers = [][]byte{[]byte("files/"), []byte("cachedContents/")}
 
-// Refs lists the resources a generateContent-shaped body names, in order, without repeats: the files of
-// fileData parts (contents and the system instruction) and the context cache of cachedContent. Both
-// the camelCase and snake_case spellings Google accepts are read.
+type fileData struct {
+	FileURI      string `json:"fileUri"`
+	FileURISnake string `json:"file_uri"`
+}
+
+type content struct {
+	Parts []struct {
+		FileData      *fileData `json:"fileData"`
+		FileDataSnake *fileData `json:"file_data"`
+	} `json:"parts"`
+}
+
+// request is any single model call: generate and count name contents, embed names content.
+type request struct {
+	Contents               []content `json:"contents"`
+	Content                *content  `json:"content"`
+	SystemInstruction      *content  `json:"systemInstruction"`
+	SystemInstructionSnake *content  `json:"system_instruction"`
+	CachedContent          string    `json:"cachedContent"`
+	CachedContentSnake     string    `json:"cached_content"`
+}
+
+// batch is a Batch Mode body (batchGenerateContent, asyncBatchEmbedContent): an input file and the
+// whole requests it holds, each of which may name files and caches of its own.
+type batch struct {
+	InputConfig      *batchInput `json:"inputConfig"`
+	InputConfigSnake *batchInput `json:"input_config"`
+}
+
+type batchInput struct {
+	FileName      string `json:"fileName"`
+	FileNameSnake string `json:"file_name"`
+	Requests      struct {
+		Requests []struct {
+			Request request `json:"request"`
+		} `json:"requests"`
+	} `json:"requests"`
+}
+
+// Refs lists the resources a Gemini body names, in order, without repeats: the files of fileData parts
+// (contents, the system instruction, an embedding's content) and the context cache of cachedContent, in
+// a generate, count (bare or wrapping a generate request) or embed request, in each request of
+// batchEmbedContents, and in a Batch Mode body
+// (its input file and every request it holds). Both the camelCase and snake_case spellings Google
+// accepts are read: a client choosing the other spelling must not slip past the ownership check.
 func Refs(body []byte) []string {
 	if !bytes.Contains(body, markers[0]) && !bytes.Contains(body, markers[1]) {
 		return nil
 	}
-	type fileData struct {
-		FileURI      string `json:"fileUri"`
-		FileURISnake string `json:"file_uri"`
-	}
-	type content struct {
-		Parts []struct {
-			FileData      *fileData `json:"fileData"`
-			FileDataSnake *fileData `json:"file_data"`
-		} `json:"parts"`
-	}
-	type generate struct {
-		Contents               []content `json:"contents"`
-		SystemInstruction      *content  `json:"systemInstruction"`
-		SystemInstructionSnake *content  `json:"system_instruction"`
-		CachedContent          string    `json:"cachedContent"`
-		CachedContentSnake     string    `json:"cached_content"`
-	}
-	// A Batch Mode body names an input file and holds whole generate requests, each of which may name
-	// files and caches of its own.
 	var req struct {
-		generate
-		Batch *struct {
-			InputConfig struct {
-				FileName string `json:"fileName"`
-				Requests struct {
-					Requests []struct {
-						Request generate `json:"request"`
-					} `json:"requests"`
-				} `json:"requests"`
-			} `json:"inputConfig"`
-		} `json:"batch"`
+		request
+		Requests []request `json:"requests"` // batchEmbedContents
+		Batch    *batch    `json:"batch"`
+		// countTokens may wrap a whole generate request.
+		Wrapped      *request `json:"generateContentRequest"`
+		WrappedSnake *request `json:"generate_content_request"`
 	}
 	if json.Unmarshal(body, &req) != nil {
 		return nil
 	}
-	reqs := []generate{req.generate}
+	reqs := append([]request{req.request}, req.Requests...)
+	for _, w := range []*request{req.Wrapped, req.WrappedSnake} {
+		if w != nil {
+			reqs = append(reqs, *w)
+		}
+	}
 	var names []string
 	if b := req.Batch; b != nil {
-		if name := FileName(b.InputConfig.FileName); name != "" {
-			names = append(names, name)
-		}
-		for _, r := range b.InputConfig.Requests.Requests {
-			reqs = append(reqs, r.Request)
+		for _, in := range []*batchInput{b.InputConfig, b.InputConfigSnake} {
+			if in == nil {
+				continue
+			}
+			for _, f := range []string{in.FileName, in.FileNameSnake} {
+				if name := FileName(f); name != "" && !contains(names, name) {
+					names = append(names, name)
+				}
+			}
+			for _, r := range in.Requests.Requests {
+				reqs = append(reqs, r.Request)
+			}
 		}
 	}
 	var all []content
 	var caches []string
 	for _, g := range reqs {
 		all = append(all, g.Contents...)
-		for _, si := range []*content{g.SystemInstruction, g.SystemInstructionSnake} {
-			if si != nil {
-				all = append(all, *si)
+		for _, c := range []*content{g.SystemInstruction, g.SystemInstructionSnake, g.Content} {
+			if c != nil {
+				all = append(all, *c)
 			}
 		}
 		caches = append(caches, g.CachedContent, g.CachedContentSnake)

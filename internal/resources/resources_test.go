@@ -32,6 +32,19 @@ func TestRefs(t *testing.T) {
 	if got := Refs([]byte(batch)); !slices.Equal(got, []string{"files/input1", "files/inner", "cachedContents/c3"}) {
 		t.Fatalf("batch: %q", got)
 	}
+	// Every other shape a body can name resources in, in the spellings Google accepts: a client choosing
+	// one must not slip past the ownership check.
+	for body, want := range map[string][]string{
+		`{"batch":{"input_config":{"file_name":"files/in2","requests":{"requests":[{"request":{"content":{"parts":[{"file_data":{"file_uri":"files/e1"}}]}}}]}}}}`: {"files/in2", "files/e1"},
+		`{"content":{"parts":[{"fileData":{"fileUri":"files/e2"}}]}}`:                                       {"files/e2"},
+		`{"requests":[{"model":"models/m","content":{"parts":[{"fileData":{"fileUri":"files/e3"}}]}}]}`:     {"files/e3"},
+		`{"generateContentRequest":{"model":"models/m","contents":[],"cachedContent":"cachedContents/c4"}}`: {"cachedContents/c4"},
+		`{"generate_content_request":{"contents":[{"parts":[{"file_data":{"file_uri":"files/c5"}}]}]}}`:     {"files/c5"},
+	} {
+		if got := Refs([]byte(body)); !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", body, got, want)
+		}
+	}
 }
 
 func FuzzRefs(f *testing.F) {
