@@ -131,7 +131,7 @@ func (s *Store) Save(ctx context.Context, r *Record) error {
 const recordColumns = `id, name, display_name, mime_type, size_bytes, sha256_hash, state, create_time, update_time,
 	expiration_time, uri, api_key, user_token, key_id, owner_id`
 
-func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
+func scanRecord(row store.Row) (*Record, error) {
 	var r Record
 	var display, sha, apiKey, token, keyID, ownerID sql.NullString
 	var created, updated, expires store.Time
@@ -194,20 +194,11 @@ func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, l
 	}
 	q += " ORDER BY id LIMIT ? OFFSET ?"
 	args = append(args, limit, offset)
-	rows, err := s.st.Query(ctx, q, args...)
+	out, err := store.All(ctx, s.st, scanRecord, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files: %w", err)
 	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing files: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Owner is a client token, as its id (gemgate's rows) and itself (matched against Gemini Balance's
@@ -231,21 +222,12 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 
 // Expired returns up to limit records past their expiration.
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]*Record, error) {
-	rows, err := s.st.Query(ctx, "SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?",
+	out, err := store.All(ctx, s.st, scanRecord, "SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?",
 		store.TimeArg(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("finding expired files: %w", err)
 	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("finding expired files: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteExpiredSessions forgets uploads that were never finished.

@@ -365,14 +365,11 @@ func (c *copier) insert(ctx context.Context, tx *store.Tx, table string, cols []
 	if len(values) == 0 {
 		return 0, nil
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-	tuples := make([]string, len(values))
+	q := store.InsertRows(table, cols, len(values))
 	args := make([]any, 0, len(values)*len(cols))
-	for i, v := range values {
-		tuples[i] = "(" + store.Placeholders(len(cols)) + ")"
+	for _, v := range values {
 		args = append(args, v...)
 	}
-	q += strings.Join(tuples, ", ")
 	if ignoreDup {
 		q = insertIgnore(c.st.Dialect(), q)
 	}
@@ -385,10 +382,7 @@ func (c *copier) insert(ctx context.Context, tx *store.Tx, table string, cols []
 }
 
 func (c *copier) saveProgress(ctx context.Context, tx *store.Tx, table string, last int64) error {
-	q := "INSERT INTO gg_imports (source, item, value) VALUES (?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET value = excluded.value"
-	if c.st.Dialect() == store.MySQL {
-		q = "INSERT INTO gg_imports (source, item, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)"
-	}
+	q := c.st.Dialect().Upsert("gg_imports", []string{"source", "item", "value"}, 1, []string{"source", "item"}, []string{"value"}, nil)
 	_, err := tx.Exec(ctx, q, c.src.Name, table, last)
 	return err
 }

@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
@@ -130,7 +129,7 @@ func (c *chunks) close() {
 }
 
 func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*requestRow) error {
-	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_request_log", requestColumns, n) }}
+	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_request_log", requestColumns, n) }}
 	defer stmt.close()
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
@@ -153,7 +152,7 @@ func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*reques
 }
 
 func (s *Store) insertErrors(ctx context.Context, tx *store.Tx, rows []errorRow) error {
-	stmt := &chunks{tx: tx, per: errorRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_error_logs", errorColumns, n) }}
+	stmt := &chunks{tx: tx, per: errorRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_error_logs", errorColumns, n) }}
 	defer stmt.close()
 	args := make([]any, 0, errorRowsPerStmt*len(errorColumns))
 	for start := 0; start < len(rows); start += errorRowsPerStmt {
@@ -170,44 +169,10 @@ func (s *Store) insertErrors(ctx context.Context, tx *store.Tx, rows []errorRow)
 	return nil
 }
 
-func (s *Store) insertSQL(table string, cols []string, rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	row := "(" + store.Placeholders(len(cols)) + ")"
-	for i := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
-}
-
 // upsertSQL adds to existing counters: sums for the add columns, the latest value for the set columns.
 func (s *Store) upsertSQL(table string, keys, add, set []string, rows int) string {
 	cols := append(append(append([]string{}, keys...), set...), add...)
-	var b strings.Builder
-	b.WriteString(s.insertSQL(table, cols, rows))
-	var assign []string
-	if s.st.Dialect() == store.MySQL {
-		b.WriteString(" ON DUPLICATE KEY UPDATE ")
-		for _, c := range add {
-			assign = append(assign, c+" = "+c+" + VALUES("+c+")")
-		}
-		for _, c := range set {
-			assign = append(assign, c+" = VALUES("+c+")")
-		}
-	} else {
-		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET ")
-		for _, c := range add {
-			assign = append(assign, c+" = "+table+"."+c+" + excluded."+c)
-		}
-		for _, c := range set {
-			assign = append(assign, c+" = excluded."+c)
-		}
-	}
-	b.WriteString(strings.Join(assign, ", "))
-	return b.String()
+	return s.st.Dialect().Upsert(table, cols, rows, keys, set, add)
 }
 
 var (

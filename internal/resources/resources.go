@@ -91,18 +91,24 @@ func (r *Registry) Lookup(ctx context.Context, name string) (*Owner, error) {
 			return o, err
 		}
 	}
-	var o Owner
-	var created, expires int64
-	err := r.st.QueryRow(ctx, `SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
-		WHERE name = ? AND expires_at > ?`, name, now.Unix()).Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires)
+	o, err := scanOwner(r.st.QueryRow(ctx, "SELECT "+ownerColumns+" FROM gg_resources WHERE name = ? AND expires_at > ?", name, now.Unix()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnknown
 	}
 	if err != nil {
 		return nil, fmt.Errorf("looking up %s: %w", name, err)
 	}
+	return o, nil
+}
+
+const ownerColumns = "name, key_id, owner_id, created_at, expires_at"
+
+func scanOwner(row store.Row) (*Owner, error) {
+	var o Owner
+	var created, expires int64
+	err := row.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires)
 	o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-	return &o, nil
+	return &o, err
 }
 
 // Forget removes the record of name (the resource was deleted).
@@ -280,24 +286,13 @@ func contains(list []string, s string) bool {
 // List returns the live records of one client token for a kind ("cachedContents", ...), oldest first,
 // up to limit from offset.
 func (r *Registry) List(ctx context.Context, tokenID, kind string, offset, limit int) ([]*Owner, error) {
-	rows, err := r.st.Query(ctx, `SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
+	out, err := store.All(ctx, r.st, scanOwner, "SELECT "+ownerColumns+` FROM gg_resources
 		WHERE owner_id = ? AND kind = ? AND expires_at > ? ORDER BY created_at, name LIMIT ? OFFSET ?`,
 		tokenID, kind, r.now().Unix(), limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", kind, err)
 	}
-	defer rows.Close()
-	var out []*Owner
-	for rows.Next() {
-		var o Owner
-		var created, expires int64
-		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", kind, err)
-		}
-		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-		out = append(out, &o)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ErrPage is a malformed pageSize or pageToken; its text is for the client.

@@ -39,26 +39,14 @@ const tokenColumns = "id, token, name, enabled, expires_at, models, daily_quota,
 
 // ListClientTokens returns every client token, decrypted, oldest first.
 func (s *Store) ListClientTokens(ctx context.Context) ([]ClientToken, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+tokenColumns+" FROM t_client_tokens ORDER BY id")
+	out, err := All(ctx, s, s.scanToken, "SELECT "+tokenColumns+" FROM t_client_tokens ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("store: loading client tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []ClientToken
-	for rows.Next() {
-		t, err := s.scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: loading client tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: loading client tokens: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) scanToken(rows *sql.Rows) (ClientToken, error) {
+func (s *Store) scanToken(rows Row) (ClientToken, error) {
 	var t ClientToken
 	var expires sql.NullInt64
 	var models, day sql.NullString

@@ -95,3 +95,24 @@ func Clip(s string, max int) string {
 	}
 	return s
 }
+
+// Row is what scans one row: *sql.Row or *sql.Rows.
+type Row interface{ Scan(dest ...any) error }
+
+// All runs a query written with ? placeholders and scans each row it returns with scan.
+func All[T any](ctx context.Context, st *Store, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := st.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
