@@ -94,12 +94,8 @@ func keysExport(args []string, out io.Writer) error {
 	fs := newFlags("keys export", keysUsage, out)
 	db := dbFlag(fs)
 	status := fs.String("status", "all", "which keys: usable, disabled or all")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("keys export takes no arguments, got %q", pos)
 	}
 	if *status != "usable" && *status != "disabled" && *status != "all" {
 		return fmt.Errorf("--status %q: want usable, disabled or all", *status)

@@ -103,12 +103,8 @@ Prints gemgate's version.
 `
 
 func versionCmd(args []string, out io.Writer) error {
-	pos, err := parseArgs(newFlags("version", versionUsage, out), args)
-	if err != nil {
+	if err := parseNoArgs(newFlags("version", versionUsage, out), args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("version takes no arguments, got %q", pos)
 	}
 	fmt.Fprintln(out, "gemgate", version)
 	return nil
