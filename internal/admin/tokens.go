@@ -90,12 +90,20 @@ func (t *Tokens) view(ct store.ClientToken, reveal bool, now time.Time) tokenVie
 }
 
 func (t *Tokens) list(w http.ResponseWriter, r *http.Request) {
-	stored, err := t.Store.ListClientTokens(r.Context())
+	out, err := t.views(r.Context(), r.URL.Query().Get("reveal") == "1")
 	if err != nil {
 		rpcstatus.Write(w, http.StatusServiceUnavailable, "Could not read the client tokens: "+err.Error())
 		return
 	}
-	reveal := r.URL.Query().Get("reveal") == "1"
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+// views lists ALLOWED_TOKENS, then the tokens managed in the panel.
+func (t *Tokens) views(ctx context.Context, reveal bool) ([]tokenView, error) {
+	stored, err := t.Store.ListClientTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	out := []tokenView{}
 	for i, tok := range config.AllowedTokens.Get(t.Settings.Current()) {
@@ -109,7 +117,17 @@ func (t *Tokens) list(w http.ResponseWriter, r *http.Request) {
 	for _, ct := range stored {
 		out = append(out, t.view(ct, reveal, now))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return out, nil
+}
+
+// labels names each client token by its id, as the panel shows owners: "name (masked token)".
+func (t *Tokens) labels(ctx context.Context) map[string]string {
+	views, _ := t.views(ctx, false) // without the stored tokens, owners show as ids
+	out := make(map[string]string, len(views))
+	for _, v := range views {
+		out[v.TokenID] = v.Name + " (" + v.Token + ")"
+	}
+	return out
 }
 
 // tokenInput is the body of POST and PUT. Absent fields keep their value on PUT; expires_at may be

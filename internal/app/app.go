@@ -420,6 +420,8 @@ func (a *App) adminHandler(models admin.ModelLister) *admin.Handler {
 		Releases: a.Releases}).Register(h)
 	(&admin.Version{Checker: a.Releases}).Register(h)
 	(&admin.Logs{Settings: a.Settings, Store: a.Logs, Writer: a.LogWriter, Pool: a.Pool, Jobs: a.Jobs}).Register(h)
-	(&admin.Tokens{Settings: a.Settings, Store: a.Store, Tokens: a.Tokens, Reload: a.reloadClientTokens}).Register(h)
+	tokens := &admin.Tokens{Settings: a.Settings, Store: a.Store, Tokens: a.Tokens, Reload: a.reloadClientTokens}
+	tokens.Register(h)
+	(&admin.Resources{Registry: a.Media.Resources, Pool: a.Pool, Tokens: tokens}).Register(h)
 	return h
 }

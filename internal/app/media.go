@@ -59,6 +59,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 		Store: files.NewStore(a.Store), Logger: a.Logger}
 	m.Resources = resources.NewRegistry(a.Store)
 	m.Resources.Files = m.Files.Store.Owner
+	m.Resources.FindFiles = m.Files.Store.Find
 	m.Files.Owners = m.Resources
 	exec.Owners = m.Resources
 

@@ -201,6 +201,34 @@ func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, l
 	return out, nil
 }
 
+// Find implements resources.FileFinder for the admin's views: the live files one key uploaded, or one
+// client token, newest first. Gemini Balance's rows (no key_id or owner_id) are not matched: they
+// expire within two days of the migration.
+func (s *Store) Find(ctx context.Context, f resources.Filter, now time.Time, limit int) ([]*resources.Owner, error) {
+	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
+	args := []any{timeArg(now)}
+	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}} {
+		if c.val != "" {
+			q += " AND " + c.col + " = ?"
+			args = append(args, c.val)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("finding files: %w", err)
+	}
+	defer rows.Close()
+	var out []*resources.Owner
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("finding files: %w", err)
+		}
+		out = append(out, &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires})
+	}
+	return out, rows.Err()
+}
+
 // Owner is a client token, as its id (gemgate's rows) and itself (matched against Gemini Balance's
 // rows in the query, never stored).
 type Owner struct {

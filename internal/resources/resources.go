@@ -51,7 +51,9 @@ type Registry struct {
 	st *store.Store
 	// Files answers for files/ names (nil: files are unknown).
 	Files FileLookup
-	now   func() time.Time
+	// FindFiles lists uploaded files for the admin's views (nil: they are not listed).
+	FindFiles FileFinder
+	now       func() time.Time
 }
 
 // NewRegistry keeps its records in st.
@@ -319,4 +321,55 @@ func Page(q url.Values, def int) (offset, size int, err error) {
 		offset = n
 	}
 	return offset, size, nil
+}
+
+// Filter selects the records an admin looks at: one Gemini key's or one client token's (either may be
+// empty, not both), optionally of one kind.
+type Filter struct {
+	KeyID   string
+	TokenID string
+	Kind    string
+}
+
+// FileFinder lists the live uploaded files matching a filter (the Files API's records), newest first.
+type FileFinder func(ctx context.Context, f Filter, now time.Time, limit int) ([]*Owner, error)
+
+// Find lists the live records matching f, newest first, up to limit of each kind's table: the records
+// of gg_resources, and the uploaded files when FindFiles is set and f allows files.
+func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, error) {
+	if f.KeyID == "" && f.TokenID == "" {
+		return nil, errors.New("a key or a client token is required")
+	}
+	now := r.now()
+	var out []*Owner
+	if r.FindFiles != nil && (f.Kind == "" || f.Kind == "files") {
+		files, err := r.FindFiles(ctx, f, now, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = files
+	}
+	q := "SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources WHERE expires_at > ?"
+	args := []any{now.Unix()}
+	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}, {"kind", f.Kind}} {
+		if c.val != "" {
+			q += " AND " + c.col + " = ?"
+			args = append(args, c.val)
+		}
+	}
+	rows, err := r.db.QueryContext(ctx, r.rebind(q+" ORDER BY created_at DESC, name LIMIT ?"), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("finding resources: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o Owner
+		var created, expires int64
+		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
+			return nil, fmt.Errorf("finding resources: %w", err)
+		}
+		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
 }

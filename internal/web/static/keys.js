@@ -67,7 +67,8 @@
     const list = clear($('blame-list'));
     for (const a of alerts) {
       list.append(el('li', {}, t('blame.item', { token: a.token_id, keys: a.keys, allowed: a.allowed, at: fmt.time(a.at) }), ' ',
-        el('code', {}, (a.requests || []).join(', '))));
+        el('code', {}, (a.requests || []).join(', ')), ' ',
+        el('button.btn.small', { type: 'button', onclick: () => tokenResources(a.token_id) }, t('resources.action'))));
     }
   }
 
@@ -327,9 +328,11 @@
     const models = el('div');
     const calls = el('div');
     const errors = el('div');
+    const owned = el('div');
     const m = modal({ title: t('keys.details.title', { key: masked }), wide: true, body: el('div', {}, windows, chart,
       el('h2', {}, t('keys.details.models')), models, el('h2', {}, t('keys.details.calls')), calls,
-      el('h2', {}, t('keys.details.errors')), errors) });
+      el('h2', {}, t('keys.details.errors')), errors, el('h2', {}, t('resources.title')), owned) });
+    showResources(owned, { key_id: id }, 'token');
     const show = async (win) => {
       for (const b of windows.children) b.setAttribute('aria-pressed', String(b.dataset.window === win));
       try {
@@ -348,6 +351,39 @@
     };
     for (const w of ['1h', '8h', '24h']) windows.append(el('button', { type: 'button', dataset: { window: w }, onclick: () => show(w) }, w));
     if (m.dialog.open) show('24h');
+  }
+
+  // Resources (uploaded files, caches, batches, operations, generated files) live in the project of the
+  // key that made them: a key's details list them with the client token that owns each, and a token's
+  // list shows the key holding each.
+  async function showResources(box, filter, column) {
+    try {
+      const d = await api('GET', '/api/resources?' + new URLSearchParams({ ...filter, limit: 200 }));
+      clear(box).append(resourceTable(d.resources || [], column));
+    } catch (e) {
+      clear(box).append(el('p.muted', {}, e.message));
+    }
+  }
+
+  function tokenResources(tokenID) {
+    const box = el('div', {}, el('p.muted', {}, '…'));
+    modal({ title: t('resources.token_title', { token: tokenID }), wide: true, body: box });
+    showResources(box, { token_id: tokenID }, 'key');
+  }
+
+  function resourceTable(rows, column) {
+    if (!rows.length) return el('p.muted', {}, t('resources.none'));
+    const who = column === 'key' ? t('logs.col.key') : t('resources.col.token');
+    return el('div.table-wrap', {}, el('table.table', {},
+      el('thead', {}, el('tr', {}, [t('resources.col.name'), t('resources.col.kind'), who, t('resources.col.created'), t('resources.col.expires')]
+        .map((h) => el('th', {}, h)))),
+      el('tbody', {}, rows.map((r) => el('tr', {},
+        el('td.mono.wrap', {}, r.name),
+        el('td', {}, label('resources.kind.', r.kind)),
+        el('td.mono', {}, column === 'key' ? r.key : (r.token || r.token_id)),
+        el('td', {}, fmt.time(r.created_at)),
+        el('td', {}, fmt.time(r.expires_at)),
+      )))));
   }
 
   function windowMs(win) {
