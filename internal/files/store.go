@@ -34,6 +34,11 @@ type Record struct {
 	legacyKey, legacyToken string
 }
 
+// owner is the record as an ownership record, with the ids gemgate's rows hold.
+func (r *Record) owner() *resources.Owner {
+	return &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires}
+}
+
 // Owned reports whether the client with token id ownerID uploaded the file.
 func (r *Record) Owned(ownerID string) bool {
 	if r.OwnerID != "" {
@@ -173,7 +178,7 @@ func (s *Store) Owner(ctx context.Context, name string, now time.Time) (*resourc
 	if err != nil {
 		return nil, err
 	}
-	o := &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires}
+	o := r.owner()
 	if o.KeyID == "" && r.legacyKey != "" {
 		o.KeyID = secret.ID(r.legacyKey)
 	}
@@ -206,27 +211,22 @@ func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, l
 // expire within two days of the migration.
 func (s *Store) Find(ctx context.Context, f resources.Filter, now time.Time, limit int) ([]*resources.Owner, error) {
 	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
-	args := []any{timeArg(now)}
+	args := []any{store.TimeArg(now)}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}} {
 		if c.val != "" {
 			q += " AND " + c.col + " = ?"
 			args = append(args, c.val)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limit)...)
+	recs, err := store.All(ctx, s.st, scanRecord, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("finding files: %w", err)
 	}
-	defer rows.Close()
 	var out []*resources.Owner
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("finding files: %w", err)
-		}
-		out = append(out, &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires})
+	for _, r := range recs {
+		out = append(out, r.owner())
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Owner is a client token, as its id (gemgate's rows) and itself (matched against Gemini Balance's

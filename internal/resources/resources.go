@@ -349,7 +349,7 @@ func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, err
 		}
 		out = files
 	}
-	q := "SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources WHERE expires_at > ?"
+	q := "SELECT " + ownerColumns + " FROM gg_resources WHERE expires_at > ?"
 	args := []any{now.Unix()}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}, {"kind", f.Kind}} {
 		if c.val != "" {
@@ -357,19 +357,9 @@ func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, err
 			args = append(args, c.val)
 		}
 	}
-	rows, err := r.db.QueryContext(ctx, r.rebind(q+" ORDER BY created_at DESC, name LIMIT ?"), append(args, limit)...)
+	kept, err := store.All(ctx, r.st, scanOwner, q+" ORDER BY created_at DESC, name LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("finding resources: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var o Owner
-		var created, expires int64
-		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
-			return nil, fmt.Errorf("finding resources: %w", err)
-		}
-		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-		out = append(out, &o)
-	}
-	return out, rows.Err()
+	return append(out, kept...), nil
 }
