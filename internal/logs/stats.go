@@ -162,22 +162,13 @@ func (s *Store) Models(ctx context.Context, now, since time.Time) ([]ModelStats,
 	table, from := counterTable(now, since)
 	q := "SELECT model, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
 		s.sum("refused") + ", " + s.sum("attempts") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY model"
-	rows, err := s.query(ctx, q, from)
-	if err != nil {
-		return nil, fmt.Errorf("reading model statistics: %w", err)
-	}
-	defer rows.Close()
-	out := []ModelStats{}
-	for rows.Next() {
-		var m ModelStats
+	out, err := all(ctx, s, func(row store.Row) (m ModelStats, err error) {
 		var lat int64
-		if err := rows.Scan(&m.Model, &m.Requests, &m.Success, &m.Refused, &m.Attempts, &lat); err != nil {
-			return nil, fmt.Errorf("reading model statistics: %w", err)
-		}
+		err = row.Scan(&m.Model, &m.Requests, &m.Success, &m.Refused, &m.Attempts, &lat)
 		m.Failure, m.AvgLatencyMS = m.Requests-m.Success-m.Refused, avg(lat, m.Requests)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+		return m, err
+	}, q, from)
+	if err != nil {
 		return nil, fmt.Errorf("reading model statistics: %w", err)
 	}
 	slices.SortFunc(out, func(a, b ModelStats) int { return cmp.Compare(b.Requests, a.Requests) })
@@ -358,24 +349,14 @@ func (s *Store) KeyDetails(ctx context.Context, keyID string, since time.Time, l
 func (s *Store) keyBreakdown(ctx context.Context, keyID string, from int64, col string) ([]KeyBreakdown, error) {
 	q := "SELECT " + col + ", " + s.sum("attempts") + ", " + s.sum("CASE WHEN "+okStatus+" THEN attempts ELSE 0 END") +
 		" FROM gg_key_stats_hour WHERE key_id = ? AND bucket >= ? GROUP BY " + col
-	rows, err := s.query(ctx, q, keyID, from)
-	if err != nil {
-		return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
-	}
-	defer rows.Close()
-	out := []KeyBreakdown{}
-	for rows.Next() {
-		var b KeyBreakdown
+	out, err := all(ctx, s, func(row store.Row) (b KeyBreakdown, err error) {
 		dest := any(&b.Model)
 		if col == "status_code" {
 			dest = &b.Status
 		}
-		if err := rows.Scan(dest, &b.Attempts, &b.Success); err != nil {
-			return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
+		return b, row.Scan(dest, &b.Attempts, &b.Success)
+	}, q, keyID, from)
+	if err != nil {
 		return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
 	}
 	slices.SortFunc(out, func(a, b KeyBreakdown) int { return cmp.Compare(b.Attempts, a.Attempts) })
@@ -413,27 +394,18 @@ func (s *Store) Tokens(ctx context.Context, groupBy string, since time.Time) ([]
 	q := "SELECT " + col + ", MAX(key_masked), " + s.sum("requests") + ", " + s.sum("prompt_tokens") + ", " +
 		s.sum("output_tokens") + ", " + s.sum("thought_tokens") + ", " + s.sum("cached_tokens") +
 		" FROM gg_token_daily WHERE day >= ? GROUP BY " + col
-	rows, err := s.query(ctx, q, floorTo(since, daySecs))
-	if err != nil {
-		return nil, fmt.Errorf("reading token usage: %w", err)
-	}
-	defer rows.Close()
-	out := []TokenStats{}
-	for rows.Next() {
-		var t TokenStats
+	out, err := all(ctx, s, func(row store.Row) (t TokenStats, err error) {
 		var group any
 		var masked string
-		if err := rows.Scan(&group, &masked, &t.Requests, &t.Prompt, &t.Output, &t.Thoughts, &t.Cached); err != nil {
-			return nil, fmt.Errorf("reading token usage: %w", err)
-		}
+		err = row.Scan(&group, &masked, &t.Requests, &t.Prompt, &t.Output, &t.Thoughts, &t.Cached)
 		t.Group = groupText(group, groupBy == "day")
 		if groupBy == "key" {
 			t.Key = masked
 		}
 		t.Total = t.Prompt + t.Output + t.Thoughts
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, err
+	}, q, floorTo(since, daySecs))
+	if err != nil {
 		return nil, fmt.Errorf("reading token usage: %w", err)
 	}
 	if groupBy == "day" {

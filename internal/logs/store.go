@@ -42,6 +42,16 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.st.QueryRow(ctx, q, args...)
 }
 
+// all runs a read like query and scans every row; no rows is an empty list, which JSON shows as [].
+func all[T any](ctx context.Context, s *Store, scan func(store.Row) (T, error), q string, args ...any) ([]T, error) {
+	s.traced(q, args)
+	out, err := store.All(ctx, s.st, scan, q, args...)
+	if out == nil && err == nil {
+		out = []T{}
+	}
+	return out, err
+}
+
 // traced shows the trace the query as the engine gets it.
 func (s *Store) traced(q string, args []any) {
 	if s.trace != nil {
