@@ -90,21 +90,13 @@ func (s *sessionStore) create(ctx context.Context, token, userAgent string, ttl 
 	s.purgeExpired(ctx, now)
 	_, err := s.st.Exec(ctx, `INSERT INTO t_admin_sessions
 		(id_hash, csrf_token, auth_tag, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		sess.idHash, sess.csrf, sess.authTag, clipUA(userAgent), now.Unix(), sess.expires.Unix())
+		sess.idHash, sess.csrf, sess.authTag, store.Clip(userAgent, 255), now.Unix(), sess.expires.Unix())
 	if err != nil {
 		s.log.Warn("admin session not stored; it works on this instance only", "err", err)
 		sess.local = true
 	}
 	s.put(sess)
 	return id, sess
-}
-
-func clipUA(ua string) string {
-	r := []rune(ua)
-	if len(r) > 255 {
-		r = r[:255]
-	}
-	return string(r)
 }
 
 func (s *sessionStore) put(sess *session) {
