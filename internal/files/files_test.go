@@ -11,19 +11,6 @@ import (
 	"github.com/gemgate/gemgate/internal/store/storetest"
 )
 
-func TestUploadRoot(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://generativelanguage.googleapis.com/v1beta": "https://generativelanguage.googleapis.com",
-		"https://relay.example.com/proxy/v1beta/":          "https://relay.example.com/proxy",
-		"http://127.0.0.1:9/v1":                            "http://127.0.0.1:9",
-		"https://gateway.example.com/custom/path/no-vers":  "https://gateway.example.com",
-	} {
-		if got := uploadRoot(in); got != want {
-			t.Errorf("%s: %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestSessionPathDropsKey(t *testing.T) {
 	id, path, err := sessionPath("https://generativelanguage.googleapis.com/upload/v1beta/files?key=AIzaSECRET&upload_id=ABC-def_1&upload_protocol=resumable")
 	if err != nil || id != "ABC-def_1" || path != "/upload/v1beta/files?upload_id=ABC-def_1&upload_protocol=resumable" {

@@ -152,8 +152,9 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			en.RequestBody = call.Body
 		}
 	})
-	if err := admit(ctx, call); err != nil {
-		return nil, err
+	model, gateErr := e.gate(ctx, call)
+	if gateErr != nil {
+		return nil, gateErr
 	}
 	vouched, bindErr := e.bindResources(ctx, snap, &call)
 	if bindErr != nil {
@@ -162,12 +163,6 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
 	if !vouched {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
-	}
-	model := quotaModel(call)
-	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
-		err := localError(http.StatusServiceUnavailable, reason)
-		err.RetryAfter = wait
-		return nil, err
 	}
 	var tried []*keypool.Key
 	var log []Attempt
@@ -180,20 +175,12 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			}
 		}
 		key, err := e.pick(call, model, tried)
-		var cooling *keypool.CoolingError
-		if errors.As(err, &cooling) && (last == nil || last.StatusCode == http.StatusTooManyRequests) {
-			last = coolingError(cooling, e.Pool.Now(), last)
-		}
 		if err != nil {
 			if lastEmpty != nil {
 				lastEmpty.Attempts = log
 				return lastEmpty, nil
 			}
-			if last == nil {
-				total, _ := e.Pool.Counts()
-				last = localError(http.StatusServiceUnavailable, noKeyMessage(total, model, err))
-				last.Final = true
-			}
+			last = e.noKey(err, model, last)
 			break
 		}
 		tried = append(tried, key)
@@ -239,6 +226,22 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	}
 	last.Attempts = log
 	return nil, last
+}
+
+// gate refuses a call before any key is tried when the client token may not make it (its model list,
+// its daily quota) or when its model is paused after failing on many keys. It returns the model the
+// call's quota is counted against.
+func (e *Executor) gate(ctx context.Context, call Call) (string, *Error) {
+	if err := admit(ctx, call); err != nil {
+		return "", err
+	}
+	model := quotaModel(call)
+	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
+		err := localError(http.StatusServiceUnavailable, reason)
+		err.RetryAfter = wait
+		return "", err
+	}
+	return model, nil
 }
 
 // keyClass reports answers about gemgate's key rather than the client's request.
@@ -692,4 +695,20 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	return buf.Bytes(), err
+}
+
+// APIRoot is BASE_URL without its API version: where Google's other services are reached (uploads,
+// v1alpha's auth_tokens, the Live API's WebSocket), so that a relay in BASE_URL (and the test upstream)
+// carries them too.
+func APIRoot(base string) string {
+	b := strings.TrimRight(base, "/")
+	for _, v := range []string{"/v1beta", "/v1alpha", "/v1"} {
+		if strings.HasSuffix(b, v) {
+			return strings.TrimSuffix(b, v)
+		}
+	}
+	if u, err := url.Parse(b); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return b
 }
