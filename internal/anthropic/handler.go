@@ -75,6 +75,24 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, snap *config.S
 		return nil, err
 	}
 	small, blobs := translate.Detach(raw)
+	p, err := translateBody(snap, small, countOnly)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.fetcher().FetchAll(r.Context(), p.tr.media); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(p.tr.body)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the Gemini request: %w", err)
+	}
+	p.body = blobs.Splice(body)
+	return p, nil
+}
+
+// translateBody parses and translates a request body whose media are detached; the Gemini body is
+// encoded once the media are fetched.
+func translateBody(snap *config.Snapshot, small []byte, countOnly bool) (*prepared, error) {
 	req, err := parseRequest(small, countOnly)
 	if err != nil {
 		return nil, err
@@ -87,14 +105,7 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, snap *config.S
 	if err != nil {
 		return nil, err
 	}
-	if err := h.fetcher().FetchAll(r.Context(), tr.media); err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(tr.body)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the Gemini request: %w", err)
-	}
-	return &prepared{req: req, model: model, tr: tr, body: blobs.Splice(body)}, nil
+	return &prepared{req: req, model: model, tr: tr}, nil
 }
 
 var publicFetcher = translate.NewFetcher(false)
