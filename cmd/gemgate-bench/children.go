@@ -40,11 +40,19 @@ func runFake(args []string) error {
 	fs := flag.NewFlagSet(fakeCmd, flag.ContinueOnError)
 	chunks := fs.Int("chunks", 50, "SSE events per streamed answer")
 	interval := fs.Duration("interval", 10*time.Millisecond, "pause between stream events")
+	var tail latencyTail
+	fs.DurationVar(&tail.usual, "latency", 0, "wait before answering a generate call")
+	fs.DurationVar(&tail.slow, "tail", 0, "wait before answering the slow share of generate calls")
+	fs.Float64Var(&tail.share, "tail-share", 0, "share of generate calls (0-1) that wait --tail")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// Key names decide behaviour: the retry scenario's "-ratelimit" keys get Google's per-minute 429.
-	fake := fakeupstream.New(fakeupstream.Config{KeysByName: true, StreamChunks: *chunks, StreamInterval: *interval})
+	cfg := fakeupstream.Config{KeysByName: true, StreamChunks: *chunks, StreamInterval: *interval}
+	if tail.usual > 0 || tail.share > 0 {
+		cfg.Delay = tail.delay
+	}
+	fake := fakeupstream.New(cfg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_bench/calls", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, fake.TotalCalls())
@@ -230,8 +238,9 @@ type gemgateSpec struct {
 	bin      string
 	dir      string // its working folder: .env, database, log
 	keys     []string
-	upstream string // the fake's base URL
-	pprof    string // GEMGATE_PPROF, when profiles are wanted
+	upstream string            // the fake's base URL
+	pprof    string            // GEMGATE_PPROF, when profiles are wanted
+	env      map[string]string // settings on top of the bench's own
 }
 
 // startGemgate runs "gemgate serve" as in production (SQLite, request logs and statistics on) and
@@ -251,7 +260,7 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 	}
 	p := &proc{name: s.name, cmd: exec.Command(s.bin, "serve"), log: filepath.Join(s.dir, "gemgate.log")}
 	p.cmd.Dir = s.dir
-	p.cmd.Env = gemgateEnv(map[string]string{
+	set := map[string]string{
 		config.Host.Name():           "127.0.0.1",
 		config.Port.Name():           strconv.Itoa(port),
 		config.SQLiteDatabase.Name(): filepath.Join(s.dir, "gemgate.db"),
@@ -262,7 +271,11 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 		// crowd scenarios, which stand for many real addresses.
 		config.ClientMaxConnsPerIP.Name(): "0",
 		"GEMGATE_PPROF":                   s.pprof,
-	})
+	}
+	for k, v := range s.env {
+		set[k] = v
+	}
+	p.cmd.Env = gemgateEnv(set)
 	logFile, err := os.Create(p.log)
 	if err != nil {
 		return nil, err
