@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
@@ -126,54 +123,21 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		h.complete(w, r, call, a)
 		return
 	}
-	heartbeat := time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second
-	h.stream(w, r, call, a, heartbeat, config.FakeStreamEnabled.Get(snap))
+	translate.Stream(r.Context(), h.Exec, call, translate.StreamSettingsOf(snap), &streamSink{a: a, out: translate.NewSSEWriter(w), w: w})
 }
 
 func newToolUseID() string { return translate.RandomID("toolu_", 24) }
 
-// complete serves a non-streamed request. Empty answers are retried on other keys by the executor.
+// complete serves a non-streamed request.
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, call upstream.Call, a *answer) {
-	call.Empty = gemini.IsEmptyAnswer
-	it := translate.Whole(h.Exec.Do(r.Context(), call))
-	if it.Err != nil {
-		writeFailure(w, it.Err)
+	resp, err := translate.Complete(r.Context(), h.Exec, call)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	translate.RecordUsage(r.Context(), it.Resp.UsageMetadata)
-	a.blocks.Response(it.Resp)
+	a.blocks.Response(resp)
 	a.blocks.Close()
 	writeJSON(w, a.message())
-}
-
-// stream serves a streamed request: Gemini's stream translated event by event, or with fake
-// streaming one non-streamed call whose wait is filled with pings. The executor retries only before
-// the first byte; a failure after that ends the stream with an error event.
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call upstream.Call, a *answer, heartbeat time.Duration, fake bool) {
-	out := newEventWriter(w)
-	var items <-chan translate.Item
-	if fake {
-		call.Stream, call.Empty = false, gemini.IsEmptyAnswer
-		items = translate.WholeItems(r.Context(), h.Exec, call)
-	} else {
-		call.Path = strings.TrimSuffix(call.Path, ":generateContent") + ":streamGenerateContent"
-		call.Query = url.Values{"alt": {"sse"}}
-		resp, err := h.Exec.Do(r.Context(), call)
-		if err != nil {
-			writeFailure(w, err)
-			return
-		}
-		if resp.Stream == nil {
-			writeFailure(w, &translate.Refused{Resp: resp})
-			return
-		}
-		// Closing the body cancels the upstream call when the client goes away first.
-		defer resp.Stream.Close()
-		items = translate.StreamItems(r.Context(), resp.Stream)
-	}
-	sink := &streamSink{a: a, out: out}
-	defer func() { translate.RecordUsage(r.Context(), a.blocks.Usage) }()
-	translate.Relay(r.Context(), items, heartbeat, sink)
 }
 
 // countTokens serves POST /v1/messages/count_tokens with Gemini's countTokens, which counts the whole

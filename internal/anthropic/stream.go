@@ -1,54 +1,11 @@
 package anthropic
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/translate"
 )
-
-// eventWriter writes Anthropic's event stream: "event: <type>\ndata: <json>\n\n", flushed one by one.
-type eventWriter struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	buf     bytes.Buffer
-	enc     *json.Encoder
-	started bool
-}
-
-func newEventWriter(w http.ResponseWriter) *eventWriter {
-	e := &eventWriter{w: w, rc: http.NewResponseController(w)}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
-	return e
-}
-
-// send writes one event; false means the client is gone. nginx and similar proxies buffer responses
-// unless told not to.
-func (e *eventWriter) send(typ string, v any) bool {
-	if !e.started {
-		e.started = true
-		h := e.w.Header()
-		h.Set("Content-Type", "text/event-stream; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		e.w.WriteHeader(http.StatusOK)
-	}
-	e.buf.Reset()
-	e.buf.WriteString("event: ")
-	e.buf.WriteString(typ)
-	e.buf.WriteString("\ndata: ")
-	if err := e.enc.Encode(v); err != nil {
-		return false
-	}
-	e.buf.WriteByte('\n')
-	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
-		return false
-	}
-	return e.rc.Flush() == nil
-}
 
 // Stream events, as Anthropic's reference names their fields.
 type (
@@ -96,47 +53,42 @@ type (
 // (stop reason and usage) and message_stop.
 type streamSink struct {
 	a   *answer
-	out *eventWriter
+	out *translate.SSEWriter
+	w   http.ResponseWriter
 }
 
 // begin sends message_start, with the prompt's token count when the first event carries it.
 func (s *streamSink) begin(u *gemini.UsageMetadata) bool {
-	if s.out.started {
+	if s.out.Started() {
 		return true
 	}
 	msg := messageOut{ID: s.a.id, Type: "message", Role: "assistant", Model: s.a.model, Content: []contentBlock{},
 		Usage: usage{InputTokens: translate.Count(u).Input, OutputTokens: 0}}
-	return s.out.send("message_start", messageStart{Type: "message_start", Message: msg}) &&
-		s.out.send("ping", bare{Type: "ping"})
+	return s.out.Event("message_start", messageStart{Type: "message_start", Message: msg}) &&
+		s.out.Event("ping", bare{Type: "ping"})
 }
 
-func (s *streamSink) Answer(resp *gemini.GenerateContentResponse) bool {
-	if !s.begin(resp.UsageMetadata) {
+// Open sends nothing: a stream that brings no answer is still answered with an HTTP error.
+func (s *streamSink) Open() bool { return true }
+
+func (s *streamSink) Answer(it translate.Item) bool {
+	if !s.begin(it.Resp.UsageMetadata) {
 		return false
 	}
-	return s.events(s.a.blocks.Response(resp))
+	return translate.SendAll(s.a.blocks.Response(it.Resp), s.event)
 }
 
 func (s *streamSink) Beat() bool {
-	if !s.out.started {
+	if !s.out.Started() {
 		return s.begin(nil)
 	}
-	return s.out.send("ping", bare{Type: "ping"})
-}
-
-func (s *streamSink) events(evs []translate.BlockEvent) bool {
-	for _, ev := range evs {
-		if !s.event(ev) {
-			return false
-		}
-	}
-	return true
+	return s.out.Event("ping", bare{Type: "ping"})
 }
 
 func (s *streamSink) event(ev translate.BlockEvent) bool {
 	switch ev.Kind {
 	case translate.BlockStart:
-		if !s.out.send("content_block_start", blockStart{Type: "content_block_start", Index: ev.Index, ContentBlock: start(ev.Block)}) {
+		if !s.out.Event("content_block_start", blockStart{Type: "content_block_start", Index: ev.Index, ContentBlock: start(ev.Block)}) {
 			return false
 		}
 		if ev.Block.Kind == translate.CallBlock {
@@ -154,31 +106,31 @@ func (s *streamSink) event(ev translate.BlockEvent) bool {
 		sig := ev.Delta
 		return s.delta(ev.Index, delta{Type: "signature_delta", Signature: &sig})
 	}
-	return s.out.send("content_block_stop", blockStop{Type: "content_block_stop", Index: ev.Index})
+	return s.out.Event("content_block_stop", blockStop{Type: "content_block_stop", Index: ev.Index})
 }
 
 func (s *streamSink) delta(index int, d delta) bool {
-	return s.out.send("content_block_delta", blockDelta{Type: "content_block_delta", Index: index, Delta: d})
+	return s.out.Event("content_block_delta", blockDelta{Type: "content_block_delta", Index: index, Delta: d})
 }
 
 func (s *streamSink) End() {
-	if !s.begin(nil) || !s.events(s.a.blocks.Close()) {
+	if !s.begin(nil) || !translate.SendAll(s.a.blocks.Close(), s.event) {
 		return
 	}
 	md := messageDelta{Type: "message_delta", Delta: messageDeltaBody{StopReason: stopReason(s.a.blocks.End())},
 		Usage: usageOf(translate.Count(s.a.blocks.Usage))}
-	if s.out.send("message_delta", md) {
-		s.out.send("message_stop", bare{Type: "message_stop"})
+	if s.out.Event("message_delta", md) {
+		s.out.Event("message_stop", bare{Type: "message_stop"})
 	}
 }
 
 // Fail ends a broken answer: before anything was sent, with the HTTP status the failure deserves;
 // after, with an error event (nothing already sent is repeated), as Anthropic ends its own streams.
 func (s *streamSink) Fail(err error) {
-	if !s.out.started {
-		writeFailure(s.out.w, err)
+	if !s.out.Started() {
+		writeFailure(s.w, err)
 		return
 	}
 	_, body, _ := failure(err)
-	s.out.send("error", errorEnvelope{Type: "error", Error: body})
+	s.out.Event("error", errorEnvelope{Type: "error", Error: body})
 }

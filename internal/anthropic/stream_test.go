@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gemgate/gemgate/internal/translate"
 )
@@ -15,7 +14,7 @@ func relay(t *testing.T, upstreamSSE string, a *answer) ([]string, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	items := translate.StreamItems(context.Background(), strings.NewReader(upstreamSSE))
-	translate.Relay(context.Background(), items, time.Hour, &streamSink{a: a, out: newEventWriter(rec)})
+	translate.Relay(context.Background(), items, translate.StreamSettings{}, &streamSink{a: a, out: translate.NewSSEWriter(rec), w: rec})
 	var types []string
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
 		if typ, ok := strings.CutPrefix(line, "event: "); ok {
@@ -62,7 +61,7 @@ func TestStreamBreaksWithErrorEvent(t *testing.T) {
 func TestStreamWithoutEventsIsAnHTTPError(t *testing.T) {
 	rec := httptest.NewRecorder()
 	items := translate.StreamItems(context.Background(), strings.NewReader(": nothing\n\n"))
-	translate.Relay(context.Background(), items, time.Hour, &streamSink{a: &answer{}, out: newEventWriter(rec)})
+	translate.Relay(context.Background(), items, translate.StreamSettings{}, &streamSink{a: &answer{}, out: translate.NewSSEWriter(rec), w: rec})
 	if rec.Code != 502 || !strings.Contains(rec.Body.String(), `"type":"api_error"`) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/anthropic"
 	"github.com/gemgate/gemgate/internal/auth"
-	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/native"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
@@ -22,7 +22,7 @@ import (
 type Deps struct {
 	// Tokens are the client tokens the front door accepts on every API route.
 	Tokens *auth.Tokens
-	Gemini *gemini.Handler
+	Gemini *native.Handler
 	OpenAI *openai.Handler
 	// Anthropic serves Anthropic's Messages API when set.
 	Anthropic *anthropic.Handler

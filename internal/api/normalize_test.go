@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/gemgate/gemgate/internal/config"
-	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/native"
 	"github.com/gemgate/gemgate/internal/openai"
 )
 
@@ -20,7 +20,7 @@ func servedPath(t *testing.T, enabled bool, method, target string) string {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", health)
-	(&gemini.Handler{}).Register(mux)
+	(&native.Handler{}).Register(mux)
 	(&openai.Handler{}).Register(mux)
 	mux.Handle("/api/", http.NotFoundHandler())
 	mux.HandleFunc("/", notFound)

@@ -29,6 +29,7 @@ import (
 	"github.com/gemgate/gemgate/internal/keypool"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/metrics"
+	"github.com/gemgate/gemgate/internal/native"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
@@ -245,7 +246,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.Admin = a.adminHandler(modelCache)
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
-		Gemini: &gemini.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache, Resources: a.Media.Resources},
+		Gemini: &native.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache, Resources: a.Media.Resources},
 		Tokens: tokens,
 		OpenAI: &openai.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache,
 			AnthropicModels: anthropicAPI.ModelRoutes(), Images: a.Media.Images, Paid: a.Media.Paid},

@@ -13,6 +13,7 @@ import (
 	"github.com/gemgate/gemgate/internal/imagehost"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/native"
 	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -27,7 +28,7 @@ type Media struct {
 	Resources *resources.Registry
 	// Vertex runs VERTEX_API_KEYS against VERTEX_EXPRESS_BASE_URL with the same retries, cooldowns and
 	// logs as the Gemini pool, on its own pool and circuit breaker.
-	Vertex     *gemini.Handler
+	Vertex     *native.Handler
 	VertexPool *keypool.Pool
 	// PaidPool holds PAID_KEY when it is not one of API_KEYS, so that it keeps its own state.
 	PaidPool *keypool.Pool
@@ -66,7 +67,7 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	m.VertexPool = keypool.New(config.VertexAPIKeys.Get(snap), maxFailures)
 	vertexExec := &upstream.Executor{Pool: m.VertexPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff,
 		BaseURL: config.VertexExpressBaseURL.Get}
-	m.Vertex = &gemini.Handler{Exec: vertexExec, Settings: a.Settings.Current, Models: models}
+	m.Vertex = &native.Handler{Exec: vertexExec, Settings: a.Settings.Current, Models: models}
 
 	m.PaidPool = keypool.New(paidKeys(snap), maxFailures)
 	m.paidExec = &upstream.Executor{Pool: m.PaidPool, Client: exec.Client, Settings: a.Settings.Current, Backoff: backoff}
@@ -123,6 +124,6 @@ func (m *Media) Routes() []api.Routes {
 	return []api.Routes{m.Files, m.Local, vertexRoutes{m.Vertex}}
 }
 
-type vertexRoutes struct{ h *gemini.Handler }
+type vertexRoutes struct{ h *native.Handler }
 
 func (v vertexRoutes) Register(mux *http.ServeMux) { v.h.RegisterVertex(mux) }

@@ -296,8 +296,8 @@ var (
 // Streaming (tab 流式输出).
 var (
 	StreamOptimizerEnabled = define("STREAM_OPTIMIZER_ENABLED", false, GroupStream,
-		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect): OpenAI chat streams and native Gemini SSE streams (alt=sse, text-only events; the finish reason and usage stay on the last piece).",
-		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果）：适用于 OpenAI 对话流和原生 Gemini SSE 流（alt=sse，仅含文本的事件；结束原因和用量只保留在最后一块）。")
+		"Smooth streamed text by re-chunking it into small pieces sent with a short delay (typewriter effect), on every streaming API: OpenAI chat and Responses, Anthropic Messages and native Gemini SSE streams (alt=sse). Gemini's text-only events are cut; the finish reason and usage stay on the last piece.",
+		"将流式文本拆成小块并以短暂间隔发送，使输出更平滑（打字机效果），适用于所有流式接口：OpenAI 对话与 Responses、Anthropic Messages 以及原生 Gemini SSE 流（alt=sse）。只拆分仅含文本的 Gemini 事件；结束原因和用量只保留在最后一块。")
 	StreamMinDelay = define("STREAM_MIN_DELAY", 0.016, GroupStream,
 		"Delay between pieces for long text, in seconds (e.g. 0.016).",
 		"长文本各小块之间的间隔（秒），例如 0.016。", AtLeast(0))
@@ -313,11 +313,11 @@ var (
 	StreamChunkSize = define("STREAM_CHUNK_SIZE", 5, GroupStream,
 		"Characters per piece when long text is split.", "拆分长文本时每块的字符数。", AtLeast(1))
 	FakeStreamEnabled = define("FAKE_STREAM_ENABLED", false, GroupStream,
-		"For OpenAI-format streaming requests, call Gemini without streaming and send keep-alive chunks until the whole answer is sent at once; helps where upstream streaming is unreliable.",
-		"对 OpenAI 格式的流式请求，以非流式方式调用 Gemini，期间发送保活数据，最后一次性返回完整回答；适用于上游流式不稳定的情况。")
+		"For streaming requests on every API (OpenAI chat and Responses, Anthropic Messages, native Gemini with alt=sse), call Gemini without streaming and send keep-alives until the whole answer is sent at once; helps where upstream streaming is unreliable.",
+		"对所有接口的流式请求（OpenAI 对话与 Responses、Anthropic Messages、带 alt=sse 的原生 Gemini），以非流式方式调用 Gemini，期间发送保活数据，最后一次性返回完整回答；适用于上游流式不稳定的情况。")
 	FakeStreamEmptyDataIntervalSeconds = define("FAKE_STREAM_EMPTY_DATA_INTERVAL_SECONDS", 5, GroupStream,
-		"Seconds between keep-alive chunks while a fake stream waits for the answer.",
-		"假流式等待回答期间发送保活数据的间隔（秒）。", AtLeast(1))
+		"Seconds between keep-alives while a stream waits for Gemini: SSE comments on OpenAI streams, ping events on Anthropic streams, and, for native fake streams, an event with empty text (the genai SDKs reject comments).",
+		"流式回答等待 Gemini 期间发送保活数据的间隔（秒）：OpenAI 流为 SSE 注释，Anthropic 流为 ping 事件，原生假流式为一个空文本事件（genai SDK 不接受注释）。", AtLeast(1))
 )
 
 // Scheduled jobs (tab 定时任务).

@@ -55,24 +55,24 @@ func (p *answerPart) UnmarshalJSON(b []byte) error {
 	if b[0] != '{' {
 		return errNotObject
 	}
-	var buf [8]member
-	p.useful = isUseful(members(b, buf[:0]))
+	var buf [8]Member
+	p.useful = isUseful(Members(b, buf[:0]))
 	return nil
 }
 
 var errNotObject = errors.New("a part is not a JSON object")
 
-func isUseful(part object) bool {
-	if thought, ok := part.get("thought"); ok && string(thought) == "true" {
+func isUseful(part Object) bool {
+	if thought, ok := part.Get("thought"); ok && string(thought) == "true" {
 		return false
 	}
-	if text, ok := part.get("text"); ok {
+	if text, ok := part.Get("text"); ok {
 		// A JSON string longer than "" holds at least one character; null and other types hold none.
 		return len(text) > 2 && text[0] == '"'
 	}
 	// Function calls, inline or file data, code execution: anything but text is output.
 	for _, m := range part {
-		if !m.named("thoughtSignature") && !m.named("thought") {
+		if !m.Named("thoughtSignature") && !m.Named("thought") {
 			return true
 		}
 	}

@@ -7,47 +7,47 @@ import (
 	"unicode/utf8"
 )
 
-// member is one name and raw value of a JSON object, as decoding into map[string]json.RawMessage
+// Member is one name and raw value of a JSON object, as decoding into map[string]json.RawMessage
 // would give them, without the map, the copies and the strings.
-type member struct {
+type Member struct {
 	key   []byte // the name as written, quotes included
 	value []byte // the value as written, without surrounding white space
 }
 
-// members appends the members of obj, which must be valid JSON (json.Valid) and an object; both
+// Members appends the members of obj, which must be valid JSON (json.Valid) and an object; both
 // slices point into obj.
-func members(obj []byte, out []member) []member {
-	i := skipSpace(obj, 0) + 1 // past '{'
+func Members(obj []byte, out []Member) []Member {
+	i := SkipSpace(obj, 0) + 1 // past '{'
 	for {
-		i = skipSpace(obj, i)
+		i = SkipSpace(obj, i)
 		if obj[i] == '}' {
 			return out
 		}
 		end := stringEnd(obj, i)
 		key := obj[i:end]
-		i = skipSpace(obj, end) + 1 // past ':'
-		i = skipSpace(obj, i)
+		i = SkipSpace(obj, end) + 1 // past ':'
+		i = SkipSpace(obj, i)
 		vend := valueEnd(obj, i)
-		out = append(out, member{key: key, value: obj[i:vend]})
-		i = skipSpace(obj, vend)
+		out = append(out, Member{key: key, value: obj[i:vend]})
+		i = SkipSpace(obj, vend)
 		if obj[i] == ',' {
 			i++
 		}
 	}
 }
 
-// plain returns the name without its quotes when it reads as written: no escapes, and valid UTF-8
+// Plain returns the name without its quotes when it reads as written: no escapes, and valid UTF-8
 // (encoding/json replaces invalid bytes with U+FFFD).
-func (m member) plain() ([]byte, bool) {
+func (m Member) Plain() ([]byte, bool) {
 	if bytes.IndexByte(m.key, '\\') < 0 && utf8.Valid(m.key) {
 		return m.key[1 : len(m.key)-1], true
 	}
 	return nil, false
 }
 
-// name is the member's name as encoding/json decodes it.
-func (m member) name() string {
-	if p, ok := m.plain(); ok {
+// Name is the member's name as encoding/json decodes it.
+func (m Member) Name() string {
+	if p, ok := m.Plain(); ok {
 		return string(p)
 	}
 	var s string
@@ -55,30 +55,31 @@ func (m member) name() string {
 	return s
 }
 
-// named reports whether the member is called name.
-func (m member) named(name string) bool {
-	if p, ok := m.plain(); ok {
+// Named reports whether the member is called name.
+func (m Member) Named(name string) bool {
+	if p, ok := m.Plain(); ok {
 		return string(p) == name
 	}
-	return m.name() == name
+	return m.Name() == name
 }
 
-// namedFold reports whether the member matches name the way encoding/json matches a struct field:
+// NamedFold reports whether the member matches name the way encoding/json matches a struct field:
 // ignoring case.
-func (m member) namedFold(name string) bool {
-	if p, ok := m.plain(); ok {
+func (m Member) NamedFold(name string) bool {
+	if p, ok := m.Plain(); ok {
 		return bytes.EqualFold(p, []byte(name))
 	}
-	return strings.EqualFold(m.name(), name)
+	return strings.EqualFold(m.Name(), name)
 }
 
-// isObject reports whether b holds one valid JSON object, the shape members reads.
-func isObject(b []byte) bool {
-	i := skipSpace(b, 0)
+// IsObject reports whether b holds one valid JSON object, the shape members reads.
+func IsObject(b []byte) bool {
+	i := SkipSpace(b, 0)
 	return i < len(b) && b[i] == '{' && json.Valid(b)
 }
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the index of the first byte at or after i that is not JSON white space.
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
@@ -126,11 +127,29 @@ func valueEnd(b []byte, i int) int {
 }
 
 // lookup returns the value of the last member called name, as a map would hold it.
-func lookup(ms []member, name string) ([]byte, bool) {
+func lookup(ms []Member, name string) ([]byte, bool) {
 	for i := len(ms) - 1; i >= 0; i-- {
-		if ms[i].named(name) {
+		if ms[i].Named(name) {
 			return ms[i].value, true
 		}
 	}
 	return nil, false
 }
+
+// Object is a JSON object (a request body's top level, a part): its members in order, values pointing into the body.
+type Object []Member
+
+// Has reports whether o has a member with one of the names.
+func (o Object) Has(names ...string) bool {
+	for _, n := range names {
+		if _, ok := lookup(o, n); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns the value of the member called name, as a map would hold it.
+func (o Object) Get(name string) (json.RawMessage, bool) { return lookup(o, name) }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

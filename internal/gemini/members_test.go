@@ -31,7 +31,7 @@ func FuzzMembers(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if isObject(b) {
+		if IsObject(b) {
 			checkMembers(t, b)
 		}
 	})
@@ -43,34 +43,19 @@ func checkMembers(t *testing.T, body []byte) {
 	if err := json.Unmarshal(body, &want); err != nil {
 		t.Fatalf("%q: %v", body, err)
 	}
-	got := object(members(body, nil))
+	got := Object(Members(body, nil))
 	names := map[string]bool{}
 	for _, m := range got {
-		names[m.name()] = true
+		names[m.Name()] = true
 	}
 	if len(names) != len(want) {
 		t.Fatalf("%q: members %v, want %v", body, got, want)
 	}
 	for name, raw := range want {
-		v, ok := got.get(name)
+		v, ok := got.Get(name)
 		if !ok || !bytes.Equal(v, raw) {
 			t.Errorf("%q: %q = %q, want %q", body, name, v, raw)
 		}
-	}
-}
-
-func TestTopLevelKeepsDecodingErrors(t *testing.T) {
-	for body, want := range map[string]string{
-		`[1]`:      "Invalid JSON payload received: expected a JSON object, got array",
-		`{"a"`:     "Invalid JSON payload received: unexpected end of JSON input",
-		`{"a":1,}`: "Invalid JSON payload received: invalid character '}' looking for beginning of object key string",
-	} {
-		if _, err := topLevel([]byte(body)); err == nil || err.Error() != want {
-			t.Errorf("%s: %v, want %s", body, err, want)
-		}
-	}
-	if top, err := topLevel([]byte(`null`)); err != nil || len(top) != 0 {
-		t.Errorf("null: %v %v", top, err)
 	}
 }
 

@@ -1,3 +1,6 @@
+// Package gemini is Google's Gemini API as every translator sees it: the wire types, the scans of
+// answers (empty-answer check, usage, members of a JSON object, search sources) and the cached model
+// list. It serves nothing: the native HTTP routes are internal/native.
 package gemini
 
 import (

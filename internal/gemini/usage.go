@@ -22,13 +22,13 @@ func (u usageJSON) usage() reqlog.Usage {
 // Only that member is decoded, as decoding into struct{UsageMetadata *usageJSON} would: matched
 // ignoring case, the last one winning, null clearing it. The rest of the body is only scanned.
 func UsageOf(body []byte) (reqlog.Usage, bool) {
-	if !isObject(body) {
+	if !IsObject(body) {
 		return reqlog.Usage{}, false // invalid, or valid but not an object: no usage either way
 	}
-	var buf [8]member
+	var buf [8]Member
 	var u *usageJSON
-	for _, m := range members(body, buf[:0]) {
-		if !m.namedFold("usageMetadata") {
+	for _, m := range Members(body, buf[:0]) {
+		if !m.NamedFold("usageMetadata") {
 			continue
 		}
 		if string(m.value) == "null" {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
-	"github.com/gemgate/gemgate/internal/pace"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // The <CREATE_IMAGE_MODEL>-chat pseudo-model draws the last message with Imagen and answers the
@@ -56,15 +56,10 @@ func (h *Handler) imageChat(w http.ResponseWriter, r *http.Request, snap *config
 		return
 	}
 	// Unpaced: a data: URL fallback can be megabytes, which the typewriter effect would take minutes over.
-	out := newSSEWriter(w, r.Context(), pace.Pacer{})
-	st := newStreamTranslator(opts)
-	if !out.send(st.start()) {
-		return
+	sink := newChatSink(w, opts, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+	if sink.Answer(translate.Item{Resp: answer}) {
+		sink.End()
 	}
-	if chunk := st.response(answer); chunk != nil && !out.send(chunk) {
-		return
-	}
-	out.finish(st, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 }
 
 // lastMessageText is the prompt of the image chat model: the text of the last message.

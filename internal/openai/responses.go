@@ -3,14 +3,10 @@ package openai
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
-	"github.com/gemgate/gemgate/internal/gemini"
-	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -56,74 +52,19 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 		h.completeResponse(w, r, call, ra)
 		return
 	}
-	heartbeat := time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second
-	h.streamResponse(w, r, call, ra, heartbeat, config.FakeStreamEnabled.Get(snap))
+	translate.Stream(r.Context(), h.Exec, call, translate.StreamSettingsOf(snap), &responseSink{ra: ra, out: translate.NewSSEWriter(w), w: w})
 }
 
-// completeResponse serves a non-streamed request. Empty answers are retried on other keys by the
-// executor.
+// completeResponse serves a non-streamed request.
 func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call upstream.Call, ra *responseAnswer) {
-	call.Empty = gemini.IsEmptyAnswer
-	it := translate.Whole(h.Exec.Do(r.Context(), call))
-	if it.Err != nil {
-		writeResponsesFailure(w, it.Err)
+	resp, err := translate.Complete(r.Context(), h.Exec, call)
+	if err != nil {
+		writeCallFailure(w, err)
 		return
 	}
-	translate.RecordUsage(r.Context(), it.Resp.UsageMetadata)
-	ra.blocks.Response(it.Resp)
+	ra.blocks.Response(resp)
 	ra.blocks.Close()
 	writeChatJSON(w, ra.object(ra.finalStatus()))
-}
-
-// streamResponse serves a streamed request, from Gemini's stream or (fake streaming) one whole answer
-// with SSE comments as keep-alives while it is awaited.
-func (h *Handler) streamResponse(w http.ResponseWriter, r *http.Request, call upstream.Call, ra *responseAnswer, heartbeat time.Duration, fake bool) {
-	var items <-chan translate.Item
-	if fake {
-		call.Stream, call.Empty = false, gemini.IsEmptyAnswer
-		items = translate.WholeItems(r.Context(), h.Exec, call)
-	} else {
-		call.Path = strings.TrimSuffix(call.Path, ":generateContent") + ":streamGenerateContent"
-		call.Query = url.Values{"alt": {"sse"}}
-		resp, err := h.Exec.Do(r.Context(), call)
-		if err != nil {
-			writeResponsesFailure(w, err)
-			return
-		}
-		if resp.Stream == nil {
-			writeResponsesFailure(w, &translate.Refused{Resp: resp})
-			return
-		}
-		// Closing the body cancels the upstream call when the client goes away first.
-		defer resp.Stream.Close()
-		items = translate.StreamItems(r.Context(), resp.Stream)
-	}
-	sink := &responseSink{ra: ra, out: newSSEWriter(w, r.Context(), pace.Pacer{}), w: w}
-	defer func() { translate.RecordUsage(r.Context(), ra.blocks.Usage) }()
-	translate.Relay(r.Context(), items, heartbeat, sink)
-}
-
-// writeResponsesFailure answers a request whose call failed before anything was sent, in OpenAI's
-// error shape.
-func writeResponsesFailure(w http.ResponseWriter, err error) {
-	f := translate.Describe(err)
-	switch {
-	case f.Canceled:
-	case f.Status == http.StatusNotFound:
-		WriteError(w, http.StatusNotFound, f.Message, TypeNotFound, "model_not_found", "model")
-	default:
-		writeFailure(w, f)
-	}
-}
-
-// writeFailure sends a described failure as OpenAI's error object.
-func writeFailure(w http.ResponseWriter, f translate.Failure) {
-	upstream.SetRetryHeaders(w.Header(), f.RetryAfter, f.Final)
-	typ, code := typeFor(f.Status), f.Code
-	if f.Status == http.StatusTooManyRequests && upstream.GiveUp(f.RetryAfter, f.Final) {
-		typ, code = quotaType, quotaType
-	}
-	WriteError(w, f.Status, f.Message, typ, code, "")
 }
 
 // responseAnswer is one request's Response object as it is assembled.
@@ -334,7 +275,7 @@ func responsesUsage(t translate.Tokens) *responseUsage {
 // whole Response. Every event carries its sequence number.
 type responseSink struct {
 	ra      *responseAnswer
-	out     *sseWriter
+	out     *translate.SSEWriter
 	w       http.ResponseWriter
 	seq     int
 	summary map[int]bool // reasoning items whose summary part was announced
@@ -345,40 +286,25 @@ func (s *responseSink) send(typ string, fields map[string]any) bool {
 	fields["type"] = typ
 	fields["sequence_number"] = s.seq
 	s.seq++
-	s.out.begin()
-	s.out.buf.Reset()
-	s.out.buf.WriteString("event: ")
-	s.out.buf.WriteString(typ)
-	s.out.buf.WriteString("\ndata: ")
-	if err := s.out.enc.Encode(fields); err != nil {
-		return false
-	}
-	s.out.buf.WriteByte('\n')
-	return s.out.flush()
+	return s.out.Event(typ, fields)
 }
 
 func (s *responseSink) begin() bool {
-	if s.out.started {
+	if s.out.Started() {
 		return true
 	}
 	return s.send("response.created", map[string]any{"response": s.ra.object("in_progress")}) &&
 		s.send("response.in_progress", map[string]any{"response": s.ra.object("in_progress")})
 }
 
-func (s *responseSink) Answer(resp *gemini.GenerateContentResponse) bool {
-	return s.begin() && s.events(s.ra.blocks.Response(resp))
+// Open sends nothing: a stream that brings no answer is still answered with an HTTP error.
+func (s *responseSink) Open() bool { return true }
+
+func (s *responseSink) Answer(it translate.Item) bool {
+	return s.begin() && translate.SendAll(s.ra.blocks.Response(it.Resp), s.event)
 }
 
-func (s *responseSink) Beat() bool { return s.begin() && s.out.comment("keep-alive") }
-
-func (s *responseSink) events(evs []translate.BlockEvent) bool {
-	for _, ev := range evs {
-		if !s.event(ev) {
-			return false
-		}
-	}
-	return true
-}
+func (s *responseSink) Beat() bool { return s.begin() && s.out.Comment("keep-alive") }
 
 func (s *responseSink) event(ev translate.BlockEvent) bool {
 	b, i := ev.Block, ev.Index
@@ -447,7 +373,7 @@ func (s *responseSink) done(i int, b *translate.Block) bool {
 }
 
 func (s *responseSink) End() {
-	if !s.begin() || !s.events(s.ra.blocks.Close()) {
+	if !s.begin() || !translate.SendAll(s.ra.blocks.Close(), s.event) {
 		return
 	}
 	status := s.ra.finalStatus()
@@ -458,8 +384,8 @@ func (s *responseSink) End() {
 // carrying the error inside the Response (a top-level "error" would make SDKs drop the event).
 func (s *responseSink) Fail(err error) {
 	f := translate.Describe(err)
-	if !s.out.started {
-		writeResponsesFailure(s.w, err)
+	if !s.out.Started() {
+		writeCallFailure(s.w, err)
 		return
 	}
 	o := s.ra.object("failed")

@@ -54,7 +54,7 @@ func BenchmarkTranslateStream200(b *testing.B) {
 	for b.Loop() {
 		w := &chatDiscardWriter{h: http.Header{}}
 		o := testAnswerOptions(1)
-		relayChatStream(context.Background(), bytes.NewReader(body), newStreamTranslator(o), newSSEWriter(w, context.Background(), pace.Pacer{}), true)
+		relayChat(context.Background(), w, bytes.NewReader(body), o, true, pace.Pacer{})
 		if w.n == 0 {
 			b.Fatal("nothing written")
 		}

@@ -3,16 +3,20 @@ package openai
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"testing/synctest"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/pace"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // streamCases are the answer options of each testdata/stream case.
@@ -29,11 +33,19 @@ var streamCases = map[string]func(o *answerOptions) bool{
 	"only_usage":     func(o *answerOptions) bool { return true },
 }
 
+// relayChat relays an upstream SSE body to w as Stream does once Gemini's stream is open.
+func relayChat(ctx context.Context, w http.ResponseWriter, body io.Reader, o *answerOptions, includeUsage bool, p pace.Pacer) {
+	sink := newChatSink(w, o, includeUsage)
+	if sink.Open() {
+		translate.Relay(ctx, translate.StreamItems(ctx, body), translate.StreamSettings{Pace: p}, sink)
+	}
+}
+
 // runChatStream feeds an upstream SSE body through the chat stream path and returns what the client gets.
 func runChatStream(t testing.TB, body io.Reader, o *answerOptions, includeUsage bool, p pace.Pacer) (*httptest.ResponseRecorder, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	relayChatStream(context.Background(), body, newStreamTranslator(o), newSSEWriter(rec, context.Background(), p), includeUsage)
+	relayChat(context.Background(), rec, body, o, includeUsage, p)
 	return rec, rec.Body.String()
 }
 
@@ -101,7 +113,7 @@ func TestStreamClientGoneStopsReading(t *testing.T) {
 	cancel()
 	w := &goneClientWriter{ResponseRecorder: httptest.NewRecorder()}
 	reads := &chatCountingReader{r: strings.NewReader(strings.Repeat(`data: {"candidates":[{"content":{"parts":[{"text":"x"}]}}]}`+"\n\n", 100))}
-	relayChatStream(ctx, reads, newStreamTranslator(testAnswerOptions(1)), newSSEWriter(w, ctx, pace.Pacer{}), false)
+	relayChat(ctx, w, reads, testAnswerOptions(1), false, pace.Pacer{})
 	if reads.n > 1 {
 		t.Fatalf("kept reading the upstream after the client left: %d reads", reads.n)
 	}
@@ -120,32 +132,54 @@ type chatCountingReader struct {
 func (c *chatCountingReader) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }
 
 func TestStreamPacedText(t *testing.T) {
-	p := pace.Pacer{Enabled: true, MinDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Short: 2, Long: 10, Size: 3}
-	in := `data: {"candidates":[{"content":{"parts":[{"text":"abcd"}]}}]}` + "\n\n" +
-		`data: {"candidates":[{"content":{"parts":[{"text":"0123456789AB"},{"text":"think","thought":true}]},"finishReason":"STOP"}]}` + "\n\n"
-	start := time.Now()
-	_, got := runChatStream(t, strings.NewReader(in), testAnswerOptions(1), false, p)
-	var pieces []string
-	for _, line := range strings.Split(got, "\n\n") {
-		if i := strings.Index(line, `"content":"`); i >= 0 && !strings.Contains(line, `"role"`) {
-			pieces = append(pieces, line[i+11:i+11+strings.Index(line[i+11:], `"`)])
+	synctest.Test(t, func(t *testing.T) {
+		p := pace.Pacer{Enabled: true, MinDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Short: 2, Long: 10, Size: 3}
+		in := `data: {"candidates":[{"content":{"parts":[{"text":"abcd"}]}}]}` + "\n\n" +
+			`data: {"candidates":[{"content":{"parts":[{"text":"0123456789AB"},{"text":"think","thought":true}]},"finishReason":"STOP"}]}` + "\n\n"
+		start := time.Now()
+		_, got := runChatStream(t, strings.NewReader(in), testAnswerOptions(1), false, p)
+		// Text and reasoning are cut alike, Gemini's events being what is paced; long text in Size pieces.
+		if c, r := chunkField(got, "content"), chunkField(got, "reasoning_content"); strings.Join(c, "|") != "|a|b|c|d|012|345|678|9AB" || strings.Join(r, "") != "think" || len(r) != 5 {
+			t.Fatalf("content %q, reasoning %q in %s", c, r, got)
+		}
+		if time.Since(start) < 3*time.Millisecond {
+			t.Fatal("no pauses between pieces")
+		}
+	})
+}
+
+func TestStreamPacingStopsWhenTheClientLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		rec := httptest.NewRecorder()
+		slow := pace.Pacer{Enabled: true, MinDelay: time.Hour, MaxDelay: time.Hour, Short: 1, Long: 2, Size: 1}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			relayChat(ctx, rec, strings.NewReader(`data: {"candidates":[{"content":{"parts":[{"text":"never ending"}]}}]}`+"\n\n"), testAnswerOptions(1), false, slow)
+		}()
+		synctest.Wait()
+		cancel()
+		<-done
+		if c := chunkField(rec.Body.String(), "content"); strings.Join(c, "|") != "|n" {
+			t.Fatalf("a paced stream went on after the client left: %q", c)
+		}
+	})
+}
+
+// chunkField lists a delta field's values in a chat stream, chunk by chunk.
+func chunkField(stream, field string) []string {
+	var out []string
+	for _, ev := range strings.Split(stream, "\n\n") {
+		var c chatChunk
+		if json.Unmarshal([]byte(strings.TrimPrefix(ev, "data: ")), &c) != nil || len(c.Choices) == 0 {
+			continue
+		}
+		d := c.Choices[0].Delta
+		v := map[string]*string{"content": d.Content, "reasoning_content": d.ReasoningContent}[field]
+		if v != nil {
+			out = append(out, *v)
 		}
 	}
-	// Text alone is paced; a chunk that also carries reasoning is sent as it is.
-	if strings.Join(pieces, "|") != "a|b|c|d|0123456789AB" {
-		t.Fatalf("pieces %q in %s", pieces, got)
-	}
-	if time.Since(start) < 3*time.Millisecond {
-		t.Fatal("no pauses between pieces")
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	rec := httptest.NewRecorder()
-	slow := pace.Pacer{Enabled: true, MinDelay: time.Hour, MaxDelay: time.Hour, Short: 1, Long: 2, Size: 1}
-	out := newSSEWriter(rec, ctx, slow)
-	text := "never ending"
-	if out.send(&chatChunk{Choices: []chunkChoice{{Delta: delta{Content: &text}}}}) {
-		t.Fatal("a paced send went on after the client left")
-	}
+	return out
 }

@@ -42,7 +42,6 @@ type streamTranslator struct {
 	choices map[int]*choiceState
 	usage   *gemini.UsageMetadata
 	blocked bool
-	decoded int // events that were Gemini answers: a stream of nothing else is no answer
 }
 
 type choiceState struct {
@@ -70,18 +69,7 @@ func (s *streamTranslator) start() *chatChunk {
 	return s.chunk(choices)
 }
 
-// event translates one upstream event. It returns nil when the event carries nothing to send, and a
-// *translate.UpstreamFailure when the event is Google's error envelope.
-func (s *streamTranslator) event(data []byte) (*chatChunk, error) {
-	resp, err := translate.DecodeEvent(data)
-	if resp == nil || err != nil {
-		return nil, err
-	}
-	s.decoded++
-	return s.response(resp), nil
-}
-
-// response translates one decoded event (or a whole answer, for fake streaming).
+// response translates one event (or a whole answer, for fake streaming).
 func (s *streamTranslator) response(resp *gemini.GenerateContentResponse) *chatChunk {
 	if resp.UsageMetadata != nil {
 		s.usage = resp.UsageMetadata

@@ -1,6 +1,6 @@
 // Package pace is the stream optimizer (reference §9.7, STREAM_OPTIMIZER_*): it re-cuts streamed text
-// into small pieces sent with a short pause, for a typewriter effect. Every streaming API (OpenAI,
-// native Gemini) paces with it, so the settings mean the same on every route.
+// into small pieces sent with a short pause, for a typewriter effect. It cuts Gemini's own events, so
+// every streaming API (OpenAI chat and Responses, Anthropic, native Gemini) paces alike.
 package pace
 
 import (

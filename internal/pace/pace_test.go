@@ -37,3 +37,37 @@ func TestSleepEndsWithTheContext(t *testing.T) {
 		t.Fatal("a pause went on after the client left")
 	}
 }
+
+// TestCut: a text event becomes one event per piece; only the last keeps what ends an answer, and
+// every field Google sent that gemgate does not know reaches each piece unchanged.
+func TestCut(t *testing.T) {
+	p := Pacer{Enabled: true, Short: 1, Long: 100, Size: 1}
+	event := `{"candidates":[{"content":{"parts":[{"text":"ab"},{"text":"c","thought":true}],"role":"model"},"finishReason":"STOP","index":0,"newField":1}],"usageMetadata":{"totalTokenCount":3},"modelVersion":"m"}`
+	pieces, chars := p.Cut([]byte(event))
+	want := []string{
+		`{"candidates":[{"content":{"parts":[{"text":"a"}],"role":"model"},"index":0,"newField":1}],"modelVersion":"m"}`,
+		`{"candidates":[{"content":{"parts":[{"text":"b"}],"role":"model"},"index":0,"newField":1}],"modelVersion":"m"}`,
+		`{"candidates":[{"content":{"parts":[{"text":"c","thought":true}],"role":"model"},"finishReason":"STOP","index":0,"newField":1}],"modelVersion":"m","usageMetadata":{"totalTokenCount":3}}`,
+	}
+	if chars != 3 || len(pieces) != len(want) {
+		t.Fatalf("%d chars, pieces %q", chars, pieces)
+	}
+	for i, w := range want {
+		if string(pieces[i]) != w {
+			t.Errorf("piece %d:\n%s\nwant\n%s", i, pieces[i], w)
+		}
+	}
+	for _, other := range []string{
+		`{"candidates":[{"content":{"parts":[{"text":"ab"},{"functionCall":{"name":"f"}}]}}]}`,         // not only text
+		`{"candidates":[{"content":{"parts":[{"text":"ab"}]}},{"content":{"parts":[{"text":"cd"}]}}]}`, // two candidates
+		`{"candidates":[{"content":{"parts":[{"text":"a"}]}}]}`,                                        // one piece
+		`not json`,
+	} {
+		if pieces, _ := p.Cut([]byte(other)); pieces != nil {
+			t.Errorf("%s was cut: %q", other, pieces)
+		}
+	}
+	if pieces, _ := (Pacer{}).Cut([]byte(event)); pieces != nil {
+		t.Error("cut with the optimizer off")
+	}
+}

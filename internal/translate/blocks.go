@@ -49,6 +49,16 @@ type BlockEvent struct {
 	Delta string
 }
 
+// SendAll hands evs to send in order until it reports the client gone (false).
+func SendAll(evs []BlockEvent, send func(BlockEvent) bool) bool {
+	for _, ev := range evs {
+		if !send(ev) {
+			return false
+		}
+	}
+	return true
+}
+
 // Blocks assembles the first candidate of Gemini's answer, event by event, into blocks. Text and
 // thoughts that arrive in pieces extend the open block; a function call is a block of its own, whole.
 type Blocks struct {

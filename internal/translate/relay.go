@@ -1,13 +1,19 @@
 package translate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
@@ -15,6 +21,7 @@ import (
 // Item is one upstream answer event, or the error that ended the answer.
 type Item struct {
 	Resp *gemini.GenerateContentResponse
+	Raw  []byte // the event as Google sent it, for the native API, which passes it on unchanged
 	Err  error
 }
 
@@ -41,6 +48,9 @@ func StreamItems(ctx context.Context, body io.Reader) <-chan Item {
 			} else if it.Resp, it.Err = DecodeEvent(data); it.Resp == nil && it.Err == nil {
 				continue
 			}
+			if it.Resp != nil {
+				it.Raw = bytes.Clone(data)
+			}
 			n++
 			select {
 			case items <- it:
@@ -60,12 +70,12 @@ type Refused struct{ Resp *upstream.Response }
 
 func (r *Refused) Error() string { return GoogleMessage(r.Resp.Body) }
 
-// errNotAnAnswer is a 200 answer that could not be decoded.
-var errNotAnAnswer = errors.New(NotAnAnswer)
+// ErrNotAnAnswer is a 200 answer that could not be decoded.
+var ErrNotAnAnswer = errors.New(NotAnAnswer)
 
-// WholeItems runs a non-streamed call in the background and hands its answer over as the only item,
+// wholeItems runs a non-streamed call in the background and hands its answer over as the only item,
 // for fake streaming (FAKE_STREAM_ENABLED) where Google's streaming is unreliable.
-func WholeItems(ctx context.Context, exec *upstream.Executor, call upstream.Call) <-chan Item {
+func wholeItems(ctx context.Context, exec *upstream.Executor, call upstream.Call) <-chan Item {
 	items := make(chan Item, 1)
 	go func() {
 		defer close(items)
@@ -84,23 +94,97 @@ func Whole(resp *upstream.Response, err error) Item {
 	}
 	answer, err := DecodeAnswer(resp.Body)
 	if err != nil {
-		return Item{Err: errNotAnAnswer}
+		return Item{Err: ErrNotAnAnswer}
 	}
-	return Item{Resp: answer}
+	return Item{Resp: answer, Raw: resp.Body}
 }
 
-// Sink writes one API's stream.
+// Complete makes a non-streamed call and records its usage. Empty answers are retried on other keys
+// by the executor.
+func Complete(ctx context.Context, exec *upstream.Executor, call upstream.Call) (*gemini.GenerateContentResponse, error) {
+	call.Empty = gemini.IsEmptyAnswer
+	it := Whole(exec.Do(ctx, call))
+	if it.Err != nil {
+		return nil, it.Err
+	}
+	RecordUsage(ctx, it.Resp.UsageMetadata)
+	return it.Resp, nil
+}
+
+// Sink writes one API's stream. Until it writes its first byte, Fail can still answer with an HTTP
+// status.
 type Sink interface {
-	Answer(resp *gemini.GenerateContentResponse) bool // false: the client is gone
-	Beat() bool                                       // a keep-alive; false: the client is gone
-	Fail(err error)                                   // the answer broke off
-	End()                                             // the answer is complete
+	Open() bool       // Gemini's stream is open (not called when faking); false: the client is gone
+	Answer(Item) bool // one event, or one paced piece of one; false: the client is gone
+	Beat() bool       // a keep-alive; false: the client is gone
+	Fail(err error)   // the call failed, or the answer broke off
+	End()             // the answer is complete
 }
 
-// Relay feeds items to sink until the answer ends, with a keep-alive every heartbeat while none comes.
-func Relay(ctx context.Context, items <-chan Item, heartbeat time.Duration, sink Sink) {
-	tick := time.NewTicker(max(heartbeat, time.Second))
-	defer tick.Stop()
+// StreamSettings are what the settings ask of every streamed answer, whatever the API.
+type StreamSettings struct {
+	Fake      bool          // FAKE_STREAM_ENABLED: one non-streamed call instead of Gemini's stream
+	Heartbeat time.Duration // between keep-alives while no event comes; 0 sends none
+	Pace      pace.Pacer    // STREAM_OPTIMIZER_*
+}
+
+// StreamSettingsOf reads the stream settings.
+func StreamSettingsOf(snap *config.Snapshot) StreamSettings {
+	return StreamSettings{
+		Fake:      config.FakeStreamEnabled.Get(snap),
+		Heartbeat: time.Duration(max(config.FakeStreamEmptyDataIntervalSeconds.Get(snap), 1)) * time.Second,
+		Pace:      pace.New(snap),
+	}
+}
+
+// Stream serves a streamed answer: call (a generateContent call) goes out as Gemini's stream, or when
+// faking as one non-streamed call, and what comes back is relayed to sink. The executor retries only
+// before the first byte; a failure after that ends the stream through sink.Fail, because retrying would
+// repeat what the client already has.
+func Stream(ctx context.Context, exec *upstream.Executor, call upstream.Call, s StreamSettings, sink Sink) {
+	var last *gemini.UsageMetadata
+	defer func() { RecordUsage(ctx, last) }()
+	record := func(u *gemini.UsageMetadata) { last = u }
+	if s.Fake {
+		call.Stream, call.Empty = false, gemini.IsEmptyAnswer
+		relay(ctx, wholeItems(ctx, exec, call), s, sink, record)
+		return
+	}
+	call.Path = strings.TrimSuffix(call.Path, ":generateContent") + ":streamGenerateContent"
+	call.Query = maps.Clone(call.Query)
+	if call.Query == nil {
+		call.Query = url.Values{}
+	}
+	call.Query.Set("alt", "sse")
+	call.Stream = true
+	resp, err := exec.Do(ctx, call)
+	if err == nil && resp.Stream == nil {
+		err = &Refused{Resp: resp}
+	}
+	if err != nil {
+		sink.Fail(err)
+		return
+	}
+	// Closing the body cancels the upstream call when the client goes away first.
+	defer resp.Stream.Close()
+	if !sink.Open() {
+		return
+	}
+	relay(ctx, StreamItems(ctx, resp.Stream), s, sink, record)
+}
+
+// Relay feeds items to sink until the answer ends, as Stream does.
+func Relay(ctx context.Context, items <-chan Item, s StreamSettings, sink Sink) {
+	relay(ctx, items, s, sink, func(*gemini.UsageMetadata) {})
+}
+
+func relay(ctx context.Context, items <-chan Item, s StreamSettings, sink Sink, usage func(*gemini.UsageMetadata)) {
+	var beat <-chan time.Time
+	if s.Heartbeat > 0 {
+		tick := time.NewTicker(s.Heartbeat)
+		defer tick.Stop()
+		beat = tick.C
+	}
 	for {
 		select {
 		case it, ok := <-items:
@@ -113,10 +197,14 @@ func Relay(ctx context.Context, items <-chan Item, heartbeat time.Duration, sink
 					sink.Fail(it.Err)
 				}
 				return
-			case !sink.Answer(it.Resp):
+			}
+			if it.Resp.UsageMetadata != nil {
+				usage(it.Resp.UsageMetadata)
+			}
+			if !answer(ctx, s.Pace, it, sink) {
 				return
 			}
-		case <-tick.C:
+		case <-beat:
 			if !sink.Beat() {
 				return
 			}
@@ -124,6 +212,25 @@ func Relay(ctx context.Context, items <-chan Item, heartbeat time.Duration, sink
 			return
 		}
 	}
+}
+
+// answer hands one event to sink, cut into paced pieces when the optimizer is on, so every API
+// paces alike.
+func answer(ctx context.Context, p pace.Pacer, it Item, sink Sink) bool {
+	pieces, chars := p.Cut(it.Raw)
+	if pieces == nil {
+		return sink.Answer(it)
+	}
+	for i, raw := range pieces {
+		if i > 0 && !pace.Sleep(ctx, p.Delay(chars)) {
+			return false
+		}
+		resp, _ := DecodeEvent(raw) // a piece is what Cut just encoded
+		if resp != nil && !sink.Answer(Item{Resp: resp, Raw: raw}) {
+			return false
+		}
+	}
+	return true
 }
 
 // Failure is why a call produced no answer, in terms every API's error shape can carry.
@@ -165,7 +272,7 @@ func Describe(err error) Failure {
 			status = http.StatusBadGateway
 		}
 		return Failure{Status: status, Message: uf.Status.Message, Code: uf.Status.Status}
-	case errors.Is(err, errNotAnAnswer):
+	case errors.Is(err, ErrNotAnAnswer):
 		return Failure{Status: http.StatusBadGateway, Message: NotAnAnswer}
 	}
 	return Failure{Status: http.StatusBadGateway, Message: StreamBreak(err)}

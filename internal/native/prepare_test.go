@@ -1,4 +1,4 @@
-package gemini
+package native
 
 import (
 	"encoding/json"
@@ -160,5 +160,20 @@ func TestReplaceValuesKeepsOtherBytes(t *testing.T) {
 	}
 	if want := "{\n  \"a\" : [1,  2],\n  \"b\":\t{} , \"c\":\"s\"\n}"; string(got) != want {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestTopLevelKeepsDecodingErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		`[1]`:      "Invalid JSON payload received: expected a JSON object, got array",
+		`{"a"`:     "Invalid JSON payload received: unexpected end of JSON input",
+		`{"a":1,}`: "Invalid JSON payload received: invalid character '}' looking for beginning of object key string",
+	} {
+		if _, err := topLevel([]byte(body)); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", body, err, want)
+		}
+	}
+	if top, err := topLevel([]byte(`null`)); err != nil || len(top) != 0 {
+		t.Errorf("null: %v %v", top, err)
 	}
 }

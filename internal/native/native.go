@@ -1,7 +1,7 @@
-// Package gemini serves Google's native Gemini API (generateContent, streamGenerateContent, countTokens,
+// Package native serves Google's native Gemini API (generateContent, streamGenerateContent, countTokens,
 // embedContent, batchEmbedContents, models) through the key pool. Requests pass through faithfully:
 // gemgate forwards the client's bytes and adds only what a setting explicitly asks for.
-package gemini
+package native
 
 import (
 	"errors"
@@ -12,12 +12,13 @@ import (
 
 	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/limits"
 	"github.com/gemgate/gemgate/internal/models"
-	"github.com/gemgate/gemgate/internal/pace"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/resources"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
+	"github.com/gemgate/gemgate/internal/translate"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -29,7 +30,7 @@ var Prefixes = []string{"/v1beta", "/gemini/v1beta", "/gemini/v1"}
 type Handler struct {
 	Exec     *upstream.Executor
 	Settings func() *config.Snapshot
-	Models   *ModelCache
+	Models   *gemini.ModelCache
 	// Resources remembers who owns the context caches created through gemgate; nil leaves the
 	// cachedContents routes unmounted (the Vertex Express handler).
 	Resources *resources.Registry
@@ -119,19 +120,19 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		Model:  model,
 	}
 	if action == "generateContent" {
-		call.Empty = IsEmptyAnswer
+		call.Empty = gemini.IsEmptyAnswer
+	}
+	sources := res.Search && config.ShowSearchLink.Get(snap)
+	if st := translate.StreamSettingsOf(snap); stream && call.Query.Get("alt") == "sse" && (st.Fake || st.Pace.Enabled || sources) {
+		streamEdited(w, r, h.Exec, call, st, sources)
+		return
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
 		writeUpstreamError(w, err)
 		return
 	}
-	edits := answerEdits{sources: res.Search && config.ShowSearchLink.Get(snap), pace: pace.New(snap)}
 	if resp.Stream != nil {
-		if edits.any() && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-			relayEvents(w, r, resp, edits)
-			return
-		}
 		relayStream(w, r, resp)
 		return
 	}
@@ -143,7 +144,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
 		recordUsage(r, resp.Body)
-		if edits.sources {
+		if sources {
 			resp.Body = withSources(resp.Body)
 		}
 	}
@@ -192,7 +193,7 @@ func recordUsage(r *http.Request, body []byte) {
 	if reqlog.From(r.Context()) == nil {
 		return
 	}
-	if u, ok := UsageOf(body); ok {
+	if u, ok := gemini.UsageOf(body); ok {
 		reqlog.SetUsage(r.Context(), u)
 	}
 }

@@ -1,4 +1,4 @@
-package gemini
+package native
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/models"
 )
 
@@ -32,7 +33,7 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	}
 	var add []field
 	if safety := config.SafetySettings.Get(snap); len(safety) > 0 && !isTTS(res.Real) &&
-		!top.has("safetySettings", "safety_settings") {
+		!top.Has("safetySettings", "safety_settings") {
 		enc, err := safetyJSON(safety)
 		if err != nil {
 			return nil, err
@@ -58,14 +59,11 @@ type field struct {
 	value any // json.RawMessage is written as it is
 }
 
-// object is the top level of a request body: its members in order, values pointing into the body.
-type object []member
-
 // topLevel reads the top level of the body. A valid object is scanned in place, with no decoding;
 // anything else goes through encoding/json, whose verdict and message clients have always had.
-func topLevel(body []byte) (object, error) {
-	if isObject(body) {
-		return members(body, make([]member, 0, 8)), nil
+func topLevel(body []byte) (gemini.Object, error) {
+	if gemini.IsObject(body) {
+		return gemini.Members(body, make([]gemini.Member, 0, 8)), nil
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
@@ -73,17 +71,6 @@ func topLevel(body []byte) (object, error) {
 	}
 	return nil, nil // only JSON null decodes into a map without being an object: no members
 }
-
-func (o object) has(names ...string) bool {
-	for _, n := range names {
-		if _, ok := lookup(o, n); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func (o object) get(name string) (json.RawMessage, bool) { return lookup(o, name) }
 
 // safetyEncoding caches SAFETY_SETTINGS as JSON: they are spliced into almost every request, and a
 // snapshot's value never changes, so its encoding is made once per snapshot rather than per request.
@@ -123,18 +110,18 @@ func isTTS(model string) bool { return strings.Contains(strings.ToLower(model), 
 // THINKING_BUDGET_MAP (a thinking budget) and SHOW_THINKING_PROCESS (includeThoughts) ask for, unless
 // the client already chose those itself: a client's thinkingConfig is kept, only a missing
 // includeThoughts is added to it.
-func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
+func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object, add *[]field, replace map[string]json.RawMessage) error {
 	budget, think := models.ThinkingBudget(snap, res)
 	thoughts := config.ShowThinkingProcess.Get(snap) && !res.Image && models.ThinkingCapable(snap, res.Real)
 	if !res.Image && !think && !thoughts {
 		return nil // nothing to add: the client's generationConfig need not be decoded
 	}
 	name := "generationConfig"
-	if !top.has(name) && top.has("generation_config") {
+	if !top.Has(name) && top.Has("generation_config") {
 		name = "generation_config"
 	}
 	var cfg map[string]json.RawMessage
-	if raw, ok := top.get(name); ok && json.Unmarshal(raw, &cfg) != nil {
+	if raw, ok := top.Get(name); ok && json.Unmarshal(raw, &cfg) != nil {
 		return nil // not an object: Google's own error will say so better
 	}
 	changed := false
@@ -173,7 +160,7 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top object, add *
 	if !changed {
 		return nil
 	}
-	if !top.has(name) {
+	if !top.Has(name) {
 		*add = append(*add, field{name, cfg})
 		return nil
 	}
@@ -210,17 +197,17 @@ func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[strin
 // functions (or replays function calls) gets nothing added: Google refuses built-in tools next to
 // them, and the client's explicit tools win over the settings. A tool the client already listed is not
 // added twice.
-func autoTools(snap *config.Snapshot, res models.Resolved, top object, add *[]field, replace map[string]json.RawMessage) error {
+func autoTools(snap *config.Snapshot, res models.Resolved, top gemini.Object, add *[]field, replace map[string]json.RawMessage) error {
 	if !res.Search && !config.ToolsCodeExecutionEnabled.Get(snap) && !config.URLContextEnabled.Get(snap) {
 		return nil // nothing could be added: the body need not be decoded
 	}
-	raw, sent := top.get("tools")
+	raw, sent := top.Get("tools")
 	null := sent && bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	var tools []map[string]json.RawMessage
 	if sent && !null && json.Unmarshal(raw, &tools) != nil {
 		return nil // not a list of objects: Google's own error will say so better
 	}
-	if top.has("cachedContent", "cached_content") {
+	if top.Has("cachedContent", "cached_content") {
 		return nil // Google refuses tools next to a cached context, which holds the tools itself
 	}
 	b := builtins(top)
@@ -273,10 +260,10 @@ func listed(tools []map[string]json.RawMessage, names ...string) bool {
 // builtins reads what rules out built-in tools from the rest of the request: JSON output
 // (responseMimeType application/json or a response schema), media in the contents (no code execution
 // there), and function calls in the history.
-func builtins(top object) models.Builtins {
+func builtins(top gemini.Object) models.Builtins {
 	var b models.Builtins
 	for _, n := range [...]string{"generationConfig", "generation_config"} {
-		raw, ok := top.get(n)
+		raw, ok := top.Get(n)
 		if !ok {
 			continue
 		}
@@ -294,7 +281,7 @@ func builtins(top object) models.Builtins {
 			}
 		}
 	}
-	raw, ok := top.get("contents")
+	raw, ok := top.Get("contents")
 	if !ok {
 		return b
 	}
@@ -319,9 +306,9 @@ func builtins(top object) models.Builtins {
 
 // renameBatchModel points the per-request model of a batch at the real model when the client used a
 // variant or alias name: Google requires it to equal the model in the path.
-func renameBatchModel(obj []byte, top object, res models.Resolved) ([]byte, error) {
+func renameBatchModel(obj []byte, top gemini.Object, res models.Resolved) ([]byte, error) {
 	var reqs []map[string]json.RawMessage
-	requests, _ := top.get("requests")
+	requests, _ := top.Get("requests")
 	if json.Unmarshal(requests, &reqs) != nil {
 		return obj, nil
 	}
@@ -438,10 +425,7 @@ func topLevelValues(obj []byte) ([]span, error) {
 		if colon < 0 {
 			return nil, errors.New("malformed JSON object")
 		}
-		start := afterKey + colon + 1
-		for start < len(obj) && isSpace(obj[start]) {
-			start++
-		}
+		start := gemini.SkipSpace(obj, afterKey+colon+1)
 		end := start + len(raw)
 		if end > len(obj) || !bytes.Equal(obj[start:end], raw) {
 			return nil, errors.New("could not locate " + name + " in the request body")
@@ -450,8 +434,6 @@ func topLevelValues(obj []byte) ([]span, error) {
 	}
 	return spans, nil
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError

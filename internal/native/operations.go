@@ -1,4 +1,4 @@
-package gemini
+package native
 
 import (
 	"encoding/json"
