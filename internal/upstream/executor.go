@@ -200,7 +200,7 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		if hedgeAfter > 0 {
 			outs = r.race(key, hedgeAfter)
 		} else {
-			outs = []outcome{r.try(ctx, key)}
+			outs = []outcome{e.try(ctx, snap, call, key)}
 		}
 		if resp, stop := r.settleAll(outs); resp != nil || stop {
 			if resp != nil {
@@ -253,10 +253,11 @@ type outcome struct {
 	lost  bool // a hedge's losing half: shown in the log, charged to nobody
 }
 
-// try makes one attempt with key.
-func (r *run) try(ctx context.Context, key *keypool.Key) outcome {
-	resp, a, fail := r.e.attempt(ctx, r.snap, r.call, key)
-	empty := fail == nil && r.call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && r.call.Empty(resp.Body)
+// try makes one attempt with key. It is not a method of run so that a hedge's goroutine does not take
+// the loop's state to the heap on every call.
+func (e *Executor) try(ctx context.Context, snap *config.Snapshot, call Call, key *keypool.Key) outcome {
+	resp, a, fail := e.attempt(ctx, snap, call, key)
+	empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
 	return outcome{key: key, resp: resp, a: a, fail: fail, empty: empty}
 }
 

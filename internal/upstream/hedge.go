@@ -95,12 +95,13 @@ func (b *hedgeBudget) refund() {
 func (r *run) race(key *keypool.Key, after time.Duration) []outcome {
 	results := make(chan outcome, 2)
 	cancels := make(map[*keypool.Key]context.CancelFunc, 2)
+	e, snap, call := r.e, r.snap, r.call
 	start := func(k *keypool.Key) {
 		// The winner's context must outlive the race (its stream is read after it); the request's
 		// end releases it.
 		ctx, cancel := context.WithCancel(r.ctx)
 		cancels[k] = cancel
-		go func() { results <- r.try(ctx, k) }()
+		go func() { results <- e.try(ctx, snap, call, k) }()
 	}
 	start(key)
 	running := 1
