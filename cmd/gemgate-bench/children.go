@@ -172,6 +172,16 @@ func (p *proc) start(logFile *os.File) error {
 	return nil
 }
 
+// startLogged starts the process with its stdout and stderr written to its log.
+func (p *proc) startLogged() error {
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		return err
+	}
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	return p.start(logFile)
+}
+
 // startSelf re-executes the bench with a hidden subcommand and waits for the address it listens on.
 func startSelf(dir, name string, args ...string) (*proc, error) {
 	exe, err := os.Executable()
@@ -276,12 +286,7 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 		set[k] = v
 	}
 	p.cmd.Env = gemgateEnv(set)
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		return nil, err
-	}
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.start(logFile); err != nil {
+	if err := p.startLogged(); err != nil {
 		return nil, err
 	}
 	p.url = "http://127.0.0.1:" + strconv.Itoa(port)
@@ -325,6 +330,18 @@ func freePort() (int, error) {
 }
 
 func waitHealthy(ctx context.Context, p *proc) error {
+	return waitReady(ctx, p, "no answer on /health", func() bool {
+		resp, err := http.Get(p.url + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitReady polls ready until it holds, the process exits or 90 s pass (then the error says what).
+func waitReady(ctx context.Context, p *proc, what string, ready func() bool) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -334,15 +351,11 @@ func waitHealthy(ctx context.Context, p *proc) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		resp, err := http.Get(p.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if ready() {
+			return nil
 		}
 	}
-	return errors.New("no answer on /health after 90s")
+	return errors.New(what + " after 90s")
 }
 
 // buildGemgate builds the shipped binary (static, no cgo) from the module the bench runs in.

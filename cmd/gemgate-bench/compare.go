@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -139,12 +138,7 @@ func startCommand(ctx context.Context, c contender, name, dir string, keys []str
 		"{token}", benchToken, "{dir}", dir).Replace(c.command)
 	p := &proc{name: name, cmd: exec.Command("sh", "-c", "exec "+line), log: filepath.Join(dir, "out.log")}
 	p.cmd.Dir = dir
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		return nil, err
-	}
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.start(logFile); err != nil {
+	if err := p.startLogged(); err != nil {
 		return nil, err
 	}
 	p.url = "http://127.0.0.1:" + strconv.Itoa(port) + c.prefix
@@ -158,19 +152,12 @@ func startCommand(ctx context.Context, c contender, name, dir string, keys []str
 
 func waitListening(ctx context.Context, p *proc, port int) error {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return errors.New("exited during start-up")
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+	return waitReady(ctx, p, "not listening on "+addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-	}
-	return errors.New("not listening on " + addr + " after 90s")
+		c.Close()
+		return true
+	})
 }
