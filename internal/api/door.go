@@ -5,15 +5,19 @@ import (
 
 	"github.com/gemgate/gemgate/internal/anthropic"
 	"github.com/gemgate/gemgate/internal/auth"
+	"github.com/gemgate/gemgate/internal/live"
 	"github.com/gemgate/gemgate/internal/openai"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
 // frontDoor puts every API route behind auth's front door: the token is recognised there once, and a
-// refusal is written here in the called API's own error shape.
+// refusal is written here in the called API's own error shape. The Live API's constrained WebSocket
+// is the one API route whose credential is not a client token (an ephemeral token it checks itself).
 func frontDoor(tokens *auth.Tokens, next http.Handler) http.Handler {
-	return tokens.Door(func(r *http.Request) bool { return routeKind(r.URL.Path) != "" }, refuse, next)
+	return tokens.Door(func(r *http.Request) bool {
+		return routeKind(r.URL.Path) != "" && !live.SelfAuthenticated(r.URL.Path)
+	}, refuse, next)
 }
 
 // refuse answers a refused credential the way the called API's clients expect: Google's envelope

@@ -23,6 +23,8 @@ func routeKind(path string) string {
 		return "openai-compat"
 	case strings.HasPrefix(path, "/v1beta/"), strings.HasPrefix(path, "/gemini/"):
 		return "gemini"
+	case strings.HasPrefix(path, "/ws/"), strings.HasPrefix(path, "/v1alpha/"):
+		return "gemini" // the Live API's WebSocket and ephemeral tokens
 	case strings.HasPrefix(path, "/anthropic/"), strings.HasPrefix(path, "/v1/messages"):
 		return "anthropic"
 	case strings.HasPrefix(path, "/v1/responses"), strings.HasPrefix(path, "/hf/v1/responses"):

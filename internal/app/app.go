@@ -27,6 +27,7 @@ import (
 	"github.com/gemgate/gemgate/internal/importer"
 	"github.com/gemgate/gemgate/internal/jobs"
 	"github.com/gemgate/gemgate/internal/keypool"
+	"github.com/gemgate/gemgate/internal/live"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/metrics"
 	"github.com/gemgate/gemgate/internal/native"
@@ -45,6 +46,10 @@ const (
 	keyFlushEvery = 5 * time.Second
 	keyFlushPart  = 2000
 )
+
+// liveShutdownGrace bounds the wait for Live sessions to close both their sides at shutdown (each
+// close waits for its peer's answer, up to 5 seconds).
+const liveShutdownGrace = 10 * time.Second
 
 // releaseCheckEvery is how often GitHub is asked for a newer release (never on a page load).
 const releaseCheckEvery = 12 * time.Hour
@@ -87,6 +92,8 @@ type App struct {
 
 	// Media serves images, the Files API and Vertex Express (media.go).
 	Media *Media
+	// Live serves the Live API's WebSocket sessions, which Close ends before anything they log to.
+	Live *live.Handler
 
 	// Releases is the background check for a newer gemgate release, shown in the panel.
 	Releases *version.Checker
@@ -244,6 +251,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.cluster.AddPool("vertex", a.Media.VertexPool)
 	}
 	a.Admin = a.adminHandler(modelCache)
+	a.Live = &live.Handler{Exec: exec, Settings: mgr.Current, Resources: a.Media.Resources, Tokens: tokens}
 	anthropicAPI := &anthropic.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache}
 	a.Handler = api.New(api.Deps{
 		Gemini: &native.Handler{Exec: exec, Settings: mgr.Current, Models: modelCache, Resources: a.Media.Resources},
@@ -257,7 +265,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Logger:    logger,
 		Sink:      a.sink,
 		Metrics:   a.Metrics.Handler(mgr.Current),
-		More:      a.Media.Routes(),
+		More:      append(a.Media.Routes(), a.Live),
 	})
 	a.wg.Add(2)
 	go a.flushLoop()
@@ -361,6 +369,11 @@ func (a *App) keyPools() []*keypool.Pool {
 // Close stops background work, writes the last key state and closes the database.
 func (a *App) Close() error {
 	a.closeMu.Do(func() {
+		if a.Live != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), liveShutdownGrace)
+			a.closeErr = a.Live.Shutdown(ctx)
+			cancel()
+		}
 		close(a.stop)
 		a.wg.Wait()
 		if a.cluster != nil {

@@ -176,6 +176,26 @@ func (t *Tokens) Resolve(token string) *Grant {
 	return nil
 }
 
+// ResolveID returns the grant of the usable client token whose id (secret.ID) is id, or nil when none
+// is (revoked, disabled, expired). It scans every token: it is for the rare call that knows only the
+// owner recorded with a resource (a browser's ephemeral token), never for every request.
+func (t *Tokens) ResolveID(id string) *Grant {
+	if id == "" {
+		return nil
+	}
+	for _, tok := range t.set.Load().Values() {
+		if secret.ID(tok) == id {
+			return t.Resolve(tok)
+		}
+	}
+	for _, p := range t.Policies() {
+		if secret.ID(p.Token) == id {
+			return t.Resolve(p.Token)
+		}
+	}
+	return nil
+}
+
 type grantKey struct{}
 
 // WithGrant returns ctx carrying g.

@@ -318,6 +318,18 @@ var (
 	FakeStreamEmptyDataIntervalSeconds = define("FAKE_STREAM_EMPTY_DATA_INTERVAL_SECONDS", 5, GroupStream,
 		"Seconds between keep-alives while a stream waits for Gemini: SSE comments on OpenAI streams, ping events on Anthropic streams, and, for native fake streams, an event with empty text (the genai SDKs reject comments).",
 		"流式回答等待 Gemini 期间发送保活数据的间隔（秒）：OpenAI 流为 SSE 注释，Anthropic 流为 ping 事件，原生假流式为一个空文本事件（genai SDK 不接受注释）。", AtLeast(1))
+	LiveIdleTimeout = define("LIVE_IDLE_TIMEOUT", 600, GroupStream,
+		"Live API (BidiGenerateContent WebSocket): seconds a session may pass with no frame in either direction before gemgate closes it (both sides). (gemgate only.)",
+		"Live API（BidiGenerateContent WebSocket）：会话在两个方向都没有任何帧的情况下最多保持的秒数，超过后 gemgate 关闭两端连接。（gemgate 新增）",
+		Range(1, 86400))
+	LiveMaxSessionMinutes = define("LIVE_MAX_SESSION_MINUTES", 60, GroupStream,
+		"Live API: longest a session may last, in minutes, however busy; the client can resume it with its session resumption handle. (gemgate only.)",
+		"Live API：单个会话最长持续时间（分钟），无论是否活跃；客户端可用会话恢复句柄继续。（gemgate 新增）",
+		Range(1, 1440))
+	LiveMaxFrameKB = define("LIVE_MAX_FRAME_KB", 8192, GroupStream,
+		"Live API: largest WebSocket message accepted from either side, in KiB; a larger one closes the session with 1009 (message too big). (gemgate only.)",
+		"Live API：双方单条 WebSocket 消息的最大大小（KiB）；超过时以 1009（消息过大）关闭会话。（gemgate 新增）",
+		Range(16, 262144))
 )
 
 // Scheduled jobs (tab 定时任务).

@@ -30,23 +30,27 @@ const (
 	// LocationBlocked is 400 FAILED_PRECONDITION "User location is not supported for the API use." on
 	// generate calls: Google refusing the gateway's egress address, which no key can change.
 	LocationBlocked
+	// HandshakeRefused refuses the Live API's WebSocket handshake with 503 UNAVAILABLE (a project
+	// without Live access, a front end turning connections away); other routes answer normally.
+	HandshakeRefused
 )
 
 var behaviorNames = [...]string{
-	OK:              "OK",
-	Invalid:         "Invalid",
-	Suspended:       "Suspended",
-	ServiceDisabled: "ServiceDisabled",
-	RateLimitMinute: "RateLimitMinute",
-	RateLimitDay:    "RateLimitDay",
-	NoFreeTier:      "NoFreeTier",
-	Overloaded:      "Overloaded",
-	Internal:        "Internal",
-	Empty:           "Empty",
-	StreamCut:       "StreamCut",
-	Flaky:           "Flaky",
-	Denied:          "Denied",
-	LocationBlocked: "LocationBlocked",
+	OK:               "OK",
+	Invalid:          "Invalid",
+	Suspended:        "Suspended",
+	ServiceDisabled:  "ServiceDisabled",
+	RateLimitMinute:  "RateLimitMinute",
+	RateLimitDay:     "RateLimitDay",
+	NoFreeTier:       "NoFreeTier",
+	Overloaded:       "Overloaded",
+	Internal:         "Internal",
+	Empty:            "Empty",
+	StreamCut:        "StreamCut",
+	Flaky:            "Flaky",
+	Denied:           "Denied",
+	LocationBlocked:  "LocationBlocked",
+	HandshakeRefused: "HandshakeRefused",
 }
 
 func (b Behavior) String() string {
@@ -73,6 +77,7 @@ var keySuffixes = [...]struct {
 	{"-flaky", Flaky},
 	{"-denied", Denied},
 	{"-location", LocationBlocked},
+	{"-nohandshake", HandshakeRefused},
 }
 
 // BehaviorFromKeyName maps demo key names to behaviours by suffix ("demo-3-ratelimit" → RateLimitMinute),

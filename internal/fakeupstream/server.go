@@ -94,6 +94,7 @@ type Server struct {
 	caches  cacheStore // context caches (caches.go)
 	videos  videoStore // long-running video operations and their files (video.go)
 	batches batchStore // Batch Mode jobs (batches.go)
+	live    liveStore  // Live API sessions and ephemeral tokens (live.go)
 }
 
 // New builds a Server from cfg, filling defaults.
@@ -205,10 +206,13 @@ func (s *Server) Reset() {
 // Cancelled is the number of streams whose client went away before the stream finished.
 func (s *Server) Cancelled() int { return int(s.cancelled.Load()) }
 
-func (s *Server) record(c *call) {
+func (s *Server) record(c *call) { s.recordAs(c, c.rt.kind.info().action) }
+
+// recordAs records c under action (routes outside the route table: the Live API).
+func (s *Server) recordAs(c *call, action string) {
 	rec := Recorded{
 		Method: c.r.Method, Path: c.r.URL.Path, RawQuery: c.r.URL.RawQuery,
-		Header: c.r.Header.Clone(), Body: c.body, Key: c.key, Model: c.model, Action: c.rt.kind.info().action,
+		Header: c.r.Header.Clone(), Body: c.body, Key: c.key, Model: c.model, Action: action,
 	}
 	s.recMu.Lock()
 	defer s.recMu.Unlock()
@@ -241,6 +245,9 @@ type call struct {
 // ServeHTTP records the request before answering it, so tests see it even when the answer is an error
 // or a stream that never ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveLive(w, r) {
+		return
+	}
 	c := &call{w: w, r: r, rt: routeOf(r)}
 	c.body, c.reqErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	c.key, c.bearer = credentials(r, c.rt.openai)

@@ -11,8 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/auth"
@@ -104,21 +102,6 @@ func (h *Handler) logger() *slog.Logger {
 
 // isolated reports whether each token sees only its own files.
 func (h *Handler) isolated() bool { return config.FilesUserIsolationEnabled.Get(h.Settings()) }
-
-// uploadRoot is where Google's upload service is reached: BASE_URL without its API version, so that a
-// relay in BASE_URL (and the test upstream) carries uploads too.
-func uploadRoot(base string) string {
-	b := strings.TrimRight(base, "/")
-	for _, v := range []string{"/v1beta", "/v1alpha", "/v1"} {
-		if strings.HasSuffix(b, v) {
-			return strings.TrimSuffix(b, v)
-		}
-	}
-	if u, err := url.Parse(b); err == nil && u.Host != "" {
-		return u.Scheme + "://" + u.Host
-	}
-	return b
-}
 
 // relayHeaders are the answer headers of the upload protocol that clients read.
 var relayHeaders = []string{"X-Goog-Upload-Status", "X-Goog-Upload-Size-Received", "X-Goog-Upload-Chunk-Granularity", "Content-Type"}

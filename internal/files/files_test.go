@@ -11,20 +11,8 @@ import (
 	"github.com/gemgate/gemgate/internal/store/storetest"
 )
 
-func TestUploadRoot(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://generativelanguage.googleapis.com/v1beta": "https://generativelanguage.googleapis.com",
-		"https://relay.example.com/proxy/v1beta/":          "https://relay.example.com/proxy",
-		"http://127.0.0.1:9/v1":                            "http://127.0.0.1:9",
-		"https://gateway.example.com/custom/path/no-vers":  "https://gateway.example.com",
-	} {
-		if got := uploadRoot(in); got != want {
-			t.Errorf("%s: %s, want %s", in, got, want)
-		}
-	}
-}
-
 func TestSessionPathDropsKey(t *testing.T) {
+	t.Parallel()
 	id, path, err := sessionPath("https://generativelanguage.googleapis.com/upload/v1beta/files?key=AIzaSECRET&upload_id=ABC-def_1&upload_protocol=resumable")
 	if err != nil || id != "ABC-def_1" || path != "/upload/v1beta/files?upload_id=ABC-def_1&upload_protocol=resumable" {
 		t.Fatalf("%q %q %v", id, path, err)
@@ -35,6 +23,7 @@ func TestSessionPathDropsKey(t *testing.T) {
 }
 
 func TestDisplayName(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"file":{"displayName":"a"}}`:  "a",
 		`{"file":{"display_name":"b"}}`: "b",
@@ -49,6 +38,7 @@ func TestDisplayName(t *testing.T) {
 }
 
 func TestStoreRecordsAndSessions(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		s := NewStore(st.DB(), st.Rebind)
 		ctx := context.Background()

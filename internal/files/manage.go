@@ -116,7 +116,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, token string) {
 	}
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodGet, Path: rec.Name, Key: key})
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	if resp.StatusCode == http.StatusOK {
@@ -140,7 +140,7 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request, token string) {
 	if key, ok := h.keyOf(rec); ok {
 		resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodDelete, Path: rec.Name, Key: key})
 		if err != nil {
-			writeUpstreamError(w, err)
+			upstream.WriteError(w, err)
 			return
 		}
 		if resp.StatusCode >= 300 && resp.StatusCode != http.StatusNotFound {

@@ -58,10 +58,10 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request, token string) {
 		body = []byte("{}")
 	}
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{
-		BaseURL: uploadRoot(config.BaseURL.Get(snap)) + "/upload/v1beta", Path: "files", Body: body, Header: startHeaders(r),
+		BaseURL: upstream.APIRoot(config.BaseURL.Get(snap)) + "/upload/v1beta", Path: "files", Body: body, Header: startHeaders(r),
 	})
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -197,7 +197,7 @@ func (h *Handler) chunk(w http.ResponseWriter, r *http.Request, token string) {
 
 // relayChunk sends the client's request on to Google's upload URL and notes the attempt in the log.
 func (h *Handler) relayChunk(r *http.Request, snap *config.Snapshot, sess *Session, key *keypool.Key) (*http.Response, error) {
-	target := uploadRoot(config.BaseURL.Get(snap)) + sess.Path
+	target := upstream.APIRoot(config.BaseURL.Get(snap)) + sess.Path
 	// The protocol has no GET: a status request is a POST with the query command.
 	query := r.Method == http.MethodGet
 	var body io.Reader
@@ -309,17 +309,4 @@ func parseTime(s string, fallback time.Time) time.Time {
 		return t.UTC()
 	}
 	return fallback.UTC()
-}
-
-// writeUpstreamError answers a call that got no usable answer, in Google's envelope.
-func writeUpstreamError(w http.ResponseWriter, err error) {
-	var ue *upstream.Error
-	if !errors.As(err, &ue) {
-		rpcstatus.Write(w, http.StatusBadGateway, err.Error())
-		return
-	}
-	if ue.Canceled {
-		return
-	}
-	rpcstatus.WriteStatus(w, ue.Status)
 }

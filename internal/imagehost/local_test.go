@@ -28,6 +28,7 @@ func settings(t *testing.T, env map[string]string) func() *config.Snapshot {
 }
 
 func TestLocalStoreServesAndExpires(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		l := NewLocal(st.DB(), st.Rebind)
 		now := time.Now()
@@ -75,6 +76,7 @@ func TestLocalStoreServesAndExpires(t *testing.T) {
 }
 
 func TestLocalStoreRefusesLargeAndScriptableImages(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	l := NewLocal(st.DB(), st.Rebind)
 	if _, err := l.Put(context.Background(), Image{MimeType: "image/png", Data: make([]byte, 2<<20)}, time.Hour, 1<<20); !errors.Is(err, ErrTooLarge) {
@@ -86,6 +88,7 @@ func TestLocalStoreRefusesLargeAndScriptableImages(t *testing.T) {
 }
 
 func TestHostLocalLinkUnderPublicURL(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	h := &Host{Settings: settings(t, map[string]string{"PUBLIC_URL": "https://gw.example.com/base/"}), Local: NewLocal(st.DB(), st.Rebind)}
 	b64 := base64.StdEncoding.EncodeToString(testImage.Data)
@@ -97,6 +100,7 @@ func TestHostLocalLinkUnderPublicURL(t *testing.T) {
 }
 
 func TestHostFallsBackToDataURL(t *testing.T) {
+	t.Parallel()
 	b64 := base64.StdEncoding.EncodeToString(testImage.Data)
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logged, nil))
@@ -126,6 +130,7 @@ func TestHostFallsBackToDataURL(t *testing.T) {
 }
 
 func TestObjectName(t *testing.T) {
+	t.Parallel()
 	n := ObjectName("image/jpeg", time.Date(2025, 1, 31, 23, 0, 0, 0, time.UTC))
 	if !strings.HasPrefix(n, "2025/01/31/") || !strings.HasSuffix(n, ".jpg") || len(n) != len("2025/01/31/")+16+4 {
 		t.Fatal(n)

@@ -70,7 +70,7 @@ func (h *Handler) createCache(w http.ResponseWriter, r *http.Request) {
 	model := strings.TrimPrefix(req.Model, "models/")
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Path: "cachedContents", Body: body, Model: model, QuotaModel: model})
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	if resp.StatusCode == http.StatusOK {
@@ -140,7 +140,7 @@ func (h *Handler) cacheCall(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	switch {
@@ -173,7 +173,7 @@ func (h *Handler) batchCall(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	switch {

@@ -17,7 +17,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) {
 	snap := h.Settings()
 	list, err := h.Models.List(r.Context(), snap)
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	writeJSON(w, map[string]any{"models": models.Allowed(snap, models.Derive(snap, list), auth.GrantFrom(r.Context()).Lists)})
@@ -44,7 +44,7 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodGet, Path: "models/" + id, Model: id})
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	writeBody(w, resp)
@@ -55,7 +55,7 @@ func (h *Handler) getModel(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) getDerivedModel(w http.ResponseWriter, r *http.Request, snap *config.Snapshot, id string) {
 	list, err := h.Models.List(r.Context(), snap)
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	m, ok := models.Find(models.Derive(snap, list), id)

@@ -129,7 +129,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.Exec.Do(r.Context(), call)
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	if resp.Stream != nil {
@@ -206,26 +206,4 @@ func writeBody(w http.ResponseWriter, resp *upstream.Response) {
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(resp.Body)
-}
-
-// writeUpstreamError answers a failed call with Google's envelope: upstream's own (with its details)
-// when there was one, or gemgate's.
-func writeUpstreamError(w http.ResponseWriter, err error) {
-	var ue *upstream.Error
-	if !errors.As(err, &ue) {
-		rpcstatus.Write(w, http.StatusBadGateway, err.Error())
-		return
-	}
-	if ue.Canceled {
-		return
-	}
-	upstream.SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
-	st := ue.Status
-	if ue.Final {
-		// No key can serve at all. Google answers such account-side conditions ("User location is not
-		// supported") with 400 FAILED_PRECONDITION, which gemini-cli does not retry; on a 503 it would
-		// retry for minutes.
-		st.Code, st.Status = http.StatusBadRequest, "FAILED_PRECONDITION"
-	}
-	rpcstatus.WriteStatus(w, st)
 }

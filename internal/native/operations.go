@@ -46,7 +46,7 @@ func (h *Handler) operationCall(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.Exec.Do(r.Context(), upstream.Call{Method: http.MethodGet, Path: name, Key: key})
 	if err != nil {
-		writeUpstreamError(w, err)
+		upstream.WriteError(w, err)
 		return
 	}
 	if resp.StatusCode == http.StatusOK {

@@ -156,6 +156,6 @@ func (s *streamSink) Fail(err error) {
 	case errors.As(err, &refused):
 		writeBody(s.w, refused.Resp)
 	default:
-		writeUpstreamError(s.w, err)
+		upstream.WriteError(s.w, err)
 	}
 }

@@ -6,6 +6,7 @@ package reqlog
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -55,6 +56,9 @@ type Entry struct {
 	Attempts    []Attempt
 	Rejection   string // why gemgate refused the request itself (auth, bad input), if it did
 	RequestBody []byte // the upstream payload, kept only when ERROR_LOG_RECORD_REQUEST_BODY is on
+
+	// session is the outcome of a session on a connection upgraded to a WebSocket, as an HTTP status.
+	session int
 }
 
 type ctxKey struct{}
@@ -110,9 +114,19 @@ type Sink interface {
 	Submit(e *Entry)
 }
 
-// Finish sets the final status and latency.
+// Finish sets the final status and latency. An upgraded connection (101) is logged with its session's
+// outcome instead, when the session recorded one.
 func (e *Entry) Finish(status int, latency time.Duration) {
 	e.mu.Lock()
+	if status == http.StatusSwitchingProtocols && e.session != 0 {
+		status = e.session
+	}
 	e.Status, e.Latency = status, latency
 	e.mu.Unlock()
+}
+
+// SetSessionStatus records the outcome of a session on an upgraded connection (the Live API's
+// WebSocket), whose 101 says nothing about it: 200 when it ran, else the status of why it could not.
+func SetSessionStatus(ctx context.Context, status int) {
+	Update(ctx, func(e *Entry) { e.session = status })
 }

@@ -58,5 +58,14 @@ func (s *Set) Contains(token string) bool {
 	return ok && Equal(stored, token)
 }
 
+// Values lists the tokens, in no order.
+func (s *Set) Values() []string {
+	out := make([]string, 0, len(s.byHash))
+	for _, v := range s.byHash {
+		out = append(out, v)
+	}
+	return out
+}
+
 // Len is the number of tokens.
 func (s *Set) Len() int { return len(s.byHash) }

@@ -2,10 +2,13 @@ package upstream
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
 // MaxClientWait is the longest wait gemgate asks a client to sleep through before retrying. The
@@ -63,4 +66,26 @@ func quotaDetails(google []json.RawMessage, wait time.Duration) []json.RawMessag
 		}
 	}
 	return append(out, retryInfo(wait))
+}
+
+// WriteError answers a call that got no usable answer in Google's envelope, for the native routes:
+// upstream's own (with its details) when there was one, or gemgate's; nothing when the client left.
+func WriteError(w http.ResponseWriter, err error) {
+	var ue *Error
+	if !errors.As(err, &ue) {
+		rpcstatus.Write(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	if ue.Canceled {
+		return
+	}
+	SetRetryHeaders(w.Header(), ue.RetryAfter, ue.Final)
+	st := ue.Status
+	if ue.Final {
+		// No key can serve at all. Google answers such account-side conditions ("User location is not
+		// supported") with 400 FAILED_PRECONDITION, which gemini-cli does not retry; on a 503 it would
+		// retry for minutes.
+		st.Code, st.Status = http.StatusBadRequest, "FAILED_PRECONDITION"
+	}
+	rpcstatus.WriteStatus(w, st)
 }

@@ -4,6 +4,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"hash/fnv"
 	"math/rand/v2"
@@ -20,7 +21,8 @@ const proxyDeadFor = 30 * time.Second
 
 // Client sends requests through a direct connection or the configured proxies, reusing connections.
 type Client struct {
-	direct http.RoundTripper
+	direct  http.RoundTripper
+	upgrade http.RoundTripper // direct, over HTTP/1.1: WebSocket handshakes (directUpgrade)
 
 	mu         sync.Mutex
 	transports map[string]*http.Transport // by proxy URL
@@ -84,19 +86,36 @@ func redactProxy(u *url.URL) string {
 	return c.String()
 }
 
+// Upgrader is the round tripper of a WebSocket handshake with key: through the key's egress among
+// proxies, as Do's requests, but over HTTP/1.1 (an Upgrade cannot ride HTTP/2) on connections of its
+// own, which the WebSocket then keeps.
+func (c *Client) Upgrader(key string, proxies []string, pinned bool) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return c.do(func() (*http.Request, error) { return req.Clone(req.Context()), nil }, key, proxies, pinned, true)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // do sends req through an egress chosen for key among proxies, failing over to the next proxy when
-// one cannot be reached. newReq must build a fresh request each time (the body is re-sent).
-func (c *Client) do(newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
+// one cannot be reached. newReq must build a fresh request each time (the body is re-sent). upgrade
+// takes the HTTP/1.1 transports WebSocket handshakes need.
+func (c *Client) do(newReq func() (*http.Request, error), key string, proxies []string, pinned, upgrade bool) (*http.Response, error) {
 	if len(proxies) == 0 {
 		req, err := newReq()
 		if err != nil {
 			return nil, err
 		}
+		if upgrade {
+			return c.directUpgrade().RoundTrip(req)
+		}
 		return c.direct.RoundTrip(req)
 	}
 	var lastErr error
 	for _, p := range c.order(key, proxies, pinned) {
-		t, err := c.transport(p)
+		t, err := c.transport(p, upgrade)
 		if err != nil {
 			lastErr = err
 			continue
@@ -165,10 +184,14 @@ func (c *Client) markDead(p string) {
 	c.mu.Unlock()
 }
 
-func (c *Client) transport(p string) (*http.Transport, error) {
+func (c *Client) transport(p string, upgrade bool) (*http.Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t, ok := c.transports[p]; ok {
+	name := p
+	if upgrade {
+		name = "upgrade " + p
+	}
+	if t, ok := c.transports[name]; ok {
 		return t, nil
 	}
 	u, err := url.Parse(p)
@@ -176,8 +199,35 @@ func (c *Client) transport(p string) (*http.Transport, error) {
 		return nil, errors.New("invalid proxy URL (want http://, https:// or socks5://host:port)")
 	}
 	t := newTransport(u)
-	c.transports[p] = t
+	if upgrade {
+		onlyHTTP1(t)
+	}
+	c.transports[name] = t
 	return t, nil
+}
+
+// directUpgrade is the direct transport for WebSocket handshakes: the direct one over HTTP/1.1, or
+// the direct round tripper itself when it is not an *http.Transport (benchmarks, tests).
+func (c *Client) directUpgrade() http.RoundTripper {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.upgrade != nil {
+		return c.upgrade
+	}
+	c.upgrade = c.direct
+	if t, ok := c.direct.(*http.Transport); ok {
+		h1 := t.Clone()
+		onlyHTTP1(h1)
+		c.upgrade = h1
+	}
+	return c.upgrade
+}
+
+// onlyHTTP1 keeps t from negotiating HTTP/2, which has no Upgrade.
+func onlyHTTP1(t *http.Transport) {
+	t.ForceAttemptHTTP2 = false
+	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	t.MaxIdleConnsPerHost = 0
 }
 
 // CloseIdle closes idle connections of every transport (on shutdown and when proxies change).

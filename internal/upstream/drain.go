@@ -51,7 +51,7 @@ func (c *Client) Do(newReq func() (*http.Request, error), key string, proxies []
 		}
 		return req.WithContext(ctx), nil
 	}
-	resp, err := c.do(withCancel, key, proxies, pinned)
+	resp, err := c.do(withCancel, key, proxies, pinned, false)
 	if err != nil {
 		return nil, c.drain.finish(call, err)
 	}

@@ -153,8 +153,9 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			en.RequestBody = call.Body
 		}
 	})
-	if err := admit(ctx, call); err != nil {
-		return nil, err
+	model, gateErr := e.gate(ctx, call)
+	if gateErr != nil {
+		return nil, gateErr
 	}
 	vouched, bindErr := e.bindResources(ctx, snap, &call)
 	if bindErr != nil {
@@ -163,12 +164,6 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	retries, emptyRetries := config.MaxRetries.Get(snap), config.EmptyResponseRetries.Get(snap)
 	if !vouched {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
-	}
-	model := quotaModel(call)
-	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
-		err := localError(http.StatusServiceUnavailable, reason)
-		err.RetryAfter = wait
-		return nil, err
 	}
 	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
 	hedgeAfter := e.hedgeAfter(snap, call, vouched)
@@ -179,20 +174,12 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 			}
 		}
 		key, err := e.pick(call, model, r.tried)
-		var cooling *keypool.CoolingError
-		if errors.As(err, &cooling) && (r.last == nil || r.last.StatusCode == http.StatusTooManyRequests) {
-			r.last = coolingError(cooling, e.Pool.Now(), r.last)
-		}
 		if err != nil {
 			if r.lastEmpty != nil {
 				r.lastEmpty.Attempts = r.log
 				return r.lastEmpty, nil
 			}
-			if r.last == nil {
-				total, _ := e.Pool.Counts()
-				r.last = localError(http.StatusServiceUnavailable, noKeyMessage(total, model, err))
-				r.last.Final = true
-			}
+			r.last = e.noKey(err, model, r.last)
 			break
 		}
 		r.tried = append(r.tried, key)
@@ -304,6 +291,22 @@ func (r *run) settle(o outcome) (*Response, bool) {
 	r.failures++
 	r.last = fail
 	return nil, fail.Canceled || !attempt.Class.Retryable()
+}
+
+// gate refuses a call before any key is tried when the client token may not make it (its model list,
+// its daily quota) or when its model is paused after failing on many keys. It returns the model the
+// call's quota is counted against.
+func (e *Executor) gate(ctx context.Context, call Call) (string, *Error) {
+	if err := admit(ctx, call); err != nil {
+		return "", err
+	}
+	model := quotaModel(call)
+	if reason, wait := e.health.paused(model, time.Now()); reason != "" {
+		err := localError(http.StatusServiceUnavailable, reason)
+		err.RetryAfter = wait
+		return "", err
+	}
+	return model, nil
 }
 
 // keyClass reports answers about gemgate's key rather than the client's request.
@@ -757,4 +760,20 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	return buf.Bytes(), err
+}
+
+// APIRoot is BASE_URL without its API version: where Google's other services are reached (uploads,
+// v1alpha's auth_tokens, the Live API's WebSocket), so that a relay in BASE_URL (and the test upstream)
+// carries them too.
+func APIRoot(base string) string {
+	b := strings.TrimRight(base, "/")
+	for _, v := range []string{"/v1beta", "/v1alpha", "/v1"} {
+		if strings.HasSuffix(b, v) {
+			return strings.TrimSuffix(b, v)
+		}
+	}
+	if u, err := url.Parse(b); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return b
 }

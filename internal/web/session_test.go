@@ -26,6 +26,7 @@ func newSessions(st *store.Store, c *clock) *sessionStore {
 const token = "sk-admin-token-for-session-tests-000"
 
 func TestSessionsLifecycle(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -79,6 +80,7 @@ func TestSessionsLifecycle(t *testing.T) {
 }
 
 func TestSessionsEndWithExpiryAndTokenChange(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -113,6 +115,7 @@ func TestSessionsEndWithExpiryAndTokenChange(t *testing.T) {
 // A database that is down must not lock the admin out: the login works on this instance, and known
 // sessions keep working.
 func TestSessionsSurviveDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
