@@ -373,6 +373,16 @@ func TestPanelSettingsWidgets(t *testing.T) {
 	if config.AuthToken.Get(h.app.Settings.Current()) != adminToken {
 		t.Fatal("the admin token changed")
 	}
+
+	// An image host's settings show only while UPLOAD_PROVIDER names that host (shown_when in the schema).
+	b.run("open the image settings", chromedp.Click(chromedp.CSS(`#config-tabs [data-group="image"]`)), chromedp.WaitVisible(chromedp.ID("setting-LOCAL_IMAGE_TTL_HOURS")))
+	if !evalIn[bool](b, `document.getElementById('setting-SMMS_SECRET_TOKEN').hidden`) {
+		t.Fatal("SM.MS settings shown while UPLOAD_PROVIDER=local")
+	}
+	b.run("choose SM.MS", chromedp.SetValue(chromedp.ID("f-UPLOAD_PROVIDER"), "smms"),
+		b.js(`document.getElementById('f-UPLOAD_PROVIDER').dispatchEvent(new Event('change'))`))
+	b.wait("the SM.MS token shown, the local settings hidden",
+		`!document.getElementById('setting-SMMS_SECRET_TOKEN').hidden && document.getElementById('setting-LOCAL_IMAGE_TTL_HOURS').hidden`)
 	exceptions, _ := ev.snapshot()
 	if len(exceptions) > 0 {
 		t.Fatalf("script errors: %q", exceptions)

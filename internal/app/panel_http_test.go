@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -278,7 +279,7 @@ func TestPanelConfigRoutes(t *testing.T) {
 	if _, shown := paid["env_value"]; shown || paid["env_set"] != true || strings.Contains(string(schema.body), "AIzaSyPaid") {
 		t.Fatalf("the schema shows a secret: %v", paid)
 	}
-	if byName["SAFETY_SETTINGS"]["item_options"] == nil || byName["TEST_MODEL"]["widget"] != "model" || byName["SMMS_SECRET_TOKEN"]["provider"] != "smms" {
+	if byName["SAFETY_SETTINGS"]["item_options"] == nil || byName["TEST_MODEL"]["widget"] != "model" || !reflect.DeepEqual(byName["SMMS_SECRET_TOKEN"]["shown_when"], map[string]any{"setting": "UPLOAD_PROVIDER", "value": "smms"}) {
 		t.Fatal("widget hints are missing")
 	}
 	// Secrets stay masked until asked for by name.

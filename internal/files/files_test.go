@@ -40,7 +40,7 @@ func TestDisplayName(t *testing.T) {
 func TestStoreRecordsAndSessions(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		s := NewStore(st.DB(), st.Rebind)
+		s := NewStore(st)
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
 		owner := secret.ID("token-a")

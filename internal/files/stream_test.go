@@ -48,7 +48,7 @@ func TestChunkStreamsThrough(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	pool := keypool.New([]string{key}, 3)
 	h := &Handler{Exec: &upstream.Executor{Pool: pool, Client: upstream.NewClient(), Settings: settings}, Settings: settings,
-		Store: NewStore(st.DB(), st.Rebind)}
+		Store: NewStore(st)}
 	k, _ := pool.Lookup(key)
 	sess := Session{Path: "/upload/v1beta/files?upload_id=u1&upload_protocol=resumable", KeyID: k.ID(), OwnerID: secret.ID(token),
 		Expires: time.Now().Add(time.Hour)}

@@ -132,7 +132,7 @@ var (
 // (imported is false); imported ones hold only the mask and the ids.
 func checkFiles(t *testing.T, st *store.Store, imported bool) {
 	t.Helper()
-	fs := files.NewStore(st.DB(), st.Rebind)
+	fs := files.NewStore(st)
 	at := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC) // while both were unexpired
 	f, err := fs.Get(t.Context(), "files/abc123def456", at)
 	if err != nil || f.MimeType != "application/pdf" || f.SizeBytes != 482133 || f.State != "ACTIVE" ||

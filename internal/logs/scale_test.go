@@ -50,7 +50,7 @@ FROM t_request_log GROUP BY 1, 2, 3, 4`,
 	}
 	// Indexes are cheaper built once after the rows than kept up row by row.
 	indexes := map[string]string{}
-	rows, err := s.db.QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 't_request_log' AND sql IS NOT NULL")
+	rows, err := s.st.DB().QueryContext(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 't_request_log' AND sql IS NOT NULL")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -71,7 +71,7 @@ FROM t_request_log GROUP BY 1, 2, 3, 4`,
 	// No ANALYZE: gemgate never runs it, so the planner works from its defaults, as in production.
 	for _, q := range stmts {
 		begin := time.Now()
-		if _, err := s.db.ExecContext(ctx, q); err != nil {
+		if _, err := s.st.DB().ExecContext(ctx, q); err != nil {
 			tb.Fatalf("filling: %v\n%s", err, q)
 		}
 		if testing.Verbose() {
@@ -192,7 +192,7 @@ func checkStatistics(t *testing.T, rows int, budget time.Duration) {
 // checkPlan fails when SQLite would read a whole table for q.
 func checkPlan(t *testing.T, s *Store, name, q string, args []any) {
 	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	rows, err := s.st.DB().QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatalf("%s: explaining %s: %v", name, q, err)
 	}

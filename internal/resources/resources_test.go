@@ -64,7 +64,7 @@ func TestRegistry(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		r := NewRegistry(st.DB(), st.Rebind)
+		r := NewRegistry(st)
 		now := time.Now().Truncate(time.Second)
 		r.now = func() time.Time { return now }
 		live := Owner{Name: "cachedContents/one", KeyID: "key1", TokenID: "tok1", Expires: now.Add(time.Hour)}

@@ -702,7 +702,7 @@ func TestRebind(t *testing.T) {
 			}
 		}
 	}
-	s := &Store{dialect: Postgres}
+	s := &Store{runner: runner{dialect: Postgres}}
 	if got := s.Rebind("a = ? AND b = ?"); got != "a = $1 AND b = $2" {
 		t.Errorf("Store.Rebind = %q", got)
 	}
@@ -711,7 +711,7 @@ func TestRebind(t *testing.T) {
 func TestResolveSQLitePath(t *testing.T) {
 	t.Parallel()
 	cases := map[string]string{
-		"":                 DefaultSQLitePath,
+		"":                 "data/gemgate.db",
 		"default_db":       filepath.Join("data", "default_db"),
 		"gemgate.db":       filepath.Join("data", "gemgate.db"),
 		"./gemgate.db":     "./gemgate.db",

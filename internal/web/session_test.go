@@ -18,7 +18,7 @@ func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func quietLog() *slog.Logger             { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 func newSessions(st *store.Store, c *clock) *sessionStore {
-	s := newSessionStore(st.DB(), st.Rebind, quietLog())
+	s := newSessionStore(st, quietLog())
 	s.now = c.now
 	return s
 }
@@ -138,7 +138,7 @@ func TestSessionsSurviveDatabaseOutage(t *testing.T) {
 // count is the number of stored sessions.
 func (s *sessionStore) count(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t_admin_sessions").Scan(&n); err != nil {
+	if err := s.st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM t_admin_sessions").Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting admin sessions: %w", err)
 	}
 	return n, nil

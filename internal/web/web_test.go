@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, settings: mgr, release: version.Status{Current: "1.2.0"}}
-	f.p, err = New(Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: "1.2.0",
+	f.p, err = New(Options{Settings: mgr, Store: st, Version: "1.2.0",
 		Releases: func() version.Status { return f.release }, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
@@ -485,6 +485,28 @@ func TestLoginNotices(t *testing.T) {
 		page := body(t, f.do(httptest.NewRequest("GET", "/?lang=en&e="+code, nil)))
 		if !strings.Contains(page, `class="`+class+`"`) {
 			t.Errorf("e=%s is not shown as %q", code, class)
+		}
+	}
+}
+
+// The panel's scripts take setting names from the schema (/api/config/schema): a name spelled in the
+// code (comments aside) is a second place to change when the settings table changes.
+func TestScriptsSpellNoSettingName(t *testing.T) {
+	comments := regexp.MustCompile(`(?m)/\*[\s\S]*?\*/|(^|\s)//[^\n]*`)
+	scripts, err := fs.Glob(staticFiles, "static/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts found: %v", err)
+	}
+	for _, name := range scripts {
+		src, err := fs.ReadFile(staticFiles, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := comments.ReplaceAllString(string(src), "$1")
+		for _, d := range config.All() {
+			if regexp.MustCompile(`\b` + d.Name + `\b`).MatchString(code) {
+				t.Errorf("%s spells the setting %s; read it from the schema instead", name, d.Name)
+			}
 		}
 	}
 }
