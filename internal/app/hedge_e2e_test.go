@@ -225,12 +225,14 @@ func TestHedgeStreamsOnlyBeforeTheFirstByte(t *testing.T) {
 // After its first event a stream waits longer than the hedge delay for its next one: not hedged. (The
 // delay leaves 300 ms for the first byte to cross loopback.)
 func TestHedgeLeavesAStreamThatBegan(t *testing.T) {
-	h, _ := hedgeHarness(t, "300", func(int, string) time.Duration { return 0 }, nil, fakeupstream.Config{})
+	// The hedge delay is far above any loopback first byte, even on a loaded machine, and the pause
+	// between events twice the delay: a hedge armed by mistake would fire inside it.
+	h, _ := hedgeHarness(t, "1000", func(int, string) time.Duration { return 0 }, nil, fakeupstream.Config{})
 	var once sync.Once
 	h.fake.SetStreamHook(func(ctx context.Context, _ int) {
 		once.Do(func() {
 			select {
-			case <-time.After(time.Second):
+			case <-time.After(2 * time.Second):
 			case <-ctx.Done():
 			}
 		})
