@@ -223,7 +223,7 @@ func TestHedgeStreamsOnlyBeforeTheFirstByte(t *testing.T) {
 }
 
 // After its first event a stream waits longer than the hedge delay for its next one: not hedged. (The
-// delay leaves 300 ms for the first byte to cross loopback.)
+// delay leaves a second for the first byte to cross loopback.)
 func TestHedgeLeavesAStreamThatBegan(t *testing.T) {
 	// The hedge delay is far above any loopback first byte, even on a loaded machine, and the pause
 	// between events twice the delay: a hedge armed by mistake would fire inside it.
