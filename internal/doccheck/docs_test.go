@@ -59,10 +59,10 @@ func readDoc(t *testing.T, rel string) string {
 
 // block is one fenced code block of a document.
 type block struct {
-	file        string
-	line        int // of the opening fence, 1-based
-	lang        string
-	body        string
+	file         string
+	line         int // of the opening fence, 1-based
+	lang         string
+	body         string
 	illustrative string // the reason given in the marker before the fence; empty when the block runs
 }
 
