@@ -224,8 +224,12 @@ func startGemgate(t *testing.T, dir string, env []string, args ...string) *serve
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		<-exited
@@ -244,8 +248,8 @@ func startGemgate(t *testing.T, dir string, env []string, args ...string) *serve
 	}()
 	select {
 	case <-listening:
-	case err := <-exited:
-		t.Fatalf("gemgate %s exited before listening: %v\n%s", strings.Join(args, " "), err, s.output)
+	case <-exited:
+		t.Fatalf("gemgate %s exited before listening: %v\n%s", strings.Join(args, " "), waitErr, s.output)
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("gemgate %s did not start:\n%s", strings.Join(args, " "), s.output)
 	}
