@@ -172,8 +172,8 @@ func imageEnv(t *testing.T) map[string]string {
 func TestEnvExampleStarts(t *testing.T) {
 	example := readDoc(t, ".env.example")
 	for name, read := range map[string]func(string) map[string]string{
-		"docker run --env-file":    dockerEnvFile,
-		"compose env_file":         composeEnvFile,
+		"docker run --env-file":   dockerEnvFile,
+		"compose env_file":        composeEnvFile,
 		"systemd EnvironmentFile": systemdEnvFile,
 	} {
 		t.Run(strings.Fields(name)[0], func(t *testing.T) {
