@@ -26,15 +26,12 @@ func check(args []string, out io.Writer) error {
 	port := fs.Int("port", 0, "port gemgate listens on (setting "+config.Port.Name()+")")
 	host := fs.String("host", "", "address gemgate listens on (setting "+config.Host.Name()+")")
 	target := fs.String("url", "", "full URL to check instead, e.g. http://127.0.0.1:8000/health")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("check takes no arguments, got %q", pos)
 	}
 	u := *target
 	if u == "" {
+		var err error
 		if u, err = healthURL(*host, *port); err != nil {
 			return err
 		}

@@ -75,8 +75,30 @@ func TestHelp(t *testing.T) {
 			t.Errorf("gemgate %s printed no usage:\n%s", strings.Join(args, " "), out)
 		}
 	}
-	if out := runOK(t, "help"); !strings.Contains(out, "gemgate relay") || !strings.Contains(out, "gemgate keys import") {
-		t.Errorf("the main usage does not list the commands:\n%s", out)
+	for _, arg := range []string{"help", "--help", "-h", "-help"} {
+		out := runOK(t, arg)
+		if !strings.Contains(out, "gemgate relay") || !strings.Contains(out, "gemgate keys import") || strings.Contains(out, "-port int") {
+			t.Errorf("gemgate %s does not print the command list:\n%s", arg, out)
+		}
+	}
+	if out := runOK(t, "serve", "--help"); !strings.Contains(out, "Usage: gemgate serve") || !strings.Contains(out, "-port int") {
+		t.Errorf("gemgate serve --help does not print the serve flags:\n%s", out)
+	}
+}
+
+// Every command answers --help and -h with its usage, and succeeds (exit status 0), without doing its work.
+func TestEveryCommandHelp(t *testing.T) {
+	inTempDir(t)
+	for name := range commands {
+		for _, flag := range []string{"--help", "-h"} {
+			out := runOK(t, name, flag)
+			if !strings.Contains(out, "Usage") || !strings.Contains(out, "gemgate "+name) {
+				t.Errorf("gemgate %s %s printed no usage of %s:\n%s", name, flag, name, out)
+			}
+		}
+	}
+	if _, err := os.Stat("data"); err == nil {
+		t.Error("a --help created the database")
 	}
 }
 
@@ -111,7 +133,7 @@ func TestBadArguments(t *testing.T) {
 		{"no database", []string{"keys", "export"}},
 		{"no database", []string{"token", "show-hint"}},
 		{"takes no arguments", []string{"token", "show-hint", "extra"}},
-		{"usage: gemgate token", []string{"token", "frob"}},
+		{"unknown token command", []string{"token", "frob"}},
 	} {
 		runErr(t, tc.want, tc.args...)
 	}

@@ -28,12 +28,8 @@ func encryptExisting(args []string, out io.Writer) error {
 	fs := newFlags("encrypt-existing", encryptUsage, out)
 	db := dbFlag(fs)
 	decrypt := fs.Bool("decrypt", false, "write the secrets back in plain text instead")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("encrypt-existing takes no arguments, got %q", pos)
 	}
 	env, err := readEnv(map[string]string{config.SQLiteDatabase.Name(): *db})
 	if err != nil {

@@ -41,6 +41,15 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNoArgs parses flags for a command that takes no positional arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseArgs(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("%s takes no arguments, got %q", fs.Name(), pos)
+	}
+	return err
+}
+
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")
 }

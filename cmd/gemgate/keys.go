@@ -25,14 +25,15 @@ func keys(args []string, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("keys needs a command: import or export\n\n" + keysUsage)
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(out, keysUsage)
+		return nil
+	}
 	switch args[0] {
 	case "import":
 		return keysImport(args[1:], out)
 	case "export":
 		return keysExport(args[1:], out)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(out, keysUsage)
-		return nil
 	}
 	return fmt.Errorf("unknown keys command %q\n\n%s", args[0], keysUsage)
 }
@@ -93,12 +94,8 @@ func keysExport(args []string, out io.Writer) error {
 	fs := newFlags("keys export", keysUsage, out)
 	db := dbFlag(fs)
 	status := fs.String("status", "all", "which keys: usable, disabled or all")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("keys export takes no arguments, got %q", pos)
 	}
 	if *status != "usable" && *status != "disabled" && *status != "all" {
 		return fmt.Errorf("--status %q: want usable, disabled or all", *status)

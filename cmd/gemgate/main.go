@@ -56,44 +56,58 @@ func main() {
 
 func run(args []string, out io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (isHelp(args[0]) || !strings.HasPrefix(args[0], "-")) {
 		cmd, args = args[0], args[1:]
 	}
-	err := dispatch(cmd, args, out)
+	if isHelp(cmd) {
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	do, ok := commands[cmd]
+	if !ok {
+		return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	}
+	err := do(args, out)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // --help printed the usage
 	}
 	return err
 }
 
-func dispatch(cmd string, args []string, out io.Writer) error {
-	switch cmd {
-	case "serve":
-		return serve(args, out, false)
-	case "demo":
-		return serve(args, out, true)
-	case "token":
-		return token(args, out)
-	case "relay":
-		return relayCmd(args, out)
-	case "keys":
-		return keys(args, out)
-	case "check":
-		return check(args, out)
-	case "migrate":
-		return migrate(args, out)
-	case "import":
-		return importCmd(args, out)
-	case "encrypt-existing":
-		return encryptExisting(args, out)
-	case "version":
-		fmt.Fprintln(out, "gemgate", version)
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(out, usage)
-		return nil
+// isHelp tells an argument that asks for usage rather than naming a command or a flag.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
 	}
-	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+	return false
+}
+
+// commands are the subcommands run dispatches to, by name.
+var commands = map[string]func(args []string, out io.Writer) error{
+	"serve":            func(args []string, out io.Writer) error { return serve(args, out, false) },
+	"demo":             func(args []string, out io.Writer) error { return serve(args, out, true) },
+	"token":            token,
+	"relay":            relayCmd,
+	"keys":             keys,
+	"check":            check,
+	"migrate":          migrate,
+	"import":           importCmd,
+	"encrypt-existing": encryptExisting,
+	"version":          versionCmd,
+}
+
+const versionUsage = `Usage: gemgate version
+
+Prints gemgate's version.
+`
+
+func versionCmd(args []string, out io.Writer) error {
+	if err := parseNoArgs(newFlags("version", versionUsage, out), args); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "gemgate", version)
+	return nil
 }
 
 // readEnv reads settings from the environment and ./.env, then applies command-line overrides.
@@ -110,15 +124,22 @@ func readEnv(overrides map[string]string) (map[string]string, error) {
 	return env, nil
 }
 
+const serveUsage = `Usage: gemgate %[1]s [--host H] [--port P] [--db FILE]
+
+Runs the gateway%[2]s.
+Settings come from the environment, a .env file in the working folder, and
+the database (see docs/settings.md); the flags override their settings for this run.
+`
+
 func serve(args []string, out io.Writer, demo bool) error {
-	name := "serve"
+	name, what := "serve", ""
 	if demo {
-		name = "demo"
+		name, what = "demo", " with a built-in fake Gemini and sample keys"
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs := newFlags(name, fmt.Sprintf(serveUsage, name, what), out)
 	host := fs.String("host", "", "listen address (setting "+config.Host.Name()+")")
 	port := fs.Int("port", 0, "listen port (setting "+config.Port.Name()+")")
-	db := fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")
+	db := dbFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -218,15 +239,25 @@ func announceUnclaimed(ctx context.Context, out io.Writer, a *app.App) {
 		"%s=%s in the host's secrets and restart.\n\n", t, config.EnvOverrides.Name(), config.AuthToken.Name())
 }
 
+const tokenUsage = `Usage:
+  gemgate token reset [--db FILE]       make a new admin token (AUTH_TOKEN), store and print it
+  gemgate token show-hint [--db FILE]   show which admin token is in force (masked)
+`
+
 func token(args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "show-hint" {
+	switch {
+	case len(args) == 0:
+		return errors.New("token needs a command: reset or show-hint\n\n" + tokenUsage)
+	case isHelp(args[0]):
+		fmt.Fprint(out, tokenUsage)
+		return nil
+	case args[0] == "show-hint":
 		return tokenHint(args[1:], out)
+	case args[0] != "reset":
+		return fmt.Errorf("unknown token command %q\n\n%s", args[0], tokenUsage)
 	}
-	if len(args) == 0 || args[0] != "reset" {
-		return errors.New("usage: gemgate token reset|show-hint [--db FILE]")
-	}
-	fs := flag.NewFlagSet("token reset", flag.ContinueOnError)
-	db := fs.String("db", "", "SQLite database file (setting "+config.SQLiteDatabase.Name()+")")
+	fs := newFlags("token reset", "Usage: gemgate token reset [--db FILE]\n\nMakes a new admin token (AUTH_TOKEN), stores and prints it.\n", out)
+	db := dbFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -23,12 +23,8 @@ POSTGRES_DSN, DATABASE_URL).
 func migrate(args []string, out io.Writer) error {
 	fs := newFlags("migrate", migrateUsage, out)
 	db := dbFlag(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("migrate takes no arguments, got %q", pos)
 	}
 	env, err := readEnv(map[string]string{config.SQLiteDatabase.Name(): *db})
 	if err != nil {

@@ -40,12 +40,8 @@ func relayCmd(args []string, out io.Writer) error {
 	port := fs.Int("port", 0, "listen port (env "+config.Port.Name()+", default 8000)")
 	target := fs.String("target", "", "where to forward (env RELAY_TARGET, default "+relay.DefaultTarget+")")
 	secret := fs.String("secret", "", "shared secret the callers must send (env RELAY_SECRET)")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("relay takes no arguments, got %q", pos)
 	}
 	addr, snap, err := relayAddr(*host, *port)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/store"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // These tests run long-lived commands in-process and stop them the way a container runtime does: with
@@ -53,17 +54,19 @@ func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error)
 	out = &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(args, out) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "listening on") {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gemgate %s wrote:\n%s", strings.Join(args, " "), out)
+		}
+	})
+	testutil.Eventually(t, "gemgate "+strings.Join(args, " ")+" to listen", func() bool {
 		select {
 		case err := <-done:
-			t.Fatalf("gemgate %s ended before listening: %v\n%s", strings.Join(args, " "), err, out)
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("gemgate %s ended before listening: %v", strings.Join(args, " "), err)
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gemgate %s did not start:\n%s", strings.Join(args, " "), out)
-		}
-	}
+		return strings.Contains(out.String(), "listening on")
+	})
 	var once sync.Once
 	var result error
 	stop = func() error {
@@ -81,8 +84,8 @@ func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error)
 			}
 			select {
 			case result = <-done:
-			case <-time.After(45 * time.Second):
-				result = errors.New("gemgate did not stop within 45 s of SIGTERM")
+			case <-time.After(testutil.GiveUp):
+				result = fmt.Errorf("gemgate did not stop within %v of SIGTERM", testutil.GiveUp)
 			}
 		})
 		return result
@@ -94,7 +97,17 @@ func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error)
 func TestServeGracefulShutdown(t *testing.T) {
 	inTempDir(t)
 	const chunks = 12
-	fake := fakeupstream.New(fakeupstream.Config{StreamChunks: chunks, StreamInterval: 200 * time.Millisecond})
+	fake := fakeupstream.New(fakeupstream.Config{StreamChunks: chunks})
+	// The stream waits after its first event until the test has seen new connections refused.
+	release := make(chan struct{})
+	fake.SetStreamHook(func(ctx context.Context, event int) {
+		if event == 1 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+	})
 	up := httptest.NewServer(fake)
 	defer up.Close()
 	t.Setenv("BASE_URL", up.URL+"/v1beta")
@@ -127,19 +140,15 @@ func TestServeGracefulShutdown(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 
-	// New connections are refused at once, while the stream goes on.
-	refused := false
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 100*time.Millisecond)
-		if err != nil {
-			refused = true
-			break
+	// New connections are refused while the stream goes on.
+	testutil.Eventually(t, "new connections to be refused after SIGTERM", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err == nil {
+			c.Close()
 		}
-		c.Close()
-	}
-	if !refused {
-		t.Error("gemgate still accepted connections a second after SIGTERM")
-	}
+		return err != nil
+	})
+	close(release)
 
 	n, last := 1, first
 	for {
@@ -162,7 +171,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("serve returned %v", err)
 		}
-	case <-time.After(45 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("serve did not return after the stream ended")
 	}
 
@@ -187,12 +196,7 @@ func TestDemo(t *testing.T) {
 	port := strconv.Itoa(freePort(t))
 	out, stop := startCmd(t, "demo", "--host", "127.0.0.1", "--port", port)
 	// The demo's own lines follow the "listening on" line that startCmd waits for.
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "Demo mode"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo announcement:\n%s", out)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, "the demo announcement", func() bool { return strings.Contains(out.String(), "Demo mode") })
 	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+port+"/v1beta/models/gemini-2.5-flash:generateContent",
 		strings.NewReader(`{"contents":[{"parts":[{"text":"Hello"}]}]}`))
 	req.Header.Set("x-goog-api-key", demoToken)

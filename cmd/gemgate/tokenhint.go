@@ -20,12 +20,8 @@ token, run: gemgate token reset
 func tokenHint(args []string, out io.Writer) error {
 	fs := newFlags("token show-hint", tokenHintUsage, out)
 	db := dbFlag(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return fmt.Errorf("token show-hint takes no arguments, got %q", pos)
 	}
 	mgr, st, err := openExisting(context.Background(), *db)
 	if err != nil {

@@ -137,7 +137,7 @@ type settingSchema struct {
 	Widget      string              `json:"widget,omitempty"`
 	ItemOptions map[string][]string `json:"item_options,omitempty"`
 	Suggestions []string            `json:"suggestions,omitempty"`
-	Provider    string              `json:"provider,omitempty"`
+	ShownWhen   *config.When        `json:"shown_when,omitempty"`
 	// EnvSet and EnvValue show the admin what env says, since the stored value wins over it (FAQ 2, 8);
 	// EnvValue is left out for secrets.
 	EnvSet         bool   `json:"env_set"`
@@ -145,62 +145,6 @@ type settingSchema struct {
 	EnvDiffers     bool   `json:"env_differs"`
 	DefaultDiffers bool   `json:"default_differs"`
 }
-
-// widgets names the settings that get more than the widget of their kind.
-var widgets = map[string]string{
-	config.APIKeys.Name():           "keys",
-	config.AllowedTokens.Name():     "tokens",
-	config.AuthToken.Name():         "token",
-	config.Proxies.Name():           "proxies",
-	config.TestModel.Name():         "model",
-	config.CreateImageModel.Name():  "model",
-	config.TTSModel.Name():          "model",
-	config.ImageModels.Name():       "models",
-	config.SearchModels.Name():      "models",
-	config.FilteredModels.Name():    "models",
-	config.URLContextModels.Name():  "models",
-	config.ThinkingModels.Name():    "models",
-	config.ThinkingBudgetMap.Name(): "model-map",
-	config.SafetySettings.Name():    "safety",
-	config.VertexAPIKeys.Name():     "secret-list",
-	config.TTSVoiceName.Name():      "suggest",
-	config.CustomHeaders.Name():     "map",
-	config.ModelAliases.Name():      "map",
-	config.ModelKeyTags.Name():      "map",
-	config.UploadProvider.Name():    "provider",
-}
-
-// providerOf names the UPLOAD_PROVIDER a setting belongs to; the editor shows it only for that one.
-var providerOf = map[string]string{
-	config.LocalImageTTLHours.Name():           "local",
-	config.LocalImageMaxMB.Name():              "local",
-	config.SMMSSecretToken.Name():              "smms",
-	config.PicGoAPIKey.Name():                  "picgo",
-	config.PicGoAPIURL.Name():                  "picgo",
-	config.CloudflareImgbedURL.Name():          "cloudflare_imgbed",
-	config.CloudflareImgbedAuthCode.Name():     "cloudflare_imgbed",
-	config.CloudflareImgbedUploadFolder.Name(): "cloudflare_imgbed",
-	config.OSSEndpoint.Name():                  "aliyun_oss",
-	config.OSSEndpointInner.Name():             "aliyun_oss",
-	config.OSSAccessKey.Name():                 "aliyun_oss",
-	config.OSSAccessKeySecret.Name():           "aliyun_oss",
-	config.OSSBucketName.Name():                "aliyun_oss",
-	config.OSSRegion.Name():                    "aliyun_oss",
-}
-
-// safetyOptions are the values Gemini accepts in safetySettings.
-var safetyOptions = map[string][]string{
-	"category": {"HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
-		"HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"},
-	"threshold": {"OFF", "BLOCK_NONE", "BLOCK_ONLY_HIGH", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_LOW_AND_ABOVE",
-		"HARM_BLOCK_THRESHOLD_UNSPECIFIED"},
-}
-
-// ttsVoices are Gemini's prebuilt voices, offered as suggestions (the reference's select had them).
-var ttsVoices = []string{"Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
-	"Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi",
-	"Laomedeia", "Achernar", "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi",
-	"Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat"}
 
 func (p *Panel) schema(w http.ResponseWriter, _ *http.Request) {
 	snap := p.Settings.Current()
@@ -219,15 +163,9 @@ func (p *Panel) schema(w http.ResponseWriter, _ *http.Request) {
 func (p *Panel) describe(snap *config.Snapshot, d *config.Def) settingSchema {
 	s := settingSchema{Name: d.Name, Group: string(d.Group), Kind: d.Kind.String(), Help: text{EN: d.Help.EN, ZH: d.Help.ZH},
 		Secret: d.Secret, EnvOnly: d.Bootstrap, Required: d.NonEmpty, Options: d.Options, Min: d.Min, Max: d.Max,
-		Widget: widgets[d.Name], Provider: providerOf[d.Name]}
+		Widget: d.Widget, ItemOptions: d.ItemOptions, Suggestions: d.Suggestions, ShownWhen: d.ShownWhen}
 	if !d.Secret {
 		s.Default = d.Default
-	}
-	switch s.Widget {
-	case "safety":
-		s.ItemOptions = safetyOptions
-	case "suggest":
-		s.Suggestions = ttsVoices
 	}
 	cur := snap.Value(d)
 	s.DefaultDiffers = !reflect.DeepEqual(cur, d.Default)

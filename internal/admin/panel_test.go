@@ -65,6 +65,7 @@ func getJSON(t *testing.T, h *Handler, path string, v any) time.Duration {
 // The key list pages, searches and filters on the server, so a pool of 100,000 keys sends the browser
 // one page; every call is one pass over the pool.
 func TestKeyStatusLargePool(t *testing.T) {
+	t.Parallel()
 	keys := make([]string, 100000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("AIzaSyLarge%028d", i)

@@ -47,6 +47,7 @@ func gbHarness(t *testing.T, env map[string]string, edit string) (*harness, *loc
 // ALLOWED_TOKENS when AUTH_TOKEN was empty. After the switch that login still works, with a warning in
 // the log and the panel.
 func TestGeminiBalanceEmptyAuthTokenKeepsAdminLogin(t *testing.T) {
+	t.Parallel()
 	h, logs := gbHarness(t, nil, "UPDATE t_settings SET value = '' WHERE key = 'AUTH_TOKEN'")
 	if !strings.Contains(logs.String(), "AUTH_TOKEN is empty: as in Gemini Balance, the admin token is the first of ALLOWED_TOKENS") {
 		t.Fatalf("no warning in the log:\n%s", logs)
@@ -72,6 +73,7 @@ func TestGeminiBalanceEmptyAuthTokenKeepsAdminLogin(t *testing.T) {
 // TestEnvAuthTokenMismatchAndOverride: an env AUTH_TOKEN that the stored one overrides is said loudly
 // (log and panel); ENV_OVERRIDES=AUTH_TOKEN makes it win, the way to recover a token without a shell.
 func TestEnvAuthTokenMismatchAndOverride(t *testing.T) {
+	t.Parallel()
 	newToken := "sk-new-admin-token-from-env-0001"
 	h, logs := gbHarness(t, map[string]string{"AUTH_TOKEN": newToken}, "")
 	if !strings.Contains(logs.String(), "AUTH_TOKEN in the environment") || !strings.Contains(logs.String(), "differs from the stored admin token") {
@@ -107,6 +109,7 @@ func TestEnvAuthTokenMismatchAndOverride(t *testing.T) {
 
 // TestEnvOverridesRejectsUnknownNames: a misspelt name must not silently override nothing.
 func TestEnvOverridesRejectsUnknownNames(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"SQLITE_DATABASE": filepath.Join(t.TempDir(), "x.db"), "ENV_OVERRIDES": "AUTH_TOKN"}
 	a, err := app.New(context.Background(), app.Options{Env: env})
 	if err == nil {

@@ -33,6 +33,7 @@ func lastGenerate(t *testing.T, h *harness) map[string]any {
 }
 
 func TestAnthropicPlainMessage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	msg, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{
@@ -63,6 +64,7 @@ func TestAnthropicPlainMessage(t *testing.T) {
 }
 
 func TestAnthropicStreamAccumulates(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	stream := c.Messages.NewStreaming(context.Background(), anthropic.MessageNewParams{
@@ -112,6 +114,7 @@ func weatherTool() anthropic.ToolUnionParam {
 }
 
 func TestAnthropicToolUseRoundTrip(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	ctx := context.Background()
@@ -151,6 +154,7 @@ func TestAnthropicToolUseRoundTrip(t *testing.T) {
 }
 
 func TestAnthropicImageInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	png := base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\nnot really a picture"))
@@ -169,6 +173,7 @@ func TestAnthropicImageInput(t *testing.T) {
 }
 
 func TestAnthropicThinking(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	msg, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{
@@ -196,6 +201,7 @@ func TestAnthropicThinking(t *testing.T) {
 }
 
 func TestAnthropicCountTokens(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := anthropicClient(h)
 	n, err := c.Messages.CountTokens(context.Background(), anthropic.MessageCountTokensParams{
@@ -214,6 +220,7 @@ func TestAnthropicCountTokens(t *testing.T) {
 }
 
 func TestAnthropicErrorsAndModels(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	res := h.do("POST", "/v1/messages", body, map[string]string{"x-api-key": "wrong", "anthropic-version": "2023-06-01"})
@@ -240,6 +247,7 @@ func TestAnthropicErrorsAndModels(t *testing.T) {
 // Anthropic SDK and Claude Code decline to retry (a 529, or any overloaded_error, has Claude Code retry
 // for minutes).
 func TestAnthropicNoKeyIsFinal(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": ""})
 	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	res := h.do("POST", "/v1/messages", body, map[string]string{"x-api-key": clientToken})

@@ -222,7 +222,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ver = "dev"
 	}
 	a.Releases = version.NewChecker(ver, func() string { return version.Repo(mgr.Current()) }, version.Options{Every: releaseCheckEvery})
-	a.panel, err = web.New(web.Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: ver, Releases: a.Releases.Latest, Logger: logger,
+	a.panel, err = web.New(web.Options{Settings: mgr, Store: st, Version: ver, Releases: a.Releases.Latest, Logger: logger,
 		OnLogin: func(ctx context.Context) {
 			if err := st.ClaimToken(ctx); err != nil {
 				logger.Warn("could not record the first admin login", "err", err)

@@ -15,6 +15,7 @@ import (
 // that holds it, whatever the round robin would pick; token B sees none of it, and a batch naming
 // another token's file is refused before Google. Driven through Google's own SDK.
 func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
 		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})
@@ -90,6 +91,7 @@ func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
 // A batch over an uploaded JSONL file: created on the key that holds the file, and its results file
 // downloads through that key for the token that made it, and for no other.
 func TestFileBatchResultsDownloadOnTheirKey(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
 		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})

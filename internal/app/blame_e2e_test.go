@@ -29,6 +29,7 @@ func generateCalls(h *harness) int { return len(keysOf(h, "generateContent")) }
 // 403 on every key. Repeated 100 times by one token it must leave every key enabled and uncharged,
 // reach Google once per request, and show the client Google's own 403.
 func TestUnknownFileChargesNoKey(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","), "MAX_FAILURES": "3"})
 	body := fileRequest("https://generativelanguage.googleapis.com/v1beta/files/zzzznotmine01")
@@ -61,6 +62,7 @@ func TestUnknownFileChargesNoKey(t *testing.T) {
 // An ambiguous 403 ("The caller does not have permission", no reason) on a key that is really broken is
 // confirmed by the key check and charged; the client's call moves on to a good key.
 func TestAmbiguousRefusalConfirmedByCheck(t *testing.T) {
+	t.Parallel()
 	broken := goodKey(0)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{broken: fakeupstream.Denied}},
 		map[string]string{"API_KEYS": broken + "," + goodKey(1), "MAX_FAILURES": "1"})
@@ -87,6 +89,7 @@ func TestAmbiguousRefusalConfirmedByCheck(t *testing.T) {
 // Token B cannot use token A's file: refused with 404 before anything reaches Google, on the native and
 // the OpenAI route. Token A still can, with the uploading key.
 func TestAnotherTokensFileIsRefusedBeforeGoogle(t *testing.T) {
+	t.Parallel()
 	h := filesHarness(t)
 	ctx := context.Background()
 	f, err := genaiClient(t, h, clientToken).Files.Upload(ctx, strings.NewReader("A's notes"), &genai.UploadFileConfig{MIMEType: "text/plain"})
@@ -117,6 +120,7 @@ func TestAnotherTokensFileIsRefusedBeforeGoogle(t *testing.T) {
 
 // Google refusing the gateway's location is nobody's fault: one attempt, no key charged, Google's 400.
 func TestUnsupportedLocationIsNotRetriedOrCharged(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	behaviors := map[string]fakeupstream.Behavior{}
 	for _, k := range keys {
@@ -137,6 +141,7 @@ func TestUnsupportedLocationIsNotRetriedOrCharged(t *testing.T) {
 // A request larger than the per-minute input-token quota fails on every key: the client gets Google's
 // 429 after one attempt, and no key is cooled (the pool keeps serving normal requests).
 func TestRequestLargerThanTokenQuotaCoolsNoKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{InputTokenLimit: 1000}, map[string]string{"API_KEYS": goodKey(0) + "," + goodKey(1)})
 	big := strings.Repeat("word ", 1000) // 5,000 characters, about 1,250 tokens
 	for range 10 {
@@ -161,6 +166,7 @@ func TestRequestLargerThanTokenQuotaCoolsNoKey(t *testing.T) {
 // other call, under 10 concurrent clients. At least 99% of calls must succeed, and no key is disabled
 // for 503s.
 func TestMixedPoolServesNearlyEveryCall(t *testing.T) {
+	t.Parallel()
 	var keys []string
 	behaviors := map[string]fakeupstream.Behavior{}
 	for i := range 130 {
@@ -208,6 +214,7 @@ func TestMixedPoolServesNearlyEveryCall(t *testing.T) {
 // A model-wide pause needs every call to fail: with one good key left among overloaded ones, nothing
 // pauses and the good key serves.
 func TestNoModelPauseWhileAnyKeySucceeds(t *testing.T) {
+	t.Parallel()
 	var keys []string
 	behaviors := map[string]fakeupstream.Behavior{}
 	for i := range 12 {
@@ -228,6 +235,7 @@ func TestNoModelPauseWhileAnyKeySucceeds(t *testing.T) {
 // Property: random client requests against an upstream that answers with random Google errors a
 // request can cause (or 5xx/429) never disable or charge a key whose check passes.
 func TestRandomGoogleErrorsNeverChargeAHealthyKey(t *testing.T) {
+	t.Parallel()
 	answers := []string{
 		`{"error":{"code":400,"message":"* GenerateContentRequest.contents: contents is not specified","status":"INVALID_ARGUMENT"}}`,
 		`{"error":{"code":403,"message":"You do not have permission to access the File abc or it may not exist.","status":"PERMISSION_DENIED"}}`,
@@ -281,6 +289,7 @@ func TestRandomGoogleErrorsNeverChargeAHealthyKey(t *testing.T) {
 // invalid for one token's requests gets that token to disable at most its share of the keys on
 // Google's word alone; past it each charge needs a failing check, and healthy keys pass theirs.
 func TestOneTokenDisablesAtMostItsShare(t *testing.T) {
+	t.Parallel()
 	fake := fakeupstream.New(fakeupstream.Config{})
 	invalid := `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",` +
 		`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`
@@ -323,6 +332,7 @@ func TestOneTokenDisablesAtMostItsShare(t *testing.T) {
 
 // A body naming thousands of files must not turn into thousands of ownership lookups.
 func TestTooManyNamedResourcesAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	var parts []any
 	for i := range 65 {

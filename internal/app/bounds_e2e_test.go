@@ -261,6 +261,7 @@ func TestLargeInlineImageMemory(t *testing.T) {
 // /api/keys/add takes only strings shaped like Gemini keys, a bounded number per call, and says what
 // it refused: 50,000 arbitrary strings used to become 50,000 "keys" in the pool.
 func TestKeysAddRefusesWhatIsNoKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	junk := make([]string, 50000)
 	for i := range junk {

@@ -16,6 +16,7 @@ import (
 // pool would pick next (every later call goes to the key that holds it), is invisible to token B, and
 // charges no key when it is missing. Driven through Google's own SDK.
 func TestContextCachesBelongToTheirKeyAndToken(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
 		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})

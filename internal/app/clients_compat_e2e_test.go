@@ -20,6 +20,7 @@ var (
 // Claude Code's default model sends system turns after the first one (anthropic-beta
 // mid-conversation-system-…); they join Gemini's system instruction.
 func TestAnthropicMidConversationSystemTurns(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	body := `{"model":"claude-sonnet-4-5","max_tokens":100,"system":"be brief","messages":[
 		{"role":"user","content":"hello"},
@@ -45,6 +46,7 @@ func TestAnthropicMidConversationSystemTurns(t *testing.T) {
 
 // Codex sends its sub-agent tools in a namespace; Gemini sees flat functions, the client its own names.
 func TestResponsesNamespaceTools(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	tools := `[{"type":"function","name":"exec_command","parameters":{"type":"object","properties":{"cmd":{"type":"string"}}}},
 		{"type":"namespace","name":"multi_agent_v1","description":"Sub-agents.","tools":[
@@ -88,6 +90,7 @@ func TestResponsesNamespaceTools(t *testing.T) {
 // Every output item is complete at every event: a message has content: [] and a reasoning item
 // summary: [] from response.output_item.added on (the openai SDK's stream helper and Codex index them).
 func TestResponsesStreamItemsComplete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	body := `{"model":"gemini-2.5-flash","stream":true,"input":"hello","reasoning":{"effort":"low","summary":"auto"}}`
 	res := h.do("POST", "/v1/responses", body, bearerHeader)
@@ -121,6 +124,7 @@ func TestResponsesStreamItemsComplete(t *testing.T) {
 // The Vercel AI SDK assumes store:true and refers back to reasoning and message items by id; those
 // gemgate made are skipped, anyone else's are refused with the reason.
 func TestResponsesOwnItemReferences(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	first := h.do("POST", "/v1/responses", `{"model":"gemini-2.5-flash","input":"hello","reasoning":{"summary":"auto"}}`, bearerHeader)
 	var out struct{ Output []struct{ Type, ID string } }
@@ -144,6 +148,7 @@ func TestResponsesOwnItemReferences(t *testing.T) {
 
 // Anthropic's model retrieve knows every name /v1/messages accepts.
 func TestAnthropicModelRetrieveByAcceptedName(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	for _, name := range []string{"claude-sonnet-4-5", "claude-opus-4-1-20250805", "gemini-2.5-flash"} {
 		res := h.do("GET", "/v1/models/"+name, nil, anthropicHeader)
@@ -159,6 +164,7 @@ func TestAnthropicModelRetrieveByAcceptedName(t *testing.T) {
 
 // A wrong token is never worth retrying; Claude Code retries a bare 401 ten times.
 func TestWrongTokenSaysDoNotRetry(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	wrong := "sk-wrong-token-000000000000000000"
 	for _, c := range []struct {

@@ -2,39 +2,46 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"maps"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
-// TestTwoInstancesShareStateThroughRedis runs two gemgate instances on one database and one Redis
-// (GEMGATE_TEST_REDIS, e.g. redis://127.0.0.1:6379/0; .ci/run sets it).
-func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
-	url := os.Getenv("GEMGATE_TEST_REDIS")
-	if url == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	bad := "AIzaSyBad000000000000000000000000000000"
-	env := map[string]string{
-		"REDIS_URL":    url,
-		"REDIS_PREFIX": "gemgate-test-" + hex.EncodeToString(b[:]),
-		"API_KEYS":     bad + "," + goodKey(0) + "," + goodKey(1),
-	}
-	a := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}}, env)
-	other, err := app.New(context.Background(), app.Options{Env: a.env})
+// withRedis adds REDIS_URL (GEMGATE_TEST_REDIS; .ci/run sets it) and a REDIS_PREFIX of the test's own
+// to env, skipping the test when the variable is unset.
+func withRedis(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	url, prefix := testutil.Redis(t)
+	out := map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix}
+	maps.Copy(out, env)
+	return out
+}
+
+// second starts another gemgate on h's database, settings and Redis: a second instance behind the
+// same load balancer. It stops when the test ends.
+func (h *harness) second() *harness {
+	h.t.Helper()
+	other, err := app.New(context.Background(), app.Options{Env: h.env})
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	srvB := httptest.NewServer(other.Handler)
-	t.Cleanup(func() { srvB.Close(); other.Close() })
-	bh := &harness{t: t, fake: a.fake, srv: srvB, app: other}
+	srv := httptest.NewServer(other.Handler)
+	h.t.Cleanup(func() { srv.Close(); other.Close() })
+	return &harness{t: h.t, fake: h.fake, up: h.up, srv: srv, app: other, env: h.env}
+}
+
+// TestTwoInstancesShareStateThroughRedis runs two gemgate instances on one database and one Redis.
+func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
+	t.Parallel()
+	bad := "AIzaSyBad000000000000000000000000000000"
+	env := withRedis(t, map[string]string{"API_KEYS": bad + "," + goodKey(0) + "," + goodKey(1)})
+	a := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}}, env)
+	bh := a.second()
+	other := bh.app
 
 	// Instance A meets the invalid key and disables it; B must skip it from then on.
 	for range 3 {
@@ -43,7 +50,7 @@ func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
 	if a.fake.Calls(bad) != 1 {
 		t.Fatalf("A called the bad key %d times", a.fake.Calls(bad))
 	}
-	eventually(t, "B to learn that the key is disabled", func() bool {
+	testutil.Eventually(t, "B to learn that the key is disabled", func() bool {
 		_, usable := other.Pool.Counts()
 		return usable == 2
 	})
@@ -59,13 +66,13 @@ func TestTwoInstancesShareStateThroughRedis(t *testing.T) {
 	if r := a.do("PUT", "/api/config", map[string]any{"TEST_MODEL": "gemini-cluster-check"}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	eventually(t, "B to apply the saved setting", func() bool {
+	testutil.Eventually(t, "B to apply the saved setting", func() bool {
 		return settingOf(t, bh, "TEST_MODEL")["value"] == "gemini-cluster-check"
 	})
 	// And a cooldown seen by B reaches A.
 	k, _ := other.Pool.Lookup(goodKey(1))
 	other.Pool.CoolDown(k, "gemini-2.5-pro", other.Pool.Now().Add(3600e9), "test cooldown")
-	eventually(t, "A to honour B's cooldown", func() bool {
+	testutil.Eventually(t, "A to honour B's cooldown", func() bool {
 		ka, _ := a.app.Pool.Lookup(goodKey(1))
 		return len(ka.Cooldowns()) == 1
 	})

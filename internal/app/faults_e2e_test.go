@@ -9,10 +9,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // leakCheck fails the test if goroutines it started are still running after every cleanup (the
@@ -165,9 +168,7 @@ func openAIError(t *testing.T, r result, code int) string {
 
 func TestFaultConnectionRefused(t *testing.T) {
 	leakCheck(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.ClosedAddr(t)
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"BASE_URL": "http://" + dead + "/v1beta", "MAX_RETRIES": "2"})
 
 	r := h.generate("gemini-2.5-flash", "hi")
@@ -223,29 +224,33 @@ func TestFaultStallBeforeFirstByte(t *testing.T) {
 	h, faults := newFaultHarness(t, fakeupstream.Config{}, map[string]string{"TIME_OUT": "1"})
 	faults.Set(goodKey(0), fakeupstream.Fault{Kind: fakeupstream.FaultStall})
 	for _, path := range []string{"/v1beta/models/gemini-2.5-flash:generateContent", nativeStream} {
-		for range 2 { // one of the two starts on the stalling key
-			start := time.Now()
-			r := h.do("POST", path, hello("hi"), tokenHeader)
-			if r.status != http.StatusOK || time.Since(start) > 5*time.Second {
-				t.Fatalf("%s: %d after %s: %s", path, r.status, time.Since(start), r.body)
+		for range 2 { // one of the two starts on the stalling key, which stalls until cancelled
+			if r := h.do("POST", path, hello("hi"), tokenHeader); r.status != http.StatusOK {
+				t.Fatalf("%s: %d: %s", path, r.status, r.body)
 			}
 		}
 	}
 	if faults.Stalled() == 0 {
 		t.Fatal("the stalling key was never tried")
 	}
-	eventually(t, "every stalled upstream call to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
+	testutil.Eventually(t, "every stalled upstream call to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
 
 	faults.Set(goodKey(1), fakeupstream.Fault{Kind: fakeupstream.FaultStall})
 	h.restart(map[string]string{"MAX_RETRIES": "1"})
+	stalled := faults.Stalled()
 	start := time.Now()
 	r := h.generate("gemini-2.5-flash", "hi")
 	if r.googleError(t, http.StatusGatewayTimeout); !strings.Contains(string(r.body), "TIME_OUT") {
 		t.Fatalf("the message must name the setting: %s", r.body)
 	}
-	if took := time.Since(start); took < 2*time.Second || took > 6*time.Second {
-		t.Fatalf("two attempts of TIME_OUT=1 took %s", took)
+	if n := faults.Stalled() - stalled; n != 2 {
+		t.Fatalf("%d stalled attempts, want two (MAX_RETRIES=1)", n)
 	}
+	// A lower bound only: a busy machine makes the wait longer, never shorter than the two timeouts.
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("two attempts of TIME_OUT=1 gave up after %s", took)
+	}
+	testutil.Eventually(t, "both stalled attempts to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
 	keysUnblamed(t, h)
 }
 
@@ -260,14 +265,12 @@ func TestFaultStallAfterFirstByte(t *testing.T) {
 		body any
 		hdr  map[string]string
 	}{{nativeStream, hello("hi"), tokenHeader}, {chatPath, chatBody(true, "hi"), chatHeader}} {
-		start := time.Now()
-		r := h.do("POST", c.path, c.body, c.hdr)
-		ev := sseEvents(r.body)
-		if took := time.Since(start); r.status != http.StatusOK || len(ev) < 2 || !endsWithError(ev) || took > 5*time.Second {
-			t.Fatalf("%s: the idle timer must end a stalled stream with an error event (took %s): %s", c.path, took, r.body)
+		r := h.do("POST", c.path, c.body, c.hdr) // the stall lasts until cancelled: only the idle timer ends it
+		if ev := sseEvents(r.body); r.status != http.StatusOK || len(ev) < 2 || !endsWithError(ev) {
+			t.Fatalf("%s: the idle timer must end a stalled stream with an error event: %s", c.path, r.body)
 		}
 	}
-	eventually(t, "the stalled upstream streams to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
+	testutil.Eventually(t, "the stalled upstream streams to be cancelled", func() bool { return faults.Cancelled() == faults.Stalled() })
 	keysUnblamed(t, h)
 }
 
@@ -464,10 +467,11 @@ func TestFaultHugeAnswers(t *testing.T) {
 }
 
 // When the client goes away mid-stream, the upstream call is cancelled at once: a gateway that kept
-// reading would spend the key's quota on an answer nobody reads.
-func TestFaultClientDisconnectCancelsUpstreamWithin100ms(t *testing.T) {
+// reading would spend the key's quota on an answer nobody reads. The upstream's next event is an hour
+// away, so only a cancellation sent when the client leaves (not on the next write) is seen in time.
+func TestFaultClientDisconnectCancelsUpstream(t *testing.T) {
 	leakCheck(t)
-	h := newHarness(t, fakeupstream.Config{StreamChunks: 5, StreamInterval: 30 * time.Second}, nil)
+	h := newHarness(t, fakeupstream.Config{StreamChunks: 5, StreamInterval: time.Hour}, nil)
 	for _, c := range []struct {
 		path, body, header, value string
 	}{
@@ -485,18 +489,9 @@ func TestFaultClientDisconnectCancelsUpstreamWithin100ms(t *testing.T) {
 		if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
 			t.Fatal(err)
 		}
-		left := time.Now()
 		cancel()
 		resp.Body.Close()
-		for h.fake.Cancelled() == before {
-			if time.Since(left) > 2*time.Second {
-				t.Fatalf("%s: the upstream stream was not cancelled", c.path)
-			}
-			time.Sleep(time.Millisecond)
-		}
-		if took := time.Since(left); took > 100*time.Millisecond {
-			t.Fatalf("%s: the upstream call was cancelled %s after the client left, want < 100 ms", c.path, took)
-		}
+		testutil.Eventually(t, c.path+": the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() > before })
 	}
 }
 
@@ -517,26 +512,28 @@ func TestFaultSlowlorisHeaders(t *testing.T) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 
+	// Each slow client's headers never end, so only the server's timeout can close its connection; the
+	// write deadline is not a budget, only how long to wait before calling the connection held.
 	const slow = 20
-	cut := make(chan time.Duration, slow)
+	cut := make(chan error, slow)
 	for range slow {
 		go func() {
 			c, err := net.Dial("tcp", ln.Addr().String())
 			if err != nil {
-				cut <- -1
+				cut <- err
 				return
 			}
 			defer c.Close()
-			start := time.Now()
-			for _, b := range []byte("POST /v1beta/models HTTP/1.1\r\nHost: x\r\nX-Slow: ") {
-				if _, err := c.Write([]byte{b}); err != nil {
-					break
-				}
+			_ = c.SetWriteDeadline(time.Now().Add(time.Minute))
+			for _, err = c.Write([]byte("POST /v1beta/models HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err == nil; {
 				time.Sleep(50 * time.Millisecond)
+				_, err = c.Write([]byte("x"))
 			}
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _ = io.Copy(io.Discard, c)
-			cut <- time.Since(start)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				cut <- err
+				return
+			}
+			cut <- nil // the server closed the connection
 		}()
 	}
 	for range 5 {
@@ -548,8 +545,8 @@ func TestFaultSlowlorisHeaders(t *testing.T) {
 		resp.Body.Close()
 	}
 	for range slow {
-		if d := <-cut; d < 0 || d > 2*time.Second {
-			t.Fatalf("a slowloris connection was held %s (ReadHeaderTimeout 300 ms)", d)
+		if err := <-cut; err != nil {
+			t.Fatalf("a slowloris connection was not cut (ReadHeaderTimeout 300 ms): %v", err)
 		}
 	}
 }
@@ -663,16 +660,12 @@ func TestFaultDeeplyNestedJSON(t *testing.T) {
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	const depth = 100_000
 	nested := strings.Repeat("[", depth) + strings.Repeat("]", depth)
-	start := time.Now()
 	h.do("POST", "/v1beta/models/gemini-2.5-flash:generateContent", `{"contents":`+nested+`}`, tokenHeader).googleError(t, http.StatusBadRequest)
 	h.do("POST", nativeStream, nested, tokenHeader).googleError(t, http.StatusBadRequest)
 	openAIError(t, h.do("POST", chatPath, `{"model":"gemini-2.5-flash","messages":`+nested+`}`, chatHeader), http.StatusBadRequest)
 	openAIError(t, h.do("POST", chatPath, `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":[`+strings.Repeat(`{"a":`, depth)+`1`+strings.Repeat("}", depth)+`]}]}`, chatHeader), http.StatusBadRequest)
 	anthropicError(t, h.do("POST", "/v1/messages", `{"model":"gemini-2.5-flash","max_tokens":5,"messages":`+nested+`}`,
 		map[string]string{"x-api-key": clientToken, "anthropic-version": "2023-06-01"}), http.StatusBadRequest)
-	if took := time.Since(start); took > 10*time.Second {
-		t.Fatalf("refusing nested JSON took %s", took)
-	}
 	if n := h.fake.TotalCalls(); n != 0 {
 		t.Fatalf("%d nested requests reached Google", n)
 	}

@@ -6,8 +6,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -15,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,18 +26,48 @@ import (
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
-// logBuffer collects gemgate's application log for assertions.
+// logBuffer collects gemgate's application log for assertions, and tells a test when a line appears.
 type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	watches []logWatch
+}
+
+type logWatch struct {
+	text string
+	seen chan struct{}
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.b.Write(p)
+	n, err := l.b.Write(p)
+	kept := l.watches[:0]
+	for _, w := range l.watches {
+		if bytes.Contains(l.b.Bytes(), []byte(w.text)) {
+			close(w.seen)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	l.watches = kept
+	return n, err
+}
+
+// logged returns a channel closed once the log holds text.
+func (l *logBuffer) logged(text string) <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := logWatch{text: text, seen: make(chan struct{})}
+	if bytes.Contains(l.b.Bytes(), []byte(text)) {
+		close(w.seen)
+	} else {
+		l.watches = append(l.watches, w)
+	}
+	return w.seen
 }
 
 func (l *logBuffer) String() string {
@@ -69,9 +96,7 @@ func postgresBehindProxy(t *testing.T) (map[string]string, *faultproxy.Proxy) {
 
 func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 	leakCheck(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := testutil.ClosedAddr(t)
 	var log logBuffer
 	start := time.Now()
 	_, err := app.New(context.Background(), app.Options{Logger: log.logger(), Env: map[string]string{
@@ -86,7 +111,8 @@ func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 	if !strings.Contains(msg, "DB_CONNECT_TIMEOUT") || !strings.Contains(msg, "refused") || !strings.Contains(msg, dead) || strings.Contains(msg, "s3cretpw") {
 		t.Fatalf("the error must say where, why and which setting gives it longer, without the password: %s", msg)
 	}
-	if took < 1500*time.Millisecond || took > 6*time.Second {
+	// A lower bound only: a busy machine makes the wait longer, never shorter than the setting.
+	if took < 1500*time.Millisecond {
 		t.Fatalf("gave up after %s with DB_CONNECT_TIMEOUT=2", took)
 	}
 	if n := strings.Count(log.String(), "the database does not answer yet"); n < 2 || strings.Contains(log.String(), "s3cretpw") {
@@ -95,29 +121,35 @@ func TestFaultDatabaseUnreachableAtStart(t *testing.T) {
 
 }
 
-// A database that comes up while gemgate waits: the start goes on as soon as it answers.
+// A database that comes up while gemgate waits: the start goes on once it answers. The database comes
+// back only after gemgate logged a failed attempt, so a start that did not wait cannot pass.
 func TestFaultDatabaseComesUpDuringStart(t *testing.T) {
 	leakCheck(t)
 	var log logBuffer
 	env, proxy := postgresBehindProxy(t)
 	proxy.Cut()
-	env["DB_CONNECT_TIMEOUT"] = "30"
+	env["DB_CONNECT_TIMEOUT"] = "60"
 	env["API_KEYS"] = goodKey(0)
-	up := time.AfterFunc(1500*time.Millisecond, func() {
+	started := make(chan struct{})
+	restored := make(chan struct{})
+	go func() {
+		defer close(restored)
+		select {
+		case <-log.logged("the database does not answer yet"):
+		case <-started:
+			return
+		}
 		if err := proxy.Restore(); err != nil {
 			t.Errorf("restoring the proxy: %v", err)
 		}
-	})
-	defer up.Stop()
-	start := time.Now()
+	}()
 	a, err := app.New(context.Background(), app.Options{Logger: log.logger(), Env: env})
+	close(started)
+	<-restored
 	if err != nil {
 		t.Fatalf("the database came up during the wait, yet: %v", err)
 	}
 	defer a.Close()
-	if took := time.Since(start); took < 1400*time.Millisecond || took > 10*time.Second {
-		t.Fatalf("started after %s", took)
-	}
 }
 
 // With the database gone, requests keep flowing on the last snapshot of settings and keys; the log
@@ -144,9 +176,8 @@ func TestFaultDatabaseLostWhileRunning(t *testing.T) {
 
 	proxy.Cut()
 	for i := range 10 {
-		start := time.Now()
-		if r := h.generate("gemini-2.5-flash", "during"); r.status != http.StatusOK || time.Since(start) > 2*time.Second {
-			t.Fatalf("request %d without the database: %d after %s: %s", i, r.status, time.Since(start), r.body)
+		if r := h.generate("gemini-2.5-flash", "during"); r.status != http.StatusOK {
+			t.Fatalf("request %d without the database: %d %s", i, r.status, r.body)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -170,7 +201,7 @@ func TestFaultDatabaseLostWhileRunning(t *testing.T) {
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "log writes to resume", func() bool {
+	testutil.Eventually(t, "log writes to resume", func() bool {
 		if r := h.generate("gemini-2.5-flash", "after"); r.status != http.StatusOK {
 			t.Fatalf("%d", r.status)
 		}
@@ -191,10 +222,7 @@ func TestFaultDatabaseLostWhileRunning(t *testing.T) {
 // With Redis gone, each instance keeps serving on its own; when it is back, state changes travel
 // between instances again without a restart.
 func TestFaultRedisLostAndBack(t *testing.T) {
-	raw := os.Getenv("GEMGATE_TEST_REDIS")
-	if raw == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
+	raw, prefix := testutil.Redis(t)
 	leakCheck(t)
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -203,9 +231,6 @@ func TestFaultRedisLostAndBack(t *testing.T) {
 	proxy := faultproxy.Start(t, u.Host)
 	viaProxy := *u
 	viaProxy.Host = proxy.Addr()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "gemgate-fault-" + hex.EncodeToString(b[:])
 	keys := goodKey(0) + "," + goodKey(1) + "," + goodKey(2)
 	a := newHarness(t, fakeupstream.Config{}, map[string]string{"REDIS_URL": viaProxy.String(), "REDIS_PREFIX": prefix, "API_KEYS": keys})
 	bEnv := map[string]string{"REDIS_URL": raw, "REDIS_PREFIX": prefix, "API_KEYS": keys,
@@ -223,7 +248,7 @@ func TestFaultRedisLostAndBack(t *testing.T) {
 		return func() bool { k, _ := a.app.Pool.Lookup(key); return len(k.Cooldowns()) == 1 }
 	}
 	coolOnB(goodKey(0))
-	eventually(t, "A to learn B's cooldown", cooledOnA(goodKey(0)))
+	testutil.Eventually(t, "A to learn B's cooldown", cooledOnA(goodKey(0)))
 
 	proxy.Cut()
 	for i := range 5 {
@@ -236,14 +261,13 @@ func TestFaultRedisLostAndBack(t *testing.T) {
 	}
 	// News published while A was cut off is lost (the database and the periodic reload make up for
 	// it); news published after A is back in arrives.
-	deadline := time.Now().Add(10 * time.Second)
-	for !cooledOnA(goodKey(1))() {
-		if time.Now().After(deadline) {
-			t.Fatal("A never heard from B again after Redis came back")
+	testutil.Eventually(t, "A to hear from B again after Redis came back", func() bool {
+		if cooledOnA(goodKey(1))() {
+			return true
 		}
-		coolOnB(goodKey(1))
-		time.Sleep(200 * time.Millisecond)
-	}
+		coolOnB(goodKey(1)) // again: until A has resubscribed, B's news is lost
+		return false
+	})
 }
 
 // SIGTERM in the middle of 100 streams, by the shutdown path serve uses: every stream either
@@ -263,13 +287,18 @@ func TestFaultShutdownDuringStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half the streams finish within the grace period; the others hang upstream until cut.
+	// Every stream waits upstream after its first event. Once the shutdown has begun, half are let go and
+	// finish within the grace period; the others hang until cut.
 	var seen sync.Map
 	var next atomic.Int64
+	release := make(chan struct{})
 	fake.SetStreamHook(func(ctx context.Context, event int) {
 		idx, _ := seen.LoadOrStore(ctx, next.Add(1))
 		if idx.(int64)%2 == 0 {
-			time.Sleep(100 * time.Millisecond)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
 			return
 		}
 		<-ctx.Done()
@@ -336,7 +365,17 @@ func TestFaultShutdownDuringStreams(t *testing.T) {
 	for range streams {
 		<-firstEvents
 	}
-	if err := api.Shutdown(srv, 2*time.Second, a.AbortUpstream); err != nil {
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- api.Shutdown(srv, 2*time.Second, a.AbortUpstream) }()
+	testutil.Eventually(t, "the shutdown to close the listener", func() bool {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	if err := <-shutdown; err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 	if err := a.Close(); err != nil {

@@ -45,6 +45,7 @@ func keysOf(h *harness, action string) []string {
 }
 
 func TestFilesUploadThenGenerateWithTheSameKey(t *testing.T) {
+	t.Parallel()
 	h := filesHarness(t)
 	ctx := context.Background()
 	c := genaiClient(t, h, clientToken)
@@ -136,6 +137,7 @@ func checkFileRow(t *testing.T, h *harness, name, key string) {
 }
 
 func TestFilesUploadURLAndRestart(t *testing.T) {
+	t.Parallel()
 	h := filesHarness(t)
 	start := map[string]string{"x-goog-api-key": clientToken, "X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
 		"X-Goog-Upload-Header-Content-Type": "text/plain", "X-Goog-Upload-Header-Content-Length": "5"}
@@ -170,6 +172,7 @@ func TestFilesUploadURLAndRestart(t *testing.T) {
 }
 
 func TestFilesCleanupDeletesExpired(t *testing.T) {
+	t.Parallel()
 	h := filesHarness(t)
 	ctx := context.Background()
 	c := genaiClient(t, h, clientToken)

@@ -14,6 +14,7 @@ import (
 // ?k%65y=TOKEN authenticated in the handler but carried no limits (the grant binder looked for a literal
 // "key=").
 func TestManagedTokenLimitsHoldForEverySpelling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"TIMEZONE": "UTC"})
 	pro := h.createToken(map[string]any{"name": "pro-only", "models": []string{"gemini-2.5-pro"}, "daily_quota": 1})
 	enc := url.QueryEscape(pro.Token)
@@ -45,6 +46,7 @@ func TestManagedTokenLimitsHoldForEverySpelling(t *testing.T) {
 // Two different tokens in one request cannot be told apart: refused, in each API's shape, and never
 // sent upstream, even when one of them is valid.
 func TestTwoDifferentTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	limited := h.createToken(map[string]any{"name": "limited", "models": []string{"gemini-2.5-pro"}})
 	calls := h.fake.TotalCalls()
@@ -90,6 +92,7 @@ func (h *harness) loginAs(token, xff string) result {
 // writing a fresh address into the header gets no fresh budget; with a trusted proxy in front, a flood
 // of wrong tokens from many addresses never locks out the admin who brings the right one.
 func TestLoginThrottleTrustsOnlyTrustedProxies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	for i := range 5 {
 		if r := h.loginAs("wrong-token-guess", fmt.Sprintf("198.51.100.%d", i)); r.status != http.StatusSeeOther {

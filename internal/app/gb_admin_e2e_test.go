@@ -12,6 +12,7 @@ import (
 // TestGeminiBalanceAdminRoutes: the admin calls Gemini Balance's scripts and pages make answer with
 // its shapes, authenticated like every admin route.
 func TestGeminiBalanceAdminRoutes(t *testing.T) {
+	t.Parallel()
 	bad := "AIzaSyBad" + strings.Repeat("0", 26) + "-invalid"
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{
 		"API_KEYS": goodKey(0) + "," + goodKey(1) + "," + bad, "MAX_FAILURES": "1", "MAX_RETRIES": "0",

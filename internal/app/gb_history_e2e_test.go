@@ -14,6 +14,7 @@ import (
 // TZ=Asia/Shanghai, with an empty AUTH_TOKEN and a Vertex key) shows its request history at the right times, and in
 // the statistics too, counted once however often gemgate starts.
 func TestGeminiBalanceHistoryInStatistics(t *testing.T) {
+	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)

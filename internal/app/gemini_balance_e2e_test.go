@@ -35,6 +35,7 @@ func (l *lockedBuffer) String() string {
 // TestGeminiBalanceAdoptedInPlace starts gemgate on the database Gemini Balance left, with nothing but
 // its database setting: settings, tokens and history carry over, and no full key is shown.
 func TestGeminiBalanceAdoptedInPlace(t *testing.T) {
+	t.Parallel()
 	fake := fakeupstream.New(fakeupstream.Config{})
 	up := httptest.NewServer(fake)
 	defer up.Close()

@@ -19,9 +19,11 @@ import (
 	"github.com/gemgate/gemgate/internal/upstream"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 func TestHealthNeedsNoToken(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	r := h.do("GET", "/health", nil, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), "healthy") {
@@ -30,6 +32,7 @@ func TestHealthNeedsNoToken(t *testing.T) {
 }
 
 func TestRotationSpreadsCallsEvenly(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2), goodKey(3)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ",")})
 	for i := range 40 {
@@ -45,6 +48,7 @@ func TestRotationSpreadsCallsEvenly(t *testing.T) {
 }
 
 func TestTokenPlacesAndRefusals(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	path := "/v1beta/models/gemini-2.5-flash:generateContent"
 	for name, hdr := range map[string]map[string]string{
@@ -75,6 +79,7 @@ func TestTokenPlacesAndRefusals(t *testing.T) {
 }
 
 func TestKeyTravelsInHeaderAndBodyPassesThroughUnchanged(t *testing.T) {
+	t.Parallel()
 	// SHOW_THINKING_PROCESS would add includeThoughts (TestNativeHonoursChatSettings); here nothing may be added.
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0), "SHOW_THINKING_PROCESS": "false"})
 	body := `{"contents":[{"role":"user","parts":[{"text":"faithful"}]}],"toolConfig":{"functionCallingConfig":{"mode":"NONE"}},` +
@@ -101,6 +106,7 @@ func TestKeyTravelsInHeaderAndBodyPassesThroughUnchanged(t *testing.T) {
 }
 
 func TestSafetySettingsAddedOnlyWhenAbsent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0)})
 	h.generate("gemini-2.5-flash", "hi")
 	rec, _ := h.fake.LastRequest()
@@ -125,6 +131,7 @@ func TestSafetySettingsAddedOnlyWhenAbsent(t *testing.T) {
 }
 
 func TestInvalidKeyIsRetriedAwayAndDisabled(t *testing.T) {
+	t.Parallel()
 	bad := "AIzaSyBad000000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": bad + "," + goodKey(0), "MAX_FAILURES": "3"})
@@ -148,6 +155,7 @@ func TestInvalidKeyIsRetriedAwayAndDisabled(t *testing.T) {
 }
 
 func TestRateLimitedKeyCoolsDownForThatModelOnly(t *testing.T) {
+	t.Parallel()
 	limited := "AIzaSyLimited0000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{limited: fakeupstream.RateLimitMinute}},
 		map[string]string{"API_KEYS": limited + "," + goodKey(0), "MAX_FAILURES": "1"})
@@ -183,6 +191,7 @@ func TestRateLimitedKeyCoolsDownForThatModelOnly(t *testing.T) {
 }
 
 func TestDailyQuotaKeyWaitsForPacificMidnight(t *testing.T) {
+	t.Parallel()
 	daily := "AIzaSyDaily00000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{daily: fakeupstream.RateLimitDay}},
 		map[string]string{"API_KEYS": daily + "," + goodKey(0)})
@@ -206,6 +215,7 @@ func TestDailyQuotaKeyWaitsForPacificMidnight(t *testing.T) {
 }
 
 func TestAllKeysCoolingAnswers429WithRetryAfter(t *testing.T) {
+	t.Parallel()
 	a, b := "AIzaSyLimitedA000000000000000000000000", "AIzaSyLimitedB000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{RetryDelay: "40s", Keys: map[string]fakeupstream.Behavior{
 		a: fakeupstream.RateLimitMinute, b: fakeupstream.RateLimitMinute}}, map[string]string{"API_KEYS": a + "," + b})
@@ -249,6 +259,7 @@ func TestAllKeysCoolingAnswers429WithRetryAfter(t *testing.T) {
 }
 
 func TestAllKeysFailingReturnsGoogleErrorWithoutLeakingKey(t *testing.T) {
+	t.Parallel()
 	suspended := "AIzaSySuspended00000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{suspended: fakeupstream.Suspended}},
 		map[string]string{"API_KEYS": suspended})
@@ -273,6 +284,7 @@ func TestAllKeysFailingReturnsGoogleErrorWithoutLeakingKey(t *testing.T) {
 }
 
 func TestMaxRetriesZeroMeansOneAttempt(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	behaviors := map[string]fakeupstream.Behavior{}
 	for _, k := range keys {
@@ -296,6 +308,7 @@ func TestMaxRetriesZeroMeansOneAttempt(t *testing.T) {
 }
 
 func TestClientErrorsAreNotRetriedNorBlamed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MAX_FAILURES": "1"})
 	r := h.generate("no-such-model", "hi")
 	r.googleError(t, 404)
@@ -310,6 +323,7 @@ func TestClientErrorsAreNotRetriedNorBlamed(t *testing.T) {
 }
 
 func TestBadInputGetsGoogleErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MAX_REQUEST_BODY_MB": "1"})
 	base := "/v1beta/models/gemini-2.5-flash"
 	h.do("POST", base+":generateContent", `{"contents": [`, tokenHeader).googleError(t, 400)
@@ -328,6 +342,7 @@ func TestBadInputGetsGoogleErrors(t *testing.T) {
 }
 
 func TestCountTokensAndEmbeddings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	r := h.do("POST", "/v1beta/models/gemini-2.5-flash:countTokens", hello("count these tokens please"), tokenHeader)
 	if r.status != 200 || r.json(t)["totalTokens"].(float64) < 1 {
@@ -350,6 +365,7 @@ func TestCountTokensAndEmbeddings(t *testing.T) {
 }
 
 func TestModelsListAndGet(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	r := h.do("GET", "/v1beta/models", nil, tokenHeader)
 	if r.status != 200 {
@@ -375,6 +391,7 @@ func TestModelsListAndGet(t *testing.T) {
 }
 
 func TestStreamEventsArriveOneByOne(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3}, nil)
 	firstSeen := make(chan struct{})
 	var hookCalls atomic.Int32
@@ -431,6 +448,7 @@ func TestStreamEventsArriveOneByOne(t *testing.T) {
 }
 
 func TestStreamRetriedBeforeFirstByteOnly(t *testing.T) {
+	t.Parallel()
 	over := "AIzaSyOver0000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{over: fakeupstream.Overloaded}},
 		map[string]string{"API_KEYS": over + "," + goodKey(0)})
@@ -454,6 +472,7 @@ func TestStreamRetriedBeforeFirstByteOnly(t *testing.T) {
 }
 
 func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 5}, nil)
 	release := make(chan struct{})
 	h.fake.SetStreamHook(func(ctx context.Context, event int) {
@@ -475,11 +494,12 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() == 1 })
+	testutil.Eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() == 1 })
 	close(release)
 }
 
 func TestCustomHeadersReachUpstream(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"CUSTOM_HEADERS": `{"X-Team":"blue"}`})
 	h.generate("gemini-2.5-flash", "hi")
 	rec, _ := h.fake.LastRequest()
@@ -489,6 +509,7 @@ func TestCustomHeadersReachUpstream(t *testing.T) {
 }
 
 func TestDeadProxyFailsOverToNextProxy(t *testing.T) {
+	t.Parallel()
 	var proxied atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxied.Add(1)
@@ -516,6 +537,7 @@ func TestDeadProxyFailsOverToNextProxy(t *testing.T) {
 }
 
 func TestEmptyAnswerRetriedOnAnotherKey(t *testing.T) {
+	t.Parallel()
 	empty := "AIzaSyEmpty000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{empty: fakeupstream.Empty}},
 		map[string]string{"API_KEYS": empty + "," + goodKey(0), "MAX_FAILURES": "1"})
@@ -536,6 +558,7 @@ func TestEmptyAnswerRetriedOnAnotherKey(t *testing.T) {
 }
 
 func TestOverloadedModelTripsTheBreaker(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	behaviors := map[string]fakeupstream.Behavior{}
 	for _, k := range keys {

@@ -198,16 +198,3 @@ func answerText(t *testing.T, r result) string {
 	}
 	return resp.Candidates[0].Content.Parts[len(resp.Candidates[0].Content.Parts)-1].Text
 }
-
-// eventually polls cond until it holds or a generous deadline passes (for effects that happen after a
-// response, such as upstream cancellation).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -1,16 +1,11 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"net/http/httptest"
-	"os"
 	"testing"
 
-	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // Daily caps are used here rather than per-minute ones: a test must not depend on which minute of the
@@ -20,6 +15,7 @@ import (
 // keys serve two requests; the third is refused by gemgate itself, with Retry-After, without a call to
 // Google, while other models go on. The panel's key list shows the counts.
 func TestKeyCapsSkipKeysBeforeGoogleSays429(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`})
 	for i := range 2 {
 		if r := h.generate("gemini-2.5-flash", "hi"); r.status != 200 {
@@ -60,30 +56,17 @@ func TestKeyCapsSkipKeysBeforeGoogleSays429(t *testing.T) {
 
 // TestKeyCapsSharedThroughRedis: requests one instance made count against the caps on the other.
 func TestKeyCapsSharedThroughRedis(t *testing.T) {
-	url := os.Getenv("GEMGATE_TEST_REDIS")
-	if url == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	a := newHarness(t, fakeupstream.Config{}, map[string]string{
-		"REDIS_URL": url, "REDIS_PREFIX": "gemgate-test-" + hex.EncodeToString(b[:]),
-		"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`,
-	})
-	other, err := app.New(context.Background(), app.Options{Env: a.env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvB := httptest.NewServer(other.Handler)
-	t.Cleanup(func() { srvB.Close(); other.Close() })
-	bh := &harness{t: t, fake: a.fake, srv: srvB, app: other}
+	t.Parallel()
+	a := newHarness(t, fakeupstream.Config{}, withRedis(t, map[string]string{"KEY_MODEL_LIMITS": `{"gemini-2.5-flash": "0/1"}`}))
+	bh := a.second()
+	other := bh.app
 
 	for range 2 {
 		if r := a.generate("gemini-2.5-flash", "hi"); r.status != 200 {
 			t.Fatalf("A: %d %s", r.status, r.body)
 		}
 	}
-	eventually(t, "B to learn A's counts", func() bool {
+	testutil.Eventually(t, "B to learn A's counts", func() bool {
 		for _, k := range other.Pool.Keys() {
 			if u := other.Pool.UsageOf(k); len(u) != 1 || u[0].Day != 1 {
 				return false

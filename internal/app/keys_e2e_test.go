@@ -9,6 +9,7 @@ import (
 )
 
 func TestKeyAdminAddVerifyEnableDisableExportDelete(t *testing.T) {
+	t.Parallel()
 	bad := "AIzaSyBad000000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": goodKey(0)})
@@ -72,6 +73,7 @@ func TestKeyAdminAddVerifyEnableDisableExportDelete(t *testing.T) {
 }
 
 func TestModelKeyTagsAndSharedProjectCooldowns(t *testing.T) {
+	t.Parallel()
 	paid, free1, free2 := goodKey(0), goodKey(1), goodKey(2)
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{
 		"API_KEYS":       paid + "," + free1 + "," + free2,
@@ -124,6 +126,7 @@ func TestModelKeyTagsAndSharedProjectCooldowns(t *testing.T) {
 }
 
 func TestRecheckJobRevivesKeysThatWorkAgain(t *testing.T) {
+	t.Parallel()
 	bad, manual := "AIzaSyBad000000000000000000000000000000", goodKey(1)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": bad + "," + goodKey(0) + "," + manual})

@@ -14,6 +14,7 @@ import (
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const liveModel = "gemini-2.0-flash-exp" // a model the fake serves bidiGenerateContent for
@@ -117,7 +118,7 @@ func TestLiveSessionStreamsBothWaysThroughThePool(t *testing.T) {
 func liveLogRow(t *testing.T, h *harness) logs.RequestLog {
 	t.Helper()
 	var row logs.RequestLog
-	eventually(t, "the Live session's request log row", func() bool {
+	testutil.Eventually(t, "the Live session's request log row", func() bool {
 		h.flushLogs()
 		var reqs struct {
 			Logs []logs.RequestLog `json:"logs"`

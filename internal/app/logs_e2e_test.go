@@ -141,6 +141,7 @@ func dumpTables(t *testing.T, db *sql.DB) (string, map[string]int) {
 // log line holds any of them in full; the request log tells each call's retry story and the error log
 // has a row, with masked key and key id, per failed attempt.
 func TestLogsE2ENoSecretsAnywhere(t *testing.T) {
+	t.Parallel()
 	invalid := "AIzaSyInvalid" + strings.Repeat("1", 26)
 	limited := "AIzaSyLimited" + strings.Repeat("2", 26)
 	otherToken := "team-b-token-with-no-known-shape"
@@ -367,6 +368,7 @@ func TestLogsE2ENoSecretsAnywhere(t *testing.T) {
 
 // The admin API deletes one row, a selection, or everything, and finds an error row by key and time.
 func TestLogsAdminDeletesAndLookup(t *testing.T) {
+	t.Parallel()
 	limited := "AIzaSyLimited" + strings.Repeat("3", 26)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{limited: fakeupstream.RateLimitMinute}},
 		map[string]string{"API_KEYS": limited + "," + goodKey(0)})
@@ -448,6 +450,7 @@ func escapeMask(s string) string { return strings.NewReplacer("…", "%E2%80%A6"
 // The database dies in the middle of a load: every request still succeeds, and the lost log rows are
 // counted, in the writer and in /metrics.
 func TestLogsSurviveDeadDatabase(t *testing.T) {
+	t.Parallel()
 	h, _ := newLoggedHarness(t, fakeupstream.Config{}, nil)
 	var wg sync.WaitGroup
 	failures := make(chan string, 1000)
@@ -492,6 +495,7 @@ func TestLogsSurviveDeadDatabase(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{goodKey(1): fakeupstream.RateLimitMinute}}, nil)
 	for range 4 {
 		h.generate("gemini-2.5-flash", "hi")
@@ -555,6 +559,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // Close writes what the log buffer holds: no request that was accepted for logging is lost when
 // gemgate stops.
 func TestLogsWrittenOnClose(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	for i := range 30 {
 		if r := h.generate("gemini-2.5-flash", fmt.Sprint("bye ", i)); r.status != 200 {

@@ -54,11 +54,11 @@ func (a *App) wireMedia(exec *upstream.Executor, backoff func(int) time.Duration
 	snap := a.Settings.Current()
 	maxFailures := config.MaxFailures.Get(snap)
 	m := &Media{exec: exec}
-	m.Local = imagehost.NewLocal(a.Store.DB(), a.Store.Rebind)
+	m.Local = imagehost.NewLocal(a.Store)
 	m.Images = &imagehost.Host{Settings: a.Settings.Current, Local: m.Local, Logger: a.Logger}
 	m.Files = &files.Handler{Exec: exec, Settings: a.Settings.Current,
-		Store: files.NewStore(a.Store.DB(), a.Store.Rebind), Logger: a.Logger}
-	m.Resources = resources.NewRegistry(a.Store.DB(), a.Store.Rebind)
+		Store: files.NewStore(a.Store), Logger: a.Logger}
+	m.Resources = resources.NewRegistry(a.Store)
 	m.Resources.Files = m.Files.Store.Owner
 	m.Resources.FindFiles = m.Files.Store.Find
 	m.Files.Owners = m.Resources

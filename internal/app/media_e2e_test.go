@@ -62,6 +62,7 @@ func fetchPNG(t *testing.T, link string) *http.Response {
 }
 
 func TestImagesGenerateWithPaidKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"PAID_KEY": paidKey})
 	c := h.openAIClient("/v1/")
 	ctx := context.Background()
@@ -115,6 +116,7 @@ func TestImagesGenerateWithPaidKey(t *testing.T) {
 }
 
 func TestImagesGenerateWithoutPaidKeyUsesPool(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	r := h.do("POST", "/hf/v1/images/generations", map[string]any{"prompt": "block me", "response_format": "b64_json"},
 		map[string]string{"Authorization": "Bearer " + clientToken})
@@ -130,6 +132,7 @@ func TestImagesGenerateWithoutPaidKeyUsesPool(t *testing.T) {
 var markdownImage = regexp.MustCompile(`!\[([^\]]*)\]\(([^)]+)\)`)
 
 func TestImageChatModelOnBothOpenAIRoutes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"PAID_KEY": paidKey})
 	for _, prefix := range []string{"/v1", "/openai/v1"} {
 		resp, err := chatE2EClient(h, prefix).Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -170,6 +173,7 @@ func TestImageChatModelOnBothOpenAIRoutes(t *testing.T) {
 }
 
 func TestChatImagesHostedLocally(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"IMAGE_MODELS": `["gemini-2.0-flash-exp"]`})
 	resp, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gemini-2.0-flash-exp-image",
@@ -206,6 +210,7 @@ func TestChatImagesHostedLocally(t *testing.T) {
 }
 
 func TestChatImageUploadFailureKeepsImageInline(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"IMAGE_MODELS": `["gemini-2.0-flash-exp"]`,
 		"UPLOAD_PROVIDER": "cloudflare_imgbed", "CLOUDFLARE_IMGBED_URL": "http://127.0.0.1:1/upload", "CLOUDFLARE_IMGBED_AUTH_CODE": "x"})
 	resp, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -235,6 +240,7 @@ func wavInfo(t *testing.T, b []byte) (rate, channels, bits int, data []byte) {
 }
 
 func TestSpeechWAV(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"TTS_VOICE_NAME": "Puck", "TTS_SPEED": "slow"})
 	c := h.openAIClient("/v1/")
 	resp, err := c.Audio.Speech.New(context.Background(), openai.AudioSpeechNewParams{
@@ -287,6 +293,7 @@ func TestSpeechWAV(t *testing.T) {
 }
 
 func TestNativeTTSPassesThrough(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	single := `{"voiceConfig":{"prebuiltVoiceConfig":{"voiceName":"Kore"}}}`
 	multi := `{"multiSpeakerVoiceConfig":{"speakerVoiceConfigs":[` +

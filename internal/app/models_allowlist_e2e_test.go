@@ -11,6 +11,7 @@ import (
 // TestModelListsFollowTheTokensAllowList: a token allowed one model lists that model (and its
 // variants) on every API, not fifteen it would get 404 for; other tokens still see everything.
 func TestModelListsFollowTheTokensAllowList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"SEARCH_MODELS": `["gemini-2.5-flash"]`})
 	one := h.createToken(map[string]any{"name": "one-model", "models": []string{"gemini-2.5-flash"}})
 

@@ -25,6 +25,7 @@ func (h *harness) upstreamBody() map[string]any {
 // TestNativeHonoursChatSettings: the settings GB users set for chat (thinking shown, code execution,
 // URL context, search links, stream optimizer) act on the native routes too, as additions only.
 func TestNativeHonoursChatSettings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 2}, map[string]string{
 		"TOOLS_CODE_EXECUTION_ENABLED": "true", "URL_CONTEXT_ENABLED": "true", "SHOW_THINKING_PROCESS": "true",
 		"STREAM_OPTIMIZER_ENABLED": "true", "STREAM_MIN_DELAY": "0", "STREAM_MAX_DELAY": "0",
@@ -118,6 +119,7 @@ func TestNativeHonoursChatSettings(t *testing.T) {
 
 // TestNativeSettingsOff: with the settings off nothing is added to a native request.
 func TestNativeSettingsOff(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"SHOW_THINKING_PROCESS": "false", "SHOW_SEARCH_LINK": "false"})
 	if r := h.generate("gemini-2.5-flash", "hello"); r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)

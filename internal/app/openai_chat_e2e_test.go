@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/fakeupstream"
+	"github.com/gemgate/gemgate/internal/testutil"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
@@ -67,6 +68,7 @@ func chatParams(model, text string) openai.ChatCompletionNewParams {
 }
 
 func TestChatPlainCompletion(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	client := chatE2EClient(h, "/v1")
 	resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
@@ -109,6 +111,7 @@ func TestChatPlainCompletion(t *testing.T) {
 }
 
 func TestChatSamplingOptionsReachGemini(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := chatParams("gemini-2.5-flash", "hi")
 	params.Temperature = openai.Float(0)
@@ -134,6 +137,7 @@ func TestChatSamplingOptionsReachGemini(t *testing.T) {
 }
 
 func TestChatMaxTokensFinishIsLength(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := chatParams("gemini-2.5-flash", "a long question about everything")
 	params.MaxTokens = openai.Int(2)
@@ -147,6 +151,7 @@ func TestChatMaxTokensFinishIsLength(t *testing.T) {
 }
 
 func TestChatStreamWithUsage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 4}, nil)
 	params := chatParams("gemini-2.5-flash", "stream this answer please")
 	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
@@ -192,6 +197,7 @@ func TestChatStreamWithUsage(t *testing.T) {
 }
 
 func TestChatStreamEventsArriveOneByOne(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3}, nil)
 	firstSeen := make(chan struct{})
 	h.fake.SetStreamHook(func(ctx context.Context, event int) {
@@ -223,6 +229,7 @@ func TestChatStreamEventsArriveOneByOne(t *testing.T) {
 }
 
 func TestChatStreamCutEndsWithErrorEvent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3, Keys: map[string]fakeupstream.Behavior{goodKey(0): fakeupstream.StreamCut}},
 		map[string]string{"API_KEYS": goodKey(0)})
 	r := h.do("POST", "/v1/chat/completions", `{"model":"gemini-2.5-flash","stream":true,"messages":[{"role":"user","content":"cut me off"}]}`,
@@ -240,6 +247,7 @@ func TestChatStreamCutEndsWithErrorEvent(t *testing.T) {
 }
 
 func TestChatToolCallRoundTrip(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	client := chatE2EClient(h, "/v1")
 	params := chatParams("gemini-2.5-flash", "call get_weather")
@@ -302,6 +310,7 @@ func chatSent(t *testing.T, h *harness) map[string]any {
 }
 
 func TestChatStreamedToolCall(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := chatParams("gemini-2.5-flash", "call lookup")
 	params.Tools = []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
@@ -324,6 +333,7 @@ func TestChatStreamedToolCall(t *testing.T) {
 }
 
 func TestChatImageInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := openai.ChatCompletionNewParams{Model: "gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{
 		openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
@@ -345,6 +355,7 @@ func TestChatImageInput(t *testing.T) {
 }
 
 func TestChatImageURLRefusedForPrivateAddress(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := openai.ChatCompletionNewParams{Model: "gemini-2.5-flash", Messages: []openai.ChatCompletionMessageParamUnion{
 		openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
@@ -363,6 +374,7 @@ func TestChatImageURLRefusedForPrivateAddress(t *testing.T) {
 }
 
 func TestChatJSONSchemaOutput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	schema := map[string]any{
 		"type":                 "object",
@@ -389,6 +401,7 @@ func TestChatJSONSchemaOutput(t *testing.T) {
 }
 
 func TestChatErrorsAreOpenAIShaped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MAX_REQUEST_BODY_MB": "1"})
 	client := chatE2EClient(h, "/v1")
 	bearer := map[string]string{"Authorization": "Bearer " + clientToken}
@@ -434,6 +447,7 @@ type chatErrorShape struct {
 }
 
 func TestChatAllKeysRateLimitedIs429(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{UnknownKeys: fakeupstream.RateLimitMinute}, nil)
 	_, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), chatParams("gemini-2.5-flash", "hi"))
 	// Every key waits out Google's 37 s: longer than a client should sleep, so the 429 says to give up
@@ -448,6 +462,7 @@ func TestChatAllKeysRateLimitedIs429(t *testing.T) {
 }
 
 func TestChatReasoningContent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := chatParams("gemini-2.5-flash", "think first")
 	params.ReasoningEffort = shared.ReasoningEffortLow
@@ -486,6 +501,7 @@ func TestChatReasoningContent(t *testing.T) {
 }
 
 func TestChatThoughtsDroppedWhenNotShown(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"SHOW_THINKING_PROCESS": "false"})
 	resp, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), chatParams("gemini-2.5-flash", "hi"))
 	if err != nil {
@@ -497,6 +513,7 @@ func TestChatThoughtsDroppedWhenNotShown(t *testing.T) {
 }
 
 func TestChatSeveralChoices(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	params := chatParams("gemini-2.5-flash", "two please")
 	params.N = openai.Int(2)
@@ -528,6 +545,7 @@ func TestChatSeveralChoices(t *testing.T) {
 }
 
 func TestChatHFPrefix(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	resp, err := chatE2EClient(h, "/hf/v1").Chat.Completions.New(context.Background(), chatParams("gemini-2.5-flash", "via hf"))
 	if err != nil || resp.Choices[0].Message.Content != "echo: via hf" {
@@ -536,6 +554,7 @@ func TestChatHFPrefix(t *testing.T) {
 }
 
 func TestChatBlockedPrompt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	client := chatE2EClient(h, "/v1")
 	resp, err := client.Chat.Completions.New(context.Background(), chatParams("gemini-2.5-flash", "block me"))
@@ -560,6 +579,7 @@ func TestChatBlockedPrompt(t *testing.T) {
 }
 
 func TestChatImageModelReturnsMarkdownImage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"IMAGE_MODELS": `["gemini-2.0-flash-exp"]`})
 	resp, err := chatE2EClient(h, "/v1").Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
 		Model:    "gemini-2.0-flash-exp-image",
@@ -579,6 +599,7 @@ func TestChatImageModelReturnsMarkdownImage(t *testing.T) {
 }
 
 func TestChatFakeStreamViaAdminSetting(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{Latency: 1300 * time.Millisecond}, nil)
 	r := h.do("PUT", "/api/config", map[string]any{"FAKE_STREAM_ENABLED": true, "FAKE_STREAM_EMPTY_DATA_INTERVAL_SECONDS": 1}, adminHeader)
 	if r.status != 200 {
@@ -621,6 +642,7 @@ func TestChatFakeStreamViaAdminSetting(t *testing.T) {
 }
 
 func TestChatClientDisconnectCancelsUpstream(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3}, nil)
 	release := make(chan struct{})
 	defer close(release)
@@ -640,5 +662,5 @@ func TestChatClientDisconnectCancelsUpstream(t *testing.T) {
 	}
 	stream.Close()
 	cancel()
-	eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() > 0 })
+	testutil.Eventually(t, "the upstream stream to be cancelled", func() bool { return h.fake.Cancelled() > 0 })
 }

@@ -49,6 +49,7 @@ func modelIDs(t *testing.T, c openai.Client) []string {
 }
 
 func TestOpenAIModelList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"THINKING_MODELS": `["gemini-2.5-flash"]`})
 	c := h.openAIClient("/v1/")
 	ids := modelIDs(t, c)
@@ -89,6 +90,7 @@ func TestOpenAIModelList(t *testing.T) {
 }
 
 func TestOpenAIEmbeddingsFloatAndBase64(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MODEL_ALIASES": `{"text-embedding-3-small":"gemini-embedding-001"}`})
 	c := h.openAIClient("/v1/")
 	ctx := context.Background()
@@ -153,6 +155,7 @@ func TestOpenAIEmbeddingsFloatAndBase64(t *testing.T) {
 }
 
 func TestPassthroughChat(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3}, map[string]string{"API_KEYS": goodKey(0)})
 	var sent [][]byte
 	c := h.openAIClient("/openai/v1/", captureBodies(&sent))
@@ -203,6 +206,7 @@ func TestPassthroughChat(t *testing.T) {
 }
 
 func TestPassthroughModelsAndEmbeddings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := h.openAIClient("/openai/v1/")
 	ids := modelIDs(t, c)
@@ -221,6 +225,7 @@ func TestPassthroughModelsAndEmbeddings(t *testing.T) {
 }
 
 func TestPassthroughErrorsBecomeOpenAIErrors(t *testing.T) {
+	t.Parallel()
 	bad0, bad1 := "AIzaSyBad000000000000000000000000000000", "AIzaSyBad000000000000000000000000000001"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad0: fakeupstream.Invalid, bad1: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": bad0 + "," + bad1})
@@ -257,6 +262,7 @@ func TestPassthroughErrorsBecomeOpenAIErrors(t *testing.T) {
 }
 
 func TestNativeDerivedModels(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"THINKING_MODELS": `["gemini-2.5-flash"]`})
 	r := h.do("GET", "/v1beta/models", nil, tokenHeader)
 	var list struct {
@@ -312,6 +318,7 @@ func TestNativeDerivedModels(t *testing.T) {
 }
 
 func TestURLNormalization(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	bearer := map[string]string{"Authorization": "Bearer " + clientToken}
 	embed := `{"model":"text-embedding-004","input":"hi"}`

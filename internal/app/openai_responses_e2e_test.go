@@ -18,6 +18,7 @@ func responsesClient(h *harness) openai.Client {
 }
 
 func TestResponsesPlain(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := responsesClient(h)
 	resp, err := c.Responses.New(context.Background(), responses.ResponseNewParams{
@@ -41,6 +42,7 @@ func TestResponsesPlain(t *testing.T) {
 }
 
 func TestResponsesStreamed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := responsesClient(h)
 	stream := c.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{
@@ -83,6 +85,7 @@ func TestResponsesStreamed(t *testing.T) {
 }
 
 func TestResponsesFunctionCallRoundTrip(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	c := responsesClient(h)
 	ctx := context.Background()
@@ -125,6 +128,7 @@ func TestResponsesFunctionCallRoundTrip(t *testing.T) {
 }
 
 func TestResponsesStatelessAndToolErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	auth := map[string]string{"Authorization": "Bearer " + clientToken}
 	for body, want := range map[string]string{

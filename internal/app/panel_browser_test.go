@@ -18,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const (
@@ -171,6 +172,7 @@ func (b *browserRun) js(expr string) chromedp.Action[chromedp.Void] {
 // key by verifying it, change a setting and see it applied, meet the unsaved-changes warning, filter the
 // error log (where a hostile model name must stay text), switch to Chinese and log out.
 func TestPanelInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": goodKey(0)})
@@ -178,7 +180,7 @@ func TestPanelInBrowser(t *testing.T) {
 
 	// A request whose model name is markup leaves an error log entry that the logs page must show as text.
 	h.generate(url.PathEscape(hostileModel), "hi")
-	waitLong(t, "the error log entry of the hostile model", func() bool {
+	testutil.Eventually(t, "the error log entry of the hostile model", func() bool {
 		r := h.do("GET", "/api/logs/errors?limit=5", nil, adminHeader)
 		return r.status == 200 && strings.Contains(string(r.body), `\u003cimg src=x`)
 	})
@@ -232,7 +234,7 @@ func TestPanelInBrowser(t *testing.T) {
 	b.wait("the unsaved-changes bar", `document.getElementById('savebar').dataset.dirty === 'true' && document.getElementById('dirty-state').textContent.startsWith('1 unsaved')`)
 	b.shot("05-config-unsaved")
 	b.run("try to leave", chromedp.Click(chromedp.CSS(`nav a[href="/keys"]`)))
-	eventually(t, "a beforeunload prompt", func() bool {
+	testutil.Eventually(t, "a beforeunload prompt", func() bool {
 		_, dialogs := ev.snapshot()
 		return len(dialogs) > 0 && strings.HasPrefix(dialogs[0], "beforeunload")
 	})
@@ -245,7 +247,7 @@ func TestPanelInBrowser(t *testing.T) {
 	}
 	b.run("save", chromedp.Click(chromedp.ID("save")))
 	b.wait("saved", `document.getElementById('savebar').dataset.dirty === 'false'`)
-	eventually(t, "MAX_RETRIES applied without restart", func() bool { return config.MaxRetries.Get(h.app.Settings.Current()) == 5 })
+	testutil.Eventually(t, "MAX_RETRIES applied without restart", func() bool { return config.MaxRetries.Get(h.app.Settings.Current()) == 5 })
 	if r := h.do("GET", "/api/config?detailed=1", nil, adminHeader); !strings.Contains(string(r.body), `"name":"MAX_RETRIES","value":5,"source":"database"`) {
 		t.Fatalf("GET /api/config does not show the saved value: %s", r.body)
 	}
@@ -320,6 +322,7 @@ func (b *browserRun) login() {
 // model picker fed by the model list, selects of a list of maps, the revert button, and a server-side
 // error shown at its field.
 func TestPanelSettingsWidgets(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	b := &browserRun{t: t, ctx: ctx, ev: ev, dir: screenshots(t), base: h.srv.URL}
@@ -370,6 +373,16 @@ func TestPanelSettingsWidgets(t *testing.T) {
 	if config.AuthToken.Get(h.app.Settings.Current()) != adminToken {
 		t.Fatal("the admin token changed")
 	}
+
+	// An image host's settings show only while UPLOAD_PROVIDER names that host (shown_when in the schema).
+	b.run("open the image settings", chromedp.Click(chromedp.CSS(`#config-tabs [data-group="image"]`)), chromedp.WaitVisible(chromedp.ID("setting-LOCAL_IMAGE_TTL_HOURS")))
+	if !evalIn[bool](b, `document.getElementById('setting-SMMS_SECRET_TOKEN').hidden`) {
+		t.Fatal("SM.MS settings shown while UPLOAD_PROVIDER=local")
+	}
+	b.run("choose SM.MS", chromedp.SetValue(chromedp.ID("f-UPLOAD_PROVIDER"), "smms"),
+		b.js(`document.getElementById('f-UPLOAD_PROVIDER').dispatchEvent(new Event('change'))`))
+	b.wait("the SM.MS token shown, the local settings hidden",
+		`!document.getElementById('setting-SMMS_SECRET_TOKEN').hidden && document.getElementById('setting-LOCAL_IMAGE_TTL_HOURS').hidden`)
 	exceptions, _ := ev.snapshot()
 	if len(exceptions) > 0 {
 		t.Fatalf("script errors: %q", exceptions)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // panelSession is a browser's login: the session cookie and the page's CSRF token.
@@ -107,18 +109,6 @@ func (h *harness) expiredSession() panelSession {
 	return panelSession{cookie: "gemgate_session=" + id, csrf: csrf}
 }
 
-// waitLong is eventually with room for a busy CI machine, for what goes through the batched log writer.
-func waitLong(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // concrete turns a route pattern into a request line: {name} parameters become "1".
 func concrete(pattern string) (method, path string) {
 	method, path, _ = strings.Cut(pattern, " ")
@@ -128,6 +118,7 @@ func concrete(pattern string) (method, path string) {
 // Every admin route, whoever registered it, wants a live session (and for changes its CSRF token) or
 // the admin token; nothing else gets through.
 func TestAdminRoutesNeedAuthorization(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	s := h.login()
 	expired := h.expiredSession()
@@ -166,6 +157,7 @@ func TestAdminRoutesNeedAuthorization(t *testing.T) {
 
 // Changing AUTH_TOKEN (here through the API, as another admin might) ends every panel session.
 func TestPanelSessionsEndWithTokenChange(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	s := h.login()
 	r := h.do("PUT", "/api/config", map[string]any{"AUTH_TOKEN": "sk-new-admin-token-0000000000000000"}, s.header(s.csrf))
@@ -184,11 +176,12 @@ func TestPanelSessionsEndWithTokenChange(t *testing.T) {
 // escapes it, and no page renders it as markup (the pages show log data through textContent only,
 // which the browser test checks).
 func TestHostileLogContentsStayData(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	s := h.login()
 	h.generate(url.PathEscape(hostileModel), "hi")
 	var list result
-	waitLong(t, "the error log entry", func() bool {
+	testutil.Eventually(t, "the error log entry", func() bool {
 		list = h.do("GET", "/api/logs/errors?model="+url.QueryEscape(hostileModel), nil, s.header(""))
 		return list.status == 200 && strings.Contains(string(list.body), `"total":1`)
 	})
@@ -211,6 +204,7 @@ func TestHostileLogContentsStayData(t *testing.T) {
 }
 
 func TestPanelKeyRoutes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": goodKey(0) + "," + goodKey(1) + "," + badKey})
 	h.do("POST", "/api/keys/verify", map[string]any{"ids": []string{secret.ID(badKey)}}, adminHeader)
@@ -256,6 +250,7 @@ func TestPanelKeyRoutes(t *testing.T) {
 }
 
 func TestPanelConfigRoutes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MAX_RETRIES": "4", "PAID_KEY": "AIzaSyPaid0000000000000000000000000000"})
 	h.do("PUT", "/api/config", map[string]any{"MAX_RETRIES": 6}, adminHeader)
 	schema := h.do("GET", "/api/config/schema", nil, adminHeader)
@@ -284,7 +279,7 @@ func TestPanelConfigRoutes(t *testing.T) {
 	if _, shown := paid["env_value"]; shown || paid["env_set"] != true || strings.Contains(string(schema.body), "AIzaSyPaid") {
 		t.Fatalf("the schema shows a secret: %v", paid)
 	}
-	if byName["SAFETY_SETTINGS"]["item_options"] == nil || byName["TEST_MODEL"]["widget"] != "model" || byName["SMMS_SECRET_TOKEN"]["provider"] != "smms" {
+	if byName["SAFETY_SETTINGS"]["item_options"] == nil || byName["TEST_MODEL"]["widget"] != "model" || !reflect.DeepEqual(byName["SMMS_SECRET_TOKEN"]["shown_when"], map[string]any{"setting": "UPLOAD_PROVIDER", "value": "smms"}) {
 		t.Fatal("widget hints are missing")
 	}
 	// Secrets stay masked until asked for by name.
@@ -304,6 +299,7 @@ func TestPanelConfigRoutes(t *testing.T) {
 // Proxy checks go through the proxy to BASE_URL's host, name the proxy without its password, and
 // bound each check.
 func TestProxyCheck(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	var mu sync.Mutex
 	var seen []string
@@ -341,6 +337,7 @@ func TestProxyCheck(t *testing.T) {
 
 // The panel answers its own paths only; anything else keeps the API's JSON 404.
 func TestPanelLeavesOtherPathsAlone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	for _, path := range []string{"/nope", "/keys/extra", "/config.json", "/logs/1"} {
 		r := h.doNoRedirect("GET", path, "", nil)

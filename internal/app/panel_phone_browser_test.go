@@ -200,6 +200,7 @@ func (b *browserRun) checkChinese(where string, fragments []string) {
 // calls counted apart, and on Chinese pages (and their dialogs) no English string of the catalogue.
 // With GEMGATE_DOCS_SCREENSHOTS set it writes the README's screenshots to docs/img.
 func TestPanelPhonesAndLanguages(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	limited := "AIzaSyLimited00000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid, limited: fakeupstream.RateLimitMinute}},
@@ -297,6 +298,7 @@ func TestPanelPhonesAndLanguages(t *testing.T) {
 // toasts that cover no button; and a change of the admin token that ends on the login page without a
 // "leave site?" prompt.
 func TestPanelRoundTwo(t *testing.T) {
+	t.Parallel()
 	ctx, ev := newBrowser(t)
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{badKey: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": strings.Join([]string{goodKey(0), goodKey(1), badKey}, ",")})

@@ -38,6 +38,7 @@ func decodedLeak(body []byte, secret string) bool {
 // Issue 15, item 3: an upstream that sends the key back JSON-escaped in an error message, or plainly
 // inside a 200 stream, never gets it to a client, on any API.
 func TestHostileUpstreamCannotLeakTheKey(t *testing.T) {
+	t.Parallel()
 	key := goodKey(0)
 	hostile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -23,6 +23,7 @@ func countRows(t *testing.T, db *sql.DB, table string) int {
 // tokens, on random paths and model names, write at most a few sample rows per minute and source, and
 // every one of them is still counted, by reason.
 func TestRefusedFloodIsCountedNotStored(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	db := h.app.Store.DB()
 	before := map[string]int{}
@@ -76,6 +77,7 @@ func TestRefusedFloodIsCountedNotStored(t *testing.T) {
 // LOG_MAX_ROWS: the log tables keep a size budget; the trim job removes the oldest rows past it and
 // the logs status (and page) says so.
 func TestLogTablesKeepTheirBudget(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"LOG_MAX_ROWS": "100"})
 	for range 130 {
 		h.generate("gemini-2.5-flash", "hi")

@@ -44,6 +44,7 @@ func openAIAs(token string) map[string]string {
 // Managed client tokens: names, on/off, expiry, model allow-list and daily quota, each refusal in the
 // shape of the API it was sent to, and the usage per token in the statistics.
 func TestClientTokensLifecycle(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"TIMEZONE": "UTC"})
 	limited := h.createToken(map[string]any{"name": "alice", "models": []string{"gemini-2.5-*"}, "daily_quota": 3})
 	if !strings.HasPrefix(limited.Token, "sk-") || len(limited.Token) < 40 {
@@ -151,6 +152,7 @@ func TestClientTokensLifecycle(t *testing.T) {
 // With ENCRYPTION_KEY, no secret is in the database in plain text; the same database needs the key to
 // start; and a database from before the key is encrypted at the first start with it.
 func TestSecretsEncryptedAtRest(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	plainTok := h.createToken(map[string]any{"name": "before"})
 	if r := h.generate("gemini-2.5-flash", "hi"); r.status != 200 {
@@ -256,6 +258,7 @@ func openRaw(t *testing.T, path string) *store.Store {
 // for gemgate itself and FRAME_ANCESTORS: by default the Hugging Face Space page, not every Space
 // (any *.hf.space app could otherwise frame the panel).
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	frame := "frame-ancestors 'self' https://huggingface.co"
 	check := func(r result, what string, page bool) {
@@ -304,6 +307,7 @@ func TestSecurityHeaders(t *testing.T) {
 // CORS lets browser chat clients call the API with their token in a header, and never offers
 // credentials: the admin cookie must not be usable from another site.
 func TestCORSNeverAllowsCredentials(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	origin := map[string]string{"Origin": "https://evil.example"}
 	for _, c := range []struct{ method, path string }{
@@ -334,6 +338,7 @@ func TestCORSNeverAllowsCredentials(t *testing.T) {
 
 // Login throttling as a browser meets it: after the free attempts, even the right token waits.
 func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	attempt := func(token string) result {
 		page := h.do("GET", "/", nil, nil)
@@ -361,6 +366,7 @@ func TestLoginRateLimited(t *testing.T) {
 // Every API that fetches a URL from a request goes through the SSRF guard: an address inside the
 // server's network is refused before any byte is fetched, and Google is never called.
 func TestSSRFGuardOnEveryURLFetch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	hit := make(chan string, 8)
 	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

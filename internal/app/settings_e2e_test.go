@@ -22,6 +22,7 @@ func settingOf(t *testing.T, h *harness, name string) map[string]any {
 }
 
 func TestSavedSettingSurvivesRestartAndWinsOverEnv(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"MAX_FAILURES": "7", "TEST_MODEL": "from-env"})
 	if s := settingOf(t, h, "MAX_FAILURES"); s["value"].(float64) != 7 || s["source"] != "database" {
 		t.Fatalf("first start must store env values: %v", s)
@@ -45,6 +46,7 @@ func TestSavedSettingSurvivesRestartAndWinsOverEnv(t *testing.T) {
 }
 
 func TestSettingsUpdateIsValidatedAndLive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	for _, bad := range []map[string]any{
 		{"MAX_RETRIES": "many"},
@@ -77,6 +79,7 @@ func TestSettingsUpdateIsValidatedAndLive(t *testing.T) {
 }
 
 func TestSecretsMaskedInAdminAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, nil)
 	body := string(h.do("GET", "/api/config", nil, adminHeader).body)
 	if strings.Contains(body, goodKey(0)) || strings.Contains(body, clientToken) || strings.Contains(body, adminToken) {
@@ -88,6 +91,7 @@ func TestSecretsMaskedInAdminAPI(t *testing.T) {
 }
 
 func TestKeyStateSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	bad := "AIzaSyBad000000000000000000000000000000"
 	h := newHarness(t, fakeupstream.Config{Keys: map[string]fakeupstream.Behavior{bad: fakeupstream.Invalid}},
 		map[string]string{"API_KEYS": bad + "," + goodKey(0)})
@@ -100,6 +104,7 @@ func TestKeyStateSurvivesRestart(t *testing.T) {
 }
 
 func TestGoGenAISDK(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{StreamChunks: 3}, nil)
 	ctx := context.Background()
 	client, err := genai.NewClient(ctx, &genai.ClientConfig{

@@ -28,6 +28,7 @@ func wavBytes() []byte {
 // TestSpeechToTextWithTheOpenAISDK: /v1/audio/transcriptions and /v1/audio/translations answer the
 // official SDK in every response format, through a Gemini model that gets the audio inline.
 func TestSpeechToTextWithTheOpenAISDK(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"TRANSCRIPTION_MODEL": "gemini-2.5-flash"})
 	c := h.openAIClient("/v1")
 	ctx := context.Background()

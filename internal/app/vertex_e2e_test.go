@@ -23,6 +23,7 @@ func vertexHarness(t *testing.T, keys string) *harness {
 }
 
 func TestVertexExpressUsesItsOwnKeysAndRetries(t *testing.T) {
+	t.Parallel()
 	h := vertexHarness(t, vertexBad+","+vertexGood)
 	r := h.do("POST", "/vertex-express/v1beta/models/gemini-2.5-flash:generateContent?key="+clientToken, hello("hi vertex"), nil)
 	if r.status != 200 || answerText(t, r) != "echo: hi vertex" {
@@ -61,6 +62,7 @@ func TestVertexExpressUsesItsOwnKeysAndRetries(t *testing.T) {
 }
 
 func TestVertexExpressSettingChanges(t *testing.T) {
+	t.Parallel()
 	h := vertexHarness(t, "")
 	r := h.do("POST", "/vertex-express/v1beta/models/gemini-2.5-flash:generateContent", hello("x"), tokenHeader)
 	if r.googleError(t, 503); !strings.Contains(string(r.body), "VERTEX_API_KEYS") {

@@ -1,17 +1,12 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"net/http/httptest"
-	"os"
 	"testing"
 
-	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 type keyList struct {
@@ -27,6 +22,7 @@ type keyList struct {
 // listed, verified, added and enabled through the admin API with ?pool=vertex (the keys page's pool
 // switch), without touching the Gemini keys.
 func TestVertexKeysManagedLikeGeminiKeys(t *testing.T) {
+	t.Parallel()
 	h := vertexHarness(t, vertexBad+","+vertexGood)
 	if r := h.do("POST", "/vertex-express/v1beta/models/gemini-2.5-flash:generateContent", hello("hi"), tokenHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -82,28 +78,16 @@ func TestVertexKeysManagedLikeGeminiKeys(t *testing.T) {
 
 // TestVertexKeyStateSharedThroughRedis: a Vertex key one instance disables is skipped by the other.
 func TestVertexKeyStateSharedThroughRedis(t *testing.T) {
-	url := os.Getenv("GEMGATE_TEST_REDIS")
-	if url == "" {
-		t.Skip("GEMGATE_TEST_REDIS not set")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	a := newHarness(t, fakeupstream.Config{KeysByName: true}, map[string]string{
-		"REDIS_URL": url, "REDIS_PREFIX": "gemgate-test-" + hex.EncodeToString(b[:]), "VERTEX_API_KEYS": vertexBad + "," + vertexGood,
-	})
+	t.Parallel()
+	a := newHarness(t, fakeupstream.Config{KeysByName: true}, withRedis(t, map[string]string{"VERTEX_API_KEYS": vertexBad + "," + vertexGood}))
 	if r := a.do("PUT", "/api/config", map[string]any{"VERTEX_EXPRESS_BASE_URL": a.up.URL + "/v1beta1/publishers/google"}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	other, err := app.New(context.Background(), app.Options{Env: a.env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvB := httptest.NewServer(other.Handler)
-	t.Cleanup(func() { srvB.Close(); other.Close() })
+	other := a.second().app
 	if r := a.do("POST", "/api/keys/disable?pool=vertex", map[string]any{"ids": []string{secret.ID(vertexGood)}}, adminHeader); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	eventually(t, "B to learn the Vertex key is disabled", func() bool {
+	testutil.Eventually(t, "B to learn the Vertex key is disabled", func() bool {
 		k, ok := other.Media.VertexPool.Lookup(vertexGood)
 		return ok && k.Disabled()
 	})

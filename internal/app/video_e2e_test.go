@@ -16,6 +16,7 @@ import (
 // that started it and the video downloads through that key, whatever the round robin would pick; token
 // B can neither poll it nor download the video. Driven through Google's own SDK.
 func TestVideoOperationsAndDownloadsStayWithTheirKey(t *testing.T) {
+	t.Parallel()
 	keys := []string{goodKey(0), goodKey(1), goodKey(2)}
 	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": strings.Join(keys, ","),
 		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`})

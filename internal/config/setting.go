@@ -71,6 +71,12 @@ type Def struct {
 	// items); its error is prefixed with the setting's name.
 	Check func(v any) error
 
+	// How the admin form shows it, beyond the widget of its kind.
+	Widget      string              // e.g. "keys", "model", "models", "map"
+	Suggestions []string            // values offered, not enforced
+	ItemOptions map[string][]string // the choices of each field of a list of maps
+	ShownWhen   *When               // shown only while another setting has a value
+
 	index int
 }
 
@@ -91,6 +97,27 @@ func Checked(fn func(v any) error) Option { return func(d *Def) { d.Check = fn }
 
 // Range restricts a numeric setting to [lo, hi].
 func Range(lo, hi float64) Option { return func(d *Def) { d.Min, d.Max = &lo, &hi } }
+
+// When is a condition on another setting's value.
+type When struct {
+	Setting string `json:"setting"`
+	Value   string `json:"value"`
+}
+
+// Widget names the admin form's widget for a setting that needs more than the one of its kind.
+func Widget(name string) Option { return func(d *Def) { d.Widget = name } }
+
+// Suggest offers values in the admin form without restricting the setting to them.
+func Suggest(values ...string) Option { return func(d *Def) { d.Suggestions = values } }
+
+// ItemOptions lists the choices of each field of a list-of-maps setting in the admin form.
+func ItemOptions(fields map[string][]string) Option { return func(d *Def) { d.ItemOptions = fields } }
+
+// ShownWhen shows a setting in the admin form only while on has the given value (e.g. an image host's
+// credentials while UPLOAD_PROVIDER names that host).
+func ShownWhen(on Setting[string], value string) Option {
+	return func(d *Def) { d.ShownWhen = &When{Setting: on.Name(), Value: value} }
+}
 
 // AtLeast restricts a numeric setting to values >= lo.
 func AtLeast(lo float64) Option { return func(d *Def) { d.Min = &lo } }

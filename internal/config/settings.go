@@ -9,6 +9,31 @@ package config
 // the default rather than a broken value.
 func required() Option { return func(d *Def) { d.NonEmpty = true } }
 
+// The image hosts UPLOAD_PROVIDER names.
+const (
+	ProviderLocal            = "local"
+	ProviderSMMS             = "smms"
+	ProviderPicGo            = "picgo"
+	ProviderCloudflareImgbed = "cloudflare_imgbed"
+	ProviderAliyunOSS        = "aliyun_oss"
+)
+
+// GeminiVoices are the prebuilt voices of Gemini's speech models.
+var GeminiVoices = []string{
+	"Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe", "Enceladus",
+	"Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi", "Laomedeia", "Achernar",
+	"Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia",
+	"Sadaltager", "Sulafat",
+}
+
+// HarmCategories and HarmThresholds are the values Gemini accepts in safetySettings.
+var (
+	HarmCategories = []string{"HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+		"HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"}
+	HarmThresholds = []string{"OFF", "BLOCK_NONE", "BLOCK_ONLY_HIGH", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_LOW_AND_ABOVE",
+		"HARM_BLOCK_THRESHOLD_UNSPECIFIED"}
+)
+
 // Server and database: bootstrap settings, read from env only (except PUBLIC_URL).
 var (
 	Host = define("HOST", "0.0.0.0", GroupServer,
@@ -100,22 +125,22 @@ var (
 var (
 	APIKeys = define("API_KEYS", []string{}, GroupAPI,
 		`Gemini API keys to rotate over, e.g. ["AIzaSy...1","AIzaSy...2"] or AIzaSy...1,AIzaSy...2.`,
-		`轮询使用的 Gemini API 密钥，例如 ["AIzaSy...1","AIzaSy...2"] 或 AIzaSy...1,AIzaSy...2。`, Secret())
+		`轮询使用的 Gemini API 密钥，例如 ["AIzaSy...1","AIzaSy...2"] 或 AIzaSy...1,AIzaSy...2。`, Secret(), Widget("keys"))
 	AllowedTokens = define("ALLOWED_TOKENS", []string{}, GroupAPI,
 		"Tokens clients use to call gemgate: the API key a client SDK is configured with.",
-		"客户端调用 gemgate 时使用的令牌，即在客户端 SDK 中填写的 API 密钥。", Secret())
+		"客户端调用 gemgate 时使用的令牌，即在客户端 SDK 中填写的 API 密钥。", Secret(), Widget("tokens"))
 	AuthToken = define("AUTH_TOKEN", "", GroupAPI,
 		"Admin token for the web panel (also accepted as a client token). Generated when unset on first start, and printed at every start until someone logs in with it (Gemini Balance used the first ALLOWED_TOKENS entry instead; an adopted Gemini Balance database whose AUTH_TOKEN is empty keeps that rule, with a warning).",
-		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成，并在有人用它登录之前每次启动都打印到控制台（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值；接管的 Gemini Balance 数据库中 AUTH_TOKEN 为空时沿用该规则，并给出警告）。", Secret())
+		"管理后台令牌（也可作为客户端令牌）。首次启动未设置时会自动生成，并在有人用它登录之前每次启动都打印到控制台（Gemini Balance 则使用 ALLOWED_TOKENS 的第一个值；接管的 Gemini Balance 数据库中 AUTH_TOKEN 为空时沿用该规则，并给出警告）。", Secret(), Widget("token"))
 	BaseURL = define("BASE_URL", "https://generativelanguage.googleapis.com/v1beta", GroupAPI,
 		"Gemini REST base URL; point it at a relay (e.g. https://my-relay.example.com/v1beta) to hide this server's IP.",
 		"Gemini 接口地址；可指向自建中转（如 https://my-relay.example.com/v1beta）以隐藏服务器 IP。", required())
 	CustomHeaders = define("CUSTOM_HEADERS", map[string]string{}, GroupAPI,
 		`Extra headers added to every upstream call, as a JSON object, e.g. {"X-Relay-Token":"abc"}.`,
-		`添加到每个上游请求的额外请求头，JSON 对象格式，例如 {"X-Relay-Token":"abc"}。`, Secret())
+		`添加到每个上游请求的额外请求头，JSON 对象格式，例如 {"X-Relay-Token":"abc"}。`, Secret(), Widget("map"))
 	VertexAPIKeys = define("VERTEX_API_KEYS", []string{}, GroupAPI,
 		"Vertex AI Express API keys, used by the /vertex-express routes (JSON array or comma separated).",
-		"Vertex AI Express 密钥，供 /vertex-express 路由使用（JSON 数组或逗号分隔）。", Secret())
+		"Vertex AI Express 密钥，供 /vertex-express 路由使用（JSON 数组或逗号分隔）。", Secret(), Widget("secret-list"))
 	VertexExpressBaseURL = define("VERTEX_EXPRESS_BASE_URL", "https://aiplatform.googleapis.com/v1beta1/publishers/google", GroupAPI,
 		"Vertex AI Express REST base URL.", "Vertex AI Express 接口地址。", required())
 	URLNormalizationEnabled = define("URL_NORMALIZATION_ENABLED", false, GroupAPI,
@@ -140,7 +165,7 @@ var (
 		"失败后换密钥重试的次数；0 表示只尝试一次（Gemini Balance 的计数包含首次尝试）。", Range(0, 100))
 	Proxies = define("PROXIES", []string{}, GroupAPI,
 		"Outbound proxies, e.g. socks5://user:pass@1.2.3.4:1080 (http://, https:// or socks5://); empty means direct connections.",
-		"出站代理，例如 socks5://user:pass@1.2.3.4:1080（支持 http://、https://、socks5://）；留空则直连。", Secret())
+		"出站代理，例如 socks5://user:pass@1.2.3.4:1080（支持 http://、https://、socks5://）；留空则直连。", Secret(), Widget("proxies"))
 	ProxiesConsistentHash = define("PROXIES_USE_CONSISTENCY_HASH_BY_API_KEY", true, GroupAPI,
 		"Pin each key to one proxy (stable across restarts); a dead proxy fails over to the next one. Off: a random proxy per call.",
 		"按密钥固定使用同一代理（重启后不变）；代理不可用时自动换下一个。关闭则每次随机选择代理。")
@@ -153,18 +178,18 @@ var (
 var (
 	TestModel = define("TEST_MODEL", "gemini-2.5-flash-lite", GroupModels,
 		"Model used to verify keys; a cheap, fast model keeps checks inexpensive.",
-		"验证密钥时使用的模型；选用便宜快速的模型可降低检测成本。", required())
+		"验证密钥时使用的模型；选用便宜快速的模型可降低检测成本。", required(), Widget("model"))
 	ImageModels = define("IMAGE_MODELS", []string{"gemini-2.0-flash-exp", "gemini-2.5-flash-image-preview"}, GroupModels,
 		"Models that also get a <model>-image variant, which asks for text and image output.",
-		"为这些模型额外提供 <模型>-image 变体，请求同时输出文字和图片。")
+		"为这些模型额外提供 <模型>-image 变体，请求同时输出文字和图片。", Widget("models"))
 	SearchModels = define("SEARCH_MODELS", []string{"gemini-2.5-flash", "gemini-2.5-pro"}, GroupModels,
 		"Models that also get a <model>-search variant with Google Search grounding.",
-		"为这些模型额外提供 <模型>-search 变体，启用 Google 搜索。")
+		"为这些模型额外提供 <模型>-search 变体，启用 Google 搜索。", Widget("models"))
 	FilteredModels = define("FILTERED_MODELS", []string{
 		"gemini-1.0-pro-vision-latest", "gemini-pro-vision", "chat-bison-001", "text-bison-001", "embedding-gecko-001",
 	}, GroupModels,
 		"Models hidden from the model lists and refused in requests.",
-		"从模型列表中隐藏并拒绝请求的模型。")
+		"从模型列表中隐藏并拒绝请求的模型。", Widget("models"))
 	ToolsCodeExecutionEnabled = define("TOOLS_CODE_EXECUTION_ENABLED", false, GroupModels,
 		"Add Gemini's code-execution tool to chat requests automatically, on every API (native Gemini, OpenAI, Responses, Anthropic), after the client's own tools; skipped where it cannot work (function declarations or calls, JSON output, media input, a cached context, -search, -image and -non-thinking models).",
 		"在所有接口（原生 Gemini、OpenAI、Responses、Anthropic）的对话请求中自动添加 Gemini 代码执行工具，附加在客户端自带的工具之后；在无法使用的场合跳过（函数声明或函数调用、JSON 输出、媒体输入、缓存上下文、-search、-image 及 -non-thinking 模型）。")
@@ -175,7 +200,7 @@ var (
 		"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash", "gemini-2.0-flash-live-001",
 	}, GroupModels,
 		"Models that get the URL-context tool when URL_CONTEXT_ENABLED is on.",
-		"开启 URL_CONTEXT_ENABLED 时添加网址上下文工具的模型。")
+		"开启 URL_CONTEXT_ENABLED 时添加网址上下文工具的模型。", Widget("models"))
 	ShowSearchLink = define("SHOW_SEARCH_LINK", true, GroupModels,
 		"Append the Google Search sources as Markdown links to the answers of -search models, on every API: OpenAI and Anthropic at the end of the text, native Gemini as one more text part (streamed or not).",
 		"在 -search 模型的回答末尾附上 Google 搜索来源链接（Markdown 格式），适用于所有接口：OpenAI 和 Anthropic 附在正文末尾，原生 Gemini 作为额外的文本部分（流式与非流式均适用）。")
@@ -184,13 +209,13 @@ var (
 		"请求并返回思考模型的思考过程（OpenAI 格式为 reasoning_content；Gemini 格式为标记 thought 的部分：除非客户端自己设置了 includeThoughts 或关闭了思考，否则会在 thinkingConfig 中添加 includeThoughts；Anthropic 客户端由其自身的 thinking 参数决定）。")
 	ThinkingModels = define("THINKING_MODELS", []string{}, GroupModels,
 		"Models that also get a <model>-non-thinking variant, which turns thinking off (the smallest budget where it cannot be off).",
-		"为这些模型额外提供 <模型>-non-thinking 变体，关闭思考（无法关闭的模型使用最小预算）。")
+		"为这些模型额外提供 <模型>-non-thinking 变体，关闭思考（无法关闭的模型使用最小预算）。", Widget("models"))
 	ThinkingBudgetMap = define("THINKING_BUDGET_MAP", map[string]float64{}, GroupModels,
 		`Thinking budget in tokens per model, as a JSON object, e.g. {"gemini-2.5-flash": 1024}; -1 lets the model decide, 0 turns thinking off where allowed.`,
-		`按模型设置的思考预算（token 数），JSON 对象格式，例如 {"gemini-2.5-flash": 1024}；-1 表示由模型自行决定，0 表示关闭思考（模型允许时）。`)
+		`按模型设置的思考预算（token 数），JSON 对象格式，例如 {"gemini-2.5-flash": 1024}；-1 表示由模型自行决定，0 表示关闭思考（模型允许时）。`, Widget("model-map"))
 	ModelAliases = define("MODEL_ALIASES", map[string]string{}, GroupModels,
 		`Your own model names, as a JSON object from the name clients use to a real (or derived) Gemini model, e.g. {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}. Aliases are listed by /v1/models.`,
-		`自定义模型名，JSON 对象，把客户端使用的名字映射到真实（或派生）的 Gemini 模型，例如 {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}。别名会出现在 /v1/models 列表中。`)
+		`自定义模型名，JSON 对象，把客户端使用的名字映射到真实（或派生）的 Gemini 模型，例如 {"gpt-4o": "gemini-2.5-pro", "fast": "gemini-2.5-flash-lite"}。别名会出现在 /v1/models 列表中。`, Widget("map"))
 	AnthropicModelMap = define("ANTHROPIC_MODEL_MAP", map[string]string{
 		"opus": "gemini-2.5-pro", "sonnet": "gemini-2.5-flash", "haiku": "gemini-2.5-flash-lite",
 	}, GroupModels,
@@ -198,7 +223,7 @@ var (
 		`Anthropic 客户端（Claude Code、Cline 等）请求 /v1/messages 时所用 Claude 模型名对应的 Gemini 模型：JSON 对象，键为模型名中的片段，值为 Gemini 模型（或别名）。例如 "claude-sonnet-4-5-20250929" 含有 "sonnet"，便由 "sonnet" 对应的模型处理；匹配多个时取最长的片段。本身已是 Gemini 模型或 MODEL_ALIASES 别名的名字按原样使用。`)
 	ModelKeyTags = define("MODEL_KEY_TAGS", map[string]string{}, GroupModels,
 		`Which keys may serve which models, as a JSON object from a model name or glob to comma separated key tags, e.g. {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}. Tag keys in the key list (tags, weight, project). Models that match nothing use every key.`,
-		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`)
+		`指定哪些密钥可以服务哪些模型：JSON 对象，键为模型名或通配符，值为逗号分隔的密钥标签，例如 {"gemini-2.5-pro*": "paid", "*flash*": "free,paid"}。在密钥列表中为密钥设置标签、权重和项目。未匹配的模型可使用所有密钥。`, Widget("map"))
 	KeyModelLimits = define("KEY_MODEL_LIMITS", map[string]string{}, GroupModels,
 		`Requests each key may make per minute and per day for a model, as a JSON object from a model name or glob to "RPM/RPD", e.g. {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"} (Google's free tier). A key at its cap is skipped for that model until the minute turns, or until midnight Pacific time for the day, instead of being sent on to collect a 429; counts are shared between instances through Redis. Models that match nothing have no cap. (gemgate only.)`,
 		`每个密钥对某个模型每分钟和每天可发出的请求数：JSON 对象，键为模型名或通配符，值为 "每分钟/每天"，例如 {"gemini-2.5-pro": "5/100", "gemini-2.5-flash*": "10/250"}（Google 免费层级）。达到上限的密钥在该模型上会被跳过，直到下一分钟，或按天计时到太平洋时间零点，而不是继续发送去换来 429；多实例时通过 Redis 共享计数。未匹配的模型不设上限。（gemgate 新增）`,
@@ -215,17 +240,17 @@ var (
 		{"category": "HARM_CATEGORY_CIVIC_INTEGRITY", "threshold": "BLOCK_NONE"},
 	}, GroupModels,
 		"Safety settings added to requests that carry none of their own (a client's own safetySettings are never replaced, unlike Gemini Balance).",
-		"为未自带安全设置的请求添加的 safetySettings（与 Gemini Balance 不同，客户端自带的不会被替换）。")
+		"为未自带安全设置的请求添加的 safetySettings（与 Gemini Balance 不同，客户端自带的不会被替换）。", Widget("safety"), ItemOptions(map[string][]string{"category": HarmCategories, "threshold": HarmThresholds}))
 )
 
 // Text to speech (tab TTS 配置).
 var (
 	TTSModel = define("TTS_MODEL", "gemini-2.5-flash-preview-tts", GroupTTS,
 		"Model used by the OpenAI-style /v1/audio/speech route, e.g. gemini-2.5-flash-preview-tts or gemini-2.5-pro-preview-tts.",
-		"OpenAI 格式 /v1/audio/speech 使用的模型，例如 gemini-2.5-flash-preview-tts 或 gemini-2.5-pro-preview-tts。", required())
+		"OpenAI 格式 /v1/audio/speech 使用的模型，例如 gemini-2.5-flash-preview-tts 或 gemini-2.5-pro-preview-tts。", required(), Widget("model"))
 	TTSVoiceName = define("TTS_VOICE_NAME", "Zephyr", GroupTTS,
 		"Gemini voice used when the request names no Gemini voice (OpenAI names such as alloy fall back to it), e.g. Zephyr, Puck, Kore.",
-		"请求未指定 Gemini 音色时使用的音色（alloy 等 OpenAI 音色名也会回退到此），例如 Zephyr、Puck、Kore。", required())
+		"请求未指定 Gemini 音色时使用的音色（alloy 等 OpenAI 音色名也会回退到此），例如 Zephyr、Puck、Kore。", required(), Widget("suggest"), Suggest(GeminiVoices...))
 	TTSSpeed = define("TTS_SPEED", "normal", GroupTTS,
 		"Speaking speed asked of the TTS model: slow, normal or fast.",
 		"要求 TTS 模型使用的语速：slow（慢）、normal（正常）或 fast（快）。", OneOf("slow", "normal", "fast"))
@@ -241,46 +266,46 @@ var (
 		"已开通结算的付费项目的 API 密钥，用于 Imagen 及 <CREATE_IMAGE_MODEL>-chat 模型。", Secret())
 	CreateImageModel = define("CREATE_IMAGE_MODEL", "imagen-3.0-generate-002", GroupImage,
 		"Imagen model for /v1/images/generations; it also names the chat model <model>-chat that draws the last message.",
-		"/v1/images/generations 使用的 Imagen 模型；同时提供以最后一条消息作图的对话模型 <模型>-chat。", required())
-	UploadProvider = define("UPLOAD_PROVIDER", "local", GroupImage,
+		"/v1/images/generations 使用的 Imagen 模型；同时提供以最后一条消息作图的对话模型 <模型>-chat。", required(), Widget("model"))
+	UploadProvider = define("UPLOAD_PROVIDER", ProviderLocal, GroupImage,
 		"Where generated images are stored for links: local (default: gemgate keeps and serves them itself, no image host needed; Gemini Balance defaulted to smms), smms, picgo, cloudflare_imgbed or aliyun_oss. Case does not matter.",
 		"生成图片的存放位置：local（默认，由 gemgate 自己保存并提供访问，无需图床；Gemini Balance 默认为 smms）、smms、picgo、cloudflare_imgbed 或 aliyun_oss。不区分大小写。",
-		OneOf("local", "smms", "picgo", "cloudflare_imgbed", "aliyun_oss"))
+		OneOf(ProviderLocal, ProviderSMMS, ProviderPicGo, ProviderCloudflareImgbed, ProviderAliyunOSS))
 	LocalImageTTLHours = define("LOCAL_IMAGE_TTL_HOURS", 72, GroupImage,
 		"Hours a locally stored image is kept before it is deleted (UPLOAD_PROVIDER=local). (gemgate only.)",
-		"本地保存的图片保留的小时数，到期删除（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", AtLeast(1))
+		"本地保存的图片保留的小时数，到期删除（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", AtLeast(1), ShownWhen(UploadProvider, ProviderLocal))
 	LocalImageMaxMB = define("LOCAL_IMAGE_MAX_MB", 10, GroupImage,
 		"Largest image stored locally, in MiB; a larger image is returned inline as a data: URL instead (UPLOAD_PROVIDER=local). (gemgate only.)",
-		"本地保存的单张图片上限（MiB）；更大的图片改为以 data: URL 内嵌返回（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", Range(1, 1024))
+		"本地保存的单张图片上限（MiB）；更大的图片改为以 data: URL 内嵌返回（UPLOAD_PROVIDER=local 时）。（gemgate 新增）", Range(1, 1024), ShownWhen(UploadProvider, ProviderLocal))
 	SMMSSecretToken = define("SMMS_SECRET_TOKEN", "", GroupImage,
-		"SM.MS API token (UPLOAD_PROVIDER=smms).", "SM.MS 图床 API 令牌（UPLOAD_PROVIDER=smms 时）。", Secret())
+		"SM.MS API token (UPLOAD_PROVIDER=smms).", "SM.MS 图床 API 令牌（UPLOAD_PROVIDER=smms 时）。", Secret(), ShownWhen(UploadProvider, ProviderSMMS))
 	PicGoAPIKey = define("PICGO_API_KEY", "", GroupImage,
-		"PicGo / Chevereto API key (UPLOAD_PROVIDER=picgo).", "PicGo / Chevereto 图床 API 密钥（UPLOAD_PROVIDER=picgo 时）。", Secret())
+		"PicGo / Chevereto API key (UPLOAD_PROVIDER=picgo).", "PicGo / Chevereto 图床 API 密钥（UPLOAD_PROVIDER=picgo 时）。", Secret(), ShownWhen(UploadProvider, ProviderPicGo))
 	PicGoAPIURL = define("PICGO_API_URL", "https://www.picgo.net/api/1/upload", GroupImage,
 		"PicGo / Chevereto upload URL; for a self-hosted server the key is sent as the key query parameter instead of the X-API-Key header.",
-		"PicGo / Chevereto 上传地址；自建服务时密钥以 key 查询参数而非 X-API-Key 请求头发送。", required())
+		"PicGo / Chevereto 上传地址；自建服务时密钥以 key 查询参数而非 X-API-Key 请求头发送。", required(), ShownWhen(UploadProvider, ProviderPicGo))
 	CloudflareImgbedURL = define("CLOUDFLARE_IMGBED_URL", "", GroupImage,
 		"CloudFlare-ImgBed upload endpoint, e.g. https://your-imgbed.pages.dev/upload (UPLOAD_PROVIDER=cloudflare_imgbed).",
-		"CloudFlare-ImgBed 上传地址，例如 https://your-imgbed.pages.dev/upload（UPLOAD_PROVIDER=cloudflare_imgbed 时）。")
+		"CloudFlare-ImgBed 上传地址，例如 https://your-imgbed.pages.dev/upload（UPLOAD_PROVIDER=cloudflare_imgbed 时）。", ShownWhen(UploadProvider, ProviderCloudflareImgbed))
 	CloudflareImgbedAuthCode = define("CLOUDFLARE_IMGBED_AUTH_CODE", "", GroupImage,
-		"CloudFlare-ImgBed upload auth code.", "CloudFlare-ImgBed 上传认证码。", Secret())
+		"CloudFlare-ImgBed upload auth code.", "CloudFlare-ImgBed 上传认证码。", Secret(), ShownWhen(UploadProvider, ProviderCloudflareImgbed))
 	CloudflareImgbedUploadFolder = define("CLOUDFLARE_IMGBED_UPLOAD_FOLDER", "", GroupImage,
 		"CloudFlare-ImgBed folder to upload into, e.g. gemini; empty means the root.",
-		"CloudFlare-ImgBed 上传目录，例如 gemini；留空为根目录。")
+		"CloudFlare-ImgBed 上传目录，例如 gemini；留空为根目录。", ShownWhen(UploadProvider, ProviderCloudflareImgbed))
 	OSSEndpoint = define("OSS_ENDPOINT", "", GroupImage,
 		"Aliyun OSS endpoint, e.g. oss-cn-hangzhou.aliyuncs.com (UPLOAD_PROVIDER=aliyun_oss).",
-		"阿里云 OSS 访问域名，例如 oss-cn-hangzhou.aliyuncs.com（UPLOAD_PROVIDER=aliyun_oss 时）。")
+		"阿里云 OSS 访问域名，例如 oss-cn-hangzhou.aliyuncs.com（UPLOAD_PROVIDER=aliyun_oss 时）。", ShownWhen(UploadProvider, ProviderAliyunOSS))
 	OSSEndpointInner = define("OSS_ENDPOINT_INNER", "", GroupImage,
 		"Aliyun OSS internal endpoint; kept for compatibility, Gemini Balance never used it either.",
-		"阿里云 OSS 内网域名；仅为兼容保留，Gemini Balance 同样未使用。")
+		"阿里云 OSS 内网域名；仅为兼容保留，Gemini Balance 同样未使用。", ShownWhen(UploadProvider, ProviderAliyunOSS))
 	OSSAccessKey = define("OSS_ACCESS_KEY", "", GroupImage,
-		"Aliyun OSS AccessKey ID.", "阿里云 OSS AccessKey ID。", Secret())
+		"Aliyun OSS AccessKey ID.", "阿里云 OSS AccessKey ID。", Secret(), ShownWhen(UploadProvider, ProviderAliyunOSS))
 	OSSAccessKeySecret = define("OSS_ACCESS_KEY_SECRET", "", GroupImage,
-		"Aliyun OSS AccessKey secret.", "阿里云 OSS AccessKey Secret。", Secret())
+		"Aliyun OSS AccessKey secret.", "阿里云 OSS AccessKey Secret。", Secret(), ShownWhen(UploadProvider, ProviderAliyunOSS))
 	OSSBucketName = define("OSS_BUCKET_NAME", "", GroupImage,
-		"Aliyun OSS bucket; uploaded images are made public-read.", "阿里云 OSS 存储桶名称；上传的图片设为公共读。")
+		"Aliyun OSS bucket; uploaded images are made public-read.", "阿里云 OSS 存储桶名称；上传的图片设为公共读。", ShownWhen(UploadProvider, ProviderAliyunOSS))
 	OSSRegion = define("OSS_REGION", "", GroupImage,
-		"Aliyun OSS region, e.g. cn-hangzhou.", "阿里云 OSS 地域，例如 cn-hangzhou。")
+		"Aliyun OSS region, e.g. cn-hangzhou.", "阿里云 OSS 地域，例如 cn-hangzhou。", ShownWhen(UploadProvider, ProviderAliyunOSS))
 )
 
 // Streaming (tab 流式输出).

@@ -17,7 +17,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const (
@@ -881,7 +884,7 @@ func TestCancelledStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		waitFor(t, func() bool { return f.fu.Cancelled() == i+1 })
+		testutil.Eventually(t, "the cancellation to be counted", func() bool { return f.fu.Cancelled() == i+1 })
 	}
 }
 
@@ -909,7 +912,7 @@ func TestClientLeavingDuringLatency(t *testing.T) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(testutil.GiveUp):
 			t.Fatalf("%s: latency ignored the departed client", tc.path)
 		}
 		if rec.Body.Len() != 0 {
@@ -918,17 +921,6 @@ func TestClientLeavingDuringLatency(t *testing.T) {
 		if got := fu.Cancelled() - before; got != map[bool]int{true: 1}[tc.counted] {
 			t.Errorf("%s: Cancelled grew by %d", tc.path, got)
 		}
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -949,18 +941,25 @@ func TestStreamCut(t *testing.T) {
 	}
 }
 
+// Latency comes before the first event and StreamInterval between events; on the bubble's clock both
+// are exact.
 func TestStreamPacing(t *testing.T) {
-	f := newFixture(t, Config{Latency: 40 * time.Millisecond, StreamInterval: 20 * time.Millisecond, StreamChunks: 3})
-	start := time.Now()
-	f.post(strmPath+"?alt=sse", helloBody)
-	if d := time.Since(start); d < 80*time.Millisecond {
-		t.Errorf("stream took %v, want latency + 2 intervals", d)
-	}
-	start = time.Now()
-	f.post(genPath, helloBody, withKey("x"))
-	if d := time.Since(start); d < 40*time.Millisecond {
-		t.Errorf("answer took %v, want at least the latency", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fu := New(Config{Latency: 40 * time.Millisecond, StreamInterval: 20 * time.Millisecond, StreamChunks: 3})
+		for _, tc := range []struct {
+			path string
+			want time.Duration
+		}{{strmPath + "?alt=sse", 80 * time.Millisecond}, {genPath, 40 * time.Millisecond}} {
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, tc.path, strings.NewReader(helloBody))
+			req.Header.Set("x-goog-api-key", goodKey)
+			rec := httptest.NewRecorder()
+			start := time.Now()
+			fu.ServeHTTP(rec, req)
+			if took := time.Since(start); rec.Code != http.StatusOK || took != tc.want {
+				t.Errorf("%s: %d after %v, want 200 after %v: %s", tc.path, rec.Code, took, tc.want, rec.Body)
+			}
+		}
+	})
 }
 
 func TestCountTokens(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSessionPathDropsKey(t *testing.T) {
+	t.Parallel()
 	id, path, err := sessionPath("https://generativelanguage.googleapis.com/upload/v1beta/files?key=AIzaSECRET&upload_id=ABC-def_1&upload_protocol=resumable")
 	if err != nil || id != "ABC-def_1" || path != "/upload/v1beta/files?upload_id=ABC-def_1&upload_protocol=resumable" {
 		t.Fatalf("%q %q %v", id, path, err)
@@ -22,6 +23,7 @@ func TestSessionPathDropsKey(t *testing.T) {
 }
 
 func TestDisplayName(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		`{"file":{"displayName":"a"}}`:  "a",
 		`{"file":{"display_name":"b"}}`: "b",
@@ -36,8 +38,9 @@ func TestDisplayName(t *testing.T) {
 }
 
 func TestStoreRecordsAndSessions(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		s := NewStore(st.DB(), st.Rebind)
+		s := NewStore(st)
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Second)
 		owner := secret.ID("token-a")

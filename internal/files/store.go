@@ -34,6 +34,11 @@ type Record struct {
 	legacyKey, legacyToken string
 }
 
+// owner is the record as an ownership record, with the ids gemgate's rows hold.
+func (r *Record) owner() *resources.Owner {
+	return &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires}
+}
+
 // Owned reports whether the client with token id ownerID uploaded the file.
 func (r *Record) Owned(ownerID string) bool {
 	if r.OwnerID != "" {
@@ -54,15 +59,10 @@ type Session struct {
 }
 
 // Store keeps file records and upload sessions in the database.
-type Store struct {
-	db     *sql.DB
-	rebind func(string) string
-}
+type Store struct{ st *store.Store }
 
-// NewStore uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
-func NewStore(db *sql.DB, rebind func(string) string) *Store {
-	return &Store{db: db, rebind: rebind}
-}
+// NewStore keeps its rows in st.
+func NewStore(st *store.Store) *Store { return &Store{st: st} }
 
 // ErrNotFound is a missing (or expired) record or session.
 var ErrNotFound = errors.New("not found")
@@ -75,10 +75,10 @@ func sessionHash(uploadID string) string {
 
 // SaveSession remembers an upload that has started.
 func (s *Store) SaveSession(ctx context.Context, uploadID string, sess Session, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO gg_upload_sessions
+	_, err := s.st.Exec(ctx, `INSERT INTO gg_upload_sessions
 		(id_hash, upload_url, key_id, owner_id, display_name, mime_type, size_bytes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		sessionHash(uploadID), sess.Path, sess.KeyID, sess.OwnerID, nullable(cut(sess.DisplayName, 255)), nullable(cut(sess.MimeType, 100)),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sessionHash(uploadID), sess.Path, sess.KeyID, sess.OwnerID, store.NullString(store.Clip(sess.DisplayName, 255)), store.NullString(store.Clip(sess.MimeType, 100)),
 		sess.SizeBytes, now.Unix(), sess.Expires.Unix())
 	if err != nil {
 		return fmt.Errorf("saving the upload session: %w", err)
@@ -92,8 +92,8 @@ func (s *Store) Session(ctx context.Context, uploadID string, now time.Time) (*S
 	var display, mt sql.NullString
 	var size sql.NullInt64
 	var expires int64
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT upload_url, key_id, owner_id, display_name, mime_type, size_bytes, expires_at
-		FROM gg_upload_sessions WHERE id_hash = ? AND expires_at > ?`), sessionHash(uploadID), now.Unix()).
+	err := s.st.QueryRow(ctx, `SELECT upload_url, key_id, owner_id, display_name, mime_type, size_bytes, expires_at
+		FROM gg_upload_sessions WHERE id_hash = ? AND expires_at > ?`, sessionHash(uploadID), now.Unix()).
 		Scan(&sess.Path, &sess.KeyID, &sess.OwnerID, &display, &mt, &size, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -107,32 +107,27 @@ func (s *Store) Session(ctx context.Context, uploadID string, now time.Time) (*S
 
 // DeleteSession forgets a finished upload.
 func (s *Store) DeleteSession(ctx context.Context, uploadID string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE id_hash = ?"), sessionHash(uploadID))
+	_, err := s.st.Exec(ctx, "DELETE FROM gg_upload_sessions WHERE id_hash = ?", sessionHash(uploadID))
 	return err
 }
 
 // Save records a finalized upload; a record of the same name (an upload repeated under a chosen name)
 // is replaced.
 func (s *Store) Save(ctx context.Context, r *Record) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM t_file_records WHERE name = ?", r.Name); err != nil {
+			return err
+		}
+		// api_key is NOT NULL in Gemini Balance's schema; it gets the masked key, never the key itself.
+		_, err := tx.Exec(ctx, `INSERT INTO t_file_records (name, display_name, mime_type, size_bytes, sha256_hash, state,
+			create_time, update_time, expiration_time, uri, api_key, user_token, upload_completed, key_id, owner_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+			store.Clip(r.Name, 255), store.NullString(store.Clip(r.DisplayName, 255)), store.Clip(r.MimeType, 100), r.SizeBytes, store.NullString(store.Clip(r.SHA256, 255)), r.State,
+			store.TimeArg(r.Created), store.TimeArg(r.Updated), store.TimeArg(r.Expires), store.Clip(r.URI, 500), r.KeyMasked, store.TimeArg(r.Updated),
+			r.KeyID, r.OwnerID)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), r.Name); err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	// api_key is NOT NULL in Gemini Balance's schema; it gets the masked key, never the key itself.
-	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO t_file_records (name, display_name, mime_type, size_bytes, sha256_hash, state,
-		create_time, update_time, expiration_time, uri, api_key, user_token, upload_completed, key_id, owner_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`),
-		cut(r.Name, 255), nullable(cut(r.DisplayName, 255)), cut(r.MimeType, 100), r.SizeBytes, nullable(cut(r.SHA256, 255)), r.State,
-		timeArg(r.Created), timeArg(r.Updated), timeArg(r.Expires), cut(r.URI, 500), r.KeyMasked, timeArg(r.Updated),
-		r.KeyID, r.OwnerID)
-	if err != nil {
-		return fmt.Errorf("saving the file record: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("saving the file record: %w", err)
 	}
 	return nil
@@ -141,7 +136,7 @@ func (s *Store) Save(ctx context.Context, r *Record) error {
 const recordColumns = `id, name, display_name, mime_type, size_bytes, sha256_hash, state, create_time, update_time,
 	expiration_time, uri, api_key, user_token, key_id, owner_id`
 
-func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
+func scanRecord(row store.Row) (*Record, error) {
 	var r Record
 	var display, sha, apiKey, token, keyID, ownerID sql.NullString
 	var created, updated, expires store.Time
@@ -162,8 +157,8 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 
 // Get returns the unexpired record of name (files/<id>).
 func (s *Store) Get(ctx context.Context, name string, now time.Time) (*Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE name = ? AND expiration_time > ?"),
-		name, timeArg(now)))
+	r, err := scanRecord(s.st.QueryRow(ctx, "SELECT "+recordColumns+" FROM t_file_records WHERE name = ? AND expiration_time > ?",
+		name, store.TimeArg(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -183,7 +178,7 @@ func (s *Store) Owner(ctx context.Context, name string, now time.Time) (*resourc
 	if err != nil {
 		return nil, err
 	}
-	o := &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires}
+	o := r.owner()
 	if o.KeyID == "" && r.legacyKey != "" {
 		o.KeyID = secret.ID(r.legacyKey)
 	}
@@ -197,27 +192,18 @@ func (s *Store) Owner(ctx context.Context, name string, now time.Time) (*resourc
 // client's (ownerID, or for Gemini Balance's rows the token itself).
 func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, limit int) ([]*Record, error) {
 	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
-	args := []any{timeArg(now)}
+	args := []any{store.TimeArg(now)}
 	if owner != nil {
 		q += " AND (owner_id = ? OR (owner_id IS NULL AND user_token = ?))"
 		args = append(args, owner.ID, owner.Token)
 	}
 	q += " ORDER BY id LIMIT ? OFFSET ?"
 	args = append(args, limit, offset)
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	out, err := store.All(ctx, s.st, scanRecord, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing files: %w", err)
 	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing files: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Find implements resources.FileFinder for the admin's views: the live files one key uploaded, or one
@@ -225,27 +211,22 @@ func (s *Store) List(ctx context.Context, now time.Time, owner *Owner, offset, l
 // expire within two days of the migration.
 func (s *Store) Find(ctx context.Context, f resources.Filter, now time.Time, limit int) ([]*resources.Owner, error) {
 	q := "SELECT " + recordColumns + " FROM t_file_records WHERE expiration_time > ?"
-	args := []any{timeArg(now)}
+	args := []any{store.TimeArg(now)}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}} {
 		if c.val != "" {
 			q += " AND " + c.col + " = ?"
 			args = append(args, c.val)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+" ORDER BY id DESC LIMIT ?"), append(args, limit)...)
+	recs, err := store.All(ctx, s.st, scanRecord, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("finding files: %w", err)
 	}
-	defer rows.Close()
 	var out []*resources.Owner
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("finding files: %w", err)
-		}
-		out = append(out, &resources.Owner{Name: r.Name, KeyID: r.KeyID, TokenID: r.OwnerID, Created: r.Created, Expires: r.Expires})
+	for _, r := range recs {
+		out = append(out, r.owner())
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Owner is a client token, as its id (gemgate's rows) and itself (matched against Gemini Balance's
@@ -257,55 +238,28 @@ type Owner struct {
 
 // SetState records a state Google reported.
 func (s *Store) SetState(ctx context.Context, name, state string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("UPDATE t_file_records SET state = ?, update_time = ? WHERE name = ?"), state, timeArg(now), name)
+	_, err := s.st.Exec(ctx, "UPDATE t_file_records SET state = ?, update_time = ? WHERE name = ?", state, store.TimeArg(now), name)
 	return err
 }
 
 // Delete removes the record of name.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM t_file_records WHERE name = ?"), name)
+	_, err := s.st.Exec(ctx, "DELETE FROM t_file_records WHERE name = ?", name)
 	return err
 }
 
 // Expired returns up to limit records past their expiration.
 func (s *Store) Expired(ctx context.Context, now time.Time, limit int) ([]*Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind("SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?"),
-		timeArg(now), limit)
+	out, err := store.All(ctx, s.st, scanRecord, "SELECT "+recordColumns+" FROM t_file_records WHERE expiration_time <= ? ORDER BY id LIMIT ?",
+		store.TimeArg(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("finding expired files: %w", err)
 	}
-	defer rows.Close()
-	var out []*Record
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return nil, fmt.Errorf("finding expired files: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // DeleteExpiredSessions forgets uploads that were never finished.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM gg_upload_sessions WHERE expires_at <= ?"), now.Unix())
+	_, err := s.st.Exec(ctx, "DELETE FROM gg_upload_sessions WHERE expires_at <= ?", now.Unix())
 	return err
 }
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// cut keeps s within a column of n characters.
-func cut(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
-}
-
-// timeArg is a time as the store's convention wants it: UTC at the microsecond.
-func timeArg(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -15,6 +15,7 @@ import (
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 	"github.com/gemgate/gemgate/internal/upstream"
 )
 
@@ -22,6 +23,7 @@ import (
 // megabyte before the client has sent the second. A gateway that read the body first would wait here
 // for a client that waits for it.
 func TestChunkStreamsThrough(t *testing.T) {
+	t.Parallel()
 	const key, token, half = "AIzaSyStream000000000000000000000000000", "client-token-stream", 1 << 20
 	got := make(chan struct{})
 	var total int64
@@ -46,7 +48,7 @@ func TestChunkStreamsThrough(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	pool := keypool.New([]string{key}, 3)
 	h := &Handler{Exec: &upstream.Executor{Pool: pool, Client: upstream.NewClient(), Settings: settings}, Settings: settings,
-		Store: NewStore(st.DB(), st.Rebind)}
+		Store: NewStore(st)}
 	k, _ := pool.Lookup(key)
 	sess := Session{Path: "/upload/v1beta/files?upload_id=u1&upload_protocol=resumable", KeyID: k.ID(), OwnerID: secret.ID(token),
 		Expires: time.Now().Add(time.Hour)}
@@ -66,7 +68,7 @@ func TestChunkStreamsThrough(t *testing.T) {
 		_, _ = io.WriteString(pw, chunk)
 		select {
 		case <-got:
-		case <-time.After(10 * time.Second):
+		case <-time.After(testutil.GiveUp):
 			t.Error("Google saw nothing before the client finished: the upload was buffered")
 			return
 		}

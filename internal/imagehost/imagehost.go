@@ -124,19 +124,19 @@ func (h *Host) provider() (Uploader, error) {
 	snap := h.Settings()
 	c := h.client()
 	switch name := h.providerName(); name {
-	case "local":
+	case config.ProviderLocal:
 		if h.Local == nil {
 			return nil, fmt.Errorf("%w: the local image store is not running", ErrNotConfigured)
 		}
 		return localUploader{h.Local, snap}, nil
-	case "smms":
+	case config.ProviderSMMS:
 		return newSMMS(config.SMMSSecretToken.Get(snap), c)
-	case "picgo":
+	case config.ProviderPicGo:
 		return newPicGo(config.PicGoAPIURL.Get(snap), config.PicGoAPIKey.Get(snap), c)
-	case "cloudflare_imgbed":
+	case config.ProviderCloudflareImgbed:
 		return newCloudflareImgBed(config.CloudflareImgbedURL.Get(snap), config.CloudflareImgbedAuthCode.Get(snap),
 			config.CloudflareImgbedUploadFolder.Get(snap), c)
-	case "aliyun_oss":
+	case config.ProviderAliyunOSS:
 		return newAliyunOSS(OSSConfig{
 			Endpoint: config.OSSEndpoint.Get(snap), Bucket: config.OSSBucketName.Get(snap), Region: config.OSSRegion.Get(snap),
 			AccessKeyID: config.OSSAccessKey.Get(snap), AccessKeySecret: config.OSSAccessKeySecret.Get(snap),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/jobs"
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // idBytes is the randomness of a local image's name: 160 bits as 40 hex characters, so a link cannot be
@@ -24,15 +25,12 @@ var ErrTooLarge = errors.New("image larger than LOCAL_IMAGE_MAX_MB")
 // Local is the built-in image host (UPLOAD_PROVIDER=local): images in the gg_images table, served at
 // /img/<id>.<ext> until they expire.
 type Local struct {
-	db     *sql.DB
-	rebind func(string) string
-	now    func() time.Time
+	st  *store.Store
+	now func() time.Time
 }
 
-// NewLocal keeps images in db; rebind adapts ? placeholders to the database (store.Store.Rebind).
-func NewLocal(db *sql.DB, rebind func(string) string) *Local {
-	return &Local{db: db, rebind: rebind, now: time.Now}
-}
+// NewLocal keeps images in st.
+func NewLocal(st *store.Store) *Local { return &Local{st: st, now: time.Now} }
 
 // Put stores img for ttl and returns its file name (<id>.<ext>).
 func (l *Local) Put(ctx context.Context, img Image, ttl time.Duration, limit int64) (string, error) {
@@ -46,7 +44,7 @@ func (l *Local) Put(ctx context.Context, img Image, ttl time.Duration, limit int
 	}
 	id := randomHex(idBytes)
 	now := l.now()
-	_, err := l.db.ExecContext(ctx, l.rebind("INSERT INTO gg_images (id, mime_type, data, size_bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
+	_, err := l.st.Exec(ctx, "INSERT INTO gg_images (id, mime_type, data, size_bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
 		id, mt, img.Data, len(img.Data), now.Unix(), now.Add(ttl).Unix())
 	if err != nil {
 		return "", fmt.Errorf("storing the image: %w", err)
@@ -70,7 +68,7 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var mt string
 	var data []byte
 	var created, expires int64
-	err := l.db.QueryRowContext(r.Context(), l.rebind("SELECT mime_type, data, created_at, expires_at FROM gg_images WHERE id = ? AND expires_at > ?"),
+	err := l.st.QueryRow(r.Context(), "SELECT mime_type, data, created_at, expires_at FROM gg_images WHERE id = ? AND expires_at > ?",
 		id, l.now().Unix()).Scan(&mt, &data, &created, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -114,7 +112,7 @@ func validID(id string) bool {
 
 // DeleteExpired removes images past their time and returns how many.
 func (l *Local) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := l.db.ExecContext(ctx, l.rebind("DELETE FROM gg_images WHERE expires_at <= ?"), l.now().Unix())
+	res, err := l.st.Exec(ctx, "DELETE FROM gg_images WHERE expires_at <= ?", l.now().Unix())
 	if err != nil {
 		return 0, fmt.Errorf("deleting expired images: %w", err)
 	}

@@ -28,8 +28,9 @@ func settings(t *testing.T, env map[string]string) func() *config.Snapshot {
 }
 
 func TestLocalStoreServesAndExpires(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
-		l := NewLocal(st.DB(), st.Rebind)
+		l := NewLocal(st)
 		now := time.Now()
 		l.now = func() time.Time { return now }
 		file, err := l.Put(context.Background(), Image{MimeType: "image/PNG", Data: testImage.Data}, time.Hour, 1<<20)
@@ -75,8 +76,9 @@ func TestLocalStoreServesAndExpires(t *testing.T) {
 }
 
 func TestLocalStoreRefusesLargeAndScriptableImages(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
-	l := NewLocal(st.DB(), st.Rebind)
+	l := NewLocal(st)
 	if _, err := l.Put(context.Background(), Image{MimeType: "image/png", Data: make([]byte, 2<<20)}, time.Hour, 1<<20); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("large image: %v", err)
 	}
@@ -86,8 +88,9 @@ func TestLocalStoreRefusesLargeAndScriptableImages(t *testing.T) {
 }
 
 func TestHostLocalLinkUnderPublicURL(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
-	h := &Host{Settings: settings(t, map[string]string{"PUBLIC_URL": "https://gw.example.com/base/"}), Local: NewLocal(st.DB(), st.Rebind)}
+	h := &Host{Settings: settings(t, map[string]string{"PUBLIC_URL": "https://gw.example.com/base/"}), Local: NewLocal(st)}
 	b64 := base64.StdEncoding.EncodeToString(testImage.Data)
 	ctx := publicurl.With(context.Background(), "https://gw.example.com/base")
 	got := h.ImageMarkdown(ctx, "image/png", b64)
@@ -97,6 +100,7 @@ func TestHostLocalLinkUnderPublicURL(t *testing.T) {
 }
 
 func TestHostFallsBackToDataURL(t *testing.T) {
+	t.Parallel()
 	b64 := base64.StdEncoding.EncodeToString(testImage.Data)
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logged, nil))
@@ -115,7 +119,7 @@ func TestHostFallsBackToDataURL(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	for _, c := range cases {
 		logged.Reset()
-		h := &Host{Settings: settings(t, c.env), Local: NewLocal(st.DB(), st.Rebind), Logger: logger}
+		h := &Host{Settings: settings(t, c.env), Local: NewLocal(st), Logger: logger}
 		if got := h.ImageURL(context.Background(), "image/png", b64); got != "data:image/png;base64,"+b64 {
 			t.Errorf("%s: %s", c.name, got)
 		}
@@ -126,6 +130,7 @@ func TestHostFallsBackToDataURL(t *testing.T) {
 }
 
 func TestObjectName(t *testing.T) {
+	t.Parallel()
 	n := ObjectName("image/jpeg", time.Date(2025, 1, 31, 23, 0, 0, 0, time.UTC))
 	if !strings.HasPrefix(n, "2025/01/31/") || !strings.HasSuffix(n, ".jpg") || len(n) != len("2025/01/31/")+16+4 {
 		t.Fatal(n)

@@ -59,6 +59,7 @@ func checkImage(t *testing.T, filename, ctype string, data []byte) {
 }
 
 func TestSMMS(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/api/v2/upload" || r.Header.Get("Authorization") != "Basic tok-123" {
 			t.Errorf("%s %s auth %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
@@ -79,6 +80,7 @@ func TestSMMS(t *testing.T) {
 }
 
 func TestSMMSRepeatedImageAndRefusal(t *testing.T) {
+	t.Parallel()
 	answer := `{"success":false,"code":"image_repeated","message":"Image upload repeated limit","images":"https://s2.loli.net/old.png"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, answer) }))
 	defer srv.Close()
@@ -93,6 +95,7 @@ func TestSMMSRepeatedImageAndRefusal(t *testing.T) {
 }
 
 func TestPicGoDefaultHostUsesHeader(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-API-Key") != "chv_key" || r.URL.Query().Get("key") != "" {
 			t.Errorf("auth: header %q query %q", r.Header.Get("X-API-Key"), r.URL.RawQuery)
@@ -115,6 +118,7 @@ func TestPicGoDefaultHostUsesHeader(t *testing.T) {
 }
 
 func TestPicGoSelfHostedUsesQueryKey(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/1/upload" || r.URL.Query().Get("key") != "self key" || r.Header.Get("X-API-Key") != "" {
 			t.Errorf("%s %q header %q", r.URL.Path, r.URL.RawQuery, r.Header.Get("X-API-Key"))
@@ -132,6 +136,7 @@ func TestPicGoSelfHostedUsesQueryKey(t *testing.T) {
 }
 
 func TestPicGoRefusal(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(400)
 		fmt.Fprint(w, `{"status_code":400,"error":{"message":"Invalid API key","code":100},"status_txt":"Bad Request"}`)
@@ -144,6 +149,7 @@ func TestPicGoRefusal(t *testing.T) {
 }
 
 func TestCloudflareImgBed(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if r.Method != http.MethodPost || r.URL.Path != "/upload" || q.Get("authCode") != "code&1" || q.Get("uploadFolder") != "gemini" ||
@@ -163,6 +169,7 @@ func TestCloudflareImgBed(t *testing.T) {
 }
 
 func TestCloudflareImgBedRefusal(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(401)
 		fmt.Fprint(w, `{"error":"Unauthorized"}`)
@@ -185,6 +192,7 @@ func ossExpectedAuth(r *http.Request, id, secret, bucket, object string) string 
 }
 
 func TestAliyunOSS(t *testing.T) {
+	t.Parallel()
 	const id, secret, bucket = "LTAI5tExample", "s3cr3t+/=", "gemgate-img"
 	fixed := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	var object string
@@ -220,6 +228,7 @@ func TestAliyunOSS(t *testing.T) {
 // TestOSSSignatureDocumentedExample checks the signature against the worked example of Aliyun's V1
 // documentation (a PUT with Content-MD5, Content-Type, Date and two x-oss- headers).
 func TestOSSSignatureDocumentedExample(t *testing.T) {
+	t.Parallel()
 	h := http.Header{}
 	h.Set("Content-MD5", "ODBGOERFMDMzQTczRUY3NUE3NzA5QzdFNUYzMDQxNEM=")
 	h.Set("Content-Type", "text/html")
@@ -239,6 +248,7 @@ func TestOSSSignatureDocumentedExample(t *testing.T) {
 }
 
 func TestOSSObjectURL(t *testing.T) {
+	t.Parallel()
 	o := &AliyunOSS{OSSConfig: OSSConfig{Endpoint: "oss-cn-hangzhou.aliyuncs.com", Bucket: "b"}}
 	if got := o.ObjectURL("2025/01/01/x.png"); got != "https://b.oss-cn-hangzhou.aliyuncs.com/2025/01/01/x.png" {
 		t.Fatal(got)
@@ -246,6 +256,7 @@ func TestOSSObjectURL(t *testing.T) {
 }
 
 func TestAliyunOSSRefusal(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(403)
 		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code></Error>`)

@@ -75,7 +75,7 @@ func scrub(ctx context.Context, st *store.Store, t logTable, ix *keyIndex, h His
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		if err := st.InTx(ctx, func(tx *sql.Tx) error { return resolveRows(ctx, st, tx, t, ix, h, rows) }); err != nil {
+		if err := st.InTx(ctx, func(tx *store.Tx) error { return resolveRows(ctx, st, tx, t, ix, h, rows) }); err != nil {
 			return err
 		}
 		last = rows[len(rows)-1].id
@@ -89,7 +89,7 @@ func unresolved(ctx context.Context, st *store.Store, t logTable, after int64) (
 	}
 	q := fmt.Sprintf("SELECT %s FROM %s WHERE key_id IS NULL AND request_id IS NULL AND id > ? ORDER BY id LIMIT %d",
 		cols, t.name, windowRows)
-	rows, err := st.DB().QueryContext(ctx, st.Rebind(q), after)
+	rows, err := st.Query(ctx, q, after)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ type rowGroup struct {
 
 // resolveRows updates rows grouped by key value and time shift, so that a window costs one statement
 // per key rather than one per row, and counts the requests among them.
-func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, ix *keyIndex, h History, rows []keyedRow) error {
+func resolveRows(ctx context.Context, st *store.Store, tx *store.Tx, t logTable, ix *keyIndex, h History, rows []keyedRow) error {
 	groups := map[rowGroup][]int64{}
 	var order []rowGroup
 	var counted []*reqlog.Entry
@@ -154,12 +154,12 @@ func resolveRows(ctx context.Context, st *store.Store, tx *sql.Tx, t logTable, i
 		ids := groups[g]
 		for start := 0; start < len(ids); start += idsPerStatement {
 			chunk := ids[start:min(start+idsPerStatement, len(ids))]
-			q := fmt.Sprintf("UPDATE %s SET %s WHERE key_id IS NULL AND id IN %s", t.name, strings.Join(sets, ", "), placeholders(len(chunk)))
+			q := fmt.Sprintf("UPDATE %s SET %s WHERE key_id IS NULL AND id IN %s", t.name, strings.Join(sets, ", "), "("+store.Placeholders(len(chunk))+")")
 			all := append([]any{}, args...)
 			for _, id := range chunk {
 				all = append(all, id)
 			}
-			if _, err := tx.ExecContext(ctx, st.Rebind(q), all...); err != nil {
+			if _, err := tx.Exec(ctx, q, all...); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func report(ctx context.Context, st *store.Store, settings map[string]string) (*
 		{&s.RequestLogs, "SELECT COUNT(*) FROM t_request_log WHERE request_id IS NULL"},
 		{&s.Files, "SELECT COUNT(*) FROM t_file_records"},
 	} {
-		if err := st.DB().QueryRowContext(ctx, c.query).Scan(c.n); err != nil {
+		if err := st.QueryRow(ctx, c.query).Scan(c.n); err != nil {
 			return nil, err
 		}
 	}
@@ -230,7 +230,7 @@ func report(ctx context.Context, st *store.Store, settings map[string]string) (*
 // first and reports it instead.
 func markReported(ctx context.Context, st *store.Store) (bool, error) {
 	q := insertIgnore(st.Dialect(), "INSERT INTO gg_imports (source, item, value) VALUES (?, ?, ?)")
-	res, err := st.DB().ExecContext(ctx, st.Rebind(q), adoptedSource, "reported", time.Now().Unix())
+	res, err := st.Exec(ctx, q, adoptedSource, "reported", time.Now().Unix())
 	if err != nil {
 		return false, err
 	}
@@ -240,7 +240,7 @@ func markReported(ctx context.Context, st *store.Store) (bool, error) {
 
 // importItems returns the gg_imports items of source.
 func importItems(ctx context.Context, st *store.Store, source string) (map[string]int64, error) {
-	rows, err := st.DB().QueryContext(ctx, st.Rebind("SELECT item, value FROM gg_imports WHERE source = ?"), source)
+	rows, err := st.Query(ctx, "SELECT item, value FROM gg_imports WHERE source = ?", source)
 	if err != nil {
 		return nil, err
 	}

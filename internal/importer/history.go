@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // time and counts nothing.
 type History struct {
 	Zone  *time.Location
-	Count func(ctx context.Context, tx *sql.Tx, entries []*reqlog.Entry) error
+	Count func(ctx context.Context, tx *store.Tx, entries []*reqlog.Entry) error
 }
 
 // NewHistory reads GEMINI_BALANCE_TIMEZONE and counts into st's statistics tables.

@@ -199,10 +199,10 @@ func notSameDatabase(ctx context.Context, src *Source, st *store.Store) error {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	probe := "probe:" + hex.EncodeToString(b)
-	if _, err := st.DB().ExecContext(ctx, st.Rebind("INSERT INTO gg_imports (source, item, value) VALUES (?, 'probe', 0)"), probe); err != nil {
+	if _, err := st.Exec(ctx, "INSERT INTO gg_imports (source, item, value) VALUES (?, 'probe', 0)", probe); err != nil {
 		return err
 	}
-	defer st.DB().ExecContext(context.WithoutCancel(ctx), st.Rebind("DELETE FROM gg_imports WHERE source = ?"), probe)
+	defer st.Exec(context.WithoutCancel(ctx), "DELETE FROM gg_imports WHERE source = ?", probe)
 	var n int
 	if err := src.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM gg_imports WHERE source = ?", probe).Scan(&n); err == nil && n > 0 {
 		return fmt.Errorf("%s is the database gemgate itself uses; it is adopted in place at start, there is nothing to import", src.Name)
@@ -341,7 +341,7 @@ func (c *copier) copyTable(ctx context.Context, table string, cols, outCols []st
 			}
 		}
 		last = asInt(rows[len(rows)-1][0])
-		err = c.st.InTx(ctx, func(tx *sql.Tx) error {
+		err = c.st.InTx(ctx, func(tx *store.Tx) error {
 			n, err := c.insert(ctx, tx, table, outCols, values, ignoreDup)
 			copied += n
 			if err != nil {
@@ -361,22 +361,19 @@ func (c *copier) copyTable(ctx context.Context, table string, cols, outCols []st
 	}
 }
 
-func (c *copier) insert(ctx context.Context, tx *sql.Tx, table string, cols []string, values [][]any, ignoreDup bool) (int, error) {
+func (c *copier) insert(ctx context.Context, tx *store.Tx, table string, cols []string, values [][]any, ignoreDup bool) (int, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
-	tuples := make([]string, len(values))
+	q := store.InsertRows(table, cols, len(values))
 	args := make([]any, 0, len(values)*len(cols))
-	for i, v := range values {
-		tuples[i] = placeholders(len(cols))
+	for _, v := range values {
 		args = append(args, v...)
 	}
-	q += strings.Join(tuples, ", ")
 	if ignoreDup {
 		q = insertIgnore(c.st.Dialect(), q)
 	}
-	res, err := tx.ExecContext(ctx, c.st.Rebind(q), args...)
+	res, err := tx.Exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -384,12 +381,9 @@ func (c *copier) insert(ctx context.Context, tx *sql.Tx, table string, cols []st
 	return int(n), err
 }
 
-func (c *copier) saveProgress(ctx context.Context, tx *sql.Tx, table string, last int64) error {
-	q := "INSERT INTO gg_imports (source, item, value) VALUES (?, ?, ?) ON CONFLICT (source, item) DO UPDATE SET value = excluded.value"
-	if c.st.Dialect() == store.MySQL {
-		q = "INSERT INTO gg_imports (source, item, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)"
-	}
-	_, err := tx.ExecContext(ctx, c.st.Rebind(q), c.src.Name, table, last)
+func (c *copier) saveProgress(ctx context.Context, tx *store.Tx, table string, last int64) error {
+	q := c.st.Dialect().Upsert("gg_imports", []string{"source", "item", "value"}, 1, []string{"source", "item"}, []string{"value"}, nil)
+	_, err := tx.Exec(ctx, q, c.src.Name, table, last)
 	return err
 }
 

@@ -122,8 +122,3 @@ func listSetting(rows map[string]string, d *config.Def) []string {
 	list, _ := v.([]string)
 	return list
 }
-
-// placeholders returns "(?, ?, ?)" for n columns.
-func placeholders(n int) string {
-	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
-}

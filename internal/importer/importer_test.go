@@ -132,7 +132,7 @@ var (
 // (imported is false); imported ones hold only the mask and the ids.
 func checkFiles(t *testing.T, st *store.Store, imported bool) {
 	t.Helper()
-	fs := files.NewStore(st.DB(), st.Rebind)
+	fs := files.NewStore(st)
 	at := time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC) // while both were unexpired
 	f, err := fs.Get(t.Context(), "files/abc123def456", at)
 	if err != nil || f.MimeType != "application/pdf" || f.SizeBytes != 482133 || f.State != "ACTIVE" ||
@@ -172,6 +172,7 @@ func checkSettings(t *testing.T, mgr *config.Manager) {
 }
 
 func TestAdoptInPlace(t *testing.T) {
+	t.Parallel()
 	for _, d := range []store.Dialect{store.SQLite, store.MySQL} {
 		t.Run(string(d), func(t *testing.T) {
 			cfg, _ := gbDatabase(t, d)
@@ -269,6 +270,7 @@ func checkHistory(t *testing.T, st *store.Store, k1Rows []logs.RequestLog) {
 }
 
 func TestAdoptFreshDatabase(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		manager(t, st)
 		if sum, err := importer.Adopt(t.Context(), st, importer.History{}); err != nil || sum != nil {
@@ -282,6 +284,7 @@ func TestAdoptFreshDatabase(t *testing.T) {
 }
 
 func TestImport(t *testing.T) {
+	t.Parallel()
 	type pair struct{ from, to store.Dialect }
 	for _, p := range []pair{{store.SQLite, store.SQLite}, {store.SQLite, store.Postgres}, {store.MySQL, store.MySQL}, {store.MySQL, store.SQLite}} {
 		t.Run(string(p.from)+"_to_"+string(p.to), func(t *testing.T) {
@@ -349,6 +352,7 @@ func TestImport(t *testing.T) {
 }
 
 func TestImportPicksUpNewRows(t *testing.T) {
+	t.Parallel()
 	cfg, spec := gbDatabase(t, store.SQLite)
 	st := open(t, storetest.Config(t, store.SQLite))
 	mgr := manager(t, st)
@@ -376,6 +380,7 @@ func TestImportPicksUpNewRows(t *testing.T) {
 }
 
 func TestImportAuthTokenFallback(t *testing.T) {
+	t.Parallel()
 	cfg, spec := gbDatabase(t, store.SQLite)
 	gb, err := sql.Open("sqlite", cfg.SQLitePath)
 	if err != nil {
@@ -402,6 +407,7 @@ func TestImportAuthTokenFallback(t *testing.T) {
 }
 
 func TestImportRefusesItself(t *testing.T) {
+	t.Parallel()
 	cfg, _ := gbDatabase(t, store.SQLite)
 	st := open(t, cfg)
 	mgr := manager(t, st)
@@ -419,6 +425,7 @@ func TestImportRefusesItself(t *testing.T) {
 }
 
 func TestOpenSourceErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	notGB := filepath.Join(dir, "other.db")
 	db, err := sql.Open("sqlite", notGB)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // fakeClock moves only when told; timers fire when it reaches their time.
@@ -63,7 +64,7 @@ func (c *fakeClock) At(t time.Time) (<-chan time.Time, func() bool) {
 // waitTimer blocks until the scheduler sleeps on a timer and returns its time.
 func (c *fakeClock) waitTimer(t *testing.T) time.Time {
 	t.Helper()
-	deadline := time.AfterFunc(5*time.Second, func() {
+	deadline := time.AfterFunc(testutil.GiveUp, func() {
 		c.mu.Lock()
 		c.cond.Broadcast()
 		c.mu.Unlock()
@@ -73,7 +74,7 @@ func (c *fakeClock) waitTimer(t *testing.T) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.timers) == 0 {
-		if time.Since(start) > 5*time.Second {
+		if time.Since(start) > testutil.GiveUp {
 			t.Fatal("the scheduler never waited on a timer")
 		}
 		c.cond.Wait()
@@ -140,19 +141,14 @@ func recorder(c *fakeClock) (func(context.Context) error, chan time.Time) {
 // waitIdle waits until no job of s is marked as running.
 func waitIdle(t *testing.T, s *Scheduler) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		busy := false
+	testutil.Eventually(t, "every job run to finish", func() bool {
 		for _, st := range s.Jobs() {
-			busy = busy || st.Running
+			if st.Running {
+				return false
+			}
 		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a job run never finished")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return true
+	})
 }
 
 func receive(t *testing.T, ch chan time.Time) time.Time {
@@ -160,7 +156,7 @@ func receive(t *testing.T, ch chan time.Time) time.Time {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("the job did not run")
 	}
 	return time.Time{}
@@ -203,26 +199,15 @@ func TestIntervalJob(t *testing.T) {
 	box.set(changed)
 	s.Reconfigure(old, changed)
 	var at time.Time
-	eventually(t, func() bool { at = c.waitTimer(t); return at.Equal(c.Now().Add(5 * time.Hour)) })
+	testutil.Eventually(t, "the timer five hours on", func() bool { at = c.waitTimer(t); return at.Equal(c.Now().Add(5 * time.Hour)) })
 	// Interval 0 unschedules the job.
 	off := snapshot(t, map[string]string{"CHECK_INTERVAL_HOURS": "0", "TIMEZONE": "UTC"})
 	box.set(off)
 	s.Reconfigure(changed, off)
-	eventually(t, func() bool { return s.Jobs()[0].Next.IsZero() && s.Jobs()[0].Schedule == "manual" })
+	testutil.Eventually(t, "the job to turn manual", func() bool { return s.Jobs()[0].Next.IsZero() && s.Jobs()[0].Schedule == "manual" })
 	st := s.Jobs()[0]
 	if st.Runs != 3 || st.Failures != 0 || st.Running {
 		t.Fatalf("status %+v", st)
-	}
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition never held")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -297,14 +282,14 @@ func TestTimezoneChangeReschedulesDailyJob(t *testing.T) {
 	box.set(shanghai)
 	s.Reconfigure(old, shanghai)
 	// Midnight in Shanghai (UTC+8) after 12:00 UTC is 16:00 UTC the same day.
-	eventually(t, func() bool { return c.waitTimer(t).Equal(time.Date(2025, 6, 1, 16, 0, 0, 0, time.UTC)) })
+	testutil.Eventually(t, "the timer at 16:00 UTC", func() bool { return c.waitTimer(t).Equal(time.Date(2025, 6, 1, 16, 0, 0, 0, time.UTC)) })
 	if got := s.Jobs()[0].Schedule; got != "daily at 00:00 Asia/Shanghai" {
 		t.Fatalf("schedule %q", got)
 	}
 	bad := snapshot(t, map[string]string{"TIMEZONE": "Mars/Olympus"})
 	box.set(bad)
 	s.Reconfigure(shanghai, bad)
-	eventually(t, func() bool { return c.waitTimer(t).Equal(time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)) })
+	testutil.Eventually(t, "the timer at midnight UTC", func() bool { return c.waitTimer(t).Equal(time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)) })
 }
 
 func TestNoOverlapTimeoutPanicAndRunNow(t *testing.T) {
@@ -353,7 +338,7 @@ func TestNoOverlapTimeoutPanicAndRunNow(t *testing.T) {
 		t.Fatalf("RunNow on a running job: %v", err)
 	}
 	close(release)
-	eventually(t, func() bool { return !s.Jobs()[0].Running })
+	testutil.Eventually(t, "the run to end", func() bool { return !s.Jobs()[0].Running })
 	mu.Lock()
 	if runs != 1 {
 		t.Fatalf("slow ran %d times while overlapping, want 1", runs)
@@ -403,7 +388,7 @@ func TestCloseCancelsRunningJobs(t *testing.T) {
 	go func() { s.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testutil.GiveUp):
 		t.Fatal("Close did not cancel the running job")
 	}
 }

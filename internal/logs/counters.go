@@ -3,11 +3,11 @@ package logs
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // Bucket sizes of the counter tables, in seconds.
@@ -81,7 +81,7 @@ func floorTo(t time.Time, secs int64) int64 {
 
 func (c *counters) add(e *reqlog.Entry) {
 	model := entryModel(e)
-	route := clip(e.Route, maxRoute)
+	route := store.Clip(e.Route, maxRoute)
 	lat := e.Latency.Milliseconds()
 	n := int64(len(e.Attempts))
 	for _, m := range []struct {
@@ -134,7 +134,7 @@ func (c *counters) add(e *reqlog.Entry) {
 
 // CountHistory adds requests logged before gemgate counted them (Gemini Balance's rows) to the
 // statistics, in tx, so that the rows are marked counted in the same transaction.
-func (s *Store) CountHistory(ctx context.Context, tx *sql.Tx, entries []*reqlog.Entry) error {
+func (s *Store) CountHistory(ctx context.Context, tx *store.Tx, entries []*reqlog.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}

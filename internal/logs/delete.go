@@ -36,7 +36,7 @@ func (s *Store) DeleteIDs(ctx context.Context, table string, ids []int64) (int64
 		for i, id := range part {
 			args[i] = id
 		}
-		res, err := s.db.ExecContext(ctx, s.st.Rebind("DELETE FROM "+table+" WHERE id IN ("+placeholders(len(part))+")"), args...)
+		res, err := s.st.Exec(ctx, "DELETE FROM "+table+" WHERE id IN ("+store.Placeholders(len(part))+")", args...)
 		if err != nil {
 			return total, fmt.Errorf("deleting from %s: %w", table, err)
 		}
@@ -71,16 +71,15 @@ func checkTable(table string) error {
 
 func (s *Store) deleteBatched(ctx context.Context, table, cond string, args ...any) (int64, error) {
 	var q string
-	if s.d == store.MySQL {
+	if s.st.Dialect() == store.MySQL {
 		// MySQL cannot take LIMIT in an IN (subquery), but DELETE itself takes one.
 		q = fmt.Sprintf("DELETE FROM %s WHERE %s LIMIT %d", table, cond, deleteBatch)
 	} else {
 		q = fmt.Sprintf("DELETE FROM %s WHERE id IN (SELECT id FROM %s WHERE %s LIMIT %d)", table, table, cond, deleteBatch)
 	}
-	q = s.st.Rebind(q)
 	var total int64
 	for {
-		res, err := s.db.ExecContext(ctx, q, args...)
+		res, err := s.st.Exec(ctx, q, args...)
 		if err != nil {
 			return total, fmt.Errorf("deleting from %s: %w", table, err)
 		}
@@ -133,10 +132,10 @@ func (s *Store) pruneCounter(ctx context.Context, table, col string, cutoff int6
 		return 0, fmt.Errorf("pruning %s: %w", table, err)
 	}
 	var total int64
-	q := s.st.Rebind("DELETE FROM " + table + " WHERE " + col + " < ?")
+	q := "DELETE FROM " + table + " WHERE " + col + " < ?"
 	for from := ptrOr(oldest, cutoff); from < cutoff; {
 		from = min(from+daySecs, cutoff)
-		res, err := s.db.ExecContext(ctx, q, from)
+		res, err := s.st.Exec(ctx, q, from)
 		if err != nil {
 			return total, fmt.Errorf("pruning %s: %w", table, err)
 		}
@@ -166,7 +165,7 @@ func (s *Store) TrimTo(ctx context.Context, table string, max int) (int64, error
 		return 0, err
 	}
 	var cutoff int64
-	err := s.db.QueryRowContext(ctx, s.st.Rebind(fmt.Sprintf("SELECT id FROM %s ORDER BY id DESC LIMIT 1 OFFSET ?", table)), max).Scan(&cutoff)
+	err := s.st.QueryRow(ctx, fmt.Sprintf("SELECT id FROM %s ORDER BY id DESC LIMIT 1 OFFSET ?", table), max).Scan(&cutoff)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

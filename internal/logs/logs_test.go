@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/store/storetest"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 var (
@@ -109,6 +111,7 @@ func ids(rows []RequestLog) []string {
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -193,6 +196,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestErrorLog(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -287,6 +291,7 @@ func TestErrorLog(t *testing.T) {
 }
 
 func TestStatistics(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)
@@ -410,6 +415,7 @@ func TestStatistics(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	s := NewStore(st)
@@ -431,6 +437,7 @@ func TestModes(t *testing.T) {
 // Gemini Balance's tables hold full keys; gemgate adopts them and masks the keys, also where an
 // upstream message quoted one.
 func TestAdoptGeminiBalanceLogs(t *testing.T) {
+	t.Parallel()
 	ddl := map[store.Dialect][]string{
 		store.SQLite: {
 			`CREATE TABLE t_request_log (id INTEGER NOT NULL, request_time DATETIME, model_name VARCHAR(100), api_key VARCHAR(100), is_success BOOLEAN NOT NULL, status_code INTEGER, latency_ms INTEGER, PRIMARY KEY (id))`,
@@ -523,33 +530,34 @@ func (s *stuck) write(b *batch) error {
 	return s.fail
 }
 
+// Submit never waits for the database: 1000 submits return while a write is stuck. In the bubble a
+// Submit that waited would leave every goroutine blocked, which synctest reports as a deadlock.
 func TestWriterNeverBlocks(t *testing.T) {
-	db := &stuck{release: make(chan struct{})}
-	w := NewWriter(nil, WriterOptions{Buffer: 10, BatchSize: 5, FlushEvery: time.Millisecond, write: db.write})
-	start := time.Now()
-	for i := range 1000 {
-		w.Submit(&reqlog.Entry{ID: "r" + string(rune('a'+i%26)), Start: now, Status: 200})
-	}
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("1000 submits to a stuck database took %v", took)
-	}
-	// The writer holds one batch (at most 5) inside the stuck write and 10 in the buffer; the rest went.
-	if d := w.Dropped(DropBufferFull); d < 1000-15 {
-		t.Fatalf("dropped %d, want at least %d", d, 1000-15)
-	}
-	close(db.release)
-	w.Close()
-	st := w.Stats()
-	if st.Written+st.Dropped[DropBufferFull] != 1000 {
-		t.Fatalf("written %d + dropped %d != 1000", st.Written, st.Dropped[DropBufferFull])
-	}
-	w.Submit(&reqlog.Entry{})
-	if w.Dropped(DropShutdown) != 1 {
-		t.Fatal("a submit after Close was not counted")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		db := &stuck{release: make(chan struct{})}
+		w := NewWriter(nil, WriterOptions{Buffer: 10, BatchSize: 5, FlushEvery: time.Millisecond, write: db.write})
+		for i := range 1000 {
+			w.Submit(&reqlog.Entry{ID: "r" + string(rune('a'+i%26)), Start: now, Status: 200})
+		}
+		// The writer holds one batch (at most 5) inside the stuck write and 10 in the buffer; the rest went.
+		if d := w.Dropped(DropBufferFull); d < 1000-15 {
+			t.Fatalf("dropped %d, want at least %d", d, 1000-15)
+		}
+		close(db.release)
+		w.Close()
+		st := w.Stats()
+		if st.Written+st.Dropped[DropBufferFull] != 1000 {
+			t.Fatalf("written %d + dropped %d != 1000", st.Written, st.Dropped[DropBufferFull])
+		}
+		w.Submit(&reqlog.Entry{})
+		if w.Dropped(DropShutdown) != 1 {
+			t.Fatal("a submit after Close was not counted")
+		}
+	})
 }
 
 func TestWriterCountsFailedBatches(t *testing.T) {
+	t.Parallel()
 	db := &stuck{fail: errors.New("database is down")}
 	w := NewWriter(nil, WriterOptions{BatchSize: 10, write: db.write, Logger: discard()})
 	for range 25 {
@@ -564,6 +572,7 @@ func TestWriterCountsFailedBatches(t *testing.T) {
 // Close writes everything that Submit accepted, even while submitters race with it: every submit is
 // either written or counted as dropped.
 func TestWriterCloseLosesNothingAccepted(t *testing.T) {
+	t.Parallel()
 	db := &stuck{writes: make(chan int, 100000)}
 	w := NewWriter(nil, WriterOptions{Buffer: 1000, BatchSize: 64, write: db.write})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -578,7 +587,7 @@ func TestWriterCloseLosesNothingAccepted(t *testing.T) {
 			counts <- n
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	testutil.Eventually(t, "a batch written while the submitters race", func() bool { return w.Stats().Written > 0 })
 	w.Close()
 	cancel()
 	var submitted uint64
@@ -600,6 +609,7 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 
 // LOG_MAX_ROWS: the oldest rows past the budget go, on every database.
 func TestTrimToBudget(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		s := NewStore(st)

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gemgate/gemgate/internal/store"
 	"strings"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // ErrNotFound means no row has the id asked for.
@@ -223,11 +224,7 @@ func (s *Store) ListRequests(ctx context.Context, f Filter, p Page) ([]RequestLo
 	if err != nil {
 		return nil, 0, fmt.Errorf("counting request logs: %w", err)
 	}
-	rows, err := s.query(ctx, s.st.Rebind(requestSelect+w+order+" LIMIT ? OFFSET ?"), append(args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("listing request logs: %w", err)
-	}
-	out, err := scanRequests(rows)
+	out, err := all(ctx, s, scanRequest, requestSelect+w+order+" LIMIT ? OFFSET ?", append(args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing request logs: %w", err)
 	}
@@ -236,11 +233,7 @@ func (s *Store) ListRequests(ctx context.Context, f Filter, p Page) ([]RequestLo
 
 // Request returns one request-log row.
 func (s *Store) Request(ctx context.Context, id int64) (RequestLog, error) {
-	rows, err := s.query(ctx, s.st.Rebind(requestSelect+" WHERE id = ?"), id)
-	if err != nil {
-		return RequestLog{}, fmt.Errorf("reading request log %d: %w", id, err)
-	}
-	out, err := scanRequests(rows)
+	out, err := all(ctx, s, scanRequest, requestSelect+" WHERE id = ?", id)
 	if err != nil {
 		return RequestLog{}, fmt.Errorf("reading request log %d: %w", id, err)
 	}
@@ -250,31 +243,25 @@ func (s *Store) Request(ctx context.Context, id int64) (RequestLog, error) {
 	return out[0], nil
 }
 
-func scanRequests(rows *sql.Rows) ([]RequestLog, error) {
-	defer rows.Close()
-	out := []RequestLog{}
-	for rows.Next() {
-		var r RequestLog
-		var t store.Time
-		var reqID, route, method, path, model, key, keyID, tokenID, attempts, errText sql.NullString
-		var stream, ok sql.NullBool
-		var status, latency, count, prompt, output, thoughts, cached sql.NullInt64
-		if err := rows.Scan(&r.ID, &t, &reqID, &route, &method, &path, &model, &key, &keyID, &tokenID, &stream, &ok,
-			&status, &latency, &count, &attempts, &errText, &prompt, &output, &thoughts, &cached); err != nil {
-			return nil, err
-		}
-		r.Time, r.RequestID, r.Route, r.Method, r.Path = t.T, reqID.String, route.String, method.String, path.String
-		r.Model, r.Key, r.KeyID, r.TokenID, r.Error = model.String, key.String, keyID.String, tokenID.String, errText.String
-		r.Stream, r.Success, r.Status, r.LatencyMS = stream.Bool, ok.Bool, int(status.Int64), latency.Int64
-		r.AttemptCount = int(count.Int64)
-		r.Usage = UsageView{prompt.Int64, output.Int64, thoughts.Int64, cached.Int64}
-		r.Attempts = []AttemptView{}
-		if attempts.String != "" {
-			_ = json.Unmarshal([]byte(attempts.String), &r.Attempts) // a damaged cell shows no attempts
-		}
-		out = append(out, r)
+func scanRequest(row store.Row) (r RequestLog, err error) {
+	var t store.Time
+	var reqID, route, method, path, model, key, keyID, tokenID, attempts, errText sql.NullString
+	var stream, ok sql.NullBool
+	var status, latency, count, prompt, output, thoughts, cached sql.NullInt64
+	if err := row.Scan(&r.ID, &t, &reqID, &route, &method, &path, &model, &key, &keyID, &tokenID, &stream, &ok,
+		&status, &latency, &count, &attempts, &errText, &prompt, &output, &thoughts, &cached); err != nil {
+		return r, err
 	}
-	return out, rows.Err()
+	r.Time, r.RequestID, r.Route, r.Method, r.Path = t.T, reqID.String, route.String, method.String, path.String
+	r.Model, r.Key, r.KeyID, r.TokenID, r.Error = model.String, key.String, keyID.String, tokenID.String, errText.String
+	r.Stream, r.Success, r.Status, r.LatencyMS = stream.Bool, ok.Bool, int(status.Int64), latency.Int64
+	r.AttemptCount = int(count.Int64)
+	r.Usage = UsageView{prompt.Int64, output.Int64, thoughts.Int64, cached.Int64}
+	r.Attempts = []AttemptView{}
+	if attempts.String != "" {
+		_ = json.Unmarshal([]byte(attempts.String), &r.Attempts) // a damaged cell shows no attempts
+	}
+	return r, nil
 }
 
 const errorSelect = "SELECT id, gemini_key, key_id, error_type, error_class, error_code, model_name, request_time, " +
@@ -292,12 +279,8 @@ func (s *Store) ListErrors(ctx context.Context, f Filter, p Page) ([]ErrorLog, i
 	if err != nil {
 		return nil, 0, fmt.Errorf("counting error logs: %w", err)
 	}
-	q := s.st.Rebind(errorSelect + " FROM t_error_logs" + w + order + " LIMIT ? OFFSET ?")
-	rows, err := s.query(ctx, q, append(args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("listing error logs: %w", err)
-	}
-	out, err := scanErrors(rows, false)
+	q := errorSelect + " FROM t_error_logs" + w + order + " LIMIT ? OFFSET ?"
+	out, err := all(ctx, s, scanError(false), q, append(args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing error logs: %w", err)
 	}
@@ -306,11 +289,7 @@ func (s *Store) ListErrors(ctx context.Context, f Filter, p Page) ([]ErrorLog, i
 
 // Error returns one error-log row with its error body and request body.
 func (s *Store) Error(ctx context.Context, id int64) (ErrorLog, error) {
-	rows, err := s.query(ctx, s.st.Rebind(errorSelect+", error_log, request_msg FROM t_error_logs WHERE id = ?"), id)
-	if err != nil {
-		return ErrorLog{}, fmt.Errorf("reading error log %d: %w", id, err)
-	}
-	out, err := scanErrors(rows, true)
+	out, err := all(ctx, s, scanError(true), errorSelect+", error_log, request_msg FROM t_error_logs WHERE id = ?", id)
 	if err != nil {
 		return ErrorLog{}, fmt.Errorf("reading error log %d: %w", id, err)
 	}
@@ -320,11 +299,9 @@ func (s *Store) Error(ctx context.Context, id int64) (ErrorLog, error) {
 	return out[0], nil
 }
 
-func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
-	defer rows.Close()
-	out := []ErrorLog{}
-	for rows.Next() {
-		var r ErrorLog
+// scanError reads an error-log row; full rows also hold the error body and the request body.
+func scanError(full bool) func(store.Row) (ErrorLog, error) {
+	return func(row store.Row) (r ErrorLog, err error) {
 		var t store.Time
 		var key, keyID, typ, class, model, reqID, tokenID, route, text, msg sql.NullString
 		var code, attempt sql.NullInt64
@@ -332,26 +309,19 @@ func scanErrors(rows *sql.Rows, full bool) ([]ErrorLog, error) {
 		if full {
 			dest = append(dest, &text, &msg)
 		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
+		err = row.Scan(dest...)
 		r.Key, r.KeyID, r.Type, r.Class, r.Code, r.Model = key.String, keyID.String, typ.String, class.String, int(code.Int64), model.String
 		r.Time, r.RequestID, r.TokenID, r.Route, r.Attempt = t.T, reqID.String, tokenID.String, route.String, int(attempt.Int64)
 		r.Log, r.RequestMsg = text.String, msg.String
-		out = append(out, r)
+		return r, err
 	}
-	return out, rows.Err()
 }
 
 // LookupError finds the error row of a key (masked key or key id) closest in time to at, within
 // ±window; with status set, a row of that status is preferred over a closer one of another.
 func (s *Store) LookupError(ctx context.Context, key string, at time.Time, status int, window time.Duration) (ErrorLog, error) {
-	q := s.st.Rebind(errorSelect + " FROM t_error_logs WHERE (gemini_key = ? OR key_id = ?) AND request_time >= ? AND request_time <= ? ORDER BY request_time LIMIT 1000")
-	rows, err := s.query(ctx, q, key, key, store.TimeArg(at.Add(-window)), store.TimeArg(at.Add(window)))
-	if err != nil {
-		return ErrorLog{}, fmt.Errorf("looking up error log: %w", err)
-	}
-	found, err := scanErrors(rows, false)
+	q := errorSelect + " FROM t_error_logs WHERE (gemini_key = ? OR key_id = ?) AND request_time >= ? AND request_time <= ? ORDER BY request_time LIMIT 1000"
+	found, err := all(ctx, s, scanError(false), q, key, key, store.TimeArg(at.Add(-window)), store.TimeArg(at.Add(window)))
 	if err != nil {
 		return ErrorLog{}, fmt.Errorf("looking up error log: %w", err)
 	}
@@ -376,6 +346,6 @@ func better(a, b ErrorLog, at time.Time, status int) bool {
 
 func (s *Store) count(ctx context.Context, table, where string, args []any) (int64, error) {
 	var n int64
-	err := s.queryRow(ctx, s.st.Rebind("SELECT COUNT(*) FROM "+table+where), args...).Scan(&n)
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM "+table+where, args...).Scan(&n)
 	return n, err
 }

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // Mode is what raw logging keeps (REQUEST_LOG_MODE). Statistics and token counts are kept in every mode.
@@ -107,23 +107,23 @@ func rowsOf(e *reqlog.Entry, mode Mode, scrub *secret.Scrubber) (*requestRow, []
 
 func requestRowOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) *requestRow {
 	r := &requestRow{
-		Time: e.Start, RequestID: e.ID, TokenID: e.TokenID, Route: clip(e.Route, maxRoute), Method: e.Method,
-		Path: clip(scrub.String(e.Path), maxPath), Model: model, Stream: e.Stream, Success: success(e.Status),
+		Time: e.Start, RequestID: e.ID, TokenID: e.TokenID, Route: store.Clip(e.Route, maxRoute), Method: e.Method,
+		Path: store.Clip(scrub.String(e.Path), maxPath), Model: model, Stream: e.Stream, Success: success(e.Status),
 		Status: e.Status, LatencyMS: e.Latency.Milliseconds(), Usage: e.Usage,
 	}
 	for _, a := range e.Attempts {
 		r.Attempts = append(r.Attempts, AttemptView{KeyID: a.KeyID, Key: a.KeyMasked, Status: a.Status, Class: a.Class,
-			LatencyMS: a.Latency.Milliseconds(), Error: clip(scrub.String(a.Error), maxAttemptErr), At: a.Started.UTC()})
+			LatencyMS: a.Latency.Milliseconds(), Error: store.Clip(scrub.String(a.Error), maxAttemptErr), At: a.Started.UTC()})
 	}
 	if n := len(e.Attempts); n > 0 {
 		last := e.Attempts[n-1]
 		r.KeyID, r.KeyMasked = last.KeyID, last.KeyMasked
 		if !r.Success {
-			r.Error = clip(scrub.String(last.Error), maxErrorText)
+			r.Error = store.Clip(scrub.String(last.Error), maxErrorText)
 		}
 	}
 	if e.Rejection != "" {
-		r.Error = clip(scrub.String(e.Rejection), maxErrorText)
+		r.Error = store.Clip(scrub.String(e.Rejection), maxErrorText)
 	}
 	return r
 }
@@ -149,7 +149,7 @@ func errorRowsOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) []errorR
 		}
 		out = append(out, errorRow{Time: a.Started, RequestID: e.ID, KeyID: a.KeyID, KeyMasked: a.KeyMasked,
 			TokenID: e.TokenID, Route: e.Route, Model: model, Type: typ, Class: class,
-			Log: clip(scrub.String(text), maxErrorLog), Code: a.Status, Attempt: i + 1, RequestMsg: body})
+			Log: store.Clip(scrub.String(text), maxErrorLog), Code: a.Status, Attempt: i + 1, RequestMsg: body})
 	}
 	if len(e.Attempts) == 0 && (e.Rejection != "" || e.Status >= 400) {
 		why := e.Rejection
@@ -157,7 +157,7 @@ func errorRowsOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) []errorR
 			why = "refused by gemgate"
 		}
 		out = append(out, errorRow{Time: e.Start, RequestID: e.ID, TokenID: e.TokenID, Route: e.Route, Model: model,
-			Type: refusalType(e.Status), Class: "refused", Log: clip(scrub.String(why), maxErrorLog), Code: e.Status})
+			Type: refusalType(e.Status), Class: "refused", Log: store.Clip(scrub.String(why), maxErrorLog), Code: e.Status})
 	}
 	return out
 }
@@ -166,14 +166,14 @@ func errorRowsOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) []errorR
 // handler read their body.
 func entryModel(e *reqlog.Entry) string {
 	if e.Model != "" {
-		return clip(e.Model, maxModel)
+		return store.Clip(e.Model, maxModel)
 	}
 	if i := strings.Index(e.Path, "/models/"); i >= 0 {
 		m := e.Path[i+len("/models/"):]
 		if j := strings.IndexByte(m, ':'); j >= 0 {
 			m = m[:j]
 		}
-		return clip(m, maxModel)
+		return store.Clip(m, maxModel)
 	}
 	return ""
 }
@@ -225,7 +225,7 @@ func errorType(route, path string, stream bool) string {
 		}
 		return "openai-compatiable-request"
 	}
-	return clip(route+"-request", 50)
+	return store.Clip(route+"-request", 50)
 }
 
 // refusalType names why gemgate answered without asking Google.
@@ -243,34 +243,12 @@ func refusalType(status int) string {
 // not JSON is kept as {"message": head, "truncated": true, "bytes": n}, the reference's fallback shape.
 func requestMsg(body []byte) string {
 	if len(body) <= maxRequestMsg && json.Valid(body) {
-		return clip(string(body), maxRequestMsg)
+		return store.Clip(string(body), maxRequestMsg)
 	}
 	wrapped, _ := json.Marshal(struct {
 		Message   string `json:"message"`
 		Truncated bool   `json:"truncated"`
 		Bytes     int    `json:"bytes"`
-	}{clip(string(body[:min(len(body), maxRequestMsg/2)]), maxRequestMsg/2), len(body) > maxRequestMsg, len(body)})
+	}{store.Clip(string(body[:min(len(body), maxRequestMsg/2)]), maxRequestMsg/2), len(body) > maxRequestMsg, len(body)})
 	return string(wrapped)
-}
-
-// clip makes text storable on every engine (valid UTF-8, no NUL, which PostgreSQL refuses) and at most
-// max characters long.
-func clip(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	if len(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max {
-			return s[:i]
-		}
-		n++
-	}
-	return s
 }

@@ -40,7 +40,7 @@ type Summary struct {
 // sum is SUM(expr) as a BIGINT on every engine, 0 rather than NULL over no rows: PostgreSQL sums
 // BIGINT into NUMERIC and MySQL into DECIMAL.
 func (s *Store) sum(expr string) string {
-	switch s.d {
+	switch s.st.Dialect() {
 	case store.Postgres:
 		return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)"
 	case store.MySQL:
@@ -66,7 +66,7 @@ func (s *Store) Summary(ctx context.Context, now time.Time, loc *time.Location) 
 	}
 	cols = append(cols, s.sum("requests"), s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END"), s.sum("refused"))
 	q := "SELECT " + strings.Join(cols, ", ") + " FROM gg_stats_minute WHERE bucket >= ?"
-	err := s.queryRow(ctx, s.st.Rebind(q), append(args, d1)...).Scan(
+	err := s.queryRow(ctx, q, append(args, d1)...).Scan(
 		&out.Minute.Total, &out.Minute.Success, &out.Minute.Refused, &out.Hour.Total, &out.Hour.Success, &out.Hour.Refused,
 		&out.Day.Total, &out.Day.Success, &out.Day.Refused)
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *Store) Summary(ctx context.Context, now time.Time, loc *time.Location) 
 	month := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, loc)
 	q = "SELECT " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " + s.sum("refused") +
 		" FROM gg_stats_hour WHERE bucket >= ?"
-	if err := s.queryRow(ctx, s.st.Rebind(q), floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success, &out.Month.Refused); err != nil {
+	if err := s.queryRow(ctx, q, floorTo(month, hourSecs)).Scan(&out.Month.Total, &out.Month.Success, &out.Month.Refused); err != nil {
 		return Summary{}, fmt.Errorf("reading call counts: %w", err)
 	}
 	for _, t := range []*Totals{&out.Minute, &out.Hour, &out.Day, &out.Month} {
@@ -106,7 +106,7 @@ func (s *Store) Series(ctx context.Context, now time.Time, window time.Duration,
 	last := floorTo(now, step)
 	q := "SELECT bucket, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
 		s.sum("refused") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY bucket ORDER BY bucket"
-	rows, err := s.query(ctx, s.st.Rebind(q), first)
+	rows, err := s.query(ctx, q, first)
 	if err != nil {
 		return nil, fmt.Errorf("reading series: %w", err)
 	}
@@ -162,22 +162,13 @@ func (s *Store) Models(ctx context.Context, now, since time.Time) ([]ModelStats,
 	table, from := counterTable(now, since)
 	q := "SELECT model, " + s.sum("requests") + ", " + s.sum("CASE WHEN "+okStatus+" THEN requests ELSE 0 END") + ", " +
 		s.sum("refused") + ", " + s.sum("attempts") + ", " + s.sum("latency_ms") + " FROM " + table + " WHERE bucket >= ? GROUP BY model"
-	rows, err := s.query(ctx, s.st.Rebind(q), from)
-	if err != nil {
-		return nil, fmt.Errorf("reading model statistics: %w", err)
-	}
-	defer rows.Close()
-	out := []ModelStats{}
-	for rows.Next() {
-		var m ModelStats
+	out, err := all(ctx, s, func(row store.Row) (m ModelStats, err error) {
 		var lat int64
-		if err := rows.Scan(&m.Model, &m.Requests, &m.Success, &m.Refused, &m.Attempts, &lat); err != nil {
-			return nil, fmt.Errorf("reading model statistics: %w", err)
-		}
+		err = row.Scan(&m.Model, &m.Requests, &m.Success, &m.Refused, &m.Attempts, &lat)
 		m.Failure, m.AvgLatencyMS = m.Requests-m.Success-m.Refused, avg(lat, m.Requests)
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+		return m, err
+	}, q, from)
+	if err != nil {
 		return nil, fmt.Errorf("reading model statistics: %w", err)
 	}
 	slices.SortFunc(out, func(a, b ModelStats) int { return cmp.Compare(b.Requests, a.Requests) })
@@ -245,7 +236,7 @@ func scanKeyStats(rows *sql.Rows) ([]KeyStats, error) {
 // Keys breaks the upstream attempts since since (to the hour, at most a week back) down by key, busiest
 // first.
 func (s *Store) Keys(ctx context.Context, since time.Time) ([]KeyStats, error) {
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE bucket >= ? GROUP BY key_id, model"), floorTo(since, hourSecs))
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE bucket >= ? GROUP BY key_id, model", floorTo(since, hourSecs))
 	if err != nil {
 		return nil, fmt.Errorf("reading key statistics: %w", err)
 	}
@@ -278,7 +269,7 @@ func (s *Store) AttentionKeys(ctx context.Context, since time.Time, status, limi
 		cond = "status_code = ?"
 		args = append([]any{status}, args...)
 	}
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE "+cond+" AND bucket >= ? GROUP BY key_id, model"), args...)
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE "+cond+" AND bucket >= ? GROUP BY key_id, model", args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading keys needing attention: %w", err)
 	}
@@ -324,7 +315,7 @@ type KeyBreakdown struct {
 // errors (limit each).
 func (s *Store) KeyDetails(ctx context.Context, keyID string, since time.Time, limit int) (KeyDetail, error) {
 	from := floorTo(since, hourSecs)
-	rows, err := s.query(ctx, s.st.Rebind(s.keyStatsSelect()+" WHERE key_id = ? AND bucket >= ? GROUP BY key_id, model"), keyID, from)
+	rows, err := s.query(ctx, s.keyStatsSelect()+" WHERE key_id = ? AND bucket >= ? GROUP BY key_id, model", keyID, from)
 	if err != nil {
 		return KeyDetail{}, fmt.Errorf("reading key %s: %w", keyID, err)
 	}
@@ -358,24 +349,14 @@ func (s *Store) KeyDetails(ctx context.Context, keyID string, since time.Time, l
 func (s *Store) keyBreakdown(ctx context.Context, keyID string, from int64, col string) ([]KeyBreakdown, error) {
 	q := "SELECT " + col + ", " + s.sum("attempts") + ", " + s.sum("CASE WHEN "+okStatus+" THEN attempts ELSE 0 END") +
 		" FROM gg_key_stats_hour WHERE key_id = ? AND bucket >= ? GROUP BY " + col
-	rows, err := s.query(ctx, s.st.Rebind(q), keyID, from)
-	if err != nil {
-		return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
-	}
-	defer rows.Close()
-	out := []KeyBreakdown{}
-	for rows.Next() {
-		var b KeyBreakdown
+	out, err := all(ctx, s, func(row store.Row) (b KeyBreakdown, err error) {
 		dest := any(&b.Model)
 		if col == "status_code" {
 			dest = &b.Status
 		}
-		if err := rows.Scan(dest, &b.Attempts, &b.Success); err != nil {
-			return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
-		}
-		out = append(out, b)
-	}
-	if err := rows.Err(); err != nil {
+		return b, row.Scan(dest, &b.Attempts, &b.Success)
+	}, q, keyID, from)
+	if err != nil {
 		return nil, fmt.Errorf("reading key %s by %s: %w", keyID, col, err)
 	}
 	slices.SortFunc(out, func(a, b KeyBreakdown) int { return cmp.Compare(b.Attempts, a.Attempts) })
@@ -413,27 +394,18 @@ func (s *Store) Tokens(ctx context.Context, groupBy string, since time.Time) ([]
 	q := "SELECT " + col + ", MAX(key_masked), " + s.sum("requests") + ", " + s.sum("prompt_tokens") + ", " +
 		s.sum("output_tokens") + ", " + s.sum("thought_tokens") + ", " + s.sum("cached_tokens") +
 		" FROM gg_token_daily WHERE day >= ? GROUP BY " + col
-	rows, err := s.query(ctx, s.st.Rebind(q), floorTo(since, daySecs))
-	if err != nil {
-		return nil, fmt.Errorf("reading token usage: %w", err)
-	}
-	defer rows.Close()
-	out := []TokenStats{}
-	for rows.Next() {
-		var t TokenStats
+	out, err := all(ctx, s, func(row store.Row) (t TokenStats, err error) {
 		var group any
 		var masked string
-		if err := rows.Scan(&group, &masked, &t.Requests, &t.Prompt, &t.Output, &t.Thoughts, &t.Cached); err != nil {
-			return nil, fmt.Errorf("reading token usage: %w", err)
-		}
+		err = row.Scan(&group, &masked, &t.Requests, &t.Prompt, &t.Output, &t.Thoughts, &t.Cached)
 		t.Group = groupText(group, groupBy == "day")
 		if groupBy == "key" {
 			t.Key = masked
 		}
 		t.Total = t.Prompt + t.Output + t.Thoughts
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, err
+	}, q, floorTo(since, daySecs))
+	if err != nil {
 		return nil, fmt.Errorf("reading token usage: %w", err)
 	}
 	if groupBy == "day" {

@@ -10,7 +10,7 @@
 //
 // Tables t_request_log and t_error_logs keep Gemini Balance's names and columns (adding gemgate's), so a
 // database it left behind is adopted; the gg_* counter tables are gemgate's own. All SQL is written with
-// ? placeholders for the store's Rebind, and works on SQLite, MySQL/MariaDB and PostgreSQL.
+// ? placeholders, which the store rebinds, and works on SQLite, MySQL/MariaDB and PostgreSQL.
 package logs
 
 import (
@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
@@ -27,8 +26,6 @@ import (
 // Store reads and writes the log and counter tables.
 type Store struct {
 	st *store.Store
-	db *sql.DB
-	d  store.Dialect
 	// trace, when set, sees every read query: tests check their plans use indexes.
 	trace func(query string, args []any)
 	// evicted is the last trim that removed rows (LOG_MAX_ROWS), for the logs page's warning.
@@ -36,22 +33,35 @@ type Store struct {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if s.trace != nil {
-		s.trace(q, args)
-	}
-	return s.db.QueryContext(ctx, q, args...)
+	s.traced(q, args)
+	return s.st.Query(ctx, q, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if s.trace != nil {
-		s.trace(q, args)
+	s.traced(q, args)
+	return s.st.QueryRow(ctx, q, args...)
+}
+
+// all runs a read like query and scans every row; no rows is an empty list, which JSON shows as [].
+func all[T any](ctx context.Context, s *Store, scan func(store.Row) (T, error), q string, args ...any) ([]T, error) {
+	s.traced(q, args)
+	out, err := store.All(ctx, s.st, scan, q, args...)
+	if out == nil && err == nil {
+		out = []T{}
 	}
-	return s.db.QueryRowContext(ctx, q, args...)
+	return out, err
+}
+
+// traced shows the trace the query as the engine gets it.
+func (s *Store) traced(q string, args []any) {
+	if s.trace != nil {
+		s.trace(s.st.Rebind(q), args)
+	}
 }
 
 // NewStore uses the tables that st's migrations created.
 func NewStore(st *store.Store) *Store {
-	return &Store{st: st, db: st.DB(), d: st.Dialect()}
+	return &Store{st: st}
 }
 
 // Rows per multi-row statement: far below every engine's parameter limit (SQLite 32,766).
@@ -80,7 +90,7 @@ type batch struct {
 }
 
 func (s *Store) write(ctx context.Context, b *batch) error {
-	return s.st.InTx(ctx, func(tx *sql.Tx) error {
+	return s.st.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.insertRequests(ctx, tx, b.requests); err != nil {
 			return fmt.Errorf("inserting request logs: %w", err)
 		}
@@ -100,7 +110,7 @@ func (s *Store) write(ctx context.Context, b *batch) error {
 // full number of rows, so it is prepared once per transaction instead of once per chunk: parsing a
 // statement with thousands of placeholders cost about a tenth of the request log's CPU.
 type chunks struct {
-	tx   *sql.Tx
+	tx   *store.Tx
 	full *sql.Stmt
 	sql  func(rows int) string
 	per  int
@@ -108,11 +118,11 @@ type chunks struct {
 
 func (c *chunks) exec(ctx context.Context, rows int, args []any) error {
 	if rows < c.per {
-		_, err := c.tx.ExecContext(ctx, c.sql(rows), args...)
+		_, err := c.tx.Exec(ctx, c.sql(rows), args...)
 		return err
 	}
 	if c.full == nil {
-		st, err := c.tx.PrepareContext(ctx, c.sql(rows))
+		st, err := c.tx.Prepare(ctx, c.sql(rows))
 		if err != nil {
 			return err
 		}
@@ -128,8 +138,8 @@ func (c *chunks) close() {
 	}
 }
 
-func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestRow) error {
-	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_request_log", requestColumns, n) }}
+func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*requestRow) error {
+	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_request_log", requestColumns, n) }}
 	defer stmt.close()
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
@@ -140,9 +150,9 @@ func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestR
 			if r.Attempts == nil {
 				attempts = []byte("[]")
 			}
-			args = append(args, store.TimeArg(r.Time), nullStr(r.Model), nullStr(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
-				r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
-				string(attempts), nullStr(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
+			args = append(args, store.TimeArg(r.Time), store.NullString(r.Model), store.NullString(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
+				r.RequestID, store.NullString(r.KeyID), store.NullString(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
+				string(attempts), store.NullString(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
 		}
 		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err
@@ -151,16 +161,16 @@ func (s *Store) insertRequests(ctx context.Context, tx *sql.Tx, rows []*requestR
 	return nil
 }
 
-func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) error {
-	stmt := &chunks{tx: tx, per: errorRowsPerStmt, sql: func(n int) string { return s.insertSQL("t_error_logs", errorColumns, n) }}
+func (s *Store) insertErrors(ctx context.Context, tx *store.Tx, rows []errorRow) error {
+	stmt := &chunks{tx: tx, per: errorRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_error_logs", errorColumns, n) }}
 	defer stmt.close()
 	args := make([]any, 0, errorRowsPerStmt*len(errorColumns))
 	for start := 0; start < len(rows); start += errorRowsPerStmt {
 		part := rows[start:min(start+errorRowsPerStmt, len(rows))]
 		args = args[:0]
 		for _, r := range part {
-			args = append(args, nullStr(r.KeyMasked), nullStr(r.Model), r.Type, r.Log, nullInt(r.Code), nullStr(r.RequestMsg),
-				store.TimeArg(r.Time), r.RequestID, nullStr(r.KeyID), nullStr(r.TokenID), r.Route, r.Class, nullInt(r.Attempt))
+			args = append(args, store.NullString(r.KeyMasked), store.NullString(r.Model), r.Type, r.Log, store.NullInt(r.Code), store.NullString(r.RequestMsg),
+				store.TimeArg(r.Time), r.RequestID, store.NullString(r.KeyID), store.NullString(r.TokenID), r.Route, r.Class, store.NullInt(r.Attempt))
 		}
 		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err
@@ -169,44 +179,10 @@ func (s *Store) insertErrors(ctx context.Context, tx *sql.Tx, rows []errorRow) e
 	return nil
 }
 
-func (s *Store) insertSQL(table string, cols []string, rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-	row := "(" + placeholders(len(cols)) + ")"
-	for i := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return s.st.Rebind(b.String())
-}
-
 // upsertSQL adds to existing counters: sums for the add columns, the latest value for the set columns.
 func (s *Store) upsertSQL(table string, keys, add, set []string, rows int) string {
 	cols := append(append(append([]string{}, keys...), set...), add...)
-	var b strings.Builder
-	b.WriteString(s.insertSQL(table, cols, rows))
-	var assign []string
-	if s.d == store.MySQL {
-		b.WriteString(" ON DUPLICATE KEY UPDATE ")
-		for _, c := range add {
-			assign = append(assign, c+" = "+c+" + VALUES("+c+")")
-		}
-		for _, c := range set {
-			assign = append(assign, c+" = VALUES("+c+")")
-		}
-	} else {
-		b.WriteString(" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET ")
-		for _, c := range add {
-			assign = append(assign, c+" = "+table+"."+c+" + excluded."+c)
-		}
-		for _, c := range set {
-			assign = append(assign, c+" = excluded."+c)
-		}
-	}
-	b.WriteString(strings.Join(assign, ", "))
-	return b.String()
+	return s.st.Dialect().Upsert(table, cols, rows, keys, set, add)
 }
 
 var (
@@ -219,7 +195,7 @@ var (
 	maskedCol    = []string{"key_masked"}
 )
 
-func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) error {
+func (s *Store) upsertCounters(ctx context.Context, tx *store.Tx, c *counters) error {
 	for _, t := range []struct {
 		table string
 		m     map[reqKey]*reqCount
@@ -259,7 +235,7 @@ func (s *Store) upsertCounters(ctx context.Context, tx *sql.Tx, c *counters) err
 }
 
 // upsertChunks runs the statement for n rows in chunks of counterRowsPerStmt.
-func (s *Store) upsertChunks(ctx context.Context, tx *sql.Tx, n int, stmt func(rows int) string, row func(i int, args []any) []any) error {
+func (s *Store) upsertChunks(ctx context.Context, tx *store.Tx, n int, stmt func(rows int) string, row func(i int, args []any) []any) error {
 	c := &chunks{tx: tx, per: counterRowsPerStmt, sql: stmt}
 	defer c.close()
 	var args []any
@@ -274,22 +250,4 @@ func (s *Store) upsertChunks(ctx context.Context, tx *sql.Tx, n int, stmt func(r
 		}
 	}
 	return nil
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func nullInt(n int) any {
-	if n == 0 {
-		return nil
-	}
-	return int64(n)
 }

@@ -29,14 +29,6 @@ type speechRequest struct {
 	StreamFormat   string          `json:"stream_format"`
 }
 
-// GeminiVoices are the prebuilt voices of Gemini's speech models.
-var GeminiVoices = []string{
-	"Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe", "Autonoe", "Enceladus",
-	"Iapetus", "Umbriel", "Algieba", "Despina", "Erinome", "Algenib", "Rasalgethi", "Laomedeia", "Achernar",
-	"Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi", "Vindemiatrix", "Sadachbia",
-	"Sadaltager", "Sulafat",
-}
-
 // speechFormats are the response formats gemgate can produce without cgo: Gemini returns raw PCM,
 // which is wrapped (wav) or passed on (pcm). MP3, Opus, AAC and FLAC would need an encoder.
 var speechFormats = []string{"wav", "pcm"}
@@ -146,7 +138,7 @@ func voiceName(snap *config.Snapshot, raw json.RawMessage) string {
 		_ = json.Unmarshal(raw, &obj)
 		name = obj.ID
 	}
-	for _, v := range GeminiVoices {
+	for _, v := range config.GeminiVoices {
 		if strings.EqualFold(v, strings.TrimSpace(name)) {
 			return v
 		}

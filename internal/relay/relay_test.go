@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 const testKey = "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"
@@ -153,7 +155,7 @@ func TestStreamsEventByEvent(t *testing.T) {
 				// buffered would deadlock here.
 				select {
 				case <-next:
-				case <-time.After(5 * time.Second):
+				case <-time.After(testutil.GiveUp):
 					return
 				}
 			}

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // ErrUnknown means gemgate did not create the resource (or forgot it): Google alone can say.
@@ -46,8 +48,7 @@ type FileLookup func(ctx context.Context, name string, now time.Time) (*Owner, e
 
 // Registry stores ownership records.
 type Registry struct {
-	db     *sql.DB
-	rebind func(string) string
+	st *store.Store
 	// Files answers for files/ names (nil: files are unknown).
 	Files FileLookup
 	// FindFiles lists uploaded files for the admin's views (nil: they are not listed).
@@ -55,10 +56,8 @@ type Registry struct {
 	now       func() time.Time
 }
 
-// NewRegistry uses db; rebind adapts ? placeholders to its dialect (store.Store.Rebind).
-func NewRegistry(db *sql.DB, rebind func(string) string) *Registry {
-	return &Registry{db: db, rebind: rebind, now: time.Now}
-}
+// NewRegistry keeps its records in st.
+func NewRegistry(st *store.Store) *Registry { return &Registry{st: st, now: time.Now} }
 
 // maxNameLen is the column's width; longer names are not Google's and are never recorded.
 const maxNameLen = 255
@@ -71,19 +70,15 @@ func (r *Registry) Record(ctx context.Context, o Owner) error {
 	if o.Created.IsZero() {
 		o.Created = r.now()
 	}
-	tx, err := r.db.BeginTx(ctx, nil)
+	err := r.st.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM gg_resources WHERE name = ?", o.Name); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO gg_resources (name, kind, key_id, owner_id, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, o.Name, Kind(o.Name), o.KeyID, o.TokenID, o.Created.Unix(), o.Expires.Unix())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("recording %s: %w", o.Name, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE name = ?"), o.Name); err != nil {
-		return fmt.Errorf("recording %s: %w", o.Name, err)
-	}
-	if _, err := tx.ExecContext(ctx, r.rebind(`INSERT INTO gg_resources (name, kind, key_id, owner_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`), o.Name, Kind(o.Name), o.KeyID, o.TokenID, o.Created.Unix(), o.Expires.Unix()); err != nil {
-		return fmt.Errorf("recording %s: %w", o.Name, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("recording %s: %w", o.Name, err)
 	}
 	return nil
@@ -98,23 +93,29 @@ func (r *Registry) Lookup(ctx context.Context, name string) (*Owner, error) {
 			return o, err
 		}
 	}
-	var o Owner
-	var created, expires int64
-	err := r.db.QueryRowContext(ctx, r.rebind(`SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
-		WHERE name = ? AND expires_at > ?`), name, now.Unix()).Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires)
+	o, err := scanOwner(r.st.QueryRow(ctx, "SELECT "+ownerColumns+" FROM gg_resources WHERE name = ? AND expires_at > ?", name, now.Unix()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUnknown
 	}
 	if err != nil {
 		return nil, fmt.Errorf("looking up %s: %w", name, err)
 	}
+	return o, nil
+}
+
+const ownerColumns = "name, key_id, owner_id, created_at, expires_at"
+
+func scanOwner(row store.Row) (*Owner, error) {
+	var o Owner
+	var created, expires int64
+	err := row.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires)
 	o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-	return &o, nil
+	return &o, err
 }
 
 // Forget removes the record of name (the resource was deleted).
 func (r *Registry) Forget(ctx context.Context, name string) error {
-	if _, err := r.db.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE name = ?"), name); err != nil {
+	if _, err := r.st.Exec(ctx, "DELETE FROM gg_resources WHERE name = ?", name); err != nil {
 		return fmt.Errorf("forgetting %s: %w", name, err)
 	}
 	return nil
@@ -122,7 +123,7 @@ func (r *Registry) Forget(ctx context.Context, name string) error {
 
 // DeleteExpired removes records past their expiry and reports how many.
 func (r *Registry) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := r.db.ExecContext(ctx, r.rebind("DELETE FROM gg_resources WHERE expires_at <= ?"), r.now().Unix())
+	res, err := r.st.Exec(ctx, "DELETE FROM gg_resources WHERE expires_at <= ?", r.now().Unix())
 	if err != nil {
 		return 0, fmt.Errorf("deleting expired resource records: %w", err)
 	}
@@ -287,24 +288,13 @@ func contains(list []string, s string) bool {
 // List returns the live records of one client token for a kind ("cachedContents", ...), oldest first,
 // up to limit from offset.
 func (r *Registry) List(ctx context.Context, tokenID, kind string, offset, limit int) ([]*Owner, error) {
-	rows, err := r.db.QueryContext(ctx, r.rebind(`SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources
-		WHERE owner_id = ? AND kind = ? AND expires_at > ? ORDER BY created_at, name LIMIT ? OFFSET ?`),
+	out, err := store.All(ctx, r.st, scanOwner, "SELECT "+ownerColumns+` FROM gg_resources
+		WHERE owner_id = ? AND kind = ? AND expires_at > ? ORDER BY created_at, name LIMIT ? OFFSET ?`,
 		tokenID, kind, r.now().Unix(), limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", kind, err)
 	}
-	defer rows.Close()
-	var out []*Owner
-	for rows.Next() {
-		var o Owner
-		var created, expires int64
-		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
-			return nil, fmt.Errorf("listing %s: %w", kind, err)
-		}
-		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-		out = append(out, &o)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ErrPage is a malformed pageSize or pageToken; its text is for the client.
@@ -359,7 +349,7 @@ func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, err
 		}
 		out = files
 	}
-	q := "SELECT name, key_id, owner_id, created_at, expires_at FROM gg_resources WHERE expires_at > ?"
+	q := "SELECT " + ownerColumns + " FROM gg_resources WHERE expires_at > ?"
 	args := []any{now.Unix()}
 	for _, c := range []struct{ col, val string }{{"key_id", f.KeyID}, {"owner_id", f.TokenID}, {"kind", f.Kind}} {
 		if c.val != "" {
@@ -367,19 +357,9 @@ func (r *Registry) Find(ctx context.Context, f Filter, limit int) ([]*Owner, err
 			args = append(args, c.val)
 		}
 	}
-	rows, err := r.db.QueryContext(ctx, r.rebind(q+" ORDER BY created_at DESC, name LIMIT ?"), append(args, limit)...)
+	kept, err := store.All(ctx, r.st, scanOwner, q+" ORDER BY created_at DESC, name LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("finding resources: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var o Owner
-		var created, expires int64
-		if err := rows.Scan(&o.Name, &o.KeyID, &o.TokenID, &created, &expires); err != nil {
-			return nil, fmt.Errorf("finding resources: %w", err)
-		}
-		o.Created, o.Expires = time.Unix(created, 0), time.Unix(expires, 0)
-		out = append(out, &o)
-	}
-	return out, rows.Err()
+	return append(out, kept...), nil
 }

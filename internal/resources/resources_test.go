@@ -12,6 +12,7 @@ import (
 )
 
 func TestRefs(t *testing.T) {
+	t.Parallel()
 	body := `{"systemInstruction":{"parts":[{"file_data":{"file_uri":"files/sys"}}]},"contents":[{"parts":[{"text":"files/not-a-ref"},
 		{"fileData":{"fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc123","mimeType":"text/plain"}},
 		{"fileData":{"fileUri":"https://generativelanguage.googleapis.com/v1beta/files/abc123?alt=media"}},
@@ -60,9 +61,10 @@ func FuzzRefs(f *testing.F) {
 }
 
 func TestRegistry(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		r := NewRegistry(st.DB(), st.Rebind)
+		r := NewRegistry(st)
 		now := time.Now().Truncate(time.Second)
 		r.now = func() time.Time { return now }
 		live := Owner{Name: "cachedContents/one", KeyID: "key1", TokenID: "tok1", Expires: now.Add(time.Hour)}

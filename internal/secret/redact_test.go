@@ -35,6 +35,7 @@ func leaks(text []byte) bool {
 }
 
 func TestRedactEverySpelling(t *testing.T) {
+	t.Parallel()
 	mixed := testKey[:10] + escapeAll(testKey[10:20], false) + testKey[20:]
 	for _, spelling := range []string{testKey, escapeAll(testKey, false), escapeAll(testKey, true), mixed,
 		`\u0041` + testKey[1:]} {
@@ -57,6 +58,7 @@ func TestRedactEverySpelling(t *testing.T) {
 // A stream cut anywhere, even inside a key or inside one of its escapes, comes out without the key,
 // and a read that ends where no key can start is passed on whole, at once.
 func TestRedactorAcrossReads(t *testing.T) {
+	t.Parallel()
 	for _, spelling := range []string{testKey, escapeAll(testKey, false)} {
 		stream := "data: {\"text\":\"x " + spelling + " y\"}\r\n\r\ndata: {\"text\":\"" + spelling + "\"}\r\n\r\n"
 		for cut := 1; cut < len(stream); cut++ {

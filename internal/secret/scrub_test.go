@@ -6,6 +6,7 @@ import (
 )
 
 func TestScrubber(t *testing.T) {
+	t.Parallel()
 	google := "AIzaSy" + strings.Repeat("Q", 33)
 	unknownGoogle := "AIzaSy" + strings.Repeat("Z", 33)
 	demo := "demo-3-ratelimit"

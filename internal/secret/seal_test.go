@@ -19,6 +19,7 @@ func mustSealer(t testing.TB, key string) *Sealer {
 }
 
 func TestSealRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := mustSealer(t, testKeyHex)
 	for _, plain := range []string{"AIzaSyExample0000000000000000000000000", "x", strings.Repeat("é", 5000)} {
 		sealed := s.Seal("t_api_keys.api_key", plain)
@@ -39,6 +40,7 @@ func TestSealRoundTrip(t *testing.T) {
 }
 
 func TestSealBindsPurposeAndKey(t *testing.T) {
+	t.Parallel()
 	s := mustSealer(t, testKeyHex)
 	sealed := s.Seal("t_settings:API_KEYS", "secret-value")
 	if _, err := s.Open("t_settings:PAID_KEY", sealed); !errors.Is(err, ErrWrongKey) {
@@ -59,6 +61,7 @@ func TestSealBindsPurposeAndKey(t *testing.T) {
 }
 
 func TestPlainValuesPassThrough(t *testing.T) {
+	t.Parallel()
 	var none *Sealer
 	if none.Seal("p", "plain") != "plain" {
 		t.Error("a nil sealer changed the value")
@@ -70,6 +73,7 @@ func TestPlainValuesPassThrough(t *testing.T) {
 }
 
 func TestKeyFormats(t *testing.T) {
+	t.Parallel()
 	raw := make([]byte, 32)
 	for i := range raw {
 		raw[i] = byte(i)
@@ -101,6 +105,7 @@ func TestKeyFormats(t *testing.T) {
 }
 
 func TestLookupHash(t *testing.T) {
+	t.Parallel()
 	s := mustSealer(t, testKeyHex)
 	if once, again := s.LookupHash("k"), s.LookupHash("k"); once != again || once == s.LookupHash("l") {
 		t.Error("the lookup hash is not a deterministic function of the value")

@@ -3,6 +3,7 @@ package secret
 import "testing"
 
 func TestMask(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"AIzaSyA1234567890abcdefghijklmnopqrXy12": "AIza…Xy12",
 		"short":        "•••••",
@@ -17,6 +18,7 @@ func TestMask(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	key := "AIzaSyA1234567890abcdefghijklmnopqrXy12"
 	body := []byte(`{"message":"Consumer 'api_key:` + key + `' has been suspended. ` + key + `"}`)
 	got := string(Redact(body, key, ""))
@@ -27,6 +29,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestSet(t *testing.T) {
+	t.Parallel()
 	s := NewSet([]string{"tok-a", ""}, []string{"tok-b"})
 	if !s.Contains("tok-a") || !s.Contains("tok-b") {
 		t.Fatal("tokens missing")
@@ -44,6 +47,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestIDStable(t *testing.T) {
+	t.Parallel()
 	if once, again := ID("a"), ID("a"); once != again || once == ID("b") || len(once) != 12 {
 		t.Fatal("ID not stable or not distinct")
 	}

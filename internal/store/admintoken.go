@@ -18,7 +18,7 @@ func (s *Store) MarkTokenUnclaimed(ctx context.Context, token string) error {
 	if err := s.ClaimToken(ctx); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.Rebind("INSERT INTO gg_unclaimed_token (auth_tag) VALUES (?)"), tokenTag(token)); err != nil {
+	if _, err := s.Exec(ctx, "INSERT INTO gg_unclaimed_token (auth_tag) VALUES (?)", tokenTag(token)); err != nil {
 		return fmt.Errorf("store: marking the generated admin token: %w", err)
 	}
 	return nil
@@ -28,7 +28,7 @@ func (s *Store) MarkTokenUnclaimed(ctx context.Context, token string) error {
 // A token set by hand since then has another fingerprint and is never reported.
 func (s *Store) TokenUnclaimed(ctx context.Context, token string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.Rebind("SELECT COUNT(*) FROM gg_unclaimed_token WHERE auth_tag = ?"), tokenTag(token)).Scan(&n)
+	err := s.QueryRow(ctx, "SELECT COUNT(*) FROM gg_unclaimed_token WHERE auth_tag = ?", tokenTag(token)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: reading the generated admin token's state: %w", err)
 	}

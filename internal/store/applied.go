@@ -15,22 +15,16 @@ type AppliedMigration struct {
 
 // Migrations lists the migrations applied to the database, oldest version first, for "gemgate migrate".
 func (s *Store) Migrations(ctx context.Context) ([]AppliedMigration, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT version, name, applied_at FROM gg_schema_migrations ORDER BY version")
+	out, err := All(ctx, s, func(row Row) (m AppliedMigration, err error) {
+		var at dbTime
+		err = row.Scan(&m.Version, &m.Name, &at)
+		m.AppliedAt = at.T
+		return m, err
+	}, "SELECT version, name, applied_at FROM gg_schema_migrations ORDER BY version")
 	if err != nil {
 		return nil, fmt.Errorf("store: reading gg_schema_migrations: %w", err)
 	}
-	defer rows.Close()
-	var out []AppliedMigration
-	for rows.Next() {
-		var m AppliedMigration
-		var at dbTime
-		if err := rows.Scan(&m.Version, &m.Name, &at); err != nil {
-			return nil, fmt.Errorf("store: reading gg_schema_migrations: %w", err)
-		}
-		m.AppliedAt = at.T
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Describe names the database without its password, as errors do: "sqlite database data/gemgate.db".

@@ -98,10 +98,10 @@ func (s *Store) SaveKeyStates(ctx context.Context, states []KeyState) error {
 			args = args[:0]
 			for _, st := range part {
 				args = append(args, st.Key, st.FailureCount,
-					nullString(clip(st.LastError, maxLastError)), nullInt(st.LastErrorCode),
+					NullString(Clip(st.LastError, maxLastError)), NullInt(st.LastErrorCode),
 					timeArg(st.LastErrorAt), timeArg(st.LastUsedAt),
-					st.Disabled, nullString(clip(st.DisabledReason, maxDisabledReason)), nullString(st.Cooldowns),
-					nullString(clip(st.Tags, 255)), st.Weight, nullString(clip(st.Project, 255)), ts, ts)
+					st.Disabled, NullString(Clip(st.DisabledReason, maxDisabledReason)), NullString(st.Cooldowns),
+					NullString(Clip(st.Tags, 255)), st.Weight, NullString(Clip(st.Project, 255)), ts, ts)
 			}
 			var err error
 			if len(part) == keyBatch {
@@ -146,32 +146,4 @@ func (s *Store) DeleteKeyStates(ctx context.Context, keys []string) error {
 		return fmt.Errorf("store: deleting key states: %w", err)
 	}
 	return nil
-}
-
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func nullInt(n int) any {
-	if n == 0 {
-		return nil
-	}
-	return int64(n)
-}
-
-// clip makes text storable on every engine (valid UTF-8, no NUL, which PostgreSQL rejects) and at most
-// max characters long.
-func clip(s string, max int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
-	n := 0
-	for i := range s {
-		if n == max {
-			return s[:i]
-		}
-		n++
-	}
-	return s
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -62,13 +63,9 @@ func buildQueries(d Dialect) queries {
 	q.recordMigration = rebind(d, "INSERT INTO gg_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
 
 	q.loadSettings = "SELECT " + q.keyColumn + ", value FROM t_settings"
-	ins := "INSERT INTO t_settings (" + q.keyColumn + ", value, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
 	// An existing row keeps its description and created_at: Gemini Balance wrote its own descriptions.
-	if d == MySQL {
-		q.upsertSetting = ins + " ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)"
-	} else {
-		q.upsertSetting = rebind(d, ins+" ON CONFLICT ("+q.keyColumn+") DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
-	}
+	q.upsertSetting = rebind(d, d.Upsert("t_settings", []string{q.keyColumn, "value", "description", "created_at", "updated_at"}, 1,
+		[]string{q.keyColumn}, []string{"value", "updated_at"}, nil))
 
 	q.loadKeys = "SELECT api_key, failure_count, last_error, last_error_code, last_error_at, last_used_at, " +
 		"disabled, disabled_reason, cooldowns, tags, weight, project, updated_at FROM t_api_keys ORDER BY id"
@@ -76,44 +73,40 @@ func buildQueries(d Dialect) queries {
 	return q
 }
 
+// keyUpdates are the key columns an upsert overwrites: all but the conflict key and created_at.
+var keyUpdates = slices.DeleteFunc(slices.Clone(keyColumns), func(c string) bool { return c == "api_key" || c == "created_at" })
+
 // upsertKeys is a multi-row upsert of n key states; created_at is left alone on update.
 func upsertKeys(d Dialect, n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO t_api_keys (")
-	b.WriteString(strings.Join(keyColumns, ", "))
-	b.WriteString(") VALUES ")
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(keyColumns)), ", ") + ")"
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	if d == MySQL {
-		b.WriteString(" ON DUPLICATE KEY UPDATE ")
-	} else {
-		b.WriteString(" ON CONFLICT (api_key) DO UPDATE SET ")
-	}
-	first := true
-	for _, c := range keyColumns {
-		if c == "api_key" || c == "created_at" {
-			continue
-		}
-		if !first {
-			b.WriteString(", ")
-		}
-		first = false
-		if d == MySQL {
-			fmt.Fprintf(&b, "%s = VALUES(%s)", c, c)
-		} else {
-			fmt.Fprintf(&b, "%s = excluded.%s", c, c)
-		}
-	}
-	return rebind(d, b.String())
+	return rebind(d, d.Upsert("t_api_keys", keyColumns, n, []string{"api_key"}, keyUpdates, nil))
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+// InsertRows is a multi-row INSERT of rows rows into cols of table, with ? placeholders.
+func InsertRows(table string, cols []string, rows int) string {
+	row := "(" + Placeholders(len(cols)) + ")"
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+// Upsert is InsertRows that, where a row with the same key columns exists, updates it instead: each set
+// column takes the new value, each add column adds it to its own; other columns keep theirs.
+func (d Dialect) Upsert(table string, cols []string, rows int, key, set, add []string) string {
+	var assign []string
+	if d == MySQL {
+		for _, c := range set {
+			assign = append(assign, c+" = VALUES("+c+")")
+		}
+		for _, c := range add {
+			assign = append(assign, c+" = "+c+" + VALUES("+c+")")
+		}
+		return InsertRows(table, cols, rows) + " ON DUPLICATE KEY UPDATE " + strings.Join(assign, ", ")
+	}
+	for _, c := range set {
+		assign = append(assign, c+" = excluded."+c)
+	}
+	for _, c := range add {
+		assign = append(assign, c+" = "+table+"."+c+" + excluded."+c)
+	}
+	return InsertRows(table, cols, rows) + " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(assign, ", ")
 }
 
 // deleteIn deletes the rows whose column is in values, inBatch values per statement, inside tx.
@@ -125,7 +118,7 @@ func (s *Store) deleteIn(ctx context.Context, tx *sql.Tx, table, column string, 
 		for _, v := range part {
 			args = append(args, v)
 		}
-		q := s.Rebind("DELETE FROM " + table + " WHERE " + column + " IN (" + placeholders(len(part)) + ")")
+		q := s.Rebind("DELETE FROM " + table + " WHERE " + column + " IN (" + Placeholders(len(part)) + ")")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

@@ -158,7 +158,7 @@ func (s *Store) resealKeys(ctx context.Context, tx *sql.Tx, seal bool) (changed,
 		if !rewrite && hash == r.aux {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, upd, v, nullString(hash), r.id); err != nil {
+		if _, err := tx.ExecContext(ctx, upd, v, NullString(hash), r.id); err != nil {
 			return 0, 0, fmt.Errorf("t_api_keys row %v: %w", r.id, err)
 		}
 		changed++

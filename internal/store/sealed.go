@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/gemgate/gemgate/internal/secret"
 )
@@ -72,10 +73,10 @@ func (s *Store) saveSealedKeyStates(ctx context.Context, states []KeyState) erro
 			args := make([]any, 0, len(part)*(len(keyColumns)+1))
 			for _, st := range part {
 				args = append(args, s.seal.sealer.Seal(purposeAPIKey, st.Key), st.FailureCount,
-					nullString(clip(st.LastError, maxLastError)), nullInt(st.LastErrorCode),
+					NullString(Clip(st.LastError, maxLastError)), NullInt(st.LastErrorCode),
 					timeArg(st.LastErrorAt), timeArg(st.LastUsedAt),
-					st.Disabled, nullString(clip(st.DisabledReason, maxDisabledReason)), nullString(st.Cooldowns),
-					nullString(clip(st.Tags, 255)), st.Weight, nullString(clip(st.Project, 255)), ts, ts,
+					st.Disabled, NullString(Clip(st.DisabledReason, maxDisabledReason)), NullString(st.Cooldowns),
+					NullString(Clip(st.Tags, 255)), st.Weight, NullString(Clip(st.Project, 255)), ts, ts,
 					s.seal.sealer.LookupHash(st.Key))
 			}
 			if _, err := tx.ExecContext(ctx, upsertSealedKeys(s.dialect, len(part)), args...); err != nil {
@@ -92,42 +93,6 @@ func (s *Store) saveSealedKeyStates(ctx context.Context, states []KeyState) erro
 
 // upsertSealedKeys is upsertKeys keyed on key_hash.
 func upsertSealedKeys(d Dialect, n int) string {
-	cols := append(append([]string(nil), keyColumns...), "key_hash")
-	row := "(" + placeholders(len(cols)) + ")"
-	q := "INSERT INTO t_api_keys (" + joinColumns(cols) + ") VALUES " + row
-	for range n - 1 {
-		q += ", " + row
-	}
-	if d == MySQL {
-		q += " ON DUPLICATE KEY UPDATE "
-	} else {
-		q += " ON CONFLICT (key_hash) DO UPDATE SET "
-	}
-	first := true
-	for _, c := range keyColumns {
-		if c == "api_key" || c == "created_at" {
-			continue
-		}
-		if !first {
-			q += ", "
-		}
-		first = false
-		if d == MySQL {
-			q += c + " = VALUES(" + c + ")"
-		} else {
-			q += c + " = excluded." + c
-		}
-	}
-	return rebind(d, q)
-}
-
-func joinColumns(cols []string) string {
-	out := ""
-	for i, c := range cols {
-		if i > 0 {
-			out += ", "
-		}
-		out += c
-	}
-	return out
+	cols := append(slices.Clone(keyColumns), "key_hash")
+	return rebind(d, d.Upsert("t_api_keys", cols, n, []string{"key_hash"}, keyUpdates, nil))
 }

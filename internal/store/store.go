@@ -2,8 +2,9 @@
 // PostgreSQL through database/sql. The schema is created and upgraded by versioned migrations embedded in
 // the binary. Table names follow Gemini Balance, so a database it left behind is adopted in place.
 //
-// Conventions for packages that add their own queries on DB():
-//   - write queries with ? placeholders and pass them through Rebind;
+// Conventions for packages that keep their own tables in the database:
+//   - write queries with ? placeholders and run them through the Store's Exec, Query, QueryRow or InTx,
+//     which rebind them for the dialect;
 //   - pass times as time.Time in UTC: SQLite stores them as text "2006-01-02 15:04:05.999999999+00:00"
 //     (sortable as text), MySQL as DATETIME in a session whose time_zone is UTC, PostgreSQL as timestamptz.
 package store
@@ -29,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 
+	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/secret"
 )
 
@@ -41,16 +43,13 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// DefaultSQLitePath is used when Config.SQLitePath is empty; it matches the SQLITE_DATABASE default.
-const DefaultSQLitePath = "data/gemgate.db"
-
 // Config selects and addresses the database.
 type Config struct {
 	Type string // "sqlite" (default when empty), "mysql", "postgres"
 
 	// SQLitePath is the database file. A bare file name is placed under data/, as Gemini Balance did
 	// with SQLITE_DATABASE=default_db. The parent folder is created.
-	SQLitePath string
+	SQLitePath string // empty: SQLITE_DATABASE's default
 
 	MySQLHost     string
 	MySQLPort     int
@@ -69,11 +68,11 @@ type Config struct {
 
 // Store is the database handle shared by gemgate's packages.
 type Store struct {
-	db      *sql.DB
-	dialect Dialect
-	where   string // names the database in errors, without the password
-	q       queries
-	seal    sealing
+	runner // Exec, Query and QueryRow on the pool
+	db     *sql.DB
+	where  string // names the database in errors, without the password
+	q      queries
+	seal   sealing
 }
 
 // Open connects, checks the connection and applies pending migrations. Its errors never contain the
@@ -97,7 +96,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Close closes every pooled connection.
 func (s *Store) Close() error { return s.db.Close() }
 
-// DB is the pool, for packages that keep their own tables in the same database.
+// DB is the pool itself, for tests and tools that read tables as they are.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Dialect tells which SQL engine is in use.
@@ -150,13 +149,13 @@ func connect(cfg Config) (*Store, []string, error) {
 	if err != nil {
 		return nil, secrets, err
 	}
-	return &Store{db: db, dialect: d, where: where, q: buildQueries(d), seal: newSealing(cfg)}, secrets, nil
+	return &Store{runner: runner{db, d}, db: db, where: where, q: buildQueries(d), seal: newSealing(cfg)}, secrets, nil
 }
 
 // resolveSQLitePath applies Gemini Balance's rule that a bare name lives under data/.
 func resolveSQLitePath(p string) string {
 	if p == "" {
-		return DefaultSQLitePath
+		p = config.SQLiteDatabase.Def().Default.(string)
 	}
 	if !strings.ContainsRune(p, '/') && !strings.ContainsRune(p, filepath.Separator) {
 		return filepath.Join("data", p)

@@ -53,7 +53,10 @@ var backends = []backend{
 func forEachBackend(t *testing.T, fn func(t *testing.T, cfg Config)) {
 	t.Helper()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { fn(t, b.fresh(t)) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel() // each backend works in a database of its own
+			fn(t, b.fresh(t))
+		})
 	}
 }
 
@@ -177,6 +180,7 @@ func migrationCount(t *testing.T, d Dialect) int {
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		s := openT(t, cfg)
 		if got, want := string(s.Dialect()), cfg.Type; got != want {
@@ -212,6 +216,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 
 // Two instances starting at once must both come up with the schema migrated exactly once.
 func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		const n = 4
 		stores := make([]*Store, n)
@@ -272,6 +277,7 @@ var geminiBalanceDDL = map[Dialect]string{
 }
 
 func TestAdoptGeminiBalanceSettings(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		raw, _, err := connect(cfg)
@@ -375,6 +381,7 @@ func equalMaps(a, b map[string]string) bool {
 }
 
 func TestSettingsRoundTrip(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		s := openT(t, cfg)
@@ -455,6 +462,7 @@ func TestSettingsRoundTrip(t *testing.T) {
 }
 
 func TestKeyStatesRoundTrip(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		s := openT(t, cfg)
@@ -573,6 +581,7 @@ func checkState(t *testing.T, got, want KeyState) {
 }
 
 func TestKeyStates100k(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		s := openT(t, cfg)
@@ -615,6 +624,7 @@ func TestKeyStates100k(t *testing.T) {
 
 // Writers must not fail with "database is locked" or deadlocks when they overlap.
 func TestConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, cfg Config) {
 		ctx := t.Context()
 		s := openT(t, cfg)
@@ -671,6 +681,7 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func TestRebind(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, pg string }{
 		{"SELECT 1", "SELECT 1"},
 		{"SELECT * FROM t WHERE a = ? AND b IN (?, ?)", "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3)"},
@@ -691,15 +702,16 @@ func TestRebind(t *testing.T) {
 			}
 		}
 	}
-	s := &Store{dialect: Postgres}
+	s := &Store{runner: runner{dialect: Postgres}}
 	if got := s.Rebind("a = ? AND b = ?"); got != "a = $1 AND b = $2" {
 		t.Errorf("Store.Rebind = %q", got)
 	}
 }
 
 func TestResolveSQLitePath(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
-		"":                 DefaultSQLitePath,
+		"":                 "data/gemgate.db",
 		"default_db":       filepath.Join("data", "default_db"),
 		"gemgate.db":       filepath.Join("data", "gemgate.db"),
 		"./gemgate.db":     "./gemgate.db",
@@ -741,6 +753,7 @@ func TestSQLiteBareNameGoesUnderData(t *testing.T) {
 }
 
 func TestSQLitePragmasOnEveryConnection(t *testing.T) {
+	t.Parallel()
 	s := openT(t, freshSQLite(t))
 	ctx := t.Context()
 	// Holding several connections at once makes the pool open new ones.
@@ -771,6 +784,7 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 }
 
 func TestWrongMySQLPasswordNotInError(t *testing.T) {
+	t.Parallel()
 	mc, admin := mysqlAdmin(t)
 	admin.Close()
 	const pw = "Wr0ng-pa55word-gg"
@@ -793,6 +807,7 @@ func TestWrongMySQLPasswordNotInError(t *testing.T) {
 }
 
 func TestPostgresPasswordNotInError(t *testing.T) {
+	t.Parallel()
 	dsn := os.Getenv(envPostgres)
 	if dsn == "" {
 		t.Skip(envPostgres + " is not set")
@@ -819,6 +834,7 @@ func TestPostgresPasswordNotInError(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	base := errors.New("connect user:hunter22@host failed")
 	err := redact(base, []string{"", "hunter22"})
 	if strings.Contains(err.Error(), "hunter22") || !errors.Is(err, base) {
@@ -840,6 +856,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{
 		{Type: "oracle"},
 		{Type: "mysql", MySQLHost: "127.0.0.1", MySQLUser: "u"},
@@ -859,6 +876,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestMigrationFiles(t *testing.T) {
+	t.Parallel()
 	var ref []migration
 	for i, d := range []Dialect{SQLite, MySQL, Postgres} {
 		ms, err := loadMigrations(d)
@@ -886,6 +904,7 @@ func TestMigrationFiles(t *testing.T) {
 }
 
 func TestSplitStatements(t *testing.T) {
+	t.Parallel()
 	src := "-- leading comment; not a statement\nCREATE TABLE a (\n\tx TEXT -- inline stays\n);\n\n  -- between\nALTER TABLE a ADD y INT;\nSELECT 'no semicolon at end'\n"
 	got := splitStatements(src)
 	want := []string{"CREATE TABLE a (\n\tx TEXT -- inline stays\n)", "ALTER TABLE a ADD y INT", "SELECT 'no semicolon at end'"}
@@ -900,6 +919,7 @@ func TestSplitStatements(t *testing.T) {
 }
 
 func TestDBTimeScan(t *testing.T) {
+	t.Parallel()
 	want := time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
 	for _, v := range []any{
 		"2025-03-04 05:06:07.123456+00:00",

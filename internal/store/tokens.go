@@ -39,26 +39,14 @@ const tokenColumns = "id, token, name, enabled, expires_at, models, daily_quota,
 
 // ListClientTokens returns every client token, decrypted, oldest first.
 func (s *Store) ListClientTokens(ctx context.Context) ([]ClientToken, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+tokenColumns+" FROM t_client_tokens ORDER BY id")
+	out, err := All(ctx, s, s.scanToken, "SELECT "+tokenColumns+" FROM t_client_tokens ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("store: loading client tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []ClientToken
-	for rows.Next() {
-		t, err := s.scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: loading client tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: loading client tokens: %w", err)
 	}
 	return out, nil
 }
 
-func (s *Store) scanToken(rows *sql.Rows) (ClientToken, error) {
+func (s *Store) scanToken(rows Row) (ClientToken, error) {
 	var t ClientToken
 	var expires sql.NullInt64
 	var models, day sql.NullString
@@ -91,11 +79,11 @@ func (s *Store) CreateClientToken(ctx context.Context, t ClientToken) (ClientTok
 	t.CreatedAt, t.UpdatedAt = ts, ts
 	q := "INSERT INTO t_client_tokens (token_hash, token, name, enabled, expires_at, models, daily_quota, used_count, created_at, updated_at) " +
 		"VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
-	args := []any{s.seal.sealer.LookupHash(t.Token), s.seal.sealer.Seal(purposeClientToken, t.Token), clip(t.Name, 100), t.Enabled,
+	args := []any{s.seal.sealer.LookupHash(t.Token), s.seal.sealer.Seal(purposeClientToken, t.Token), Clip(t.Name, 100), t.Enabled,
 		unixArg(t.ExpiresAt), modelsArg(t.Models), t.DailyQuota, ts.Unix(), ts.Unix()}
 	var err error
 	if s.dialect == Postgres {
-		err = s.db.QueryRowContext(ctx, s.Rebind(q+" RETURNING id"), args...).Scan(&t.ID)
+		err = s.QueryRow(ctx, q+" RETURNING id", args...).Scan(&t.ID)
 	} else {
 		var res sql.Result
 		if res, err = s.db.ExecContext(ctx, q, args...); err == nil {
@@ -113,8 +101,8 @@ func (s *Store) CreateClientToken(ctx context.Context, t ClientToken) (ClientTok
 
 // UpdateClientToken writes a token's name, state and limits; the token itself and its usage stay.
 func (s *Store) UpdateClientToken(ctx context.Context, t ClientToken) error {
-	res, err := s.db.ExecContext(ctx, s.Rebind("UPDATE t_client_tokens SET name = ?, enabled = ?, expires_at = ?, models = ?, daily_quota = ?, updated_at = ? WHERE id = ?"),
-		clip(t.Name, 100), t.Enabled, unixArg(t.ExpiresAt), modelsArg(t.Models), t.DailyQuota, time.Now().Unix(), t.ID)
+	res, err := s.Exec(ctx, "UPDATE t_client_tokens SET name = ?, enabled = ?, expires_at = ?, models = ?, daily_quota = ?, updated_at = ? WHERE id = ?",
+		Clip(t.Name, 100), t.Enabled, unixArg(t.ExpiresAt), modelsArg(t.Models), t.DailyQuota, time.Now().Unix(), t.ID)
 	if err != nil {
 		return fmt.Errorf("store: updating client token %d: %w", t.ID, err)
 	}
@@ -123,7 +111,7 @@ func (s *Store) UpdateClientToken(ctx context.Context, t ClientToken) error {
 
 // DeleteClientToken removes a token.
 func (s *Store) DeleteClientToken(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, s.Rebind("DELETE FROM t_client_tokens WHERE id = ?"), id)
+	res, err := s.Exec(ctx, "DELETE FROM t_client_tokens WHERE id = ?", id)
 	if err != nil {
 		return fmt.Errorf("store: deleting client token %d: %w", id, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 func TestParseDataURL(t *testing.T) {
@@ -79,7 +80,12 @@ func TestFetchImage(t *testing.T) {
 			w.(http.Flusher).Flush()
 			w.Write([]byte(strings.Repeat("x", 64)))
 		case "/slow":
-			time.Sleep(300 * time.Millisecond)
+			// Answers only after the fetcher gave up (or after testutil.GiveUp, so that a fetcher without a
+			// timeout gets an image and fails the test instead of hanging it).
+			select {
+			case <-r.Context().Done():
+			case <-time.After(testutil.GiveUp):
+			}
 			w.Write([]byte(png))
 		case "/file-redirect":
 			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)

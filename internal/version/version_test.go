@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
@@ -135,63 +136,93 @@ func TestFailedCheckKeepsLastResult(t *testing.T) {
 	}
 }
 
-func TestRunChecksInBackground(t *testing.T) {
-	gh, calls := fakeGitHub(t, "v9.0.0", http.StatusOK)
-	c := NewChecker("1.0.0", func() string { return "gemgate/gemgate" },
-		Options{API: gh.URL, FirstAfter: time.Millisecond, Every: time.Hour})
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() { c.Run(stop); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for !c.Latest().UpdateAvailable {
-		if time.Now().After(deadline) {
-			t.Fatal("the background check never ran")
+// inBubble is a GitHub for tests in a synctest bubble: answered in memory (a real socket would keep the
+// bubble's clock from advancing), counting calls; hang makes every call wait for its context.
+func inBubble(tag string, hang bool) (*http.Client, *atomic.Int32) {
+	var calls atomic.Int32
+	return &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		if hang {
+			<-r.Context().Done()
+			return nil, r.Context().Err()
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	close(stop)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after stop")
-	}
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("%d checks within the first hour, want 1", n)
-	}
+		rec := httptest.NewRecorder()
+		_, _ = rec.WriteString(`{"tag_name":"` + tag + `","html_url":"https://github.com/gemgate/gemgate/releases/tag/` + tag + `"}`)
+		return rec.Result(), nil
+	})}, &calls
+}
+
+type roundTrip func(*http.Request) (*http.Response, error)
+
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Run checks FirstAfter after it starts, then every Every, and returns when stopped.
+func TestRunChecksInBackground(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		client, calls := inBubble("v9.0.0", false)
+		c := NewChecker("1.0.0", func() string { return "gemgate/gemgate" },
+			Options{Client: client, FirstAfter: time.Minute, Every: time.Hour})
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { c.Run(stop); close(done) }()
+		time.Sleep(time.Minute - time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 0 || c.Latest().UpdateAvailable {
+			t.Fatalf("%d checks before FirstAfter", n)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 || !c.Latest().UpdateAvailable {
+			t.Fatalf("%d checks at FirstAfter, status %+v", n, c.Latest())
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("%d checks an hour later, want 2", n)
+		}
+		close(stop)
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("Run did not return after stop")
+		}
+	})
 }
 
 func TestRunSkips(t *testing.T) {
-	gh, calls := fakeGitHub(t, "v9.0.0", http.StatusOK)
 	for _, tc := range []struct{ name, current, repo string }{
 		{"development build", "dev", "gemgate/gemgate"},
 		{"not configured", "1.0.0", ""},
 	} {
-		c := NewChecker(tc.current, func() string { return tc.repo }, Options{API: gh.URL, FirstAfter: time.Millisecond, Every: time.Millisecond})
-		stop := make(chan struct{})
-		done := make(chan struct{})
-		go func() { c.Run(stop); close(done) }()
-		time.Sleep(50 * time.Millisecond)
-		close(stop)
-		<-done
-		if n := calls.Load(); n != 0 {
-			t.Fatalf("%s: %d requests to GitHub", tc.name, n)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			client, calls := inBubble("v9.0.0", false)
+			c := NewChecker(tc.current, func() string { return tc.repo }, Options{Client: client, FirstAfter: time.Minute, Every: time.Hour})
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() { c.Run(stop); close(done) }()
+			time.Sleep(3 * time.Hour) // the first check's time and two more
+			close(stop)
+			<-done
+			if n := calls.Load(); n != 0 {
+				t.Fatalf("%s: %d requests to GitHub", tc.name, n)
+			}
+		})
 	}
 }
 
 func TestCheckHonoursContext(t *testing.T) {
-	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
-	defer srv.Close()
-	defer close(block)
-	c := NewChecker("1.0.0", func() string { return "gemgate/gemgate" }, Options{API: srv.URL})
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if err := c.Check(ctx, "gemgate/gemgate"); err == nil {
-		t.Fatal("a hanging GitHub should fail the check")
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Fatal("the check did not stop with its context")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		client, calls := inBubble("", true)
+		c := NewChecker("1.0.0", func() string { return "gemgate/gemgate" }, Options{Client: client})
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if err := c.Check(ctx, "gemgate/gemgate"); err == nil || calls.Load() != 1 {
+			t.Fatalf("a hanging GitHub should fail the check (err %v, %d calls)", err, calls.Load())
+		}
+		if took := time.Since(start); took != 50*time.Millisecond {
+			t.Fatalf("the check ended %v after it started, want when its context did (50ms)", took)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/store"
 )
 
 // recheckEvery bounds how long a cached session is trusted without asking the database, so that a
@@ -38,17 +39,16 @@ type session struct {
 // sessionStore keeps sessions in t_admin_sessions with an in-memory cache in front, so that several
 // instances share logins and a page load does not cost a query.
 type sessionStore struct {
-	db     *sql.DB
-	rebind func(string) string
-	log    *slog.Logger
-	now    func() time.Time
+	st  *store.Store
+	log *slog.Logger
+	now func() time.Time
 
 	mu    sync.Mutex
 	cache map[string]*session
 }
 
-func newSessionStore(db *sql.DB, rebind func(string) string, log *slog.Logger) *sessionStore {
-	return &sessionStore{db: db, rebind: rebind, log: log, now: time.Now, cache: map[string]*session{}}
+func newSessionStore(st *store.Store, log *slog.Logger) *sessionStore {
+	return &sessionStore{st: st, log: log, now: time.Now, cache: map[string]*session{}}
 }
 
 // authTag fingerprints the admin token, so sessions opened with an older token stop working the moment
@@ -88,23 +88,15 @@ func (s *sessionStore) create(ctx context.Context, token, userAgent string, ttl 
 	sess := &session{idHash: hashID(id), csrf: randomToken(), authTag: authTag(token), created: now,
 		expires: now.Add(ttl), checked: now}
 	s.purgeExpired(ctx, now)
-	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO t_admin_sessions
-		(id_hash, csrf_token, auth_tag, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		sess.idHash, sess.csrf, sess.authTag, clipUA(userAgent), now.Unix(), sess.expires.Unix())
+	_, err := s.st.Exec(ctx, `INSERT INTO t_admin_sessions
+		(id_hash, csrf_token, auth_tag, user_agent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		sess.idHash, sess.csrf, sess.authTag, store.Clip(userAgent, 255), now.Unix(), sess.expires.Unix())
 	if err != nil {
 		s.log.Warn("admin session not stored; it works on this instance only", "err", err)
 		sess.local = true
 	}
 	s.put(sess)
 	return id, sess
-}
-
-func clipUA(ua string) string {
-	r := []rune(ua)
-	if len(r) > 255 {
-		r = r[:255]
-	}
-	return string(r)
 }
 
 func (s *sessionStore) put(sess *session) {
@@ -161,8 +153,8 @@ func (s *sessionStore) valid(ctx context.Context, sess *session, token string, n
 func (s *sessionStore) load(ctx context.Context, h string, now time.Time) (*session, error) {
 	var created, expires int64
 	sess := &session{idHash: h, checked: now}
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT csrf_token, auth_tag, created_at, expires_at
-		FROM t_admin_sessions WHERE id_hash = ?`), h).Scan(&sess.csrf, &sess.authTag, &created, &expires)
+	err := s.st.QueryRow(ctx, `SELECT csrf_token, auth_tag, created_at, expires_at
+		FROM t_admin_sessions WHERE id_hash = ?`, h).Scan(&sess.csrf, &sess.authTag, &created, &expires)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +174,7 @@ func (s *sessionStore) extend(ctx context.Context, sess *session, ttl time.Durat
 	next := *sess
 	next.expires = now.Add(ttl)
 	if !sess.local {
-		if _, err := s.db.ExecContext(ctx, s.rebind(`UPDATE t_admin_sessions SET expires_at = ? WHERE id_hash = ?`),
+		if _, err := s.st.Exec(ctx, `UPDATE t_admin_sessions SET expires_at = ? WHERE id_hash = ?`,
 			next.expires.Unix(), sess.idHash); err != nil {
 			s.log.Warn("could not extend an admin session", "err", err)
 			return sess, false
@@ -196,7 +188,7 @@ func (s *sessionStore) extend(ctx context.Context, sess *session, ttl time.Durat
 // remove ends a session everywhere.
 func (s *sessionStore) remove(ctx context.Context, h string) {
 	s.forget(h)
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM t_admin_sessions WHERE id_hash = ?`), h); err != nil {
+	if _, err := s.st.Exec(ctx, `DELETE FROM t_admin_sessions WHERE id_hash = ?`, h); err != nil {
 		s.log.Warn("could not delete an admin session", "err", err)
 	}
 }
@@ -209,7 +201,7 @@ func (s *sessionStore) forget(h string) {
 
 // purgeExpired drops ended sessions; logins are rare, so doing it there needs no background job.
 func (s *sessionStore) purgeExpired(ctx context.Context, now time.Time) {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM t_admin_sessions WHERE expires_at <= ?`), now.Unix()); err != nil {
+	if _, err := s.st.Exec(ctx, `DELETE FROM t_admin_sessions WHERE expires_at <= ?`, now.Unix()); err != nil {
 		s.log.Warn("could not delete expired admin sessions", "err", err)
 	}
 	s.mu.Lock()

@@ -18,7 +18,7 @@ func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func quietLog() *slog.Logger             { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 func newSessions(st *store.Store, c *clock) *sessionStore {
-	s := newSessionStore(st.DB(), st.Rebind, quietLog())
+	s := newSessionStore(st, quietLog())
 	s.now = c.now
 	return s
 }
@@ -26,6 +26,7 @@ func newSessions(st *store.Store, c *clock) *sessionStore {
 const token = "sk-admin-token-for-session-tests-000"
 
 func TestSessionsLifecycle(t *testing.T) {
+	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, st *store.Store) {
 		ctx := t.Context()
 		c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -79,6 +80,7 @@ func TestSessionsLifecycle(t *testing.T) {
 }
 
 func TestSessionsEndWithExpiryAndTokenChange(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -113,6 +115,7 @@ func TestSessionsEndWithExpiryAndTokenChange(t *testing.T) {
 // A database that is down must not lock the admin out: the login works on this instance, and known
 // sessions keep working.
 func TestSessionsSurviveDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	st := storetest.Open(t, store.SQLite)
 	ctx := t.Context()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
@@ -135,7 +138,7 @@ func TestSessionsSurviveDatabaseOutage(t *testing.T) {
 // count is the number of stored sessions.
 func (s *sessionStore) count(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t_admin_sessions").Scan(&n); err != nil {
+	if err := s.st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM t_admin_sessions").Scan(&n); err != nil {
 		return 0, fmt.Errorf("counting admin sessions: %w", err)
 	}
 	return n, nil

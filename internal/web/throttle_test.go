@@ -7,6 +7,7 @@ import (
 )
 
 func TestThrottlePerClient(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	th := newThrottle()
 	th.now = c.now
@@ -52,6 +53,7 @@ func TestThrottlePerClient(t *testing.T) {
 // Guessing from many addresses slows every address that failed to one attempt a second between them,
 // but an address that has not failed (an admin with the right token) goes straight through.
 func TestThrottleGlobal(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	th := newThrottle()
 	th.now = c.now

@@ -7,7 +7,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"embed"
 	"encoding/json"
 	"html/template"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/store"
 	"github.com/gemgate/gemgate/internal/version"
 )
 
@@ -48,8 +48,7 @@ var Routes = []string{"GET /{$}", "POST /auth", "POST /logout", "GET /keys", "GE
 // Options configure the panel.
 type Options struct {
 	Settings *config.Manager
-	DB       *sql.DB
-	Rebind   func(string) string // the store's placeholder rewriting
+	Store    *store.Store // admin sessions
 	Version  string
 	// Releases is the cached result of the background release check; nil shows the version alone.
 	Releases func() version.Status
@@ -87,7 +86,7 @@ func New(o Options) (*Panel, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Panel{settings: o.Settings, sessions: newSessionStore(o.DB, o.Rebind, log), throttle: newThrottle(),
+	p := &Panel{settings: o.Settings, sessions: newSessionStore(o.Store, log), throttle: newThrottle(),
 		catalog: cat, assets: as, releases: o.Releases, version: o.Version, log: log, mux: http.NewServeMux(), onLogin: o.OnLogin}
 	if p.tmpl, err = p.parseTemplates(); err != nil {
 		return nil, err

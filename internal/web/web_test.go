@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, settings: mgr, release: version.Status{Current: "1.2.0"}}
-	f.p, err = New(Options{Settings: mgr, DB: st.DB(), Rebind: st.Rebind, Version: "1.2.0",
+	f.p, err = New(Options{Settings: mgr, Store: st, Version: "1.2.0",
 		Releases: func() version.Status { return f.release }, Logger: quietLog()})
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +102,7 @@ func (f *fixture) login() *http.Cookie {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	resp := f.do(f.loginForm(token, nil))
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/config" {
@@ -136,6 +137,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginRefusals(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	resp := f.do(f.loginForm("wrong", nil))
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/?e=bad") || cookie(resp, sessionCookie) != nil {
@@ -164,6 +166,7 @@ func TestLoginRefusals(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for range freeFailures {
 		f.do(f.loginForm("wrong", nil))
@@ -184,6 +187,7 @@ func TestLoginThrottled(t *testing.T) {
 // FAQ 1: inside a Hugging Face Space the panel is a cross-site iframe. Over HTTPS the cookies become
 // SameSite=None and Partitioned so they work there; over HTTP that is impossible and the page says so.
 func TestLoginInFrame(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	framed := http.Header{"Sec-Fetch-Dest": {"iframe"}, "X-Forwarded-Proto": {"https"}}
 	resp := f.do(f.loginForm(token, framed))
@@ -209,6 +213,7 @@ func TestLoginInFrame(t *testing.T) {
 }
 
 func TestPagesNeedSession(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, path := range []string{"/keys", "/config", "/logs"} {
 		resp := f.do(httptest.NewRequest("GET", path, nil))
@@ -230,6 +235,7 @@ func TestPagesNeedSession(t *testing.T) {
 }
 
 func TestCheckAndLogout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sc := f.login()
 	id, sess, ok := f.p.current(withCookie(httptest.NewRequest("GET", "/keys", nil), sc))
@@ -277,6 +283,7 @@ func TestCheckAndLogout(t *testing.T) {
 }
 
 func TestTokenChangeEndsSessions(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sc := f.login()
 	if err := f.settings.Update(t.Context(), map[string]string{"AUTH_TOKEN": "sk-a-brand-new-admin-token-0000000"}); err != nil {
@@ -293,6 +300,7 @@ func withCookie(r *http.Request, c *http.Cookie) *http.Request {
 }
 
 func TestLanguage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sc := f.login()
 	r := withCookie(httptest.NewRequest("GET", "/keys", nil), sc)
@@ -319,6 +327,7 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestVersionBadge(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	sc := f.login()
 	page := body(t, f.do(withCookie(httptest.NewRequest("GET", "/keys", nil), sc)))
@@ -333,6 +342,7 @@ func TestVersionBadge(t *testing.T) {
 }
 
 func TestStaticAssets(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	u, err := f.p.assets.url("common.js")
 	if err != nil {
@@ -354,6 +364,7 @@ func TestStaticAssets(t *testing.T) {
 // Every string a template or script asks for exists in both languages, and the two catalogues have
 // the same keys.
 func TestCatalogComplete(t *testing.T) {
+	t.Parallel()
 	cat, err := loadCatalog()
 	if err != nil {
 		t.Fatal(err)
@@ -399,6 +410,7 @@ func TestCatalogComplete(t *testing.T) {
 
 // The scripts never put data into the page as markup.
 func TestScriptsAvoidMarkupSinks(t *testing.T) {
+	t.Parallel()
 	sinks := regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function`)
 	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") {
@@ -418,6 +430,7 @@ func TestScriptsAvoidMarkupSinks(t *testing.T) {
 // Inside a Hugging Face frame over HTTPS the language choice is a partitioned SameSite=None cookie, like
 // the session: a Lax cookie would be refused there and the next page would be English again.
 func TestLanguageInFrame(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	r := httptest.NewRequest("GET", "/?lang=zh", nil)
 	r.Header.Set("Sec-Fetch-Dest", "iframe")
@@ -432,6 +445,7 @@ func TestLanguageInFrame(t *testing.T) {
 // browser would show its grey error for the panel itself); Hugging Face and our own frames get the
 // panel.
 func TestForeignFrameNotice(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for referer, foreign := range map[string]bool{
 		"https://evil.example/page":           true,
@@ -465,11 +479,34 @@ func TestForeignFrameNotice(t *testing.T) {
 
 // News on the login page (logged out, token changed) is not styled as an error.
 func TestLoginNotices(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for code, class := range map[string]string{"out": "banner info", "token": "banner info", "bad": "banner error"} {
 		page := body(t, f.do(httptest.NewRequest("GET", "/?lang=en&e="+code, nil)))
 		if !strings.Contains(page, `class="`+class+`"`) {
 			t.Errorf("e=%s is not shown as %q", code, class)
+		}
+	}
+}
+
+// The panel's scripts take setting names from the schema (/api/config/schema): a name spelled in the
+// code (comments aside) is a second place to change when the settings table changes.
+func TestScriptsSpellNoSettingName(t *testing.T) {
+	comments := regexp.MustCompile(`(?m)/\*[\s\S]*?\*/|(^|\s)//[^\n]*`)
+	scripts, err := fs.Glob(staticFiles, "static/*.js")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no scripts found: %v", err)
+	}
+	for _, name := range scripts {
+		src, err := fs.ReadFile(staticFiles, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := comments.ReplaceAllString(string(src), "$1")
+		for _, d := range config.All() {
+			if regexp.MustCompile(`\b` + d.Name + `\b`).MatchString(code) {
+				t.Errorf("%s spells the setting %s; read it from the schema instead", name, d.Name)
+			}
 		}
 	}
 }

@@ -36,11 +36,15 @@ const (
 // Dialects lists every engine, in the order tests run them.
 var Dialects = []store.Dialect{store.SQLite, store.MySQL, store.Postgres}
 
-// ForEach runs fn as a subtest per engine, each with a fresh migrated store.
+// ForEach runs fn as a parallel subtest per engine, each with a fresh migrated store: fn must not share
+// state across engines, and the caller must not expect the subtests to have run when ForEach returns.
 func ForEach(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Helper()
 	for _, d := range Dialects {
-		t.Run(string(d), func(t *testing.T) { fn(t, Open(t, d)) })
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel() // each engine works in a database of its own
+			fn(t, Open(t, d))
+		})
 	}
 }
 

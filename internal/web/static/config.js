@@ -73,7 +73,7 @@
     const sel = el('select', { id: 'f-' + f.def.name }, f.def.options.map((o) => el('option', { value: o, selected: o === f.value }, o)));
     sel.addEventListener('change', () => {
       changed(f);
-      if (f.def.widget === 'provider') showProviderFields(sel.value);
+      showDependents();
     });
     return { node: el('div.control', {}, sel), read: () => sel.value };
   }
@@ -241,8 +241,8 @@
     return {
       node: el('div.control', {},
         el('span', { id: 'api-keys-count' }, t('config.keys.count', { n: fmt.n(n) })),
-        el('button.btn.small', { type: 'button', onclick: () => keyPaste('add') }, t('keys.add')),
-        el('button.btn.small.danger', { type: 'button', onclick: () => keyPaste('delete') }, t('config.keys.delete')),
+        el('button.btn.small', { type: 'button', onclick: () => keyPaste(f, 'add') }, t('keys.add')),
+        el('button.btn.small.danger', { type: 'button', onclick: () => keyPaste(f, 'delete') }, t('config.keys.delete')),
         el('a.btn.small', { href: '/keys' }, t('config.keys.dashboard'))),
       read: () => f.value,
       external: true,
@@ -328,7 +328,7 @@
   }
 
   // keyPaste adds or deletes API keys found in pasted text. It applies at once, like the dashboard.
-  function keyPaste(mode) {
+  function keyPaste(f, mode) {
     const area = el('textarea', { placeholder: t('keys.add.placeholder'), 'aria-label': t('keys.add.placeholder') });
     modal({
       title: mode === 'add' ? t('keys.add') : t('config.keys.delete'),
@@ -343,7 +343,7 @@
             const r = await api('POST', '/api/keys/delete-text', { text: area.value });
             toast(t('config.keys.deleted', { deleted: r.deleted, found: r.found }), 'ok');
           }
-          reloadSetting('API_KEYS');
+          reloadSetting(f.def.name);
         },
       }],
     });
@@ -380,9 +380,16 @@
     }
   }
 
-  function showProviderFields(provider) {
+  // shown tells whether a field's condition on another setting (shown_when) holds in the form.
+  function shown(f) {
+    const w = f.def.shown_when;
+    const on = w && fields.get(w.setting);
+    return !on || on.widget.read() === w.value;
+  }
+
+  function showDependents() {
     for (const f of fields.values()) {
-      if (f.def.provider) f.node.hidden = f.def.provider !== provider;
+      if (f.def.shown_when) f.node.hidden = !shown(f);
     }
   }
 
@@ -518,7 +525,7 @@
     if (bad) return toast(t('config.fix_errors'), 'error');
     const body = {};
     for (const f of dirty) body[f.def.name] = f.widget.read();
-    const tokenChanged = 'AUTH_TOKEN' in body;
+    const tokenChanged = dirty.some((f) => f.def.widget === 'token');
     if (tokenChanged && !(await confirmBox(t('config.auth_token_warning'), { danger: true, ok: t('config.save') }))) return;
     $('save').disabled = true;
     try {
@@ -586,16 +593,11 @@
     for (const f of fields.values()) {
       const hit = !q || f.def.name.toLowerCase().includes(q) || help(f.def).toLowerCase().includes(q);
       f.node.classList.toggle('filtered-out', !hit);
-      f.node.hidden = !hit || (f.def.provider && f.def.provider !== currentProvider());
+      f.node.hidden = !hit || !shown(f);
     }
     for (const g of document.querySelectorAll('#config-groups .group')) {
       g.hidden = q !== '' && !g.querySelector('.setting:not([hidden])');
     }
-  }
-
-  function currentProvider() {
-    const f = fields.get('UPLOAD_PROVIDER');
-    return f ? f.widget.read() : '';
   }
 
   async function load() {
@@ -624,7 +626,7 @@
     }
     const wanted = location.hash.slice(1);
     showGroup(groups.some((g) => g.id === wanted) ? wanted : activeGroup || 'api');
-    showProviderFields(currentProvider());
+    showDependents();
     filter();
     updateDirty();
   }
