@@ -3,5 +3,5 @@
 // read the way docker, Compose and systemd read it and gemgate started with the result, the guides' edits
 // to docker-compose.yml are applied and the file parsed, and every status code and table name the docs
 // state is compared with the running server and the migrations. How to write docs these tests accept:
-// CONTRIBUTING.md.
+// the README's Development section.
 package doccheck
