@@ -33,7 +33,7 @@ func script(body string, outDir string) (string, []string) {
 	sb.WriteString(`curl() { command curl --fail-with-body --max-time 60 "$@"; }` + "\n")
 	var wants []string
 	seg := 0
-	sb.WriteString(fmt.Sprintf("{\n"))
+	sb.WriteString("{\n")
 	for _, line := range strings.Split(body, "\n") {
 		if want, ok := strings.CutPrefix(strings.TrimSpace(line), expectationPrefix); ok {
 			sb.WriteString(fmt.Sprintf("\n} >%q\n{\n", filepath.Join(outDir, fmt.Sprint(seg))))

@@ -92,9 +92,13 @@ func TestEnvOnlySettings(t *testing.T) {
 		}
 	}
 	// Table rows: "| `NAME` | … (env only) |".
-	row := regexp.MustCompile("(?m)^\\|[^\\n]*(?:env only|仅环境变量)[^\\n]*$")
+	row := regexp.MustCompile(`(?m)^\|[^\n]*(?:env only|仅环境变量)[^\n]*$`)
 	for _, file := range []string{"README.md", "README.zh-CN.md"} {
-		for _, r := range row.FindAllString(readDoc(t, file), -1) {
+		rows := row.FindAllString(readDoc(t, file), -1)
+		if len(rows) < 4 {
+			t.Errorf("%s has %d table rows marked env only: the pattern no longer finds them", file, len(rows))
+		}
+		for _, r := range rows {
 			cells := strings.Split(r, "|")
 			for _, name := range settingNames(cells[1]) {
 				if !slices.Contains(want, name) {
