@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // root is the repository's top folder.
@@ -168,45 +168,18 @@ func cleanEnv() []string {
 	return out
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // server is a gemgate process started by a test.
 type server struct {
 	base   string
 	dir    string
-	output *syncBuffer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	output *testutil.Buffer
 }
 
 // startGemgate runs the binary with args and env in dir until the test ends, and returns once it
 // announces its address (or fails the test when it exits first).
 func startGemgate(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	args = append(args, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, gemgateBinary(t), args...)
@@ -215,7 +188,7 @@ func startGemgate(t *testing.T, dir string, env []string, args ...string) *serve
 	inGroup(cmd)
 	cmd.Cancel = func() error { return interrupt(cmd) }
 	cmd.WaitDelay = 40 * time.Second
-	s := &server{base: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir, output: &syncBuffer{}}
+	s := &server{base: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir, output: &testutil.Buffer{}}
 	cmd.Stderr = s.output
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
