@@ -48,6 +48,11 @@ type plan struct {
 	fewKeys, manyKeys    int
 	retryKeys            int
 	rateLimitedPerTenKey int
+	tail                 latencyTail // the upstream latency of scenario 8
+	hedgeAfter           time.Duration
+	tailRate             int
+	tailRounds           int
+	tailEach             time.Duration
 	deferred             time.Duration // waited for after the load of a scenario that measures gemgate's CPU
 }
 
@@ -61,6 +66,8 @@ func fullPlan() plan {
 		heldStreams: 1000, heldChunks: 50, heldGap: 100 * time.Millisecond,
 		retryRate: 500, retryEach: 6 * time.Second,
 		fewKeys: 1000, manyKeys: 100_000, retryKeys: 1000, rateLimitedPerTenKey: 3,
+		tail:       latencyTail{usual: 20 * time.Millisecond, slow: time.Second, share: 0.05},
+		hedgeAfter: 60 * time.Millisecond, tailRate: 200, tailRounds: 2, tailEach: 6 * time.Second,
 		deferred: deferredWork,
 	}
 }
@@ -75,6 +82,8 @@ func quickPlan() plan {
 		heldStreams: 100, heldChunks: 10, heldGap: 100 * time.Millisecond,
 		retryRate: 200, retryEach: time.Second,
 		fewKeys: 1000, manyKeys: 100_000, retryKeys: 1000, rateLimitedPerTenKey: 3,
+		tail:       latencyTail{usual: 20 * time.Millisecond, slow: time.Second, share: 0.05},
+		hedgeAfter: 60 * time.Millisecond, tailRate: 100, tailRounds: 1, tailEach: time.Second,
 		deferred: 500 * time.Millisecond,
 	}
 }
@@ -135,13 +144,13 @@ func (b *bench) stopProc(name string) {
 }
 
 // fake returns the fake Gemini whose streams have chunks events gap apart.
-func (b *bench) fake(chunks int, gap time.Duration) (*proc, error) {
-	name := fmt.Sprintf("fake-%d-%s", chunks, gap)
+func (b *bench) fake(chunks int, gap time.Duration, extra ...string) (*proc, error) {
+	name := fmt.Sprintf("fake-%d-%s%s", chunks, gap, strings.Join(extra, ""))
 	if p := b.procs[name]; p != nil {
 		return p, nil
 	}
 	b.progress("starting %s", name)
-	p, err := startSelf(b.dir, name, fakeCmd, "--chunks", strconv.Itoa(chunks), "--interval", gap.String())
+	p, err := startSelf(b.dir, name, append([]string{fakeCmd, "--chunks", strconv.Itoa(chunks), "--interval", gap.String()}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +178,16 @@ func (b *bench) gemgate(ctx context.Context, name string, keys []string, upstrea
 }
 
 func (b *bench) gemgateBinary(ctx context.Context, bin, name string, keys []string, upstream *proc) (*proc, error) {
+	return b.gemgateWith(ctx, bin, name, keys, upstream, nil)
+}
+
+// gemgateWith is gemgateBinary with settings env on top of the bench's.
+func (b *bench) gemgateWith(ctx context.Context, bin, name string, keys []string, upstream *proc, env map[string]string) (*proc, error) {
 	if p := b.procs[name]; p != nil {
 		return p, nil
 	}
 	b.progress("starting %s (%d keys)", name, len(keys))
-	spec := gemgateSpec{name: name, bin: bin, dir: filepath.Join(b.dir, name), keys: keys, upstream: upstream.url}
+	spec := gemgateSpec{name: name, bin: bin, dir: filepath.Join(b.dir, name), keys: keys, upstream: upstream.url, env: env}
 	if spec.pprof = b.profileAddr(); spec.pprof != "" {
 		b.progress("  %s serves its profiles on http://%s/debug/pprof/", name, spec.pprof)
 	}
@@ -225,6 +239,8 @@ type target struct {
 	proxy   *proc // whose CPU and memory are measured; nil for direct calls
 	fake    *proc
 	gemgate bool
+	// contender is another gateway (--baseline, --compare) measured alongside.
+	contender bool
 }
 
 func (t *target) base() string {
@@ -242,14 +258,15 @@ func (t *target) measured() *proc {
 	return t.fake
 }
 
-// native is a call of Google's API; direct and floor calls carry a key, gemgate calls the client token.
+// native is a call of Google's API; direct and floor calls carry a key, gemgate and the contenders
+// the client token (which the fake also takes for a key, for gateways that pass it through).
 func (t *target) native(method string) *request {
 	path := "/v1beta/models/" + model + ":" + method
 	if method == "streamGenerateContent" {
 		path += "?alt=sse"
 	}
 	key := benchKeys(1)[0]
-	if t.gemgate {
+	if t.gemgate || t.contender {
 		key = benchToken
 	}
 	return &request{url: t.base() + path, body: nativeBody,

@@ -40,11 +40,19 @@ func runFake(args []string) error {
 	fs := flag.NewFlagSet(fakeCmd, flag.ContinueOnError)
 	chunks := fs.Int("chunks", 50, "SSE events per streamed answer")
 	interval := fs.Duration("interval", 10*time.Millisecond, "pause between stream events")
+	var tail latencyTail
+	fs.DurationVar(&tail.usual, "latency", 0, "wait before answering a generate call")
+	fs.DurationVar(&tail.slow, "tail", 0, "wait before answering the slow share of generate calls")
+	fs.Float64Var(&tail.share, "tail-share", 0, "share of generate calls (0-1) that wait --tail")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// Key names decide behaviour: the retry scenario's "-ratelimit" keys get Google's per-minute 429.
-	fake := fakeupstream.New(fakeupstream.Config{KeysByName: true, StreamChunks: *chunks, StreamInterval: *interval})
+	cfg := fakeupstream.Config{KeysByName: true, StreamChunks: *chunks, StreamInterval: *interval}
+	if tail.usual > 0 || tail.share > 0 {
+		cfg.Delay = tail.delay
+	}
+	fake := fakeupstream.New(cfg)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_bench/calls", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, fake.TotalCalls())
@@ -164,6 +172,16 @@ func (p *proc) start(logFile *os.File) error {
 	return nil
 }
 
+// startLogged starts the process with its stdout and stderr written to its log.
+func (p *proc) startLogged() error {
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		return err
+	}
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	return p.start(logFile)
+}
+
 // startSelf re-executes the bench with a hidden subcommand and waits for the address it listens on.
 func startSelf(dir, name string, args ...string) (*proc, error) {
 	exe, err := os.Executable()
@@ -230,8 +248,9 @@ type gemgateSpec struct {
 	bin      string
 	dir      string // its working folder: .env, database, log
 	keys     []string
-	upstream string // the fake's base URL
-	pprof    string // GEMGATE_PPROF, when profiles are wanted
+	upstream string            // the fake's base URL
+	pprof    string            // GEMGATE_PPROF, when profiles are wanted
+	env      map[string]string // settings on top of the bench's own
 }
 
 // startGemgate runs "gemgate serve" as in production (SQLite, request logs and statistics on) and
@@ -251,7 +270,7 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 	}
 	p := &proc{name: s.name, cmd: exec.Command(s.bin, "serve"), log: filepath.Join(s.dir, "gemgate.log")}
 	p.cmd.Dir = s.dir
-	p.cmd.Env = gemgateEnv(map[string]string{
+	set := map[string]string{
 		config.Host.Name():           "127.0.0.1",
 		config.Port.Name():           strconv.Itoa(port),
 		config.SQLiteDatabase.Name(): filepath.Join(s.dir, "gemgate.db"),
@@ -262,13 +281,12 @@ func startGemgate(ctx context.Context, s gemgateSpec) (*proc, error) {
 		// crowd scenarios, which stand for many real addresses.
 		config.ClientMaxConnsPerIP.Name(): "0",
 		"GEMGATE_PPROF":                   s.pprof,
-	})
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		return nil, err
 	}
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.start(logFile); err != nil {
+	for k, v := range s.env {
+		set[k] = v
+	}
+	p.cmd.Env = gemgateEnv(set)
+	if err := p.startLogged(); err != nil {
 		return nil, err
 	}
 	p.url = "http://127.0.0.1:" + strconv.Itoa(port)
@@ -312,6 +330,18 @@ func freePort() (int, error) {
 }
 
 func waitHealthy(ctx context.Context, p *proc) error {
+	return waitReady(ctx, p, "no answer on /health", func() bool {
+		resp, err := http.Get(p.url + "/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitReady polls ready until it holds, the process exits or 90 s pass (then the error says what).
+func waitReady(ctx context.Context, p *proc, what string, ready func() bool) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -321,15 +351,11 @@ func waitHealthy(ctx context.Context, p *proc) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		resp, err := http.Get(p.url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if ready() {
+			return nil
 		}
 	}
-	return errors.New("no answer on /health after 90s")
+	return errors.New(what + " after 90s")
 }
 
 // buildGemgate builds the shipped binary (static, no cgo) from the module the bench runs in.

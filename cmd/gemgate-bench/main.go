@@ -30,7 +30,8 @@ import (
 const usage = `gemgate-bench — gemgate against direct calls and a bare reverse proxy
 
 Usage:
-  go run ./cmd/gemgate-bench [--quick] [--out FILE] [--scenarios LIST] [--gemgate BINARY] [--baseline BINARY] [--pprof ADDR]
+  go run ./cmd/gemgate-bench [--quick] [--out FILE] [--scenarios LIST] [--gemgate BINARY] [--baseline BINARY]
+                             [--compare 'NAME[:/PREFIX]=COMMAND']... [--pprof ADDR]
 
 Scenarios (--scenarios takes numbers or names, comma separated; default all):
   1 saturation   native generateContent, closed loop: throughput, p50/p99, CPU per request (1,000 and 100,000 keys)
@@ -40,19 +41,28 @@ Scenarios (--scenarios takes numbers or names, comma separated; default all):
   5 clients      1,000 concurrent clients holding streams open: errors, memory per open stream
   6 memory       resident memory idle and under load, 1,000 and 100,000 keys
   7 retry        30% of the keys rate-limited: client success rate, latency added
+  8 tail         an upstream with a long latency tail: p50/p99 and extra upstream calls, hedging off and on
+
+Other gateways (--compare, repeatable) are measured in scenarios 1, 2 and 8 in the same rounds as the
+floor and gemgate, with their ratios to the floor. COMMAND runs under sh -c; in it {port} is where the
+gateway must listen (127.0.0.1), {upstream} the fake Gemini's base URL (Google's paths, e.g. /v1beta,
+follow it), {upstream_addr} its host:port, {keys} a file of the bench's 1,000 Gemini keys (one per line), {token} the client token the
+bench sends as x-goog-api-key, {dir} a folder of its own. /PREFIX is where it serves Google's paths.
+--baseline BINARY is a contender that is a gemgate build (its OpenAI route is measured in scenario 3 too).
 
 Flags:
 `
 
-var scenarioNames = []string{"saturation", "rate", "openai", "stream", "clients", "memory", "retry"}
+var scenarioNames = []string{"saturation", "rate", "openai", "stream", "clients", "memory", "retry", "tail"}
 
 type options struct {
 	quick     bool
 	out       string
 	scenarios []int
 	gemgate   string
-	baseline  string
 	pprof     string
+	// contenders are the other gateways measured alongside: --baseline first, then each --compare.
+	contenders []contender
 }
 
 func main() {
@@ -90,11 +100,17 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", filepath.Join(os.TempDir(), "gemgate-bench.json"), "where to write the JSON results")
 	list := fs.String("scenarios", "all", "scenarios to run, by number or name")
 	fs.StringVar(&o.gemgate, "gemgate", "", "gemgate binary to measure (default: build ./cmd/gemgate)")
-	fs.StringVar(&o.baseline, "baseline", "", "a second gemgate binary (e.g. built before a change), measured alongside in scenarios 1-3")
+	baseline := fs.String("baseline", "", "a second gemgate binary (e.g. built before a change), measured alongside in scenarios 1-3 and 8")
+	var compare compareFlag
+	fs.Var(&compare, "compare", "another gateway, NAME[:/PREFIX]=COMMAND with {port} {upstream} {upstream_addr} {keys} {token} {dir}, measured alongside in scenarios 1, 2 and 8 (repeatable)")
 	fs.StringVar(&o.pprof, "pprof", "", "serve each gemgate instance's profiles (GEMGATE_PPROF) from this address on, one port per instance")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	if *baseline != "" {
+		o.contenders = append(o.contenders, contender{name: baselineName, bin: *baseline})
+	}
+	o.contenders = append(o.contenders, compare...)
 	var err error
 	o.scenarios, err = parseScenarios(*list)
 	return o, err
@@ -102,7 +118,7 @@ func parseFlags(args []string) (options, error) {
 
 func parseScenarios(list string) ([]int, error) {
 	if list == "" || list == "all" {
-		return []int{1, 2, 3, 4, 5, 6, 7}, nil
+		return []int{1, 2, 3, 4, 5, 6, 7, 8}, nil
 	}
 	var out []int
 	for item := range strings.SplitSeq(list, ",") {
@@ -112,7 +128,7 @@ func parseScenarios(list string) ([]int, error) {
 			n = slices.Index(scenarioNames, item) + 1
 		}
 		if n < 1 || n > len(scenarioNames) {
-			return nil, fmt.Errorf("unknown scenario %q (1-7 or %s)", item, strings.Join(scenarioNames, ", "))
+			return nil, fmt.Errorf("unknown scenario %q (1-%d or %s)", item, len(scenarioNames), strings.Join(scenarioNames, ", "))
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)

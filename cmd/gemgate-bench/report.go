@@ -56,7 +56,7 @@ type Check struct {
 	Pass   bool    `json:"pass"`
 }
 
-// nameWidth fits the longest target name, "baseline gemgate OpenAI chat (1,000 keys)".
+// nameWidth fits the longest target name, "baseline gemgate (1,000 keys) OpenAI chat".
 const nameWidth = 42
 
 type column struct {

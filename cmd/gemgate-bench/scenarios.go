@@ -33,6 +33,8 @@ func (b *bench) scenario(ctx context.Context, id int) *Scenario {
 		s, err = b.memory(ctx)
 	case 7:
 		s, err = b.retry(ctx)
+	case 8:
+		s, err = b.tail(ctx)
 	}
 	if s == nil {
 		s = &Scenario{ID: id, Name: scenarioNames[id-1]}
@@ -61,7 +63,9 @@ func (b *bench) release(done int) {
 	}
 	if !later(1, 2, 3, 4, 6) {
 		b.stopProc(fewName)
-		b.stopProc("baseline-1k")
+	}
+	if !later(1, 2, 3) {
+		b.stopContenders("1k")
 	}
 }
 
@@ -99,30 +103,7 @@ func (b *bench) targets(ctx context.Context, many bool) ([]*target, error) {
 		}
 		ts = append(ts, &target{name: b.manyLabel(), proxy: g, fake: fake, gemgate: true})
 	}
-	return b.withBaseline(ctx, ts, fake)
-}
-
-// baselineName is the row of --baseline: the same 1,000-key setup with the other binary.
-const baselineName = "baseline gemgate (1,000 keys)"
-
-// withBaseline adds the --baseline binary as one more target, so that a change is measured against
-// the code before it in the same run, under the same outside load.
-func (b *bench) withBaseline(ctx context.Context, ts []*target, fake *proc) ([]*target, error) {
-	if b.opts.baseline == "" {
-		return ts, nil
-	}
-	g, err := b.gemgateBinary(ctx, b.opts.baseline, "baseline-1k", benchKeys(b.plan.fewKeys), fake)
-	if err != nil {
-		return nil, err
-	}
-	return append(ts, &target{name: baselineName, proxy: g, fake: fake, gemgate: true}), nil
-}
-
-// compareBaseline adds the ratios of gemgate to the --baseline binary for keys.
-func compareBaseline(s *Scenario, gemgate string, keys ...string) {
-	for _, k := range keys {
-		s.ratio(gemgate+" / baseline, "+k, gemgate, baselineName, k)
-	}
+	return b.withContenders(ctx, ts, fake)
 }
 
 var saturationColumns = []column{
@@ -166,7 +147,7 @@ func (b *bench) saturation(ctx context.Context) (*Scenario, error) {
 	if v, ok := s.ratio("100k keys / 1k keys, CPU per request", b.manyLabel(), b.fewLabel(), "cpu_us"); ok {
 		s.atMost("100k vs 1k keys, CPU difference", math.Abs(v-1), 0.10)
 	}
-	compareBaseline(s, b.fewLabel(), "rps", "cpu_us")
+	compareContenders(s, b.fewLabel(), b.opts.contenders, "rps", "cpu_us")
 	return s, nil
 }
 
@@ -203,7 +184,7 @@ func (b *bench) fixedRate(ctx context.Context) (*Scenario, error) {
 		s.ratio(g+" / floor, p99", g, "floor", "p99")
 		s.ratio(g+" / direct, p50", g, "direct", "p50")
 	}
-	compareBaseline(s, b.fewLabel(), "p50", "p99", "cpu_us")
+	compareContenders(s, b.fewLabel(), b.opts.contenders, "p50", "p99", "cpu_us")
 	return s, nil
 }
 
@@ -231,6 +212,7 @@ func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
 	if err != nil {
 		return s, err
 	}
+	ts = ts[:3] // contenders that are gemgate builds are measured on their OpenAI route below
 	// A process of its own, so that its CPU is the OpenAI route's alone.
 	g, err := b.gemgate(ctx, "gemgate-openai", benchKeys(b.plan.fewKeys), ts[0].fake)
 	if err != nil {
@@ -243,15 +225,18 @@ func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
 		{ts[2], ts[2].native("generateContent")},
 		{chat, chat.chat()},
 	}
-	if len(ts) > 3 {
-		// The baseline's OpenAI route, on its own process like gemgate's.
-		base, err := b.gemgateBinary(ctx, b.opts.baseline, "baseline-openai", benchKeys(b.plan.fewKeys), ts[0].fake)
+	for _, c := range b.opts.contenders {
+		if c.bin == "" {
+			continue // another gateway's OpenAI route, if it has one, is not where the bench can know it
+		}
+		// Its OpenAI route, on its own process like gemgate's.
+		p, err := b.contender(ctx, c, "openai", ts[0].fake)
 		if err != nil {
 			return s, err
 		}
-		bt := &target{name: "baseline " + chat.name, proxy: base, fake: ts[0].fake, gemgate: true}
-		runs = append(runs, loadRun{bt, bt.chat()})
-		defer b.stopProc(base.name)
+		ct := &target{name: c.name + " OpenAI chat", proxy: p, fake: ts[0].fake, gemgate: true, contender: true}
+		runs = append(runs, loadRun{ct, ct.chat()})
+		defer b.stopProc(p.name)
 	}
 	for i, r := range b.rounds(runs, b.plan.openaiRounds, b.plan.openaiEach, b.closed(ctx)) {
 		s.row(runs[i].t.name, saturationRow(r))
@@ -262,7 +247,9 @@ func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
 	s.ratio("OpenAI via gemgate / floor native, throughput", chat.name, "floor", "rps")
 	s.ratio("OpenAI via gemgate / direct native, throughput", chat.name, "direct", "rps")
 	s.ratio("OpenAI / native through gemgate, CPU per request", chat.name, ts[2].name, "cpu_us")
-	s.ratio("OpenAI via gemgate / baseline, CPU per request", chat.name, "baseline "+chat.name, "cpu_us")
+	for _, c := range b.opts.contenders {
+		s.ratio("OpenAI via gemgate / "+c.name+" OpenAI, CPU per request", chat.name, c.name+" OpenAI chat", "cpu_us")
+	}
 	b.stopProc(g.name)
 	return s, nil
 }
@@ -280,7 +267,7 @@ func (b *bench) streaming(ctx context.Context) (*Scenario, error) {
 	if err != nil {
 		return s, err
 	}
-	ts = ts[:3] // the baseline is compared in scenarios 1-3 only
+	ts = ts[:3] // contenders are compared in scenarios 1-3 and 8 only
 	res := make([]*streamed, len(ts))
 	for i, t := range ts {
 		res[i] = newStreamed()
@@ -428,7 +415,7 @@ func (b *bench) memory(ctx context.Context) (*Scenario, error) {
 		return s, err
 	}
 	for _, t := range ts[1:] {
-		if t.name == baselineName {
+		if t.contender {
 			continue
 		}
 		peak, ok := b.loadRSS[t.name]

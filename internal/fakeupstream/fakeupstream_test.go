@@ -1315,3 +1315,56 @@ func BenchmarkGenerateContent(b *testing.B) {
 		}
 	})
 }
+
+// Delay scripts the wait of each quota-spending call by its number and key, and reports a client that
+// left during it; other routes keep Latency.
+func TestDelayScriptAndAbandon(t *testing.T) {
+	type seen struct {
+		n   int
+		key string
+	}
+	delays := make(chan seen, 4)
+	abandoned := make(chan seen, 1)
+	fu := New(Config{
+		Delay: func(n int, key string) time.Duration {
+			delays <- seen{n, key}
+			if n == 2 {
+				return time.Hour
+			}
+			return 0
+		},
+		OnAbandon: func(n int, key string) { abandoned <- seen{n, key} },
+	})
+	serve := func(ctx context.Context, key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, genPath, strings.NewReader(helloBody))
+		req.Header.Set("x-goog-api-key", key)
+		rec := httptest.NewRecorder()
+		fu.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := serve(t.Context(), "a"); rec.Code != http.StatusOK {
+		t.Fatalf("first call: %d %s", rec.Code, rec.Body)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serve(ctx, "b") }()
+	if d := <-delays; d != (seen{1, "a"}) {
+		t.Fatalf("first delay %+v", d)
+	}
+	if d := <-delays; d != (seen{2, "b"}) {
+		t.Fatalf("second delay %+v", d)
+	}
+	cancel()
+	if a := <-abandoned; a != (seen{2, "b"}) || fu.Abandoned() != 1 {
+		t.Fatalf("abandoned %+v (count %d)", a, fu.Abandoned())
+	}
+	if rec := <-done; rec.Body.Len() != 0 {
+		t.Fatalf("answered a departed client: %s", rec.Body)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v1beta/models", nil)
+	req.Header.Set("x-goog-api-key", "a")
+	fu.ServeHTTP(httptest.NewRecorder(), req)
+	if len(delays) != 0 {
+		t.Fatal("Delay applied to a route that spends no quota")
+	}
+}

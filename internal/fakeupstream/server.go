@@ -28,6 +28,14 @@ type Config struct {
 	// InputTokenLimit, when set, is the per-minute input-token quota of every key: a generate call whose
 	// prompt alone is larger gets Google's 429 on that quota, on every key.
 	InputTokenLimit int
+	// Delay, when set, replaces Latency on the routes that spend quota (generate, stream, count,
+	// embed, chat, ...): the wait before answering the n-th such request (counted from 1) made with
+	// key. A script for tests (hold one call, answer the next at once) or a distribution for the
+	// bench (a long tail); the real API's latency is mostly not the request's doing.
+	Delay func(n int, key string) time.Duration
+	// OnAbandon, when set, is called with n and key when the client of a delayed request went away
+	// before the delay was over: the event a test waits for to see that a gateway cancelled a call.
+	OnAbandon func(n int, key string)
 }
 
 // Recorded is one request as the fake upstream saw it.
@@ -60,6 +68,10 @@ type Server struct {
 	streamInterval time.Duration
 	retryDelay     string
 	inputLimit     int
+	delay          func(n int, key string) time.Duration
+	onAbandon      func(n int, key string)
+	delayed        atomic.Int64 // requests that Delay applied to
+	abandoned      atomic.Int64 // of those, requests whose client left during the delay
 
 	behMu     sync.RWMutex
 	behaviors map[string]Behavior
@@ -95,6 +107,8 @@ func New(cfg Config) *Server {
 		streamInterval: cfg.StreamInterval,
 		retryDelay:     cfg.RetryDelay,
 		inputLimit:     cfg.InputTokenLimit,
+		delay:          cfg.Delay,
+		onAbandon:      cfg.OnAbandon,
 		behaviors:      make(map[string]Behavior, len(cfg.Keys)),
 		calls:          make(map[string]int),
 	}
@@ -243,7 +257,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(c)
 	// Latency applies to errors too: a real round trip costs the same whatever the answer.
-	if !wait(r.Context(), s.latency) {
+	if !s.wait(c) {
 		if c.streaming() {
 			s.cancelled.Add(1)
 		}
@@ -251,6 +265,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.dispatch(c)
 }
+
+// wait holds the request for its latency; it reports whether the client is still there.
+func (s *Server) wait(c *call) bool {
+	if s.delay == nil || !c.rt.kind.info().quota {
+		return wait(c.r.Context(), s.latency)
+	}
+	n := int(s.delayed.Add(1))
+	if wait(c.r.Context(), s.delay(n, c.key)) {
+		return true
+	}
+	s.abandoned.Add(1)
+	if s.onAbandon != nil {
+		s.onAbandon(n, c.key)
+	}
+	return false
+}
+
+// Abandoned is the number of requests held by Config.Delay whose client went away during the delay.
+func (s *Server) Abandoned() int { return int(s.abandoned.Load()) }
 
 func (c *call) streaming() bool {
 	if chat, ok := c.req.(*chatRequest); ok {

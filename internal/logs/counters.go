@@ -102,6 +102,10 @@ func (c *counters) add(e *reqlog.Entry) {
 		}
 	}
 	for _, a := range e.Attempts {
+		if a.HedgeLost() {
+			// A cancelled hedge says nothing about its key: the key's success rate must not drop.
+			continue
+		}
 		at := a.Started
 		if at.IsZero() {
 			at = e.Start

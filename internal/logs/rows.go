@@ -84,8 +84,10 @@ type AttemptView struct {
 func success(status int) bool { return status >= 200 && status < 300 }
 
 // failedAttempt reports an attempt the error log records: every non-2xx answer, no answer, and a 200
-// that was retried for being empty.
-func failedAttempt(a reqlog.Attempt) bool { return a.Class != "ok" || a.Error != "" }
+// that was retried for being empty; never a hedge's cancelled half, which failed at nothing.
+func failedAttempt(a reqlog.Attempt) bool {
+	return !a.HedgeLost() && (a.Class != "ok" || a.Error != "")
+}
 
 // rowsOf turns a finished entry into its log rows under mode. Every text that may quote a key or a
 // token passes through scrub.

@@ -23,6 +23,14 @@ type Attempt struct {
 	Started   time.Time
 }
 
+// ClassHedgeLost is the class of a hedge's losing half: the same call on a second key, cancelled
+// because the other answered first. It shows what hedging costs upstream; it charges no key and
+// counts as no failure.
+const ClassHedgeLost = "hedge_lost"
+
+// HedgeLost reports a hedge's losing half.
+func (a Attempt) HedgeLost() bool { return a.Class == ClassHedgeLost }
+
 // Usage is token usage from Gemini's usageMetadata.
 type Usage struct {
 	Prompt, Output, Thoughts, Cached int

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
@@ -46,12 +47,15 @@ const (
 	// Egress is Google refusing gemgate's own egress (unsupported user location): no key is at fault
 	// and every key would get the same answer, so it is returned at once and charged to nobody.
 	Egress
+	// HedgeLost is the half of a hedged call that lost the race: cancelled once the other half
+	// answered, charged to no key and counted as no failure.
+	HedgeLost
 )
 
 var classNames = [...]string{
 	OK: "ok", ClientError: "client_error", KeyInvalid: "key_invalid", KeyFailure: "key_failure",
 	Transient: "transient", RateLimited: "rate_limited", KeySuspect: "key_suspect", Unconfirmed: "unconfirmed",
-	Overloaded: "overloaded", RequestQuota: "request_quota", Egress: "egress",
+	Overloaded: "overloaded", RequestQuota: "request_quota", Egress: "egress", HedgeLost: reqlog.ClassHedgeLost,
 }
 
 func (c Class) String() string {

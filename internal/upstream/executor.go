@@ -126,6 +126,7 @@ type Executor struct {
 	health modelHealth
 	checks keyChecks
 	ledger ledger
+	hedges hedgeBudget
 }
 
 // Owners looks up the ownership record of a resource; resources.ErrUnknown when gemgate has none.
@@ -164,60 +165,42 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	if !vouched {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
 	}
-	var tried []*keypool.Key
-	var log []Attempt
-	var last *Error
-	var lastEmpty *Response
-	for failures, empties := 0, 0; failures <= retries; {
-		if i := len(log); i > 0 && last != nil && last.Status.Code >= 500 {
+	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
+	hedgeAfter := e.hedgeAfter(snap, call, vouched)
+	for r.failures <= retries {
+		if i := len(r.log); i > 0 && r.last != nil && r.last.Status.Code >= 500 {
 			if !pace.Sleep(ctx, e.backoff(i)) {
 				break
 			}
 		}
-		key, err := e.pick(call, model, tried)
+		key, err := e.pick(call, model, r.tried)
 		if err != nil {
-			if lastEmpty != nil {
-				lastEmpty.Attempts = log
-				return lastEmpty, nil
+			if r.lastEmpty != nil {
+				r.lastEmpty.Attempts = r.log
+				return r.lastEmpty, nil
 			}
-			last = e.noKey(err, model, last)
+			r.last = e.noKey(err, model, r.last)
 			break
 		}
-		tried = append(tried, key)
-		resp, attempt, fail := e.attempt(ctx, snap, call, key)
-		if fail != nil {
-			e.judge(ctx, snap, key, &attempt, vouched)
-			if attempt.Class == ClientError && fail.answer != nil {
-				resp, fail = fail.answer, nil
+		r.tried = append(r.tried, key)
+		var outs []outcome
+		if hedgeAfter > 0 {
+			outs = r.race(key, hedgeAfter)
+		} else {
+			outs = []outcome{e.try(ctx, snap, call, key)}
+		}
+		if resp, stop := r.settleAll(outs); resp != nil || stop {
+			if resp != nil {
+				return resp, nil
 			}
-		}
-		empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
-		if empty {
-			attempt.Error = "empty answer"
-		}
-		log = append(log, attempt)
-		record(ctx, attempt, resp, fail)
-		e.account(ctx, snap, key, model, attempt, fail)
-		if empty {
-			if empties++; empties <= emptyRetries {
-				lastEmpty = resp
-				continue
-			}
-		}
-		if fail == nil {
-			resp.Attempts = log
-			return resp, nil
-		}
-		failures++
-		last = fail
-		if fail.Canceled || !attempt.Class.Retryable() {
 			break
 		}
 	}
-	if lastEmpty != nil && !last.Canceled {
+	last, log := r.last, r.log
+	if r.lastEmpty != nil && !last.Canceled {
 		// An empty answer is still an answer; it beats an error from a later attempt.
-		lastEmpty.Attempts = log
-		return lastEmpty, nil
+		r.lastEmpty.Attempts = log
+		return r.lastEmpty, nil
 	}
 	if n := len(log); n > 0 && last.Body != nil && keyClass(log[n-1].Class) {
 		// Google's "API key not valid" or "permission denied" is about gemgate's key, not the client's
@@ -226,6 +209,88 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 	}
 	last.Attempts = log
 	return nil, last
+}
+
+// run is the state of one call's retry loop.
+type run struct {
+	e       *Executor
+	ctx     context.Context
+	snap    *config.Snapshot
+	call    Call
+	model   string
+	vouched bool
+
+	tried     []*keypool.Key
+	log       []Attempt
+	last      *Error
+	lastEmpty *Response
+	failures  int
+	empties   int
+
+	emptyRetries int
+}
+
+// outcome is one finished attempt, before the loop settles what it proves.
+type outcome struct {
+	key   *keypool.Key
+	resp  *Response
+	a     Attempt
+	fail  *Error
+	empty bool // a 200 that carries nothing (Call.Empty)
+	lost  bool // a hedge's losing half: shown in the log, charged to nobody
+}
+
+// try makes one attempt with key. It is not a method of run so that a hedge's goroutine does not take
+// the loop's state to the heap on every call.
+func (e *Executor) try(ctx context.Context, snap *config.Snapshot, call Call, key *keypool.Key) outcome {
+	resp, a, fail := e.attempt(ctx, snap, call, key)
+	empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
+	return outcome{key: key, resp: resp, a: a, fail: fail, empty: empty}
+}
+
+// settleAll settles outs in order and returns what the last one decides: the answer when it is final,
+// or stop when the loop must end without one. The outcomes before it (a hedge's failed or cancelled
+// half) only settle what they prove about their keys: the race already ended on the last one.
+func (r *run) settleAll(outs []outcome) (resp *Response, stop bool) {
+	for _, o := range outs {
+		resp, stop = r.settle(o)
+	}
+	return resp, stop
+}
+
+// settle applies what one attempt proved: to its key, to the log, and to the loop.
+func (r *run) settle(o outcome) (*Response, bool) {
+	ctx, e, attempt, resp, fail := r.ctx, r.e, o.a, o.resp, o.fail
+	if o.lost {
+		r.log = append(r.log, attempt)
+		record(ctx, attempt, nil, nil)
+		return nil, false
+	}
+	if fail != nil {
+		e.judge(ctx, r.snap, o.key, &attempt, r.vouched)
+		if attempt.Class == ClientError && fail.answer != nil {
+			resp, fail = fail.answer, nil
+		}
+	}
+	if o.empty {
+		attempt.Error = "empty answer"
+	}
+	r.log = append(r.log, attempt)
+	record(ctx, attempt, resp, fail)
+	e.account(ctx, r.snap, o.key, r.model, attempt, fail)
+	if o.empty {
+		if r.empties++; r.empties <= r.emptyRetries {
+			r.lastEmpty = resp
+			return nil, false
+		}
+	}
+	if fail == nil {
+		resp.Attempts = r.log
+		return resp, false
+	}
+	r.failures++
+	r.last = fail
+	return nil, fail.Canceled || !attempt.Class.Retryable()
 }
 
 // gate refuses a call before any key is tried when the client token may not make it (its model list,
