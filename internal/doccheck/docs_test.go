@@ -124,6 +124,15 @@ func (b block) isShell() bool {
 	return false
 }
 
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 var (
 	binOnce sync.Once
 	binPath string
