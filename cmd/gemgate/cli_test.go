@@ -16,6 +16,7 @@ import (
 	"github.com/gemgate/gemgate/internal/importer/gbtest"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
 // The keys of the Gemini Balance fixture, also used as keys a user pastes.
@@ -304,15 +305,5 @@ func TestCheck(t *testing.T) {
 	runErr(t, "503", "check")
 	os.Unsetenv("PORT")
 	runErr(t, "health check", "check") // .env's port 1: nothing listens
-	runErr(t, "health check", "check", "--url", "http://127.0.0.1:"+strconv.Itoa(freePort(t))+"/health")
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	runErr(t, "health check", "check", "--url", "http://127.0.0.1:"+strconv.Itoa(testutil.FreePort(t))+"/health")
 }

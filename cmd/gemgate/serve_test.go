@@ -30,28 +30,11 @@ import (
 // These tests run long-lived commands in-process and stop them the way a container runtime does: with
 // SIGTERM to the process, which the command's signal handler catches.
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startCmd runs gemgate args until it announces its listener; stop sends SIGTERM and returns run's
 // result.
-func startCmd(t *testing.T, args ...string) (out *syncBuffer, stop func() error) {
+func startCmd(t *testing.T, args ...string) (out *testutil.Buffer, stop func() error) {
 	t.Helper()
-	out = &syncBuffer{}
+	out = &testutil.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(args, out) }()
 	t.Cleanup(func() {
@@ -114,7 +97,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 	t.Setenv("API_KEYS", key1)
 	t.Setenv("ALLOWED_TOKENS", `["sk-test-client-token-00000000"]`)
 	t.Setenv("AUTH_TOKEN", "sk-test-admin-token-000000000")
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testutil.FreePort(t))
 	_, stop := startCmd(t, "serve", "--host", "127.0.0.1", "--port", port, "--db", "gg.db")
 	base := "http://127.0.0.1:" + port
 
@@ -193,7 +176,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	inTempDir(t)
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testutil.FreePort(t))
 	out, stop := startCmd(t, "demo", "--host", "127.0.0.1", "--port", port)
 	// The demo's own lines follow the "listening on" line that startCmd waits for.
 	testutil.Eventually(t, "the demo announcement", func() bool { return strings.Contains(out.String(), "Demo mode") })
@@ -227,7 +210,7 @@ func TestRelayCommand(t *testing.T) {
 	}))
 	defer google.Close()
 	t.Setenv("RELAY_SECRET", "relay-s3cret")
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testutil.FreePort(t))
 	out, stop := startCmd(t, "relay", "--host", "127.0.0.1", "--port", port, "--target", google.URL)
 	if !strings.Contains(out.String(), "forwarding to "+google.URL) || !strings.Contains(out.String(), "secret required") {
 		t.Fatalf("relay announcement:\n%s", out)
@@ -284,7 +267,7 @@ func TestGeneratedTokenShownUntilFirstLogin(t *testing.T) {
 		t.Fatalf("the failed first start did not show the generated token:\n%s", out.String())
 	}
 
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(testutil.FreePort(t))
 	got, stop := startCmd(t, "serve", "--host", "127.0.0.1", "--port", port, "--db", "gg.db")
 	if tokenRE.FindString(got.String()) != token {
 		t.Fatalf("the second start did not show the generated token again:\n%s", got)

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -19,30 +18,13 @@ import (
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/logs"
 	"github.com/gemgate/gemgate/internal/secret"
+	"github.com/gemgate/gemgate/internal/testutil"
 )
 
-// syncBuffer collects log lines from concurrent goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // newLoggedHarness is newHarness with gemgate's application log captured as JSON lines at debug level.
-func newLoggedHarness(t *testing.T, fcfg fakeupstream.Config, env map[string]string) (*harness, *syncBuffer) {
+func newLoggedHarness(t *testing.T, fcfg fakeupstream.Config, env map[string]string) (*harness, *testutil.Buffer) {
 	t.Helper()
-	lines := &syncBuffer{}
+	lines := &testutil.Buffer{}
 	fake := fakeupstream.New(fcfg)
 	up := httptest.NewServer(fake)
 	t.Cleanup(up.Close)

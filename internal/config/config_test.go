@@ -52,6 +52,7 @@ func TestParse(t *testing.T) {
 			{"", "", false}, // free text may be empty
 			{"a\xffb", "a\uFFFDb", false},
 			{"a,b", "a,b", false},
+			{"'abc'", "'abc'", false}, // a quote may belong to a string (a password)
 		}},
 		{plain[KindInt], []tc{
 			{"3", 3, false},
@@ -59,6 +60,9 @@ func TestParse(t *testing.T) {
 			{"-5", -5, false},
 			{"+5", 5, false},
 			{"3.0", 3, false}, // the reference's UI saved numbers via parseFloat
+			{"'3'", 3, false}, // docker run --env-file keeps .env quotes
+			{`"3"`, 3, false},
+			{`'3"`, nil, true},
 			{"1e3", 1000, false},
 			{"", 7, false},
 			{"3.5", nil, true},
@@ -90,6 +94,8 @@ func TestParse(t *testing.T) {
 			{`[1, 2.5, true, null]`, []string{"1", "2.5", "true"}, false},
 			{`[["x"]]`, []string{`["x"]`}, false},
 			{"a, b ,c", []string{"a", "b", "c"}, false},
+			{`'["a","b"]'`, []string{"a", "b"}, false},
+			{"'a,b'", []string{"a", "b"}, false},
 			{"a\nb\r\nc", []string{"a", "b", "c"}, false},
 			{"a,\n,b,", []string{"a", "b"}, false},
 			{"single", []string{"single"}, false},
@@ -102,6 +108,8 @@ func TestParse(t *testing.T) {
 			{`{"X-A":"1","X-B":2,"X-C":true}`, map[string]string{"X-A": "1", "X-B": "2", "X-C": "true"}, false},
 			{"", map[string]string{}, false},
 			{"{}", map[string]string{}, false},
+			{"'{}'", map[string]string{}, false},
+			{`'{"a":"b"}'`, map[string]string{"a": "b"}, false},
 			{"null", map[string]string{}, false},
 			{`["a"]`, nil, true},
 			{"a=b", nil, true},
@@ -123,6 +131,7 @@ func TestParse(t *testing.T) {
 			{`[{"n":1}]`, []map[string]string{{"n": "1"}}, false},
 			{"", []map[string]string{}, false},
 			{"[]", []map[string]string{}, false},
+			{`'[{"n":1}]'`, []map[string]string{{"n": "1"}}, false},
 			{`{"category":"x"}`, nil, true},
 			{`["x"]`, nil, true},
 		}},

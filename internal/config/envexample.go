@@ -13,11 +13,16 @@ const envExampleIntro = `# gemgate: example .env / 示例 .env 文件
 # Copy it to .env in gemgate's working folder and edit it. Every setting is listed with its default; a
 # secret is left empty. A variable set in the real environment wins over .env. On the first start every
 # setting that is not env-only is stored in the database, and from then on the stored value wins: change
-# those in the admin panel. Full reference: docs/settings.md
+# those in the admin panel. The env-only settings (database connection, listen address) are commented out:
+# their defaults apply, and so do the values a container image sets (gemgate's image keeps SQLite in
+# /data/gemgate.db); remove the "# " to change one. Values are single-quoted where needed; gemgate also
+# accepts them with the quotes that docker run --env-file leaves in. Full reference: docs/settings.md
 #
 # 复制为 gemgate 工作目录下的 .env 后修改。这里列出了每个配置项及其默认值，密钥类配置留空。真实环境变量
 # 优先于 .env。首次启动时，所有非"仅环境变量"的配置项都会存入数据库，此后以数据库中的值为准：请在管理后台
-# 修改这些配置。完整说明见 docs/settings.md
+# 修改这些配置。"仅环境变量"的配置项（数据库连接、监听地址）已注释掉：使用其默认值，容器镜像设置的值也照常
+# 生效（gemgate 镜像把 SQLite 放在 /data/gemgate.db）；要修改时删去行首的 "# "。需要时值用单引号括起；
+# docker run --env-file 会保留这些引号，gemgate 同样能正确读取。完整说明见 docs/settings.md
 `
 
 // WriteEnvExample renders .env.example from the settings table: every setting with its default (secrets
@@ -36,7 +41,13 @@ func WriteEnvExample(w io.Writer) error {
 				fmt.Fprintf(bw, "\n# ===== %s / %s =====\n", t.EN, t.ZH)
 				first = false
 			}
-			fmt.Fprintf(bw, "\n# %s%s / %s\n%s=%s\n", envTags(d), oneLine(d.Help.EN), oneLine(d.Help.ZH), d.Name, envValue(d))
+			// An env-only line left active would override what an image or platform sets (docker run
+			// --env-file .env would move the database out of the image's /data volume).
+			off := ""
+			if d.Bootstrap {
+				off = "# "
+			}
+			fmt.Fprintf(bw, "\n# %s%s / %s\n%s%s=%s\n", envTags(d), oneLine(d.Help.EN), oneLine(d.Help.ZH), off, d.Name, envValue(d))
 		}
 	}
 	return bw.Flush()

@@ -184,7 +184,7 @@ func Lookup(name string) (*Def, bool) {
 func (d *Def) Parse(raw string) (any, error) {
 	// Invalid UTF-8 would be replaced by JSON encoding (so a list would not survive a round trip) and
 	// is refused by PostgreSQL text columns; replacing it here keeps every stored value valid.
-	v, err := d.parse(strings.ToValidUTF8(strings.TrimSpace(raw), "\uFFFD"))
+	v, err := d.parse(d.unquote(strings.ToValidUTF8(strings.TrimSpace(raw), "\uFFFD")))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Name, err)
 	}
@@ -192,6 +192,20 @@ func (d *Def) Parse(raw string) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// unquote drops one pair of quotes around a value of a typed setting. docker run --env-file passes
+// .env.example's MODEL_ALIASES='{}' on with its quotes, where Compose, systemd and godotenv remove them; a
+// quoted number, boolean, list or JSON value is never valid as it stands, so unwrapping it can only turn
+// an error into the value meant. Strings keep their quotes: there a quote may belong to the value.
+func (d *Def) unquote(raw string) string {
+	if d.Kind == KindString || len(raw) < 2 {
+		return raw
+	}
+	if q := raw[0]; (q == '\'' || q == '"') && raw[len(raw)-1] == q {
+		return strings.TrimSpace(raw[1 : len(raw)-1])
+	}
+	return raw
 }
 
 func (d *Def) parse(raw string) (any, error) {

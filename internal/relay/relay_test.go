@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,27 +71,14 @@ func startRelay(t *testing.T, target string, secret string) (*httptest.Server, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	r := New(Options{Target: u, Secret: secret, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv, func() string {
 		srv.Close() // waits for the handlers, which log after answering
-		logs.mu.Lock()
-		defer logs.mu.Unlock()
-		return logs.buf.String()
+		return logs.String()
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
 }
 
 func TestForwardsKeyHeaderAndBody(t *testing.T) {

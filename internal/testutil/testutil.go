@@ -1,14 +1,17 @@
 // Package testutil holds what the tests of several packages share: waiting for an effect that follows
-// an event, and the Redis server the multi-instance tests run against. Only _test.go files import it.
+// an event, the Redis server the multi-instance tests run against, free ports and a buffer for output
+// written concurrently. Only _test.go files import it.
 // Its own tests check the tree as a whole: that rule, the READMEs' package lists, and that
 // internal/fakeupstream imports nothing of gemgate's.
 package testutil
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -69,4 +72,34 @@ func ClosedAddr(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// FreePort returns a loopback port nothing listens on, for a server a test starts by port number.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(ClosedAddr(t))
+	n, err := net.LookupPort("tcp", port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Buffer collects output written from several goroutines (a child process's pipes, a logger) while the
+// test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
