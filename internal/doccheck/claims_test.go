@@ -209,3 +209,51 @@ func TestTableNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestStatuses: the statuses the READMEs give for a request gemgate refuses itself, on every API
+// they name: a body over MAX_REQUEST_BODY_MB, and Responses state gemgate does not keep.
+func TestRequestStatuses(t *testing.T) {
+	requireClaim(t, "README.md", "`MAX_REQUEST_BODY_MB` (413 above it)")
+	requireClaim(t, "README.zh-CN.md", "`MAX_REQUEST_BODY_MB`（超过返回 413）")
+	requireClaim(t, "README.md", "`previous_response_id` and `store: true` are refused with a 400 (\"gemgate does not store responses; send the full input\")")
+	requireClaim(t, "README.zh-CN.md", "`previous_response_id` 与 `store: true` 会返回 400（\"gemgate does not store responses; send the full input\"")
+	env := append(cleanEnv(), "AUTH_TOKEN="+docAdminToken, `ALLOWED_TOKENS=["`+docClientToken+`"]`, "MAX_REQUEST_BODY_MB=1")
+	srv := startGemgate(t, t.TempDir(), env, "demo")
+	big := `"` + strings.Repeat("x", 3<<19) + `"` // 1.5 MiB of text
+	for path, body := range map[string]string{
+		"/v1beta/models/gemini-2.5-flash:generateContent": `{"contents":[{"parts":[{"text":` + big + `}]}]}`,
+		"/v1/chat/completions":                            `{"model":"gemini-2.5-flash","messages":[{"role":"user","content":` + big + `}]}`,
+		"/v1/messages":                                    `{"model":"gemini-2.5-flash","max_tokens":16,"messages":[{"role":"user","content":` + big + `}]}`,
+		"/v1/responses":                                   `{"model":"gemini-2.5-flash","input":` + big + `}`,
+	} {
+		resp, _ := post(t, srv.base+path, body)
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s, a 1.5 MiB body with MAX_REQUEST_BODY_MB=1: %d, the READMEs say 413", path, resp.StatusCode)
+		}
+	}
+	for _, body := range []string{
+		`{"model":"gemini-2.5-flash","input":"Hello","previous_response_id":"resp_123"}`,
+		`{"model":"gemini-2.5-flash","input":"Hello","store":true}`,
+	} {
+		resp, got := post(t, srv.base+"/v1/responses", body)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(got), "gemgate does not store responses; send the full input") {
+			t.Errorf("%s: %d %s, the READMEs say 400 \"gemgate does not store responses; send the full input\"", body, resp.StatusCode, got)
+		}
+	}
+}
+
+// post sends body with the docs' client token in every header an API reads it from.
+func post(t *testing.T, url, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("anthropic-version", "2023-06-01")
+	if strings.Contains(url, "/v1beta/") {
+		req.Header.Set("x-goog-api-key", docClientToken)
+	} else if strings.HasSuffix(url, "/messages") {
+		req.Header.Set("x-api-key", docClientToken)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+docClientToken)
+	}
+	return get(t, req)
+}
