@@ -400,3 +400,36 @@ func TestLiveFollowsTheTokensLimits(t *testing.T) {
 		t.Fatal("the ephemeral token of a disabled client token reached Google")
 	}
 }
+
+// One client token cannot hold every key's Live slots: past LIVE_MAX_SESSIONS_PER_TOKEN its next
+// connect is refused with 429 before any key is used, another token still connects, and a closed
+// session frees its place.
+func TestLiveSessionsPerTokenAreBounded(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, map[string]string{"API_KEYS": goodKey(0) + "," + goodKey(1),
+		"ALLOWED_TOKENS": `["` + clientToken + `","` + otherToken + `"]`, "LIVE_MAX_SESSIONS_PER_TOKEN": "2"})
+	ctx := context.Background()
+	first, second := openLive(t, h), openLive(t, h)
+	before := h.fake.TotalCalls()
+	_, resp, err := websocket.Dial(ctx, liveSocket(h)+"?key="+clientToken, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a third session of the same token: %v %v", resp, err)
+	}
+	if h.fake.TotalCalls() != before {
+		t.Fatal("the refused session reached Google")
+	}
+	other, _, err := websocket.Dial(ctx, liveSocket(h)+"?key="+otherToken, nil)
+	if err != nil {
+		t.Fatalf("another token is refused: %v", err)
+	}
+	other.Close(websocket.StatusNormalClosure, "")
+	second.Close(websocket.StatusNormalClosure, "")
+	testutil.Eventually(t, "the closed session's place is free", func() bool {
+		c, _, err := websocket.Dial(ctx, liveSocket(h)+"?key="+clientToken, nil)
+		if err != nil {
+			return false
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+		return true
+	})
+	first.Close(websocket.StatusNormalClosure, "")
+}

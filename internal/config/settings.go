@@ -355,6 +355,10 @@ var (
 		"Live API: largest WebSocket message accepted from either side, in KiB; a larger one closes the session with 1009 (message too big). (gemgate only.)",
 		"Live API：双方单条 WebSocket 消息的最大大小（KiB）；超过时以 1009（消息过大）关闭会话。（gemgate 新增）",
 		Range(16, 262144))
+	LiveMaxSessionsPerToken = define("LIVE_MAX_SESSIONS_PER_TOKEN", 10, GroupStream,
+		"Live API: how many sessions one client token may hold open at once through this instance (0 = no limit); more are refused with 429 before any key is used. Each session holds one of a key's few concurrent Live sessions at Google, so a shared gateway must not let one token take them all. (gemgate only.)",
+		"Live API：同一个客户端令牌在本实例上最多同时打开的会话数（0 为不限制）；超出时在使用任何密钥之前返回 429。每个会话都会占用某个密钥在 Google 上为数不多的并发 Live 会话名额，共享的网关不能让一个令牌占满。（gemgate 新增）",
+		Range(0, 100000))
 )
 
 // Scheduled jobs (tab 定时任务).

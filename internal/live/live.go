@@ -48,27 +48,44 @@ type sessionSet struct {
 	mu      sync.Mutex
 	closed  bool
 	cancels map[*context.CancelFunc]struct{}
-	wg      sync.WaitGroup
+	// perOwner counts each client token's open sessions: a session holds one of a key's few concurrent
+	// Live slots at Google, so one token must not be able to take them all.
+	perOwner map[string]int
+	wg       sync.WaitGroup
 }
 
-// add registers a session that cancel ends; false once gemgate is shutting down.
-func (s *sessionSet) add(cancel context.CancelFunc) (release func(), ok bool) {
+// Why a session could not be added.
+var (
+	errShuttingDown = errors.New("gemgate is shutting down; connect again.")
+	errTooMany      = errors.New("This gemgate token already has as many Live sessions open as LIVE_MAX_SESSIONS_PER_TOKEN allows; close one first.")
+)
+
+// add registers a session of owner that cancel ends, if owner has fewer than limit open (0: no limit)
+// and gemgate is not shutting down.
+func (s *sessionSet) add(owner string, limit int, cancel context.CancelFunc) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, false
+		return nil, errShuttingDown
+	}
+	if limit > 0 && s.perOwner[owner] >= limit {
+		return nil, errTooMany
 	}
 	if s.cancels == nil {
-		s.cancels = map[*context.CancelFunc]struct{}{}
+		s.cancels, s.perOwner = map[*context.CancelFunc]struct{}{}, map[string]int{}
 	}
 	s.cancels[&cancel] = struct{}{}
+	s.perOwner[owner]++
 	s.wg.Add(1)
 	return func() {
 		s.mu.Lock()
 		delete(s.cancels, &cancel)
+		if s.perOwner[owner]--; s.perOwner[owner] == 0 {
+			delete(s.perOwner, owner)
+		}
 		s.mu.Unlock()
 		s.wg.Done()
-	}, true
+	}, nil
 }
 
 // Shutdown ends every session (each side gets 1012, "resume the session with its handle") and waits
@@ -192,9 +209,14 @@ func (h *Handler) connect(version string, constrained bool) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
-		release, ok := h.sessions.add(cancel)
-		if !ok {
-			rpcstatus.Write(w, http.StatusServiceUnavailable, "gemgate is shutting down; connect again.")
+		release, err := h.sessions.add(s.owner, config.LiveMaxSessionsPerToken.Get(s.snap), cancel)
+		switch err {
+		case errShuttingDown:
+			rpcstatus.Write(w, http.StatusServiceUnavailable, err.Error())
+			return
+		case errTooMany:
+			reqlog.Reject(r.Context(), "too many live sessions")
+			rpcstatus.Write(w, http.StatusTooManyRequests, err.Error())
 			return
 		}
 		defer release()
