@@ -26,21 +26,7 @@ func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
 	if err != nil || !strings.HasPrefix(job.Name, "batches/") {
 		t.Fatalf("create: %+v %v", job, err)
 	}
-	holder, ok := h.fake.BatchOwner(job.Name)
-	if !ok {
-		t.Fatal("the fake holds no such batch")
-	}
-	for i := 0; job.State != genai.JobStateSucceeded; i++ {
-		if i > 5 {
-			t.Fatalf("the batch never finished: %s", job.State)
-		}
-		if job, err = a.Batches.Get(ctx, job.Name, nil); err != nil {
-			t.Fatalf("get %d: %v", i, err)
-		}
-		if last, _ := h.fake.LastRequest(); last.Key != holder {
-			t.Fatalf("get %d went to another key", i)
-		}
-	}
+	job = finishBatch(t, h, a, job)
 	if job.Dest == nil || len(job.Dest.InlinedResponses) != 2 || job.Dest.InlinedResponses[1].Response.Text() == "" {
 		t.Fatalf("results %+v", job.Dest)
 	}
@@ -86,6 +72,28 @@ func TestBatchesBelongToTheirKeyAndToken(t *testing.T) {
 		t.Fatalf("unknown batch: %d", r.status)
 	}
 	keysUnblamed(t, h)
+}
+
+// finishBatch polls a batch until it succeeds, each read on the key that created it.
+func finishBatch(t *testing.T, h *harness, c *genai.Client, job *genai.BatchJob) *genai.BatchJob {
+	t.Helper()
+	holder, ok := h.fake.BatchOwner(job.Name)
+	if !ok {
+		t.Fatal("the fake holds no such batch")
+	}
+	for i := 0; job.State != genai.JobStateSucceeded; i++ {
+		if i > 5 {
+			t.Fatalf("the batch never finished: %s", job.State)
+		}
+		var err error
+		if job, err = c.Batches.Get(context.Background(), job.Name, nil); err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if last, _ := h.fake.LastRequest(); last.Key != holder {
+			t.Fatalf("get %d went to another key", i)
+		}
+	}
+	return job
 }
 
 // A batch over an uploaded JSONL file: created on the key that holds the file, and its results file
@@ -152,21 +160,7 @@ func TestEmbeddingBatchesThroughThePool(t *testing.T) {
 	if err != nil || !strings.HasPrefix(job.Name, "batches/") {
 		t.Fatalf("create: %+v %v", job, err)
 	}
-	holder, ok := h.fake.BatchOwner(job.Name)
-	if !ok {
-		t.Fatal("the fake holds no such batch")
-	}
-	for i := 0; job.State != genai.JobStateSucceeded; i++ {
-		if i > 5 {
-			t.Fatalf("the batch never finished: %s", job.State)
-		}
-		if job, err = a.Batches.Get(ctx, job.Name, nil); err != nil {
-			t.Fatalf("get %d: %v", i, err)
-		}
-		if last, _ := h.fake.LastRequest(); last.Key != holder {
-			t.Fatalf("get %d went to another key", i)
-		}
-	}
+	job = finishBatch(t, h, a, job)
 	if job.Dest == nil || len(job.Dest.InlinedEmbedContentResponses) != 2 ||
 		len(job.Dest.InlinedEmbedContentResponses[0].Response.Embedding.Values) != 3072 {
 		t.Fatalf("results %+v", job.Dest)
