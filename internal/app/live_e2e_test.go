@@ -241,8 +241,13 @@ func liveSocket(h *harness) string {
 // openLive opens a raw Live session through gemgate and reads its setupComplete.
 func openLive(t *testing.T, h *harness) *websocket.Conn {
 	t.Helper()
+	return openLiveAs(t, h, clientToken)
+}
+
+func openLiveAs(t *testing.T, h *harness, token string) *websocket.Conn {
+	t.Helper()
 	ctx := context.Background()
-	c, _, err := websocket.Dial(ctx, liveSocket(h)+"?key="+clientToken, nil)
+	c, _, err := websocket.Dial(ctx, liveSocket(h)+"?key="+token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,4 +437,20 @@ func TestLiveSessionsPerTokenAreBounded(t *testing.T) {
 		return true
 	})
 	first.Close(websocket.StatusNormalClosure, "")
+}
+
+// Disabling a client token ends its open Live sessions (1008), not only its next connect.
+func TestLiveSessionEndsWhenItsTokenIsDisabled(t *testing.T) {
+	h := newHarness(t, fakeupstream.Config{}, nil)
+	tok := h.createToken(map[string]any{"name": "revoked-mid-session"})
+	c := openLiveAs(t, h, tok.Token)
+	if r := h.do("PUT", "/api/tokens/"+strconv.FormatInt(tok.ID, 10), map[string]any{"enabled": false}, adminHeader); r.status != 200 {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.GiveUp)
+	defer cancel()
+	_, _, err := c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "no longer valid") {
+		t.Fatalf("the session of a disabled token: %v", err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/resources"
@@ -20,6 +21,10 @@ import (
 
 // handleTTL is how long Google keeps a session resumable after its connection ends (two hours).
 const handleTTL = 2 * time.Hour
+
+// tokenRecheck is how often an open session checks that its client token is still valid: an admin who
+// disables, expires or removes a token ends its sessions within this time, not after LIVE_MAX_SESSION_MINUTES.
+const tokenRecheck = 5 * time.Second
 
 // recordTimeout bounds the database write of a resumption handle, which holds up the frame carrying it
 // (the client must not be able to resume before gemgate knows where the session lives).
@@ -76,8 +81,14 @@ func (s *session) watch(shutdown context.Context, activity <-chan struct{}, ende
 	maxFor := time.Duration(config.LiveMaxSessionMinutes.Get(s.snap)) * time.Minute
 	limit := time.NewTimer(maxFor)
 	defer limit.Stop()
+	recheck := time.NewTicker(tokenRecheck)
+	defer recheck.Stop()
 	for {
 		select {
+		case <-recheck.C:
+			if !s.tokenValid(shutdown) {
+				return ending{code: websocket.StatusPolicyViolation, reason: "Closed by gemgate: this session's gemgate token is no longer valid (disabled, expired or removed)."}
+			}
 		case <-activity:
 			idle.Reset(idleFor)
 		case e := <-ended:
@@ -90,6 +101,16 @@ func (s *session) watch(shutdown context.Context, activity <-chan struct{}, ende
 			return ending{code: websocket.StatusServiceRestart, reason: "gemgate is shutting down; resume the session with its handle."}
 		}
 	}
+}
+
+// tokenValid reports whether the client token the session runs under (the owner's, for an ephemeral
+// token) is still one gemgate accepts.
+func (s *session) tokenValid(ctx context.Context) bool {
+	g := auth.GrantFrom(ctx)
+	if g == nil || s.h.Tokens == nil {
+		return true
+	}
+	return s.h.Tokens.Resolve(g.Token()) != nil
 }
 
 // pump relays frames from one side to the other; the first failure on either connection ends it.
