@@ -146,6 +146,10 @@ func (p *Pool) markExhausted(model string, until int64) {
 
 // restoreCooldowns applies persisted cooldowns, skipping expired ones.
 func restoreCooldowns(k *Key, cds []Cooldown, now time.Time) {
+	if len(cds) == 0 {
+		k.cool.Store(nil)
+		return
+	}
 	m := coolMap{}
 	for _, c := range cds {
 		if c.Until.After(now) {

@@ -5,6 +5,7 @@ package keypool
 import (
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,21 +20,22 @@ var ErrNoKey = errors.New("no usable API key")
 // Key is one API key with its live state. The pointer is stable for as long as the key stays in the
 // pool, so state survives membership changes.
 type Key struct {
-	value string
-	id    string
-
-	failures   atomic.Int32
-	disabled   atomic.Bool
+	// The fields are ordered for size: with 100,000 keys each 8 bytes is 0.8 MB of heap (160 bytes a
+	// key before, 112 now).
+	value      string
+	id         string       // a slice of one string holding the IDs of every key added in the same SetKeys
 	lastUsed   atomic.Int64 // unix nanoseconds
+	avoidUntil atomic.Int64 // unix nanoseconds: picked only when nothing better is left (Shaky)
 	lastErr    atomic.Pointer[Failure]
-	dirty      atomic.Bool // state changed since the last Drain
 	disabledBy atomic.Pointer[string]
 	cool       atomic.Pointer[coolMap]
-	rateStreak atomic.Int32 // consecutive 429s without quota details
 	meta       atomic.Pointer[Meta]
-	usage      sync.Map     // model -> *usage: requests counted against KEY_MODEL_LIMITS
-	avoidUntil atomic.Int64 // unix nanoseconds: picked only when nothing better is left (Shaky)
+	usage      atomic.Pointer[sync.Map] // model -> *usage: requests counted against KEY_MODEL_LIMITS; nil until one is
+	failures   atomic.Int32
+	rateStreak atomic.Int32 // consecutive 429s without quota details
 	shaky      atomic.Int32 // consecutive 5xx or network failures
+	disabled   atomic.Bool
+	dirty      atomic.Bool // state changed since the last Drain
 }
 
 // Failure describes the last failed attempt of a key.
@@ -77,8 +79,8 @@ type State struct {
 // view is an immutable membership snapshot; picks read it without locking.
 type view struct {
 	keys     []*Key
-	index    map[string]*Key
-	byID     map[string]*Key
+	index    *keyIndex // by value
+	byID     *keyIndex
 	active   []*Key            // keys not disabled, each repeated by its weight, in configured order
 	projects map[string][]*Key // keys by project, which share quota and so cooldowns
 	rules    *tagRules         // which tags may serve which model
@@ -86,7 +88,7 @@ type view struct {
 }
 
 // newView indexes keys and computes what picks read.
-func newView(keys []*Key, index, byID map[string]*Key, rules *tagRules) *view {
+func newView(keys []*Key, index, byID *keyIndex, rules *tagRules) *view {
 	v := &view{keys: keys, index: index, byID: byID, rules: rules, projects: map[string][]*Key{}}
 	v.active = activeOf(keys)
 	for _, k := range keys {
@@ -123,7 +125,7 @@ type Pool struct {
 func New(keys []string, maxFailures int) *Pool {
 	p := &Pool{now: time.Now}
 	p.maxFailures.Store(int32(max(maxFailures, 1)))
-	p.v.Store(&view{index: map[string]*Key{}, byID: map[string]*Key{}})
+	p.v.Store(&view{index: &keyIndex{}, byID: &keyIndex{}})
 	p.SetKeys(keys)
 	return p
 }
@@ -133,24 +135,44 @@ func (p *Pool) SetKeys(keys []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.v.Load()
-	next := &view{keys: make([]*Key, 0, len(keys)), index: make(map[string]*Key, len(keys)), byID: make(map[string]*Key, len(keys))}
+	list := make([]*Key, 0, len(keys))
+	index, byID := newKeyIndex(len(keys), keyValue), newKeyIndex(len(keys), keyID)
+	var added []*Key
 	for _, s := range keys {
-		if s == "" {
+		if s == "" || index.find(list, s) != nil {
 			continue
 		}
-		if _, dup := next.index[s]; dup {
-			continue
-		}
-		k := old.index[s]
+		k := old.index.find(old.keys, s)
 		if k == nil {
-			k = &Key{value: s, id: secret.ID(s)}
+			k = &Key{value: s}
+			added = append(added, k)
 		}
-		next.keys = append(next.keys, k)
-		next.index[s] = k
-		next.byID[k.id] = k
+		list = append(list, k)
+		index.add(list, len(list)-1)
 	}
-	p.v.Store(newView(next.keys, next.index, next.byID, old.rules))
+	assignIDs(added)
+	for i := range list {
+		byID.add(list, i)
+	}
+	p.v.Store(newView(list, &index, &byID, old.rules))
 	p.exhausted.Store(&exhaustion{})
+}
+
+// assignIDs gives new keys their IDs, all slices of one string: one allocation instead of one per key.
+func assignIDs(keys []*Key) {
+	if len(keys) == 0 {
+		return
+	}
+	n := len(secret.ID(keys[0].value))
+	var b strings.Builder
+	b.Grow(n * len(keys))
+	for _, k := range keys {
+		b.WriteString(secret.ID(k.value))
+	}
+	all := b.String()
+	for i, k := range keys {
+		k.id = all[i*n : (i+1)*n]
+	}
 }
 
 // activeOf lists usable keys in rounds: round r holds every key whose weight exceeds r, so a key of
@@ -378,14 +400,16 @@ func (p *Pool) setDisabled(k *Key, disabled bool, reason string) bool {
 
 // Lookup finds a key by value.
 func (p *Pool) Lookup(value string) (*Key, bool) {
-	k, ok := p.v.Load().index[value]
-	return k, ok
+	v := p.v.Load()
+	k := v.index.find(v.keys, value)
+	return k, k != nil
 }
 
 // LookupID finds a key by its ID.
 func (p *Pool) LookupID(id string) (*Key, bool) {
-	k, ok := p.v.Load().byID[id]
-	return k, ok
+	v := p.v.Load()
+	k := v.byID.find(v.keys, id)
+	return k, k != nil
 }
 
 // Keys returns every key in configured order. The slice must not be modified.
@@ -447,8 +471,8 @@ func (p *Pool) Restore(states []State) {
 	p.mu.Lock()
 	cur := p.v.Load()
 	for _, s := range states {
-		k, ok := cur.index[s.Key]
-		if !ok {
+		k := cur.index.find(cur.keys, s.Key)
+		if k == nil {
 			continue
 		}
 		k.failures.Store(int32(s.FailureCount))
@@ -458,11 +482,17 @@ func (p *Pool) Restore(states []State) {
 		if s.LastErrorCode != 0 || s.LastError != "" {
 			k.lastErr.Store(&Failure{Code: s.LastErrorCode, Message: s.LastError, At: s.LastErrorAt})
 		}
-		reason := s.DisabledReason
-		k.disabledBy.Store(&reason)
+		// Most keys have no reason, cooldown or metadata: nothing is allocated for them (two
+		// allocations per key made 6 MB at 100,000 keys).
+		if s.DisabledReason != "" || k.disabledBy.Load() != nil {
+			reason := s.DisabledReason
+			k.disabledBy.Store(&reason)
+		}
 		k.disabled.Store(s.Disabled)
 		restoreCooldowns(k, s.Cooldowns, p.now())
-		k.meta.Store(&Meta{Tags: s.Tags, Weight: s.Weight, Project: s.Project})
+		if len(s.Tags) > 0 || s.Weight != 0 || s.Project != "" || k.meta.Load() != nil {
+			k.meta.Store(&Meta{Tags: s.Tags, Weight: s.Weight, Project: s.Project})
+		}
 	}
 	p.republish()
 	p.mu.Unlock()

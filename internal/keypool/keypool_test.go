@@ -317,3 +317,25 @@ func TestShakyKeysAreRoutedAroundNotRefused(t *testing.T) {
 		t.Fatal("a success must end the avoidance")
 	}
 }
+
+// BenchmarkNew100k is the cost and the memory of building a pool of 100,000 keys.
+func BenchmarkNew100k(b *testing.B) {
+	ks := keys(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		New(ks, 3)
+	}
+}
+
+// TestMemory100k reports the live heap a pool of 100,000 keys holds.
+func TestMemory100k(t *testing.T) {
+	ks := keys(100_000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := New(ks, 3)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("pool of 100,000 keys: %.2f MB live heap", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+	runtime.KeepAlive(p)
+}

@@ -116,10 +116,16 @@ func (u *usage) roll(minute, day int64) {
 }
 
 func (k *Key) usageOf(model string) *usage {
-	if u, ok := k.usage.Load(model); ok {
+	m := k.usage.Load()
+	if m == nil {
+		// Most keys never serve a capped model: the map is made on first use, not with every key.
+		k.usage.CompareAndSwap(nil, &sync.Map{})
+		m = k.usage.Load()
+	}
+	if u, ok := m.Load(model); ok {
 		return u.(*usage)
 	}
-	u, _ := k.usage.LoadOrStore(model, &usage{})
+	u, _ := m.LoadOrStore(model, &usage{})
 	return u.(*usage)
 }
 
@@ -227,7 +233,11 @@ func (p *Pool) UsageOf(k *Key) []Usage {
 	now := p.now()
 	minute, day := now.Unix()/60, pacificDay(now)
 	var out []Usage
-	k.usage.Range(func(key, value any) bool {
+	m := k.usage.Load()
+	if m == nil {
+		return nil
+	}
+	m.Range(func(key, value any) bool {
 		model := key.(string)
 		l, ok := p.LimitFor(model)
 		if !ok {
