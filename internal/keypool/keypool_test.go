@@ -339,3 +339,34 @@ func TestMemory100k(t *testing.T) {
 	t.Logf("pool of 100,000 keys: %.2f MB live heap", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
 	runtime.KeepAlive(p)
 }
+
+func TestLookupAtScale(t *testing.T) {
+	ks := keys(100_000)
+	p := New(append(ks, ks[:10]...), 3) // duplicates are dropped
+	if total, _ := p.Counts(); total != len(ks) {
+		t.Fatalf("%d keys, want %d", total, len(ks))
+	}
+	for i, s := range ks {
+		k, ok := p.Lookup(s)
+		if !ok || k.Value() != s || p.Keys()[i] != k {
+			t.Fatalf("Lookup(%q) = %v, %v", s, k, ok)
+		}
+		if byID, ok := p.LookupID(k.ID()); !ok || byID != k {
+			t.Fatalf("LookupID(%q) = %v, %v", k.ID(), byID, ok)
+		}
+	}
+	for _, s := range []string{"", "AIzaSyTestKeyMissing", ks[0] + "x"} {
+		if _, ok := p.Lookup(s); ok {
+			t.Errorf("Lookup(%q) found a key", s)
+		}
+	}
+	// Keys that stay keep their state (and their *Key) through a membership change.
+	k0, _ := p.Lookup(ks[0])
+	p.SetKeys(ks[:50_000])
+	if k, ok := p.Lookup(ks[0]); !ok || k != k0 {
+		t.Error("a kept key lost its identity")
+	}
+	if _, ok := p.Lookup(ks[60_000]); ok {
+		t.Error("a removed key is still found")
+	}
+}
