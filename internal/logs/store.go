@@ -18,6 +18,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
@@ -141,6 +143,13 @@ func (c *chunks) close() {
 func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*requestRow) error {
 	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_request_log", requestColumns, n) }}
 	defer stmt.close()
+	// Rows go in by key: the (key_id, request_time) index takes a batch's rows at random places (a batch
+	// spans hundreds or thousands of keys), and in key order they reach its pages one after the other
+	// instead of each page many times (16% of the writer's CPU per entry at 1,000 keys). Row ids then
+	// follow keys within a batch; only "a later batch has higher ids" holds, which is what trimming the
+	// oldest rows (LOG_MAX_ROWS) needs.
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b *requestRow) int { return strings.Compare(a.KeyID, b.KeyID) })
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
 		part := rows[start:min(start+requestRowsPerStmt, len(rows))]
