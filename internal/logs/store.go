@@ -16,7 +16,6 @@ package logs
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -151,17 +150,16 @@ func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*reques
 	rows = slices.Clone(rows)
 	slices.SortStableFunc(rows, func(a, b *requestRow) int { return strings.Compare(a.KeyID, b.KeyID) })
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
+	var buf []byte
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
 		part := rows[start:min(start+requestRowsPerStmt, len(rows))]
 		args = args[:0]
 		for _, r := range part {
-			attempts, _ := json.Marshal(r.Attempts)
-			if r.Attempts == nil {
-				attempts = []byte("[]")
-			}
+			buf = attemptsJSON(buf[:0], r.Attempts)
+			attempts := string(buf)
 			args = append(args, store.TimeArg(r.Time), store.NullString(r.Model), store.NullString(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
 				r.RequestID, store.NullString(r.KeyID), store.NullString(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
-				string(attempts), store.NullString(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
+				attempts, store.NullString(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
 		}
 		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err
