@@ -1,9 +1,6 @@
 package api
 
 import (
-	"encoding/binary"
-	"encoding/hex"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -39,20 +36,11 @@ func routeKind(path string) string {
 	return ""
 }
 
-// newRequestID returns 16 random hex characters. An id needs no cryptographic guarantee: the runtime's
-// generator (ChaCha8, seeded from the OS) is per-thread and cheaper than crypto/rand's getrandom call
-// (a system call per request on kernels before 6.11).
-func newRequestID() string {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
-	return hex.EncodeToString(b[:])
-}
-
 // track gives every request an id (X-Request-Id) and, for API routes, opens the log entry that the
 // later stages fill in and hands it to sink when the handler returns (after a stream has ended).
 func track(sink reqlog.Sink, settings func() *config.Snapshot, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+		id := reqlog.NewID()
 		w.Header().Set("X-Request-Id", id)
 		ctx := reqlog.WithID(r.Context(), id)
 		kind := routeKind(r.URL.Path)

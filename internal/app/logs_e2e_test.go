@@ -17,6 +17,7 @@ import (
 	"github.com/gemgate/gemgate/internal/applog"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/logs"
+	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/testutil"
 )
@@ -338,7 +339,7 @@ func TestLogsE2ENoSecretsAnywhere(t *testing.T) {
 		}
 		if m["msg"] == "request" {
 			requestLines++
-			if id, _ := m["request_id"].(string); len(id) != 16 {
+			if id, _ := m["request_id"].(string); len(id) != reqlog.IDLen {
 				t.Errorf("request line without request_id: %s", sc.Text())
 			}
 		}

@@ -131,15 +131,18 @@ func requestRowOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) *reques
 }
 
 func errorRowsOf(e *reqlog.Entry, model string, scrub *secret.Scrubber) []errorRow {
-	typ := errorType(e.Route, e.Path, e.Stream)
-	var body string
-	if len(e.RequestBody) > 0 {
-		body = requestMsg(scrub.Bytes(e.RequestBody))
-	}
+	// The type and the body are worked out at the first failed attempt: most requests have none.
+	var typ, body string
 	var out []errorRow
 	for i, a := range e.Attempts {
 		if !failedAttempt(a) {
 			continue
+		}
+		if out == nil {
+			typ = errorType(e.Route, e.Path, e.Stream)
+			if len(e.RequestBody) > 0 {
+				body = requestMsg(scrub.Bytes(e.RequestBody))
+			}
 		}
 		text := a.Error
 		if len(a.ErrorBody) > 0 {

@@ -241,7 +241,7 @@ func BenchmarkWriter(b *testing.B) {
 	at := time.Now()
 	driveWriter(b, w, func(i int) *reqlog.Entry {
 		k1, k2 := keys[i%100], keys[(i+1)%100]
-		return &reqlog.Entry{ID: fmt.Sprintf("%016x", i), Start: at, Route: "gemini", Method: "POST",
+		return &reqlog.Entry{ID: reqlog.NewID(), Start: at, Route: "gemini", Method: "POST",
 			Path: "/v1beta/models/gemini-2.5-flash:generateContent", Model: "gemini-2.5-flash", TokenID: "t0", Status: 200,
 			Latency: time.Second, Usage: reqlog.Usage{Prompt: 10, Output: 100},
 			Attempts: []reqlog.Attempt{
@@ -269,7 +269,7 @@ func BenchmarkWriterKeys(b *testing.B) {
 			at := time.Now()
 			driveWriter(b, w, func(i int) *reqlog.Entry {
 				k := i % n
-				return &reqlog.Entry{ID: fmt.Sprintf("%016x", uint64(i)*0x9E3779B97F4A7C15), Start: at, Route: "gemini", Method: "POST",
+				return &reqlog.Entry{ID: reqlog.NewID(), Start: at, Route: "gemini", Method: "POST",
 					Path: "/v1beta/models/gemini-2.5-flash:generateContent", Model: "gemini-2.5-flash", TokenID: "t0", Status: 200,
 					Latency: time.Millisecond, Usage: reqlog.Usage{Prompt: 10, Output: 100},
 					Attempts: []reqlog.Attempt{{KeyID: ids[k], KeyMasked: masked[k], Status: 200, Class: "ok", Started: at, Latency: time.Millisecond}}}

@@ -16,8 +16,9 @@ package logs
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/gemgate/gemgate/internal/store"
@@ -141,18 +142,24 @@ func (c *chunks) close() {
 func (s *Store) insertRequests(ctx context.Context, tx *store.Tx, rows []*requestRow) error {
 	stmt := &chunks{tx: tx, per: requestRowsPerStmt, sql: func(n int) string { return store.InsertRows("t_request_log", requestColumns, n) }}
 	defer stmt.close()
+	// Rows go in by key: the (key_id, request_time) index takes a batch's rows at random places (a batch
+	// spans hundreds or thousands of keys), and in key order they reach its pages one after the other
+	// instead of each page many times (16% of the writer's CPU per entry at 1,000 keys). Row ids then
+	// follow keys within a batch; only "a later batch has higher ids" holds, which is what trimming the
+	// oldest rows (LOG_MAX_ROWS) needs.
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b *requestRow) int { return strings.Compare(a.KeyID, b.KeyID) })
 	args := make([]any, 0, requestRowsPerStmt*len(requestColumns))
+	var buf []byte
 	for start := 0; start < len(rows); start += requestRowsPerStmt {
 		part := rows[start:min(start+requestRowsPerStmt, len(rows))]
 		args = args[:0]
 		for _, r := range part {
-			attempts, _ := json.Marshal(r.Attempts)
-			if r.Attempts == nil {
-				attempts = []byte("[]")
-			}
+			buf = attemptsJSON(buf[:0], r.Attempts)
+			attempts := string(buf)
 			args = append(args, store.TimeArg(r.Time), store.NullString(r.Model), store.NullString(r.KeyMasked), r.Success, r.Status, r.LatencyMS,
 				r.RequestID, store.NullString(r.KeyID), store.NullString(r.TokenID), r.Route, r.Method, r.Path, r.Stream, len(r.Attempts),
-				string(attempts), store.NullString(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
+				attempts, store.NullString(r.Error), r.Usage.Prompt, r.Usage.Output, r.Usage.Thoughts, r.Usage.Cached)
 		}
 		if err := stmt.exec(ctx, len(part), args); err != nil {
 			return err

@@ -177,6 +177,12 @@ func sqliteDSN(path string) string {
 	// pages it changes, which SQLite spills to a temporary file past 64 KiB. Kept in memory, that
 	// journal costs no system calls: the log writer's CPU per row fell by about a tenth.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// A checkpoint copies every page changed since the last one back into the database file, once per
+	// page however often it changed, and syncs it. Every 10,000 pages (40 MB of WAL) instead of 1,000,
+	// the request log's index pages, rewritten by every batch, are copied back a tenth as often: about a
+	// tenth of the log writer's CPU. It costs disk, not memory (the WAL file keeps its largest size), and
+	// changes nothing a crash can lose: a commit is in the WAL whether or not it was checkpointed.
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Set("_txlock", "immediate")
 	q.Set("_time_format", "sqlite")
 	return path + "?" + q.Encode()

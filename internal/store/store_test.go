@@ -766,7 +766,10 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 		conns = append(conns, c)
 	}
 	for i, c := range conns {
-		var busy, fk, sync int
+		var busy, fk, sync, ckpt int
+		if err := c.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil {
+			t.Fatal(err)
+		}
 		if err := c.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
 			t.Fatal(err)
 		}
@@ -776,8 +779,8 @@ func TestSQLitePragmasOnEveryConnection(t *testing.T) {
 		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 			t.Fatal(err)
 		}
-		if busy != 10000 || fk != 1 || sync != 1 {
-			t.Errorf("connection %d: busy_timeout %d foreign_keys %d synchronous %d", i, busy, fk, sync)
+		if busy != 10000 || fk != 1 || sync != 1 || ckpt != 10000 {
+			t.Errorf("connection %d: busy_timeout %d foreign_keys %d synchronous %d wal_autocheckpoint %d", i, busy, fk, sync, ckpt)
 		}
 		c.Close()
 	}
