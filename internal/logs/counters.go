@@ -61,56 +61,59 @@ type tokenCount struct {
 }
 
 // counters aggregates a batch of entries in memory, so that a batch of thousands of requests becomes a
-// handful of upserts.
+// handful of upserts. The counts are map values, not pointers: with 100,000 keys in rotation nearly
+// every request adds a key row and a token row, and a pointer per row was an allocation the GC then had
+// to mark until the flush.
 type counters struct {
-	minute map[reqKey]*reqCount
-	hour   map[reqKey]*reqCount
-	keys   map[keyKey]*keyCount
-	tokens map[tokenKey]*tokenCount
+	minute map[reqKey]reqCount
+	hour   map[reqKey]reqCount
+	keys   map[keyKey]keyCount
+	tokens map[tokenKey]tokenCount
 }
 
 func newCounters() *counters {
-	return &counters{minute: map[reqKey]*reqCount{}, hour: map[reqKey]*reqCount{},
-		keys: map[keyKey]*keyCount{}, tokens: map[tokenKey]*tokenCount{}}
+	return &counters{minute: map[reqKey]reqCount{}, hour: map[reqKey]reqCount{},
+		keys: map[keyKey]keyCount{}, tokens: map[tokenKey]tokenCount{}}
 }
 
 // empty reports whether nothing was counted.
-func (c *counters) empty() bool {
-	return len(c.minute) == 0 && len(c.hour) == 0 && len(c.keys) == 0 && len(c.tokens) == 0
-}
+func (c *counters) empty() bool { return c.rows() == 0 }
+
+// rows is the number of counter rows held: what a flush would upsert.
+func (c *counters) rows() int { return len(c.minute) + len(c.hour) + len(c.keys) + len(c.tokens) }
 
 // merge adds o's counts to c.
 func (c *counters) merge(o *counters) {
-	for _, m := range [][2]map[reqKey]*reqCount{{c.minute, o.minute}, {c.hour, o.hour}} {
+	for _, m := range [][2]map[reqKey]reqCount{{c.minute, o.minute}, {c.hour, o.hour}} {
 		for k, v := range m[1] {
-			if w := m[0][k]; w != nil {
-				w.Requests += v.Requests
-				w.Attempts += v.Attempts
-				w.LatencyMS += v.LatencyMS
-				w.Refused += v.Refused
-			} else {
-				m[0][k] = v
-			}
+			w := m[0][k]
+			w.Requests += v.Requests
+			w.Attempts += v.Attempts
+			w.LatencyMS += v.LatencyMS
+			w.Refused += v.Refused
+			m[0][k] = w
 		}
 	}
 	for k, v := range o.keys {
-		if w := c.keys[k]; w != nil {
-			w.Attempts += v.Attempts
-			w.LatencyMS += v.LatencyMS
-		} else {
-			c.keys[k] = v
+		w, ok := c.keys[k]
+		if !ok {
+			w.Masked = v.Masked
 		}
+		w.Attempts += v.Attempts
+		w.LatencyMS += v.LatencyMS
+		c.keys[k] = w
 	}
 	for k, v := range o.tokens {
-		if w := c.tokens[k]; w != nil {
-			w.Requests += v.Requests
-			w.Prompt += v.Prompt
-			w.Output += v.Output
-			w.Thought += v.Thought
-			w.Cached += v.Cached
-		} else {
-			c.tokens[k] = v
+		w, ok := c.tokens[k]
+		if !ok {
+			w.Masked = v.Masked
 		}
+		w.Requests += v.Requests
+		w.Prompt += v.Prompt
+		w.Output += v.Output
+		w.Thought += v.Thought
+		w.Cached += v.Cached
+		c.tokens[k] = w
 	}
 }
 
@@ -125,21 +128,18 @@ func (c *counters) add(e *reqlog.Entry) {
 	lat := e.Latency.Milliseconds()
 	n := int64(len(e.Attempts))
 	for _, m := range []struct {
-		to   map[reqKey]*reqCount
+		to   map[reqKey]reqCount
 		secs int64
 	}{{c.minute, minuteSecs}, {c.hour, hourSecs}} {
 		k := reqKey{floorTo(e.Start, m.secs), route, model, e.Status}
 		v := m.to[k]
-		if v == nil {
-			v = &reqCount{}
-			m.to[k] = v
-		}
 		v.Requests++
 		v.Attempts += n
 		v.LatencyMS += lat
 		if refused(e) {
 			v.Refused++
 		}
+		m.to[k] = v
 	}
 	for _, a := range e.Attempts {
 		if a.HedgeLost() {
@@ -151,29 +151,29 @@ func (c *counters) add(e *reqlog.Entry) {
 			at = e.Start
 		}
 		k := keyKey{floorTo(at, hourSecs), a.KeyID, model, a.Status}
-		v := c.keys[k]
-		if v == nil {
-			v = &keyCount{Masked: a.KeyMasked}
-			c.keys[k] = v
+		v, ok := c.keys[k]
+		if !ok {
+			v.Masked = a.KeyMasked
 		}
 		v.Attempts++
 		v.LatencyMS += a.Latency.Milliseconds()
+		c.keys[k] = v
 	}
 	var keyID, masked string
 	if n > 0 {
 		keyID, masked = e.Attempts[n-1].KeyID, e.Attempts[n-1].KeyMasked
 	}
 	tk := tokenKey{floorTo(e.Start, daySecs), keyID, model, e.TokenID}
-	tv := c.tokens[tk]
-	if tv == nil {
-		tv = &tokenCount{Masked: masked}
-		c.tokens[tk] = tv
+	tv, ok := c.tokens[tk]
+	if !ok {
+		tv.Masked = masked
 	}
 	tv.Requests++
 	tv.Prompt += int64(e.Usage.Prompt)
 	tv.Output += int64(e.Usage.Output)
 	tv.Thought += int64(e.Usage.Thoughts)
 	tv.Cached += int64(e.Usage.Cached)
+	c.tokens[tk] = tv
 }
 
 // CountHistory adds requests logged before gemgate counted them (Gemini Balance's rows) to the

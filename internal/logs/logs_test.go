@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -699,6 +700,34 @@ func TestWriterHoldsStatisticsForCountEvery(t *testing.T) {
 		}
 		if n, rows := db.keyAttempts(); n != 5 || rows != 2 {
 			t.Fatalf("Flush left statistics in memory: %d attempts in %d key rows, want 5 in 2", n, rows)
+		}
+	})
+}
+
+// Rows that cannot aggregate (every request on another key, as with 100,000 keys in rotation) are not
+// held for CountEvery: past CountRows they go with the next batch, so the held statistics stay small.
+func TestWriterWritesStatisticsPastCountRows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := &recorder{}
+		w := NewWriter(nil, WriterOptions{FlushEvery: 500 * time.Millisecond, CountEvery: time.Hour, CountRows: 10, write: db.write})
+		defer w.Close()
+		submit := func(key string) {
+			w.Submit(&reqlog.Entry{ID: "r", Start: now, Route: "gemini", Model: "m", Status: 200,
+				Attempts: []reqlog.Attempt{{KeyID: key, KeyMasked: "AIza..." + key, Status: 200, Class: "ok", Started: now}}})
+		}
+		submit("k0") // a minute row, an hour row, a key row, a token row: 4 of 10
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n, _ := db.keyAttempts(); n != 0 {
+			t.Fatalf("statistics written below CountRows: %d attempts", n)
+		}
+		for i := 1; i <= 3; i++ { // two more rows each: 10
+			submit("k" + strconv.Itoa(i))
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n, rows := db.keyAttempts(); n != 4 || rows != 4 {
+			t.Fatalf("past CountRows: %d attempts in %d key rows written, want 4 in 4", n, rows)
 		}
 	})
 }

@@ -205,7 +205,7 @@ var (
 func (s *Store) upsertCounters(ctx context.Context, tx *store.Tx, c *counters) error {
 	for _, t := range []struct {
 		table string
-		m     map[reqKey]*reqCount
+		m     map[reqKey]reqCount
 	}{{"gg_stats_minute", c.minute}, {"gg_stats_hour", c.hour}} {
 		keys := sortedKeys(t.m, cmpReq)
 		err := s.upsertChunks(ctx, tx, len(keys), func(n int) string {
