@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -175,7 +176,7 @@ func inputMessages(req *responsesRequest) ([]chatMessage, error) {
 	signature := ""
 	for i := range items {
 		it := &items[i]
-		param := fmt.Sprintf("input[%d]", i)
+		param := "input[" + strconv.Itoa(i) + "]"
 		msgs, err := itemMessages(it, param, &signature)
 		if err != nil {
 			return nil, err
