@@ -40,6 +40,14 @@ func benchCall(b *testing.B, h http.Handler, path string, body []byte, header, v
 	b.Helper()
 	b.ReportAllocs()
 	b.ResetTimer()
+	// CPU time per request, the process's own (deferred log writes included, as gemgate-bench counts
+	// them): on a machine shared with other work it moves far less than the wall time of ns/op.
+	cpu0, cpuOK := processCPU()
+	defer func() {
+		if cpu1, ok := processCPU(); ok && cpuOK && b.N > 0 {
+			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", path, bytes.NewReader(body))

@@ -27,6 +27,9 @@ func DecodeEvent(data []byte) (*gemini.GenerateContentResponse, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
+	if resp, ok := scanEvent(data); ok {
+		return resp, nil
+	}
 	var ev struct {
 		gemini.GenerateContentResponse
 		Error *rpcstatus.Status `json:"error"`

@@ -17,6 +17,17 @@ import (
 // unexpected type or a number that is not a plain integer): the caller then decodes the usual way.
 // FuzzScanAnswer checks it against json.Unmarshal and IsEmptyAnswer.
 func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bool) {
+	return scanBody(body, answerFields)
+}
+
+// scanEvent is scanAnswer for a stream event, which may be Google's error envelope instead: an event
+// with an "error" member is left to the decoder (DecodeEvent).
+func scanEvent(data []byte) (*gemini.GenerateContentResponse, bool) {
+	resp, _, ok := scanBody(data, eventFields)
+	return resp, ok
+}
+
+func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentResponse, empty, ok bool) {
 	if !gemini.IsObject(body) {
 		return nil, false, false
 	}
@@ -25,7 +36,7 @@ func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bo
 	var buf [8]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(body, buf[:0]) {
-		i, ok := fieldIndex(m, answerFields)
+		i, ok := fieldIndex(m, fields)
 		if !ok {
 			return nil, false, false
 		}
@@ -37,7 +48,7 @@ func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bo
 		}
 		seen |= 1 << i
 		v := m.Value()
-		switch answerFields[i] {
+		switch fields[i] {
 		case "candidates":
 			ok = scanCandidates(v, resp, &useful)
 		case "usageMetadata":
@@ -47,8 +58,10 @@ func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bo
 			resp.ModelVersion, ok = scanString(v)
 		case "responseId":
 			resp.ResponseID, ok = scanString(v)
-		default: // promptFeedback
+		case "promptFeedback":
 			ok = json.Unmarshal(v, &resp.PromptFeedback) == nil
+		default: // error
+			ok = false
 		}
 		if !ok {
 			return nil, false, false
@@ -59,6 +72,7 @@ func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bo
 
 var (
 	answerFields    = []string{"candidates", "promptFeedback", "usageMetadata", "modelVersion", "responseId"}
+	eventFields     = append(answerFields[:len(answerFields):len(answerFields)], "error")
 	candidateFields = []string{"content", "finishReason", "finishMessage", "index", "safetyRatings", "groundingMetadata", "avgLogprobs", "logprobsResult"}
 	contentFields   = []string{"role", "parts"}
 	partFields      = []string{"text", "thought", "thoughtSignature", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult", "videoMetadata"}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/rpcstatus"
 )
 
 var scanCases = []string{
@@ -33,6 +34,8 @@ var scanCases = []string{
 	`{"candidates":null}`, `{}`, `{"usageMetadata":{"promptTokenCount":"3"}}`,
 	`{"usageMetadata":{"promptTokenCount":1},"usageMetadata":{"candidatesTokenCount":2}}`,
 	`{"UsageMetadata":{"promptTokenCount":1}}`, `{"modelVersion":5}`, `{"modelVersion":"\ud800"}`,
+	`{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED"}}`, `{"candidates":[],"Error":null}`,
+	`{"candidates":[{"content":{"parts":[{"text":"a"}]}}],"error":null}`,
 	`[{"candidates":[]}]`, `null`, `"x"`, `{"candidates":`, ` {"candidates":[ ]} `,
 }
 
@@ -56,6 +59,7 @@ func FuzzScanAnswer(f *testing.F) {
 }
 
 func checkScan(t *testing.T, body []byte) {
+	checkEvent(t, body)
 	got, empty, ok := scanAnswer(body)
 	if !ok {
 		return
@@ -98,5 +102,23 @@ func unNaN(v reflect.Value) {
 		if math.IsNaN(v.Float()) {
 			v.SetFloat(-1234.5)
 		}
+	}
+}
+
+// checkEvent: where scanEvent reads an event, DecodeEvent's decoder reads the same answer and no error.
+func checkEvent(t *testing.T, data []byte) {
+	got, ok := scanEvent(data)
+	if !ok {
+		return
+	}
+	var want struct {
+		gemini.GenerateContentResponse
+		Error *rpcstatus.Status `json:"error"`
+	}
+	if err := json.Unmarshal(data, &want); err != nil || want.Error != nil {
+		t.Fatalf("scanEvent read %q, which the decoder reads as %v, %+v", data, err, want.Error)
+	}
+	if !sameAnswer(got, &want.GenerateContentResponse) {
+		t.Fatalf("scanEvent(%q) = %+v, json.Unmarshal %+v", data, got, &want.GenerateContentResponse)
 	}
 }
