@@ -21,3 +21,25 @@ func Elements(arr []byte, out [][]byte) [][]byte {
 		}
 	}
 }
+
+// EachElement yields the elements of arr (valid JSON, an array) in order, as Elements lists them,
+// without collecting them.
+func EachElement(arr []byte) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		i := SkipSpace(arr, 0) + 1 // past '['
+		for {
+			i = SkipSpace(arr, i)
+			if arr[i] == ']' {
+				return
+			}
+			end := valueEnd(arr, i)
+			if !yield(arr[i:end]) {
+				return
+			}
+			i = SkipSpace(arr, end)
+			if arr[i] == ',' {
+				i++
+			}
+		}
+	}
+}

@@ -75,7 +75,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	cc := &chatCall{
 		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
 		opts: &answerOptions{
-			ctx: h.mediaContext(r, snap), id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
+			req: r, snap: snap, id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),
 			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
 		},

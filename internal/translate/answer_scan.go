@@ -36,7 +36,7 @@ func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentRespons
 	var buf [8]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(body, buf[:0]) {
-		i, ok := fieldIndex(m, fields)
+		i, ok := FieldIndex(m, fields)
 		if !ok {
 			return nil, false, false
 		}
@@ -79,10 +79,12 @@ var (
 	usageFields     = []string{"promptTokenCount", "candidatesTokenCount", "totalTokenCount", "cachedContentTokenCount", "thoughtsTokenCount", "toolUsePromptTokenCount"}
 )
 
-// fieldIndex finds m's name among fields: its index, or -1 for a member the decoder ignores. ok is
-// false for a name the decoder would match differently: escaped, or one of fields in another case
-// (encoding/json matches names ignoring case, as bytes.EqualFold does).
-func fieldIndex(m gemini.Member, fields []string) (int, bool) {
+// FieldIndex finds m's name among fields, the JSON names of a struct's fields: its index, or -1 for a
+// member encoding/json ignores when it decodes into that struct. ok is false for a name the decoder
+// would match differently: escaped, or one of fields in another case (encoding/json matches names
+// ignoring case, as bytes.EqualFold does). A scan that reads members in place with it reads what the
+// decoder does, provided it also refuses names that repeat.
+func FieldIndex(m gemini.Member, fields []string) (int, bool) {
 	name, plain := m.Plain()
 	if !plain {
 		return 0, false
@@ -133,7 +135,7 @@ func scanCandidate(obj []byte, c *gemini.Candidate, useful *bool) bool {
 	var buf [8]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := fieldIndex(m, candidateFields)
+		i, ok := FieldIndex(m, candidateFields)
 		if !ok || i >= 0 && seen&(1<<i) != 0 {
 			return false
 		}
@@ -174,7 +176,7 @@ func scanContent(obj []byte, c *gemini.Content, useful *bool) bool {
 	var buf [2]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := fieldIndex(m, contentFields)
+		i, ok := FieldIndex(m, contentFields)
 		if !ok || i >= 0 && seen&(1<<i) != 0 {
 			return false
 		}
@@ -223,7 +225,7 @@ func scanPart(obj []byte, p *gemini.Part) (useful, ok bool) {
 	var seen uint
 	other := false // a member other than thought and thoughtSignature
 	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := fieldIndex(m, partFields)
+		i, ok := FieldIndex(m, partFields)
 		if !ok || i >= 0 && seen&(1<<i) != 0 {
 			return false, false
 		}
@@ -280,7 +282,7 @@ func scanUsage(obj []byte, u *gemini.UsageMetadata) bool {
 	counts := [...]*int{&u.PromptTokenCount, &u.CandidatesTokenCount, &u.TotalTokenCount,
 		&u.CachedContentTokenCount, &u.ThoughtsTokenCount, &u.ToolUsePromptTokenCount}
 	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := fieldIndex(m, usageFields)
+		i, ok := FieldIndex(m, usageFields)
 		if !ok || i >= 0 && seen&(1<<i) != 0 {
 			return false
 		}
