@@ -15,7 +15,7 @@ func TestRandomID(t *testing.T) {
 			t.Fatalf("%q has characters outside the alphabet", id)
 		}
 	}
-	if RandomID("", 24) == RandomID("", 24) {
+	if a, b := RandomID("", 24), RandomID("", 24); a == b {
 		t.Fatal("two ids alike")
 	}
 }
