@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -61,5 +62,19 @@ func checkShortMessages(t *testing.T, input []byte) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("shortMessages(%q) = %+v, decoded %+v", input, got, want)
+	}
+}
+
+// inputItemFields are inputItem's JSON names: a field added to inputItem must be refused (or read) by
+// shortMessages too.
+func TestInputItemFields(t *testing.T) {
+	var names []string
+	rt := reflect.TypeOf(inputItem{})
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	if !reflect.DeepEqual(names, inputItemFields) {
+		t.Fatalf("inputItem has the JSON fields %q, shortMessages knows %q", names, inputItemFields)
 	}
 }

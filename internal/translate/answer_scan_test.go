@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gemgate/gemgate/internal/gemini"
@@ -120,5 +121,30 @@ func checkEvent(t *testing.T, data []byte) {
 	}
 	if !sameAnswer(got, &want.GenerateContentResponse) {
 		t.Fatalf("scanEvent(%q) = %+v, json.Unmarshal %+v", data, got, &want.GenerateContentResponse)
+	}
+}
+
+// The scan's field lists are the JSON names of the types it fills: a field added to one of them must be
+// read (or refused) by the scan too, or the scan would ignore a member the decoder fills.
+func TestScanFieldsMatchTypes(t *testing.T) {
+	for _, c := range []struct {
+		typ    any
+		fields []string
+	}{
+		{gemini.GenerateContentResponse{}, answerFields},
+		{gemini.Candidate{}, candidateFields},
+		{gemini.Content{}, contentFields},
+		{gemini.Part{}, partFields},
+		{gemini.UsageMetadata{}, usageFields},
+	} {
+		var names []string
+		rt := reflect.TypeOf(c.typ)
+		for i := range rt.NumField() {
+			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			names = append(names, name)
+		}
+		if !reflect.DeepEqual(names, c.fields) {
+			t.Errorf("%s has the JSON fields %q, the scan reads %q", rt.Name(), names, c.fields)
+		}
 	}
 }
