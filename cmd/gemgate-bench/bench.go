@@ -19,9 +19,13 @@ const model = "gemini-2.5-flash"
 // benchToken is the client token gemgate is configured with.
 const benchToken = "sk-bench-client-token"
 
+// The bodies are the smallest realistic call of each API: the same one user message (and temperature
+// where the API has one; Anthropic's requires max_tokens).
 var (
-	nativeBody = []byte(`{"contents":[{"role":"user","parts":[{"text":"Hello there, how are you today?"}]}],"generationConfig":{"temperature":0.3}}`)
-	chatBody   = []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"Hello there, how are you today?"}],"temperature":0.3}`)
+	nativeBody    = []byte(`{"contents":[{"role":"user","parts":[{"text":"Hello there, how are you today?"}]}],"generationConfig":{"temperature":0.3}}`)
+	chatBody      = []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"Hello there, how are you today?"}],"temperature":0.3}`)
+	messagesBody  = []byte(`{"model":"` + model + `","max_tokens":1024,"messages":[{"role":"user","content":"Hello there, how are you today?"}],"temperature":0.3}`)
+	responsesBody = []byte(`{"model":"` + model + `","input":[{"role":"user","content":"Hello there, how are you today?"}],"temperature":0.3}`)
 )
 
 // plan holds the sizes and durations of a run; --quick shrinks them to seconds in all.
@@ -33,8 +37,8 @@ type plan struct {
 	rate                 int // requests per second of the fixed-rate runs
 	rateRounds           int
 	rateEach             time.Duration
-	openaiRounds         int
-	openaiEach           time.Duration
+	translatedRounds     int
+	translatedEach       time.Duration
 	streamClients        int
 	chunks               int
 	chunkGap             time.Duration
@@ -61,7 +65,7 @@ func fullPlan() plan {
 		clients: 50, warm: time.Second,
 		satRounds: 3, satEach: 3 * time.Second,
 		rate: 1000, rateRounds: 2, rateEach: 4 * time.Second,
-		openaiRounds: 3, openaiEach: 2 * time.Second,
+		translatedRounds: 3, translatedEach: 2 * time.Second,
 		streamClients: 20, chunks: 50, chunkGap: 10 * time.Millisecond, streamRounds: 2, streamEach: 3 * time.Second,
 		heldStreams: 1000, heldChunks: 50, heldGap: 100 * time.Millisecond,
 		retryRate: 500, retryEach: 6 * time.Second,
@@ -77,7 +81,7 @@ func quickPlan() plan {
 		clients: 16, warm: 200 * time.Millisecond,
 		satRounds: 1, satEach: 500 * time.Millisecond,
 		rate: 500, rateRounds: 1, rateEach: 500 * time.Millisecond,
-		openaiRounds: 1, openaiEach: 500 * time.Millisecond,
+		translatedRounds: 1, translatedEach: 500 * time.Millisecond,
 		streamClients: 5, chunks: 50, chunkGap: 2 * time.Millisecond, streamRounds: 1, streamEach: 500 * time.Millisecond,
 		heldStreams: 100, heldChunks: 10, heldGap: 100 * time.Millisecond,
 		retryRate: 200, retryEach: time.Second,
@@ -273,8 +277,32 @@ func (t *target) native(method string) *request {
 		header: http.Header{"Content-Type": {"application/json"}, "X-Goog-Api-Key": {key}}}
 }
 
+// route is a translated API of gemgate's measured in scenario 3, each on a process of its own.
+type route struct {
+	name  string // in the target's name and the ratios
+	proc  string // the suffix of its process
+	build func(t *target) *request
+}
+
+var translatedRoutes = []route{
+	{"OpenAI chat", "openai", (*target).chat},
+	{"Anthropic Messages", "messages", (*target).messages},
+	{"Responses", "responses", (*target).responses},
+}
+
 func (t *target) chat() *request {
 	return &request{url: t.base() + "/v1/chat/completions", body: chatBody,
+		header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + benchToken}}}
+}
+
+// messages is Anthropic's Messages API, with the headers Anthropic's SDKs send.
+func (t *target) messages() *request {
+	return &request{url: t.base() + "/v1/messages", body: messagesBody,
+		header: http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {benchToken}, "Anthropic-Version": {"2023-06-01"}}}
+}
+
+func (t *target) responses() *request {
+	return &request{url: t.base() + "/v1/responses", body: responsesBody,
 		header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + benchToken}}}
 }
 

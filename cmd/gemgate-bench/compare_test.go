@@ -46,3 +46,11 @@ func TestLatencyTailShare(t *testing.T) {
 		t.Fatalf("slow share %.4f, want 0.05", share)
 	}
 }
+
+// Scenario 3's former name still selects it.
+func TestParseScenariosAlias(t *testing.T) {
+	got, err := parseScenarios("openai,translated,1")
+	if err != nil || len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Fatalf("%v %v", got, err)
+	}
+}

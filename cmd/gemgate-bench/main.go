@@ -36,7 +36,7 @@ Usage:
 Scenarios (--scenarios takes numbers or names, comma separated; default all):
   1 saturation   native generateContent, closed loop: throughput, p50/p99, CPU per request (1,000 and 100,000 keys)
   2 rate         the same at a fixed rate: latency added over direct calls
-  3 openai       OpenAI chat/completions through gemgate: the translation's cost
+  3 translated   OpenAI chat, Anthropic Messages and Responses through gemgate: the translations' cost
   4 stream       SSE streams of 50 chunks: time to first byte, delay added to each chunk
   5 clients      1,000 concurrent clients holding streams open: errors, memory per open stream
   6 memory       resident memory idle and under load, 1,000 and 100,000 keys
@@ -48,12 +48,15 @@ floor and gemgate, with their ratios to the floor. COMMAND runs under sh -c; in 
 gateway must listen (127.0.0.1), {upstream} the fake Gemini's base URL (Google's paths, e.g. /v1beta,
 follow it), {upstream_addr} its host:port, {keys} a file of the bench's 1,000 Gemini keys (one per line), {token} the client token the
 bench sends as x-goog-api-key, {dir} a folder of its own. /PREFIX is where it serves Google's paths.
---baseline BINARY is a contender that is a gemgate build (its OpenAI route is measured in scenario 3 too).
+--baseline BINARY is a contender that is a gemgate build (its translated routes are measured in scenario 3 too).
 
 Flags:
 `
 
-var scenarioNames = []string{"saturation", "rate", "openai", "stream", "clients", "memory", "retry", "tail"}
+var scenarioNames = []string{"saturation", "rate", "translated", "stream", "clients", "memory", "retry", "tail"}
+
+// scenarioAliases are names scenarios had before, still accepted.
+var scenarioAliases = map[string]int{"openai": 3}
 
 type options struct {
 	quick     bool
@@ -126,6 +129,9 @@ func parseScenarios(list string) ([]int, error) {
 		n, err := strconv.Atoi(item)
 		if err != nil {
 			n = slices.Index(scenarioNames, item) + 1
+		}
+		if alias, ok := scenarioAliases[item]; ok {
+			n = alias
 		}
 		if n < 1 || n > len(scenarioNames) {
 			return nil, fmt.Errorf("unknown scenario %q (1-%d or %s)", item, len(scenarioNames), strings.Join(scenarioNames, ", "))

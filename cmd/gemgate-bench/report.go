@@ -56,8 +56,8 @@ type Check struct {
 	Pass   bool    `json:"pass"`
 }
 
-// nameWidth fits the longest target name, "baseline gemgate (1,000 keys) OpenAI chat".
-const nameWidth = 42
+// nameWidth fits the longest target name, "baseline gemgate (1,000 keys) Anthropic Messages".
+const nameWidth = 48
 
 type column struct {
 	key, head string

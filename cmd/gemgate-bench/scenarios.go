@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +23,7 @@ func (b *bench) scenario(ctx context.Context, id int) *Scenario {
 	case 2:
 		s, err = b.fixedRate(ctx)
 	case 3:
-		s, err = b.openAI(ctx)
+		s, err = b.translated(ctx)
 	case 4:
 		s, err = b.streaming(ctx)
 	case 5:
@@ -68,6 +67,15 @@ func (b *bench) release(done int) {
 		b.stopContenders("1k")
 	}
 }
+
+// Issue 20's targets, as ratios within one run. The latency, streaming and idle-memory targets of the
+// scenarios that issue 20 does not set again stay those of the first round.
+const (
+	nativeCPUTarget        = 1.15 // native CPU per request / the floor's, at 1,000 and at 100,000 keys
+	nativeThroughputTarget = 0.95 // native throughput / the floor's
+	translatedCPUTarget    = 1.3  // OpenAI chat, Anthropic Messages, Responses: CPU / the floor's native call
+	manyKeysLoadRSSTarget  = 100  // MB resident under load with 100,000 keys
+)
 
 const (
 	fewName  = "gemgate-1k"
@@ -134,19 +142,15 @@ func (b *bench) saturation(ctx context.Context) (*Scenario, error) {
 	}
 	for _, g := range []string{b.fewLabel(), b.manyLabel()} {
 		if v, ok := s.ratio(g+" / floor, throughput", g, "floor", "rps"); ok {
-			s.atLeast(g+" / floor, throughput", v, 0.9)
+			s.atLeast(g+" / floor, throughput", v, nativeThroughputTarget)
 		}
 		if v, ok := s.ratio(g+" / floor, CPU per request", g, "floor", "cpu_us"); ok {
-			s.atMost(g+" / floor, CPU per request", v, 1.25)
+			s.atMost(g+" / floor, CPU per request", v, nativeCPUTarget)
 		}
 		s.ratio(g+" / direct, throughput", g, "direct", "rps")
 	}
-	if v, ok := s.ratio("100k keys / 1k keys, throughput", b.manyLabel(), b.fewLabel(), "rps"); ok {
-		s.atMost("100k vs 1k keys, throughput difference", math.Abs(v-1), 0.10)
-	}
-	if v, ok := s.ratio("100k keys / 1k keys, CPU per request", b.manyLabel(), b.fewLabel(), "cpu_us"); ok {
-		s.atMost("100k vs 1k keys, CPU difference", math.Abs(v-1), 0.10)
-	}
+	s.ratio("100k keys / 1k keys, throughput", b.manyLabel(), b.fewLabel(), "rps")
+	s.ratio("100k keys / 1k keys, CPU per request", b.manyLabel(), b.fewLabel(), "cpu_us")
 	compareContenders(s, b.fewLabel(), b.opts.contenders, "rps", "cpu_us")
 	return s, nil
 }
@@ -203,54 +207,62 @@ func addOver(s *Scenario, base string, keys ...string) {
 	}
 }
 
-// openAI is scenario 3: an OpenAI chat call costs its translation both ways on top of the native path.
-func (b *bench) openAI(ctx context.Context) (*Scenario, error) {
-	s := &Scenario{ID: 3, Name: "OpenAI chat/completions, non-stream (translation cost)", columns: saturationColumns,
-		Setup: fmt.Sprintf("%d clients in a closed loop; %d interleaved rounds of %s; gemgate's OpenAI route against the floor's native call",
-			b.plan.clients, b.plan.openaiRounds, b.plan.openaiEach)}
+// translated is scenario 3: a call of the OpenAI chat, Anthropic Messages or Responses API costs its
+// translation both ways on top of the native path. Each route is measured on a process of its own, so
+// that its CPU is that route's alone, in the same interleaved rounds as the native calls.
+func (b *bench) translated(ctx context.Context) (*Scenario, error) {
+	s := &Scenario{ID: 3, Name: "OpenAI chat, Anthropic Messages and Responses, non-stream (translation cost)", columns: saturationColumns,
+		Setup: fmt.Sprintf("%d clients in a closed loop; %d interleaved rounds of %s; each gemgate route (one user message) on a process of its own, against the floor's native call",
+			b.plan.clients, b.plan.translatedRounds, b.plan.translatedEach)}
 	ts, err := b.targets(ctx, false)
 	if err != nil {
 		return s, err
 	}
-	ts = ts[:3] // contenders that are gemgate builds are measured on their OpenAI route below
-	// A process of its own, so that its CPU is the OpenAI route's alone.
-	g, err := b.gemgate(ctx, "gemgate-openai", benchKeys(b.plan.fewKeys), ts[0].fake)
-	if err != nil {
-		return s, err
-	}
-	chat := &target{name: "gemgate OpenAI chat (" + thousands(b.plan.fewKeys) + " keys)", proxy: g, fake: ts[0].fake, gemgate: true}
+	ts = ts[:3] // contenders that are gemgate builds are measured on their translated routes below
 	runs := []loadRun{
 		{ts[0], ts[0].native("generateContent")},
 		{ts[1], ts[1].native("generateContent")},
 		{ts[2], ts[2].native("generateContent")},
-		{chat, chat.chat()},
 	}
-	for _, c := range b.opts.contenders {
-		if c.bin == "" {
-			continue // another gateway's OpenAI route, if it has one, is not where the bench can know it
-		}
-		// Its OpenAI route, on its own process like gemgate's.
-		p, err := b.contender(ctx, c, "openai", ts[0].fake)
+	var names []string // gemgate's translated targets, in translatedRoutes' order
+	for _, rt := range translatedRoutes {
+		g, err := b.gemgate(ctx, "gemgate-"+rt.proc, benchKeys(b.plan.fewKeys), ts[0].fake)
 		if err != nil {
 			return s, err
 		}
-		ct := &target{name: c.name + " OpenAI chat", proxy: p, fake: ts[0].fake, gemgate: true, contender: true}
-		runs = append(runs, loadRun{ct, ct.chat()})
-		defer b.stopProc(p.name)
+		defer b.stopProc(g.name)
+		t := &target{name: "gemgate " + rt.name + " (" + thousands(b.plan.fewKeys) + " keys)", proxy: g, fake: ts[0].fake, gemgate: true}
+		runs = append(runs, loadRun{t, rt.build(t)})
+		names = append(names, t.name)
 	}
-	for i, r := range b.rounds(runs, b.plan.openaiRounds, b.plan.openaiEach, b.closed(ctx)) {
+	for _, c := range b.opts.contenders {
+		if c.bin == "" {
+			continue // another gateway's translated routes, if it has them, are not where the bench can know them
+		}
+		for _, rt := range translatedRoutes {
+			p, err := b.contender(ctx, c, rt.proc, ts[0].fake)
+			if err != nil {
+				return s, err
+			}
+			defer b.stopProc(p.name)
+			t := &target{name: c.name + " " + rt.name, proxy: p, fake: ts[0].fake, gemgate: true, contender: true}
+			runs = append(runs, loadRun{t, rt.build(t)})
+		}
+	}
+	for i, r := range b.rounds(runs, b.plan.translatedRounds, b.plan.translatedEach, b.closed(ctx)) {
 		s.row(runs[i].t.name, saturationRow(r))
 	}
-	if v, ok := s.ratio("OpenAI via gemgate / floor native, CPU per request", chat.name, "floor", "cpu_us"); ok {
-		s.atMost("OpenAI via gemgate / floor native, CPU per request", v, 1.6)
+	for i, rt := range translatedRoutes {
+		g := names[i]
+		if v, ok := s.ratio(rt.name+" via gemgate / floor native, CPU per request", g, "floor", "cpu_us"); ok {
+			s.atMost(rt.name+" via gemgate / floor native, CPU per request", v, translatedCPUTarget)
+		}
+		s.ratio(rt.name+" via gemgate / floor native, throughput", g, "floor", "rps")
+		s.ratio(rt.name+" / native through gemgate, CPU per request", g, ts[2].name, "cpu_us")
+		for _, c := range b.opts.contenders {
+			s.ratio(rt.name+" via gemgate / "+c.name+", CPU per request", g, c.name+" "+rt.name, "cpu_us")
+		}
 	}
-	s.ratio("OpenAI via gemgate / floor native, throughput", chat.name, "floor", "rps")
-	s.ratio("OpenAI via gemgate / direct native, throughput", chat.name, "direct", "rps")
-	s.ratio("OpenAI / native through gemgate, CPU per request", chat.name, ts[2].name, "cpu_us")
-	for _, c := range b.opts.contenders {
-		s.ratio("OpenAI via gemgate / "+c.name+" OpenAI, CPU per request", chat.name, c.name+" OpenAI chat", "cpu_us")
-	}
-	b.stopProc(g.name)
 	return s, nil
 }
 
@@ -429,7 +441,7 @@ func (b *bench) memory(ctx context.Context) (*Scenario, error) {
 		s.atMost(b.fewLabel()+", idle RSS MB", v, 40)
 	}
 	if v, ok := s.value(b.manyLabel(), "load_mb"); ok {
-		s.atMost(b.manyLabel()+", under load RSS MB", v, 150)
+		s.atMost(b.manyLabel()+", under load RSS MB", v, manyKeysLoadRSSTarget)
 	}
 	s.Notes = append(s.Notes, "the issue's 40 MB idle target is read as the ordinary configuration (1,000 keys); idle with 100,000 keys is reported, not judged")
 	s.ratio(b.fewLabel()+" / floor, idle", b.fewLabel(), "floor", "idle_mb")

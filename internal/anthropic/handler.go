@@ -146,8 +146,7 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, call upstream
 		writeFailure(w, err)
 		return
 	}
-	a.blocks.Response(resp)
-	a.blocks.Close()
+	a.blocks.Whole(resp)
 	writeJSON(w, a.message())
 }
 
@@ -188,13 +187,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := translate.WriteJSON(w, v); err != nil {
 		writeError(w, http.StatusInternalServerError, typeAPI, "could not encode the answer")
-		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(buf.Bytes())
 }

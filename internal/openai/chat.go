@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +75,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	cc := &chatCall{
 		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
 		opts: &answerOptions{
-			ctx: h.mediaContext(r, snap), id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
+			req: r, snap: snap, id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),
 			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
 		},
@@ -148,15 +147,9 @@ func (h *Handler) complete(w http.ResponseWriter, r *http.Request, cc *chatCall)
 }
 
 func writeChatJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := translate.WriteJSON(w, v); err != nil {
 		WriteError(w, http.StatusInternalServerError, "could not encode the answer", TypeServer, "internal_error", "")
-		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(buf.Bytes())
 }
 
 // stream serves a streamed request: Gemini's stream translated event by event, or with fake streaming

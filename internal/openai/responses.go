@@ -62,8 +62,7 @@ func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call 
 		writeCallFailure(w, err)
 		return
 	}
-	ra.blocks.Response(resp)
-	ra.blocks.Close()
+	ra.blocks.Whole(resp)
 	writeChatJSON(w, ra.object(ra.finalStatus()))
 }
 
@@ -73,14 +72,14 @@ type responseAnswer struct {
 	id      string
 	created int64
 	blocks  translate.Blocks
-	itemIDs map[int]string
+	itemIDs []string // by block index, made when the block starts
 	// namespaced maps the Gemini names of namespaced tools back to namespace and name.
 	namespaced map[string][2]string
 }
 
 func newResponseAnswer(req *responsesRequest, searchLinks, showThinking bool) *responseAnswer {
 	return &responseAnswer{
-		req: req, id: translate.RandomID("resp_", 32), created: time.Now().Unix(), itemIDs: map[int]string{},
+		req: req, id: translate.RandomID("resp_", 32), created: time.Now().Unix(),
 		namespaced: namespacedNames(req.Tools),
 		blocks: translate.Blocks{
 			ShowThoughts:    showThinking || (req.Reasoning != nil && req.Reasoning.Summary != ""),
@@ -164,11 +163,20 @@ const itemIDLength = 24
 
 // itemID is the id of the output item a block became, made when the block starts.
 func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
-	if id, ok := ra.itemIDs[index]; ok {
-		return id
+	if index < len(ra.itemIDs) && ra.itemIDs[index] != "" {
+		return ra.itemIDs[index]
 	}
-	prefix := map[translate.BlockKind]string{translate.TextBlock: "msg_", translate.ThinkingBlock: "rs_", translate.CallBlock: "fc_"}[b.Kind]
+	prefix := "msg_"
+	switch b.Kind {
+	case translate.ThinkingBlock:
+		prefix = "rs_"
+	case translate.CallBlock:
+		prefix = "fc_"
+	}
 	id := translate.RandomID(prefix, itemIDLength)
+	if index >= len(ra.itemIDs) {
+		ra.itemIDs = append(ra.itemIDs, make([]string, index+1-len(ra.itemIDs))...)
+	}
 	ra.itemIDs[index] = id
 	return id
 }
@@ -236,6 +244,9 @@ func (ra *responseAnswer) object(status string) *responseObject {
 		ID: ra.id, Object: "response", CreatedAt: ra.created, Status: status, Model: req.Model,
 		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
 		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
+	}
+	if status != "in_progress" {
+		o.Output = make([]outputItem, 0, len(ra.blocks.List()))
 	}
 	if o.Tools == nil {
 		o.Tools = []responsesTool{}

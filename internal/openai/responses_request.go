@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // responsesRequest is the part of OpenAI's Responses request that has a Gemini meaning. It is mapped
@@ -168,6 +172,9 @@ func inputMessages(req *responsesRequest) ([]chatMessage, error) {
 	case contentOther:
 		return nil, invalidParam("input", "Invalid type for 'input': expected a string or an array of input items.")
 	}
+	if msgs, ok := shortMessages(req.Input, out); ok {
+		return msgs, nil
+	}
 	var items []inputItem
 	if err := json.Unmarshal(req.Input, &items); err != nil {
 		return nil, invalidParam("input", "Invalid 'input': %v.", jsonError(err).msg)
@@ -175,7 +182,7 @@ func inputMessages(req *responsesRequest) ([]chatMessage, error) {
 	signature := ""
 	for i := range items {
 		it := &items[i]
-		param := fmt.Sprintf("input[%d]", i)
+		param := "input[" + strconv.Itoa(i) + "]"
 		msgs, err := itemMessages(it, param, &signature)
 		if err != nil {
 			return nil, err
@@ -183,6 +190,96 @@ func inputMessages(req *responsesRequest) ([]chatMessage, error) {
 		out = append(out, msgs...)
 	}
 	return out, nil
+}
+
+// inputItemFields are inputItem's JSON names, in the order of its fields.
+var inputItemFields = []string{"type", "id", "role", "content", "call_id", "name", "namespace", "arguments", "output", "encrypted_content"}
+
+// shortMessages reads input when it is only messages whose content is a string or nothing, in the
+// short form ({"role": ..., "content": ...}, "type": "message" allowed): what most requests send, read
+// in place instead of decoded into []inputItem. ok is false for anything else, which inputMessages
+// decodes (FuzzShortMessages checks that both read the same).
+func shortMessages(input []byte, out []chatMessage) ([]chatMessage, bool) {
+	if len(input) == 0 || input[0] != '[' {
+		return nil, false
+	}
+	// A first pass only looks, so that an input this does not read costs no allocation.
+	n := 0
+	for item := range gemini.EachElement(input) {
+		if _, _, ok := shortMessage(item, false); !ok {
+			return nil, false
+		}
+		n++
+	}
+	out = slices.Grow(out, n)
+	for item := range gemini.EachElement(input) {
+		role, content, _ := shortMessage(item, true)
+		out = append(out, chatMessage{Role: role, Content: content})
+	}
+	return out, true
+}
+
+// shortMessage reads one item of shortMessages; without decode, it only tells whether it can.
+func shortMessage(item []byte, decode bool) (role string, content json.RawMessage, ok bool) {
+	if item[0] != '{' {
+		return "", nil, false
+	}
+	hasRole := false
+	var buf [4]gemini.Member
+	var seen uint
+	typ := ""
+	for _, m := range gemini.Members(item, buf[:0]) {
+		i, ok := translate.FieldIndex(m, inputItemFields)
+		if !ok || i >= 0 && seen&(1<<i) != 0 {
+			return "", nil, false
+		}
+		if i < 0 {
+			continue
+		}
+		seen |= 1 << i
+		v := m.Value()
+		switch inputItemFields[i] {
+		case "type":
+			typ, ok = messageType(v)
+		case "id":
+			ok = v[0] == '"'
+		case "role":
+			ok, hasRole = v[0] == '"', len(v) > 2
+			if ok && decode {
+				role, ok = plainString(v)
+			}
+		case "content":
+			content = json.RawMessage(v)
+			ok = rawKind(v) == contentString || rawKind(v) == contentNone
+		default:
+			ok = false
+		}
+		if !ok {
+			return "", nil, false
+		}
+	}
+	if typ != "message" && (typ != "" || !hasRole) {
+		return "", nil, false
+	}
+	return role, content, true
+}
+
+// messageType reads a type member: "message" as a constant, any other string decoded.
+func messageType(v []byte) (string, bool) {
+	if string(v) == `"message"` {
+		return "message", true
+	}
+	return plainString(v)
+}
+
+// plainString is a JSON string value, decoded as encoding/json decodes it; null and other types are
+// not read here.
+func plainString(v []byte) (string, bool) {
+	if v[0] != '"' {
+		return "", false
+	}
+	s, err := gemini.UnquoteString(v)
+	return s, err == nil
 }
 
 func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage, error) {

@@ -3,10 +3,13 @@ package openai
 import (
 	"context"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/gemini"
+	"github.com/gemgate/gemgate/internal/publicurl"
 	"github.com/gemgate/gemgate/internal/translate"
 )
 
@@ -84,7 +87,11 @@ type topLogprob struct {
 // answerOptions are what shapes one request's answer, fixed when the request starts. ctx is the
 // request's own: an image sink that uploads must stop when the client leaves.
 type answerOptions struct {
-	ctx          context.Context
+	ctx context.Context // see media
+	// req and snap make ctx at the first image, when ctx is unset: most answers have none, and the
+	// public URL's context is three allocations.
+	req          *http.Request
+	snap         *config.Snapshot
 	id           string // chatcmpl-..., shared by every chunk of a stream
 	created      int64
 	model        string // as the client named it
@@ -150,8 +157,17 @@ func (o *answerOptions) writeMedia(b *strings.Builder, blob *gemini.Blob) {
 	if b.Len() > 0 {
 		b.WriteString("\n\n")
 	}
-	b.WriteString(o.images.ImageMarkdown(o.ctx, blob.MimeType, blob.Data))
+	b.WriteString(o.images.ImageMarkdown(o.media(), blob.MimeType, blob.Data))
 	b.WriteString("\n\n")
+}
+
+// media is the context of the links to hosted images: the request's, with the address clients reach
+// gemgate at.
+func (o *answerOptions) media() context.Context {
+	if o.ctx == nil && o.req != nil {
+		o.ctx = publicurl.With(o.req.Context(), publicurl.FromRequest(o.req, o.snap))
+	}
+	return o.ctx
 }
 
 // finishReason maps Gemini's finish reason. A STOP after function calls is tool_calls (clients run the
@@ -257,14 +273,20 @@ func (o *answerOptions) completion(resp *gemini.GenerateContentResponse) *chatCo
 
 func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
 	var r rendered
-	if c.Content != nil {
+	text, single := singleText(c)
+	if !single && c.Content != nil {
 		o.render(c.Content.Parts, &r)
 	}
 	if o.searchLinks {
+		r.text.WriteString(text) // empty unless single
 		r.text.WriteString(translate.SearchSources(c.GroundingMetadata))
+		single = false
 	}
 	msg := assistantMessage{Role: "assistant", ReasoningContent: r.reasoning.String(), ToolCalls: r.calls}
-	if text := r.text.String(); text != "" || len(r.calls) == 0 {
+	if !single {
+		text = r.text.String()
+	}
+	if text != "" || len(r.calls) == 0 {
 		msg.Content = &text
 	}
 	return chatChoice{
@@ -273,6 +295,16 @@ func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
 		Logprobs:     toLogprobs(c.LogprobsResult),
 		FinishReason: finishReason(c.FinishReason, len(r.calls) > 0),
 	}
+}
+
+// singleText is the text of a candidate whose one part is text (most answers): render would copy it.
+func singleText(c *gemini.Candidate) (string, bool) {
+	if c.Content == nil || len(c.Content.Parts) != 1 {
+		return "", false
+	}
+	p := &c.Content.Parts[0]
+	plain := !p.Thought && p.FunctionCall == nil && p.ExecutableCode == nil && p.CodeExecutionResult == nil && p.InlineData == nil
+	return p.Text, plain
 }
 
 func newCompletionID() string { return translate.RandomID("chatcmpl-", 29) }

@@ -27,6 +27,9 @@ func DecodeEvent(data []byte) (*gemini.GenerateContentResponse, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return nil, nil
 	}
+	if resp, ok := scanEvent(data); ok {
+		return resp, nil
+	}
 	var ev struct {
 		gemini.GenerateContentResponse
 		Error *rpcstatus.Status `json:"error"`
@@ -123,14 +126,19 @@ var SearchSources = gemini.SearchSources
 // across instances, and tool call ids are echoed back by clients as keys.
 func RandomID(prefix string, n int) string {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	buf := make([]byte, len(prefix)+n)
-	copy(buf, prefix)
-	rnd := buf[len(prefix):]
-	_, _ = rand.Read(rnd)
-	for i, b := range rnd {
-		rnd[i] = alphabet[int(b)%len(alphabet)]
+	var id strings.Builder // one allocation: the id itself
+	id.Grow(len(prefix) + n)
+	id.WriteString(prefix)
+	var rnd [64]byte
+	for n > 0 {
+		chunk := rnd[:min(n, len(rnd))]
+		_, _ = rand.Read(chunk)
+		for _, b := range chunk {
+			id.WriteByte(alphabet[int(b)%len(alphabet)])
+		}
+		n -= len(chunk)
 	}
-	return string(buf)
+	return id.String()
 }
 
 // CompactArgs is a function call's arguments as a compact JSON object string ("{}" when absent or not

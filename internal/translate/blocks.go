@@ -75,6 +75,7 @@ type Blocks struct {
 	list      []*Block
 	open      int // index of the open text or thinking block, or -1
 	started   bool
+	quiet     bool // a whole answer (Whole): nobody reads the events
 	grounding *gemini.GroundingMetadata
 
 	// What the answer said about itself, kept from whichever event carried it.
@@ -125,6 +126,22 @@ func (b *Blocks) Response(resp *gemini.GenerateContentResponse) []BlockEvent {
 		out = b.part(&c.Content.Parts[i], out)
 	}
 	return out
+}
+
+// Whole assembles a whole answer (a non-streamed call) and closes it, without the events only a
+// stream reads.
+func (b *Blocks) Whole(resp *gemini.GenerateContentResponse) {
+	b.quiet = true
+	b.Response(resp)
+	b.Close()
+}
+
+// emit adds evs to out, unless nobody reads them.
+func (b *Blocks) emit(out []BlockEvent, evs ...BlockEvent) []BlockEvent {
+	if b.quiet {
+		return out
+	}
+	return append(out, evs...)
 }
 
 // firstCandidate is candidate 0: these APIs have no choices, so other candidates have no place.
@@ -181,17 +198,17 @@ func (b *Blocks) extend(kind BlockKind, text string, out []BlockEvent) []BlockEv
 		out = b.closeOpen(out)
 		b.list = append(b.list, &Block{Kind: kind})
 		b.open = len(b.list) - 1
-		out = append(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
+		out = b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
 	}
 	bl := b.list[b.open]
 	bl.Text += text
-	return append(out, BlockEvent{Kind: BlockDelta, Index: b.open, Block: bl, Delta: text})
+	return b.emit(out, BlockEvent{Kind: BlockDelta, Index: b.open, Block: bl, Delta: text})
 }
 
 func (b *Blocks) sign(index int, sig string, out []BlockEvent) []BlockEvent {
 	bl := b.list[index]
 	bl.Signature += sig
-	return append(out, BlockEvent{Kind: BlockSignature, Index: index, Block: bl, Delta: sig})
+	return b.emit(out, BlockEvent{Kind: BlockSignature, Index: index, Block: bl, Delta: sig})
 }
 
 // call adds a function call. Its signature goes on the thinking block just before it when that block
@@ -202,7 +219,7 @@ func (b *Blocks) call(p *gemini.Part, out []BlockEvent) []BlockEvent {
 			out = b.closeOpen(out)
 			b.list = append(b.list, &Block{Kind: ThinkingBlock})
 			b.open = len(b.list) - 1
-			out = append(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
+			out = b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
 		}
 		out = b.sign(b.open, sig, out)
 	}
@@ -215,7 +232,7 @@ func (b *Blocks) call(p *gemini.Part, out []BlockEvent) []BlockEvent {
 	bl := &Block{Kind: CallBlock, CallID: id, Name: fc.Name, Args: CompactArgs(fc.Args)}
 	b.list = append(b.list, bl)
 	i := len(b.list) - 1
-	return append(out, BlockEvent{Kind: BlockStart, Index: i, Block: bl}, BlockEvent{Kind: BlockStop, Index: i, Block: bl})
+	return b.emit(out, BlockEvent{Kind: BlockStart, Index: i, Block: bl}, BlockEvent{Kind: BlockStop, Index: i, Block: bl})
 }
 
 func (b *Blocks) closeOpen(out []BlockEvent) []BlockEvent {
@@ -224,7 +241,7 @@ func (b *Blocks) closeOpen(out []BlockEvent) []BlockEvent {
 	}
 	i := b.open
 	b.open = -1
-	return append(out, BlockEvent{Kind: BlockStop, Index: i, Block: b.list[i]})
+	return b.emit(out, BlockEvent{Kind: BlockStop, Index: i, Block: b.list[i]})
 }
 
 // Close ends the answer: the search sources, when asked for, then the end of the open block.

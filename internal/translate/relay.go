@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gemgate/gemgate/internal/config"
@@ -102,13 +103,51 @@ func Whole(resp *upstream.Response, err error) Item {
 // Complete makes a non-streamed call and records its usage. Empty answers are retried on other keys
 // by the executor.
 func Complete(ctx context.Context, exec *upstream.Executor, call upstream.Call) (*gemini.GenerateContentResponse, error) {
-	call.Empty = gemini.IsEmptyAnswer
-	it := Whole(exec.Do(ctx, call))
+	var read readAnswer
+	call.Empty = read.empty
+	resp, err := exec.Do(ctx, call)
+	if err == nil && resp.StatusCode == 200 {
+		if answer := read.of(resp.Body); answer != nil {
+			RecordUsage(ctx, answer.UsageMetadata)
+			return answer, nil
+		}
+	}
+	it := Whole(resp, err)
 	if it.Err != nil {
 		return nil, it.Err
 	}
 	RecordUsage(ctx, it.Resp.UsageMetadata)
 	return it.Resp, nil
+}
+
+// readAnswer is the executor's empty-answer check that keeps what it decoded, so that the answer is
+// read once. A hedged call checks two answers at once: the one kept is the one the executor chose
+// only when its body is the same.
+type readAnswer struct {
+	mu     sync.Mutex
+	body   []byte
+	answer *gemini.GenerateContentResponse
+}
+
+func (r *readAnswer) empty(body []byte) bool {
+	answer, empty, ok := scanAnswer(body)
+	if !ok {
+		return gemini.IsEmptyAnswer(body)
+	}
+	r.mu.Lock()
+	r.body, r.answer = body, answer
+	r.mu.Unlock()
+	return empty
+}
+
+// of is the answer decoded from body by empty, or nil.
+func (r *readAnswer) of(body []byte) *gemini.GenerateContentResponse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(body) == 0 || len(r.body) != len(body) || &r.body[0] != &body[0] {
+		return nil
+	}
+	return r.answer
 }
 
 // Sink writes one API's stream. Until it writes its first byte, Fail can still answer with an HTTP
