@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -487,17 +489,20 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 		return nil, a, localError(http.StatusBadRequest, err.Error())
 	}
 	newReq := func() (*http.Request, error) { return e.newRequest(ctx, snap, call, target, key) }
-	resp, err := e.Client.Do(newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
+	// The drain ends the attempt through the deadline's context: one cancelable context per attempt.
+	resp, err := e.Client.send(&dl.call, dl.cancel, newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
 	if err != nil {
 		dl.stop()
 		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
 	a.Status = resp.StatusCode
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && call.Stream {
+		resp.Body = &drainBody{ReadCloser: resp.Body, d: &e.Client.drain, call: &dl.call}
 		return e.openStream(resp, a, dl, parent, key, start)
 	}
 	body, err := readAnswer(resp)
 	resp.Body.Close()
+	err = e.Client.drain.finish(&dl.call, err) // a read the drain broke is ErrShuttingDown
 	dl.stop()
 	a.Latency = time.Since(start)
 	if err == nil && len(body) > maxResponseBytes {
@@ -644,14 +649,52 @@ func (e *Executor) baseURL(snap *config.Snapshot, call Call) string {
 }
 
 func buildURL(base string, call Call) (string, error) {
+	if len(call.Query) == 0 {
+		if u, ok := targets.get(base, call.Path); ok {
+			return u, nil
+		}
+	}
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/" + strings.TrimLeft(call.Path, "/"))
 	if err != nil {
 		return "", fmt.Errorf("bad BASE_URL or path: %w", err)
 	}
 	if len(call.Query) > 0 {
 		u.RawQuery = call.Query.Encode()
+		return u.String(), nil
 	}
-	return u.String(), nil
+	target := u.String()
+	targets.put(base, call.Path, target)
+	return target, nil
+}
+
+// targets remembers the URLs buildURL made for a base and a path without a query: a client calls the
+// same few models over and over, and joining, parsing and printing the URL cost three allocations per
+// attempt. The map is replaced as a whole (copied when an entry is added) and starts over when full.
+var targets urlMemo
+
+type urlMemo struct {
+	m atomic.Pointer[map[[2]string]string]
+}
+
+const maxTargets = 256
+
+func (c *urlMemo) get(base, path string) (string, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return "", false
+	}
+	u, ok := (*m)[[2]string{base, path}]
+	return u, ok
+}
+
+func (c *urlMemo) put(base, path, target string) {
+	old := c.m.Load()
+	next := make(map[[2]string]string, 8)
+	if old != nil && len(*old) < maxTargets {
+		maps.Copy(next, *old)
+	}
+	next[[2]string{base, path}] = target
+	c.m.CompareAndSwap(old, &next) // a lost race loses an entry, made again at the next call
 }
 
 func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call Call, target string, key *keypool.Key) (*http.Request, error) {
@@ -659,31 +702,60 @@ func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call C
 	if method == "" {
 		method = http.MethodPost
 	}
-	var body io.Reader
-	if call.Body != nil {
-		body = bytes.NewReader(call.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range config.CustomHeaders.Get(snap) {
-		req.Header.Set(k, v)
+	if call.Body != nil {
+		setBody(req, call.Body)
+	}
+	custom := config.CustomHeaders.Get(snap)
+	// The values of the headers set here share one array: Header.Set allocates a slice per value.
+	vals := make([]string, 0, len(custom)+3)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		req.Header[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	for k, v := range custom {
+		set(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	if call.Body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		set("Content-Type", "application/json")
 	}
 	for k, v := range call.Header {
 		req.Header[k] = v
 	}
-	req.Header.Set("User-Agent", UserAgent)
+	set("User-Agent", UserAgent)
 	if call.Bearer {
-		req.Header.Set("Authorization", "Bearer "+key.Value())
+		set("Authorization", "Bearer "+key.Value())
 	} else {
-		req.Header.Set("x-goog-api-key", key.Value())
+		set("X-Goog-Api-Key", key.Value())
 	}
 	return req, nil
 }
+
+// setBody gives req body as http.NewRequest gives it a *bytes.Reader (length, GetBody for the
+// transport's retries, NoBody when empty) in one allocation fewer: the reader closes itself.
+func setBody(req *http.Request, body []byte) {
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body = http.NoBody
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return
+	}
+	req.Body = newBodyReader(body)
+	req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
+}
+
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+func (*bodyReader) Close() error { return nil }
 
 // streamBody relays a stream: the first read's bytes, then the rest, each read restarting the idle
 // timer so that TIME_OUT bounds the wait for every event, not the length of the whole answer.
@@ -724,6 +796,7 @@ func (s *streamBody) Close() error {
 // deadline cancels an attempt that waits longer than TIME_OUT for its answer or, on a stream, for
 // its next bytes. It is one allocation per attempt where three closures were.
 type deadline struct {
+	call     drainCall // the attempt as the shutdown drain knows it
 	cancel   context.CancelFunc
 	timer    *time.Timer
 	timeout  time.Duration
@@ -753,13 +826,27 @@ func (d *deadline) stop() {
 // readAnswer reads a whole non-streamed answer, at most maxResponseBytes+1 bytes. The buffer is sized
 // from Content-Length when the answer has one, instead of growing from 512 bytes.
 func readAnswer(resp *http.Response) ([]byte, error) {
-	limit := int64(maxResponseBytes) + 1
-	if resp.ContentLength <= 0 || resp.ContentLength >= limit {
-		return io.ReadAll(io.LimitReader(resp.Body, limit))
+	limit := maxResponseBytes + 1
+	size := bytes.MinRead
+	if cl := resp.ContentLength; cl > 0 && cl < int64(limit) {
+		size = int(cl) + bytes.MinRead
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-	return buf.Bytes(), err
+	// What io.ReadAll(io.LimitReader(resp.Body, limit)) reads, without the limiting reader's allocation.
+	b := make([]byte, 0, size)
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the next size
+		}
+		n, err := resp.Body.Read(b[len(b):min(cap(b), limit)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // APIRoot is BASE_URL without its API version: where Google's other services are reached (uploads,
