@@ -71,7 +71,7 @@ func FuzzTopLevelValues(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, obj []byte, a, b string) {
 		repl := map[string]json.RawMessage{a: nil, b: nil, "candidates": nil}
-		got, err := topLevelValues(obj, repl)
+		got, err := topLevelValues(obj, repl, nil)
 		all, wantErr := decodedValues(obj)
 		if (err != nil) != (wantErr != nil) {
 			if json.Valid(obj) {
