@@ -511,7 +511,8 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	if err != nil {
 		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
-	secrets := secretsOf(parent, key)
+	var sb [2]string
+	secrets := secretsInto(&sb, parent, key)
 	body = secret.Redact(body, secrets...)
 	redactHeader(resp.Header, secrets)
 	var parsed rpcstatus.Parsed
@@ -557,10 +558,18 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 // secretsOf is what must never reach a client or a log from an attempt with key: the key, and the
 // client's own token (a relay in BASE_URL could echo either back), in any spelling.
 func secretsOf(ctx context.Context, key *keypool.Key) []string {
+	var buf [2]string
+	return secretsInto(&buf, ctx, key)
+}
+
+// secretsInto is secretsOf into buf, for the callers that do not keep the list.
+func secretsInto(buf *[2]string, ctx context.Context, key *keypool.Key) []string {
+	buf[0] = key.Value()
 	if g := auth.GrantFrom(ctx); g != nil {
-		return []string{key.Value(), g.Token()}
+		buf[1] = g.Token()
+		return buf[:2]
 	}
-	return []string{key.Value()}
+	return buf[:1]
 }
 
 // redactHeader takes secrets out of upstream header values that may be relayed to a client.
