@@ -14,9 +14,11 @@ import (
 // the shapes the scan cannot vouch for (duplicate or differently-cased names, escaped names or finish
 // reasons) are decoded as before.
 func IsEmptyAnswer(body []byte) bool {
-	if !json.Valid(body) {
-		return false
-	}
+	return json.Valid(body) && IsEmptyValidAnswer(body)
+}
+
+// IsEmptyValidAnswer is IsEmptyAnswer for a body already known to be valid JSON.
+func IsEmptyValidAnswer(body []byte) bool {
 	if empty, sure := emptyByScan(body); sure {
 		return empty
 	}

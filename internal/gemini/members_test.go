@@ -178,6 +178,15 @@ func checkAnswer(t *testing.T, body []byte) {
 	if ok != wantOK || (ok && u != want.usage()) {
 		t.Errorf("UsageOf(%q) = %+v %v, want %+v %v", body, u, ok, want, wantOK)
 	}
+	if !json.Valid(body) {
+		return
+	}
+	if got, want := IsEmptyValidAnswer(body), emptyByMaps(body); got != want {
+		t.Errorf("IsEmptyValidAnswer(%q) = %v, want %v", body, got, want)
+	}
+	if u, ok := UsageOfValid(body); ok != wantOK || (ok && u != want.usage()) {
+		t.Errorf("UsageOfValid(%q) = %+v %v, want %+v %v", body, u, ok, want, wantOK)
+	}
 }
 
 // UnquoteString agrees with json.Unmarshal on any input, its shortcut included.

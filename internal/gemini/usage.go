@@ -26,6 +26,14 @@ func UsageOf(body []byte) (reqlog.Usage, bool) {
 	if !IsObject(body) {
 		return reqlog.Usage{}, false // invalid, or valid but not an object: no usage either way
 	}
+	return UsageOfValid(body)
+}
+
+// UsageOfValid is UsageOf for a body already known to be valid JSON.
+func UsageOfValid(body []byte) (reqlog.Usage, bool) {
+	if i := SkipSpace(body, 0); body[i] != '{' {
+		return reqlog.Usage{}, false
+	}
 	var buf [8]Member
 	var u *usageJSON
 	for _, m := range Members(body, buf[:0]) {

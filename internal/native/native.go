@@ -120,7 +120,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		Model:  model,
 	}
 	if action == "generateContent" {
-		call.Empty = gemini.IsEmptyAnswer
+		call.Empty, call.EmptyValid = gemini.IsEmptyAnswer, gemini.IsEmptyValidAnswer
 	}
 	sources := res.Search && config.ShowSearchLink.Get(snap)
 	if st := translate.StreamSettingsOf(snap); stream && call.Query.Get("alt") == "sse" && (st.Fake || st.Pace.Enabled || sources) {
@@ -143,7 +143,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
-		recordUsage(r, resp.Body)
+		recordUsage(r, resp)
 		if sources {
 			resp.Body = withSources(resp.Body)
 		}
@@ -193,11 +193,15 @@ func forwardQuery(u *url.URL) url.Values {
 
 // recordUsage hands the answer's token counts to the request log (only when the request is logged,
 // so nothing is parsed otherwise).
-func recordUsage(r *http.Request, body []byte) {
+func recordUsage(r *http.Request, resp *upstream.Response) {
 	if reqlog.From(r.Context()) == nil {
 		return
 	}
-	if u, ok := gemini.UsageOf(body); ok {
+	usageOf := gemini.UsageOf
+	if resp.ValidJSON {
+		usageOf = gemini.UsageOfValid // the executor validated it
+	}
+	if u, ok := usageOf(resp.Body); ok {
 		reqlog.SetUsage(r.Context(), u)
 	}
 }

@@ -60,6 +60,9 @@ type Call struct {
 	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
 	// The last one is returned as is when the retries run out.
 	Empty func(body []byte) bool
+	// EmptyValid, when set, is Empty for an answer the executor has found to be valid JSON
+	// (Response.ValidJSON), which it may scan without validating it again.
+	EmptyValid func(body []byte) bool
 	// BaseURL, when set, replaces the executor's base for this call (the Files API's upload root).
 	BaseURL string
 	// Header is sent on top of gemgate's own headers (the Files API's X-Goog-Upload-* protocol).
@@ -83,6 +86,9 @@ type Response struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte        // non-streamed answers, read in full
+	// ValidJSON says Body is a JSON answer the executor found valid, so that readers need not
+	// validate it again (each validation is a pass over the whole answer).
+	ValidJSON bool
 	Stream     io.ReadCloser // streamed answers: the first bytes are already read but not lost
 	Key        *keypool.Key
 	Attempts   []Attempt
@@ -246,8 +252,15 @@ type outcome struct {
 // the loop's state to the heap on every call.
 func (e *Executor) try(ctx context.Context, snap *config.Snapshot, call Call, key *keypool.Key) outcome {
 	resp, a, fail := e.attempt(ctx, snap, call, key)
-	empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
+	empty := fail == nil && resp.StatusCode == 200 && resp.Stream == nil && isEmpty(call, resp)
 	return outcome{key: key, resp: resp, a: a, fail: fail, empty: empty}
+}
+
+func isEmpty(call Call, resp *Response) bool {
+	if resp.ValidJSON && call.EmptyValid != nil {
+		return call.EmptyValid(resp.Body)
+	}
+	return call.Empty != nil && call.Empty(resp.Body)
 }
 
 // settleAll settles outs in order and returns what the last one decides: the answer when it is final,
@@ -527,6 +540,7 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	}
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Key: key}
 	if a.Class == OK {
+		out.ValidJSON = isJSON(resp.Header.Get("Content-Type")) // malformedJSON validated it
 		return out, a, nil
 	}
 	a.Error = summary(resp.StatusCode, parsed, body)
