@@ -85,13 +85,13 @@ type Attempt struct {
 type Response struct {
 	StatusCode int
 	Header     http.Header
-	Body       []byte // non-streamed answers, read in full
+	Body       []byte        // non-streamed answers, read in full
+	Stream     io.ReadCloser // streamed answers: the first bytes are already read but not lost
+	Key        *keypool.Key
+	Attempts   []Attempt
 	// ValidJSON says Body is a JSON answer the executor found valid, so that readers need not
 	// validate it again (each validation is a pass over the whole answer).
 	ValidJSON bool
-	Stream    io.ReadCloser // streamed answers: the first bytes are already read but not lost
-	Key       *keypool.Key
-	Attempts  []Attempt
 }
 
 // Error is a call that produced no usable answer.
