@@ -35,23 +35,24 @@ func UsageOfValid(body []byte) (reqlog.Usage, bool) {
 		return reqlog.Usage{}, false
 	}
 	var buf [8]Member
-	var u *usageJSON
+	var u usageJSON // the one last decoded, when found
+	var found bool
 	for _, m := range Members(body, buf[:0]) {
 		if !m.NamedFold("usageMetadata") {
 			continue
 		}
 		if string(m.value) == "null" {
-			u = nil
+			u, found = usageJSON{}, false
 			continue
 		}
-		if u == nil {
-			u = &usageJSON{}
+		if !found {
+			u, found = usageJSON{}, true
 		}
 		if !u.scan(m.value) {
 			return reqlog.Usage{}, false
 		}
 	}
-	if u == nil {
+	if !found {
 		return reqlog.Usage{}, false
 	}
 	return u.usage(), true

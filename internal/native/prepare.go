@@ -58,11 +58,40 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 			add = append(add, f)
 		}
 	}
+	if len(top) > 0 && len(add) > 0 && len(replace) > 0 {
+		return spliceReplacing(trimmed, add, replace), nil
+	}
 	out, err := replaceValues(trimmed, replace)
 	if err != nil {
 		return nil, err
 	}
 	return splice(out, len(top) == 0, add)
+}
+
+// spliceReplacing is splice(replaceValues(obj, repl), false, add) for a valid object with members,
+// in one copy of the body instead of two (a thinking model's call, by default, has safety settings
+// added and its generationConfig replaced).
+func spliceReplacing(obj []byte, add []field, repl map[string]json.RawMessage) []byte {
+	var buf [4]span
+	spans, _ := topLevelValues(obj, repl, buf[:0]) // a valid object is scanned: no error
+	size := len(obj)
+	for _, f := range add {
+		size += len(f.name) + len(f.value) + 4 // quotes, colon, comma
+	}
+	for _, sp := range spans {
+		size += len(repl[sp.name]) - (sp.end - sp.start)
+	}
+	out := append(make([]byte, 0, size), '{')
+	for _, f := range add {
+		out = append(appendName(out, f.name), ':')
+		out = append(append(out, f.value...), ',')
+	}
+	last := 1 // past the object's '{'
+	for _, sp := range spans {
+		out = append(append(out, obj[last:sp.start]...), repl[sp.name]...)
+		last = sp.end
+	}
+	return append(out, obj[last:]...)
 }
 
 type field struct {

@@ -734,27 +734,35 @@ func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call C
 	}
 	custom := config.CustomHeaders.Get(snap)
 	// The values of the headers set here share one array: Header.Set allocates a slice per value.
-	vals := make([]string, 0, len(custom)+3)
-	set := func(k, v string) {
-		vals = append(vals, v)
-		req.Header[k] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
+	h := headerSetter{h: req.Header, vals: make([]string, 0, len(custom)+3)}
 	for k, v := range custom {
-		set(textproto.CanonicalMIMEHeaderKey(k), v)
+		h.set(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	if call.Body != nil {
-		set("Content-Type", "application/json")
+		h.set("Content-Type", "application/json")
 	}
 	for k, v := range call.Header {
 		req.Header[k] = v
 	}
-	set("User-Agent", UserAgent)
+	h.set("User-Agent", UserAgent)
 	if call.Bearer {
-		set("Authorization", "Bearer "+key.Value())
+		h.set("Authorization", "Bearer "+key.Value())
 	} else {
-		set("X-Goog-Api-Key", key.Value())
+		h.set("X-Goog-Api-Key", key.Value())
 	}
 	return req, nil
+}
+
+// headerSetter sets header values (canonical keys) that share one array.
+type headerSetter struct {
+	h    http.Header
+	vals []string
+}
+
+func (s *headerSetter) set(k, v string) {
+	s.vals = append(s.vals, v)
+	n := len(s.vals)
+	s.h[k] = s.vals[n-1 : n : n]
 }
 
 // setBody gives req body as http.NewRequest gives it a *bytes.Reader (length, GetBody for the
