@@ -58,8 +58,8 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 			add = append(add, f)
 		}
 	}
-	if len(top) > 0 && len(add) > 0 && len(replace) > 0 {
-		return spliceReplacing(trimmed, add, replace), nil
+	if len(top) > 0 && (len(add) > 0 || len(replace) > 0) {
+		return spliceReplacing(trimmed, top, add, replace), nil
 	}
 	out, err := replaceValues(trimmed, replace)
 	if err != nil {
@@ -68,12 +68,13 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	return splice(out, len(top) == 0, add)
 }
 
-// spliceReplacing is splice(replaceValues(obj, repl), false, add) for a valid object with members,
-// in one copy of the body instead of two (a thinking model's call, by default, has safety settings
-// added and its generationConfig replaced).
-func spliceReplacing(obj []byte, add []field, repl map[string]json.RawMessage) []byte {
+// spliceReplacing is splice(replaceValues(obj, repl), false, add) for a valid object with members
+// (top, scanned from obj), in one copy of the body instead of two (a thinking model's call, by
+// default, has safety settings added and its generationConfig replaced) and without validating the
+// body a second time.
+func spliceReplacing(obj []byte, top gemini.Object, add []field, repl map[string]json.RawMessage) []byte {
 	var buf [4]span
-	spans, _ := topLevelValues(obj, repl, buf[:0]) // a valid object is scanned: no error
+	spans := spansOf(obj, top, repl, buf[:0]) // top was scanned from obj: no second validation
 	size := len(obj)
 	for _, f := range add {
 		size += len(f.name) + len(f.value) + 4 // quotes, colon, comma
@@ -490,7 +491,12 @@ func topLevelValues(obj []byte, repl map[string]json.RawMessage, spans []span) (
 		return decodedValues(obj)
 	}
 	var buf [16]gemini.Member
-	for _, m := range gemini.Members(obj, buf[:0]) {
+	return spansOf(obj, gemini.Members(obj, buf[:0]), repl, spans), nil
+}
+
+// spansOf finds the values of the members named in repl among obj's top-level members, in order.
+func spansOf(obj []byte, members gemini.Object, repl map[string]json.RawMessage, spans []span) []span {
+	for _, m := range members {
 		for name := range repl {
 			if m.Named(name) {
 				start, end := m.Span(obj)
@@ -499,7 +505,7 @@ func topLevelValues(obj []byte, repl map[string]json.RawMessage, spans []span) (
 			}
 		}
 	}
-	return spans, nil
+	return spans
 }
 
 func decodedValues(obj []byte) ([]span, error) {

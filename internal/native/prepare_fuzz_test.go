@@ -105,9 +105,9 @@ func FuzzSpliceReplacing(f *testing.F) {
 		` { "a" : 1 , "tools" : [ {"x":"}"} ] } `,
 		`{"generation\u0043onfig":{}}`,
 	} {
-		f.Add([]byte(s), "generationConfig", "tools", "safetySettings")
+		f.Add([]byte(s), "generationConfig", "tools", "safetySettings", byte(3))
 	}
-	f.Fuzz(func(t *testing.T, body []byte, a, b, name string) {
+	f.Fuzz(func(t *testing.T, body []byte, a, b, name string, mask byte) {
 		obj := bytes.TrimSpace(body)
 		top, err := topLevel(obj, nil)
 		if err != nil || len(top) == 0 || !json.Valid([]byte(`"`+name+`"`)) {
@@ -115,12 +115,18 @@ func FuzzSpliceReplacing(f *testing.F) {
 		}
 		repl := map[string]json.RawMessage{a: json.RawMessage(`{"x":1}`), b: json.RawMessage(`[]`)}
 		add := []field{{name, json.RawMessage(`[{"k":"v"}]`)}, {"tools", json.RawMessage(`null`)}}
+		if mask&1 == 0 {
+			add = nil
+		}
+		if mask&2 == 0 {
+			clear(repl)
+		}
 		replaced, err := replaceValues(obj, repl)
 		if err != nil {
 			t.Fatalf("%q: %v", obj, err)
 		}
 		want, _ := splice(replaced, false, add)
-		if got := spliceReplacing(obj, add, repl); !bytes.Equal(got, want) {
+		if got := spliceReplacing(obj, top, add, repl); !bytes.Equal(got, want) {
 			t.Fatalf("%q: got %s, want %s", obj, got, want)
 		}
 	})
