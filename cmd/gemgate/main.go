@@ -180,9 +180,11 @@ func serve(args []string, out io.Writer, demo bool) error {
 	snap := a.Settings.Current()
 	level.Set(config.LogLevelOf(snap))
 	lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(snap)))
+	applyMemoryLimit(snap)
 	a.Settings.OnChange(func(_, next *config.Snapshot) {
 		level.Set(config.LogLevelOf(next))
 		lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(next)))
+		applyMemoryLimit(next)
 	})
 	// From here on, lines go through the app's logger: request ids, and keys and tokens scrubbed.
 	logger = a.Logger
@@ -196,6 +198,7 @@ func serve(args []string, out io.Writer, demo bool) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	releaseStartupMemory()
 	announce(out, a, ln.Addr().String(), d)
 	if d != nil {
 		go d.Traffic(ctx, ln.Addr().String())

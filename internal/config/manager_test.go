@@ -406,3 +406,65 @@ func TestConcurrentUpdates(t *testing.T) {
 		t.Errorf("version %d after %d updates", got, 4*50)
 	}
 }
+
+// BenchmarkReload100kKeys is the periodic settings reload of an instance whose stored API_KEYS holds
+// 100,000 keys and did not change.
+func BenchmarkReload100kKeys(b *testing.B) {
+	keys := make([]string, 100_000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("AIzaSyReload%027d", i)
+	}
+	st := newMemStore(map[string]string{APIKeys.Name(): APIKeys.def.Format(keys)})
+	m, err := NewManager(map[string]string{APIKeys.Name(): strings.Join(keys, ",")}, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Load(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Load(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestReloadKeepsUnchangedValues(t *testing.T) {
+	keys := []string{"AIzaSyKeepKey000000000000000000000000001", "AIzaSyKeepKey000000000000000000000000002"}
+	st := newMemStore(map[string]string{APIKeys.Name(): APIKeys.def.Format(keys)})
+	m, err := NewManager(nil, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := m.Current()
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m.Current() != first {
+		t.Error("a reload that found nothing new swapped the snapshot")
+	}
+	// Another instance stores a new list: the reload must see it.
+	st.SaveSettings(ctx, map[string]string{APIKeys.Name(): APIKeys.def.Format(keys[:1])})
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := APIKeys.Get(m.Current()); len(got) != 1 {
+		t.Fatalf("after another instance's change: %v", got)
+	}
+	// This instance changes it, another one writes the earlier text back: seen again, it must apply.
+	if err := m.Update(ctx, map[string]string{APIKeys.Name(): strings.Join(keys, ",")}); err != nil {
+		t.Fatal(err)
+	}
+	st.SaveSettings(ctx, map[string]string{APIKeys.Name(): APIKeys.def.Format(keys[:1])})
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := APIKeys.Get(m.Current()); len(got) != 1 {
+		t.Fatalf("a stored text seen before was not applied again: %v", got)
+	}
+}

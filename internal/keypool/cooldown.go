@@ -100,7 +100,7 @@ func (p *Pool) coolDown(k *Key, model string, until time.Time, reason string) bo
 		}
 		next[model] = coolEntry{until: u, reason: reason}
 		if k.cool.CompareAndSwap(old, &next) {
-			k.dirty.Store(true)
+			k.markDirty()
 			return true
 		}
 	}
@@ -109,7 +109,7 @@ func (p *Pool) coolDown(k *Key, model string, until time.Time, reason string) bo
 // clearCooldowns makes k usable again for every model.
 func (p *Pool) clearCooldowns(k *Key) {
 	k.cool.Store(nil)
-	k.dirty.Store(true)
+	k.markDirty()
 	p.exhausted.Store(&exhaustion{})
 }
 
@@ -146,6 +146,10 @@ func (p *Pool) markExhausted(model string, until int64) {
 
 // restoreCooldowns applies persisted cooldowns, skipping expired ones.
 func restoreCooldowns(k *Key, cds []Cooldown, now time.Time) {
+	if len(cds) == 0 {
+		k.cool.Store(nil)
+		return
+	}
 	m := coolMap{}
 	for _, c := range cds {
 		if c.Until.After(now) {

@@ -72,7 +72,7 @@ func (p *Pool) setMeta(keys []*Key, m Meta) {
 	for _, k := range keys {
 		mm := m
 		k.meta.Store(&mm)
-		k.dirty.Store(true)
+		k.markDirty()
 	}
 	p.republish()
 	p.exhausted.Store(&exhaustion{})

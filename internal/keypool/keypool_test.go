@@ -317,3 +317,56 @@ func TestShakyKeysAreRoutedAroundNotRefused(t *testing.T) {
 		t.Fatal("a success must end the avoidance")
 	}
 }
+
+// BenchmarkNew100k is the cost and the memory of building a pool of 100,000 keys.
+func BenchmarkNew100k(b *testing.B) {
+	ks := keys(100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		New(ks, 3)
+	}
+}
+
+// TestMemory100k reports the live heap a pool of 100,000 keys holds.
+func TestMemory100k(t *testing.T) {
+	ks := keys(100_000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := New(ks, 3)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("pool of 100,000 keys: %.2f MB live heap", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+	runtime.KeepAlive(p)
+}
+
+func TestLookupAtScale(t *testing.T) {
+	ks := keys(100_000)
+	p := New(append(ks, ks[:10]...), 3) // duplicates are dropped
+	if total, _ := p.Counts(); total != len(ks) {
+		t.Fatalf("%d keys, want %d", total, len(ks))
+	}
+	for i, s := range ks {
+		k, ok := p.Lookup(s)
+		if !ok || k.Value() != s || p.Keys()[i] != k {
+			t.Fatalf("Lookup(%q) = %v, %v", s, k, ok)
+		}
+		if byID, ok := p.LookupID(k.ID()); !ok || byID != k {
+			t.Fatalf("LookupID(%q) = %v, %v", k.ID(), byID, ok)
+		}
+	}
+	for _, s := range []string{"", "AIzaSyTestKeyMissing", ks[0] + "x"} {
+		if _, ok := p.Lookup(s); ok {
+			t.Errorf("Lookup(%q) found a key", s)
+		}
+	}
+	// Keys that stay keep their state (and their *Key) through a membership change.
+	k0, _ := p.Lookup(ks[0])
+	p.SetKeys(ks[:50_000])
+	if k, ok := p.Lookup(ks[0]); !ok || k != k0 {
+		t.Error("a kept key lost its identity")
+	}
+	if _, ok := p.Lookup(ks[60_000]); ok {
+		t.Error("a removed key is still found")
+	}
+}

@@ -1,6 +1,8 @@
 package secret
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -61,4 +63,60 @@ func BenchmarkScrubberLogLine(b *testing.B) {
 	for b.Loop() {
 		_ = s.String(line)
 	}
+}
+
+func manyKeys(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("AIzaSyScrub%028d", i)
+	}
+	return out
+}
+
+func TestScrubberManySecrets(t *testing.T) {
+	t.Parallel()
+	keys := manyKeys(100_000)
+	odd := make([]string, 1000) // not Google-shaped, so only the set can find them
+	for i := range odd {
+		odd[i] = fmt.Sprintf("relay-secret-%d-x", i)
+	}
+	s := NewScrubber(keys, odd)
+	for i := 0; i < len(keys); i += 997 {
+		if got := s.String("k=" + keys[i]); got != "k="+Mask(keys[i]) {
+			t.Fatalf("key %d not scrubbed: %q", i, got)
+		}
+	}
+	for i, o := range odd {
+		if got := string(s.Bytes([]byte(o + " end"))); got != Mask(o)+" end" {
+			t.Fatalf("secret %d not scrubbed: %q", i, got)
+		}
+	}
+	for _, keep := range []string{"relay-secret-1000-x", "relay-secret-1-xx", "relay-secret-", "plain words only"} {
+		if got := s.String(keep); got != keep {
+			t.Errorf("%q changed to %q", keep, got)
+		}
+	}
+}
+
+func BenchmarkScrubber100kKeys(b *testing.B) {
+	s := NewScrubber(manyKeys(100_000))
+	line := "upstream 429 RESOURCE_EXHAUSTED: Quota exceeded for quota metric 'Generate Content API requests per minute' and limit 'GenerateContent request limit per minute for a region' of service 'generativelanguage.googleapis.com' consumer projects/123456789012 quota_limit_value 15 GenerateRequestsPerMinutePerProjectPerModel"
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.String(line)
+	}
+}
+
+func TestScrubberMemory100k(t *testing.T) {
+	keys := manyKeys(100_000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := NewScrubber(keys)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("scrubber of 100,000 keys: %.2f MB live heap", float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(keys)
 }
