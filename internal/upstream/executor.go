@@ -14,6 +14,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,10 +132,11 @@ type Executor struct {
 	// Logger receives the blame ledger's alerts.
 	Logger *slog.Logger
 
-	health modelHealth
-	checks keyChecks
-	ledger ledger
-	hedges hedgeBudget
+	health   modelHealth
+	checks   keyChecks
+	ledger   ledger
+	hedges   hedgeBudget
+	perToken sync.Map // client token id → *hedgeBudget
 }
 
 // Owners looks up the ownership record of a resource; resources.ErrUnknown when gemgate has none.
@@ -174,7 +176,8 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
 	}
 	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
-	hedgeAfter := e.hedgeAfter(snap, call, vouched)
+	hedgeAfter, ownHedges := e.hedgeAfter(ctx, snap, call, vouched)
+	r.ownHedges = ownHedges
 	for r.failures <= retries {
 		if i := len(r.log); i > 0 && r.last != nil && r.last.Status.Code >= 500 {
 			if !pace.Sleep(ctx, e.backoff(i)) {
@@ -227,6 +230,8 @@ type run struct {
 	call    Call
 	model   string
 	vouched bool
+	// ownHedges is the client token's hedge budget, when the call may be hedged.
+	ownHedges *hedgeBudget
 
 	tried     []*keypool.Key
 	log       []Attempt
