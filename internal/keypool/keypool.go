@@ -39,6 +39,7 @@ type Key struct {
 const (
 	flagDisabled = 1 << iota
 	flagDirty    // state changed since the last Drain
+	flagUsed     // only the last use changed: written by a drain that includes uses
 
 	shakyShift = 8
 	flagMask   = 1<<shakyShift - 1
@@ -62,9 +63,21 @@ func (k *Key) markDirty() {
 	}
 }
 
-// takeDirty clears the dirty flag and reports whether it was set.
-func (k *Key) takeDirty() bool {
-	return k.flags.Load()&flagDirty != 0 && k.flags.And(^uint32(flagDirty))&flagDirty != 0
+// markUsed asks the next drain that includes uses to write k's last use.
+func (k *Key) markUsed() {
+	if k.flags.Load()&(flagDirty|flagUsed) == 0 {
+		k.flags.Or(flagUsed)
+	}
+}
+
+// takeDirty clears the dirty flag and reports whether it was set; with uses, a key only used counts
+// too. Either way the state taken carries the last use, so both flags are cleared.
+func (k *Key) takeDirty(uses bool) bool {
+	want := uint32(flagDirty)
+	if uses {
+		want |= flagUsed
+	}
+	return k.flags.Load()&want != 0 && k.flags.And(^uint32(flagDirty|flagUsed))&want != 0
 }
 
 // Failure describes the last failed attempt of a key.
@@ -334,20 +347,25 @@ func contains(tried []*Key, k *Key) bool {
 	return false
 }
 
-// Success records a successful attempt: the consecutive-failure streaks end.
+// Success records a successful attempt: the consecutive-failure streaks end. A success that changes
+// nothing but the key's last use is written with the next drain of uses (every minute), not the next
+// flush: with 100,000 keys in rotation nearly every request was a key-state row written 5 s later.
 func (p *Pool) Success(k *Key) {
 	k.lastUsed.Store(time.Now().UnixNano())
-	if k.failures.Load() != 0 {
+	if k.failures.Load() == 0 {
+		k.markUsed()
+	} else {
 		k.failures.Store(0)
+		k.markDirty()
 	}
 	if k.rateStreak.Load() != 0 {
 		k.rateStreak.Store(0)
 	}
 	if k.flags.Load()>>shakyShift != 0 {
+		// The 5xx streak and its avoidance are not part of the stored state.
 		k.flags.And(flagMask)
 		k.avoidUntil.Store(0)
 	}
-	k.markDirty()
 }
 
 // Failure records a failed attempt. disable takes the key out of rotation at once (invalid or
@@ -483,20 +501,21 @@ func StateOf(k *Key) State {
 	return s
 }
 
-// Drain returns the state of every key changed since the previous Drain, for a batched write.
+// Drain returns the state of every key changed or used since the previous Drain, for a batched write.
 func (p *Pool) Drain() []State {
 	var out []State
-	p.DrainEach(512, func(part []State) { out = append(out, part...) })
+	p.DrainEach(512, true, func(part []State) { out = append(out, part...) })
 	return out
 }
 
-// DrainEach hands fn the state of every key changed since the previous drain, at most n states at a
-// time in a buffer fn must not keep. With 100,000 keys in rotation most of them change between two
-// flushes, and their states held all at once made a heap spike of tens of MB.
-func (p *Pool) DrainEach(n int, fn func([]State)) {
+// DrainEach hands fn the state of every key changed since the previous drain (and, with uses, of
+// every key used since), at most n states at a time in a buffer fn must not keep. With 100,000 keys
+// in rotation most of them change between two flushes, and their states held all at once made a heap
+// spike of tens of MB.
+func (p *Pool) DrainEach(n int, uses bool, fn func([]State)) {
 	part := make([]State, 0, n)
 	for _, k := range p.v.Load().keys {
-		if !k.takeDirty() {
+		if !k.takeDirty(uses) {
 			continue
 		}
 		if part = append(part, StateOf(k)); len(part) == n {

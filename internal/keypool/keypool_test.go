@@ -264,7 +264,7 @@ func TestDrainEachInParts(t *testing.T) {
 	}
 	var sizes []int
 	seen := map[string]bool{}
-	p.DrainEach(3, func(part []State) {
+	p.DrainEach(3, true, func(part []State) {
 		sizes = append(sizes, len(part))
 		for _, s := range part {
 			if seen[s.Key] {
@@ -276,7 +276,53 @@ func TestDrainEachInParts(t *testing.T) {
 	if !slices.Equal(sizes, []int{3, 3, 1}) || len(seen) != len(ks) {
 		t.Fatalf("parts %v, %d keys", sizes, len(seen))
 	}
-	p.DrainEach(3, func([]State) { t.Fatal("nothing changed since the last drain") })
+	p.DrainEach(3, true, func([]State) { t.Fatal("nothing changed since the last drain") })
+}
+
+// A success that changes nothing but the last use waits for a drain of uses; one that ends a failure
+// streak (a stored count) goes with the next drain.
+func TestUsesWaitForTheirDrain(t *testing.T) {
+	ks := keys(2)
+	p := New(ks, 3)
+	used, failed := p.keyOf(t, ks[0]), p.keyOf(t, ks[1])
+	p.Failure(failed, 500, "boom", false)
+	p.Drain()
+	p.Success(used)
+	p.Success(failed)
+	var got []string
+	p.DrainEach(10, false, func(part []State) {
+		for _, s := range part {
+			got = append(got, s.Key)
+			if s.FailureCount != 0 {
+				t.Errorf("%s drained with %d failures", s.Key, s.FailureCount)
+			}
+		}
+	})
+	if !slices.Equal(got, []string{ks[1]}) {
+		t.Fatalf("a drain without uses took %v, want only the key whose failures ended", got)
+	}
+	got = nil
+	p.DrainEach(10, true, func(part []State) {
+		for _, s := range part {
+			got = append(got, s.Key)
+			if s.LastUsedAt.IsZero() {
+				t.Errorf("%s drained without its last use", s.Key)
+			}
+		}
+	})
+	if !slices.Equal(got, []string{ks[0]}) {
+		t.Fatalf("a drain of uses took %v, want the key only used", got)
+	}
+	p.DrainEach(10, true, func([]State) { t.Fatal("nothing used since the last drain") })
+}
+
+func (p *Pool) keyOf(t *testing.T, s string) *Key {
+	t.Helper()
+	k, ok := p.Lookup(s)
+	if !ok {
+		t.Fatalf("%s not in the pool", s)
+	}
+	return k
 }
 
 // A key failing with 5xx is passed over while others serve, comes back after its avoidance, is still
