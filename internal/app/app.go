@@ -50,7 +50,7 @@ const (
 	// "last used" waits: the panel reads it from memory, a crash loses at most 5 minutes of it, and
 	// a shutdown writes it all.
 	keyUsesEvery = 60
-	keyFlushPart  = 2000
+	keyFlushPart = 2000
 )
 
 // liveShutdownGrace bounds the wait for Live sessions to close both their sides at shutdown (each
