@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -63,12 +64,27 @@ const maxChoices = 8
 func (t *requestTranslator) messages() error {
 	for i := range t.req.Messages {
 		m := &t.req.Messages[i]
-		param := "messages[" + strconv.Itoa(i) + "]"
-		if err := t.message(m, param); err != nil {
+		if err := t.message(m, messageParam(i)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// messageParams are the parameter paths of the first messages, named in errors only: built for each
+// message, they were an allocation per message of every request.
+var messageParams = func() (out [32]string) {
+	for i := range out {
+		out[i] = "messages[" + strconv.Itoa(i) + "]"
+	}
+	return out
+}()
+
+func messageParam(i int) string {
+	if i < len(messageParams) {
+		return messageParams[i]
+	}
+	return "messages[" + strconv.Itoa(i) + "]"
 }
 
 func (t *requestTranslator) message(m *chatMessage, param string) error {
@@ -128,6 +144,9 @@ func contentParam(param string, j int) string {
 
 // contentParts reads user (or assistant) content: text, images, audio, video and files.
 func (t *requestTranslator) contentParts(raw json.RawMessage, param string) ([]gemini.Part, error) {
+	if rawKind(raw) == contentString {
+		return t.stringContent(raw, param)
+	}
 	items, err := decodeContent(raw, param+".content")
 	if err != nil {
 		return nil, err
@@ -147,6 +166,17 @@ func (t *requestTranslator) contentParts(raw json.RawMessage, param string) ([]g
 		parts = append(parts, part)
 	}
 	return parts, nil
+}
+
+// stringContent is contentParts of a string, the usual content, without the one text item
+// decodeContent would make of it.
+func (t *requestTranslator) stringContent(raw json.RawMessage, param string) ([]gemini.Part, error) {
+	s, err := gemini.UnquoteString(bytes.TrimSpace(raw))
+	if err != nil {
+		param += ".content"
+		return nil, invalidParam(param, "Invalid string in '%s': %v.", param, err)
+	}
+	return t.appendText(nil, s), nil
 }
 
 func (t *requestTranslator) mediaPart(it *contentPart, param string) (gemini.Part, error) {

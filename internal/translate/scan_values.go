@@ -1,0 +1,86 @@
+package translate
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/gemgate/gemgate/internal/gemini"
+)
+
+// The helpers below read a client's request in place for the usual shapes, the way json.Unmarshal
+// reads them into a struct: each answers ok=false for anything it does not reproduce exactly (a null,
+// a wrong type, a number the decoder reads differently), so that its caller falls back to the decoder.
+
+// ScanMembers calls member with the index in fields of each of obj's members that fields names (obj:
+// valid JSON, an object; fields: the struct's JSON names, at most 64). Members the decoder ignores are
+// skipped. ok is false when member refuses one, or for a name the decoder matches differently (see
+// FieldIndex) or one given twice (the decoder keeps the last, the scans the first).
+func ScanMembers(obj []byte, fields []string, member func(i int, v []byte) bool) bool {
+	if obj[0] != '{' {
+		return false
+	}
+	var buf [16]gemini.Member
+	var seen uint64
+	for _, m := range gemini.Members(obj, buf[:0]) {
+		i, ok := FieldIndex(m, fields)
+		if !ok || i >= 0 && seen&(1<<i) != 0 {
+			return false
+		}
+		if i < 0 {
+			continue
+		}
+		seen |= 1 << i
+		if !member(i, m.Value()) {
+			return false
+		}
+	}
+	return true
+}
+
+// ScanString reads a string member.
+func ScanString(v []byte) (string, bool) {
+	if v[0] != '"' {
+		return "", false
+	}
+	s, err := gemini.UnquoteString(v)
+	return s, err == nil
+}
+
+// ScanBool reads true or false.
+func ScanBool(v []byte) (b, ok bool) { return scanBool(v) }
+
+// ScanInt reads a plain integer of up to 18 digits, which int and int64 both hold; a fraction, an
+// exponent or more digits are the decoder's (to accept or to refuse).
+func ScanInt(v []byte) (int, bool) { return scanInt(v) }
+
+// ScanFloat reads a number as the decoder does (strconv.ParseFloat of the literal); one out of range
+// is the decoder's error to report.
+func ScanFloat(v []byte) (float64, bool) {
+	if v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
+}
+
+// ScanRaw is a json.RawMessage member: the decoder's copy holds the same bytes as v, which points into
+// the request (not reused after it). null is left to the decoder.
+func ScanRaw(v []byte) (json.RawMessage, bool) {
+	if v[0] == 'n' {
+		return nil, false
+	}
+	return json.RawMessage(v), true
+}
+
+// Pointers to scanned values, as the decoder sets optional fields.
+
+func ScanBoolPointer(v []byte) (*bool, bool)     { return pointer(ScanBool(v)) }
+func ScanIntPointer(v []byte) (*int, bool)       { return pointer(ScanInt(v)) }
+func ScanFloatPointer(v []byte) (*float64, bool) { return pointer(ScanFloat(v)) }
+
+func pointer[T any](v T, ok bool) (*T, bool) {
+	if !ok {
+		return nil, false
+	}
+	return &v, true
+}
