@@ -16,7 +16,8 @@ import (
 // chatCall is one translated chat request, ready to be sent.
 type chatCall struct {
 	call         upstream.Call
-	opts         *answerOptions
+	opts         *answerOptions // points to options
+	options      answerOptions
 	includeUsage bool
 	stream       translate.StreamSettings
 	// image is set for the image chat model, which Imagen answers instead of Gemini.
@@ -74,7 +75,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	payload = blobs.Splice(payload)
 	cc := &chatCall{
 		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
-		opts: &answerOptions{
+		options: answerOptions{
 			req: r, snap: snap, id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),
 			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
@@ -82,6 +83,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 		stream:       translate.StreamSettingsOf(snap),
 	}
+	cc.opts = &cc.options // one allocation for both
 	return cc, nil
 }
 
