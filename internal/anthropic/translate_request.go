@@ -1,6 +1,8 @@
 package anthropic
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -34,7 +36,7 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *message
 		return nil, err
 	}
 	for i := range req.Messages {
-		if err := t.message(&req.Messages[i], fmt.Sprintf("messages.%d", i)); err != nil {
+		if err := t.message(&req.Messages[i], messageParam(i)); err != nil {
 			return nil, err
 		}
 	}
@@ -85,7 +87,31 @@ func (t *translator) addSystem(list []block, param string) error {
 	return nil
 }
 
+// messageParams are the parameter paths of the first messages, named in errors only: built for each
+// message (with fmt), they cost an allocation and a formatting per message of every request.
+var messageParams = func() (out [32]string) {
+	for i := range out {
+		out[i] = fmt.Sprintf("messages.%d", i)
+	}
+	return out
+}()
+
+func messageParam(i int) string {
+	if i < len(messageParams) {
+		return messageParams[i]
+	}
+	return fmt.Sprintf("messages.%d", i)
+}
+
 func (t *translator) message(m *message, param string) error {
+	if m.Role == "user" {
+		if s, ok := stringContent(m.Content); ok {
+			if s != "" {
+				t.conv.Add("user", []gemini.Part{{Text: s}})
+			}
+			return nil
+		}
+	}
 	list, err := blocks(m.Content, param+".content")
 	if err != nil {
 		return err
@@ -111,10 +137,27 @@ func (t *translator) message(m *message, param string) error {
 	return nil
 }
 
+// stringContent is content given as a plain string (most user turns), which blocks would make into one
+// text block first.
+func stringContent(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	s, err := gemini.UnquoteString(raw)
+	return s, err == nil
+}
+
 func (t *translator) userParts(list []block, param string) ([]gemini.Part, error) {
 	var parts []gemini.Part
 	for i := range list {
 		b := &list[i]
+		if b.Type == "text" { // contentPart's first case, without the block's parameter path
+			if b.Text != "" {
+				parts = append(parts, gemini.Part{Text: b.Text})
+			}
+			continue
+		}
 		p := fmt.Sprintf("%s.%d", param, i)
 		switch b.Type {
 		case "tool_result":
@@ -337,7 +380,9 @@ func (t *translator) toolChoice(decls []gemini.FunctionDeclaration) (*gemini.Too
 // generationConfig maps sampling options; only what the client set is sent.
 func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) {
 	req := t.req
-	gc := &gemini.GenerationConfig{Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, MaxOutputTokens: req.MaxTokens}
+	st := &configStore{}
+	gc := &st.generation
+	*gc = gemini.GenerationConfig{Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, MaxOutputTokens: req.MaxTokens}
 	for _, s := range req.StopSequences {
 		if s != "" {
 			gc.StopSequences = append(gc.StopSequences, s)
@@ -346,7 +391,7 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 	if t.conv.Model.Image {
 		gc.ResponseModalities = []string{"TEXT", "IMAGE"}
 	}
-	cfg, on, err := t.thinking()
+	cfg, on, err := t.thinking(&st.thinking)
 	if err != nil {
 		return nil, false, err
 	}
@@ -360,12 +405,18 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 // thinking maps the thinking option. A -non-thinking model name wins, as it does for the other APIs;
 // without the option the operator's THINKING_BUDGET_MAP applies and thoughts are not shown, as Claude
 // shows none unless asked.
-func (t *translator) thinking() (*gemini.ThinkingConfig, bool, error) {
+// configStore holds a request's generation and thinking configs in one allocation instead of two.
+type configStore struct {
+	generation gemini.GenerationConfig
+	thinking   gemini.ThinkingConfig
+}
+
+// thinking fills cfg, which it returns unless it stays empty.
+func (t *translator) thinking(cfg *gemini.ThinkingConfig) (*gemini.ThinkingConfig, bool, error) {
 	model := t.conv.Model
 	if model.Image || !translate.ThinkingCapable(t.snap, model.Real) {
 		return nil, false, nil
 	}
-	cfg := &gemini.ThinkingConfig{}
 	th := t.req.Thinking
 	on := false
 	switch {

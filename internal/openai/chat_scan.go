@@ -2,26 +2,16 @@ package openai
 
 import (
 	"reflect"
-	"strings"
 
 	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/translate"
 )
 
-// The JSON names of the fields the scans below read, taken from the types themselves so that a field
-// added later cannot be skipped by the scan while the decoder reads it.
+// The fields the scans below read, from the types themselves.
 var (
-	chatRequestFields = jsonFields(reflect.TypeFor[chatRequest]())
-	chatMessageFields = jsonFields(reflect.TypeFor[chatMessage]())
+	chatRequestFields = translate.JSONFields(reflect.TypeFor[chatRequest]())
+	chatMessageFields = translate.JSONFields(reflect.TypeFor[chatMessage]())
 )
-
-func jsonFields(t reflect.Type) []string {
-	out := make([]string, t.NumField())
-	for i := range out {
-		out[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
-	}
-	return out
-}
 
 // scanChatRequest reads the usual chat request in place: messages whose content is a string (or
 // another JSON value, kept raw as the decoder keeps it), and scalar options. json.Unmarshal into

@@ -2,7 +2,9 @@ package translate
 
 import (
 	"encoding/json"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/gemgate/gemgate/internal/gemini"
 )
@@ -83,4 +85,15 @@ func pointer[T any](v T, ok bool) (*T, bool) {
 		return nil, false
 	}
 	return &v, true
+}
+
+// JSONFields are the JSON names of struct type t's fields, in order: the fields list of ScanMembers,
+// taken from the type itself so that a field added later cannot be skipped by a scan while the decoder
+// reads it.
+func JSONFields(t reflect.Type) []string {
+	out := make([]string, t.NumField())
+	for i := range out {
+		out[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return out
 }
