@@ -75,7 +75,8 @@ func start(b *translate.Block) contentBlock {
 }
 
 // whole is a finished block.
-func whole(b *translate.Block) contentBlock {
+// whole is a block as the non-streamed Message has it; a text block's text is held by text.
+func whole(b *translate.Block, text *string) contentBlock {
 	out := start(b)
 	switch b.Kind {
 	case translate.ThinkingBlock:
@@ -84,8 +85,8 @@ func whole(b *translate.Block) contentBlock {
 	case translate.CallBlock:
 		out.Input = json.RawMessage(b.Args)
 	default:
-		text := b.Text
-		out.Text = &text
+		*text = b.Text
+		out.Text = text
 	}
 	return out
 }
@@ -93,11 +94,27 @@ func whole(b *translate.Block) contentBlock {
 // message is the non-streamed Message.
 func (a *answer) message() *messageOut {
 	list := a.blocks.List()
-	content := make([]contentBlock, 0, len(list))
-	for _, b := range list {
-		content = append(content, whole(b))
+	st := &messageStore{reason: stopReason(a.blocks.End())}
+	content := st.content[:0]
+	if len(list) > len(st.content) {
+		content = make([]contentBlock, 0, len(list))
 	}
-	reason := stopReason(a.blocks.End())
-	return &messageOut{ID: a.id, Type: "message", Role: "assistant", Model: a.model, Content: content,
-		StopReason: &reason, Usage: usageOf(translate.Count(a.blocks.Usage))}
+	for i, b := range list {
+		text := &st.text
+		if i > 0 {
+			text = new(string)
+		}
+		content = append(content, whole(b, text))
+	}
+	st.out = messageOut{ID: a.id, Type: "message", Role: "assistant", Model: a.model, Content: content,
+		StopReason: &st.reason, Usage: usageOf(translate.Count(a.blocks.Usage))}
+	return &st.out
+}
+
+// messageStore holds a Message of one block (most answers) in one allocation instead of four.
+type messageStore struct {
+	out     messageOut
+	content [1]contentBlock
+	reason  string
+	text    string
 }

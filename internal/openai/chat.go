@@ -111,6 +111,9 @@ func resolveChatModel(snap *config.Snapshot, name string) (models.Resolved, erro
 
 // fetchFailure is a media URL that could not be used, in OpenAI's error shape.
 func fetchFailure(err error) error {
+	if err == nil {
+		return nil // before fe, which errors.As moves to the heap
+	}
 	var fe *translate.FetchError
 	if errors.As(err, &fe) {
 		return &requestError{status: http.StatusBadRequest, param: fe.Param, code: fe.Code, msg: fe.Message}

@@ -206,13 +206,21 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		it.Type, it.Status, it.CallID, it.Arguments = "function_call", status, b.CallID, &args
 		it.Namespace, it.Name = ra.callName(b.Name)
 	default:
-		content := []outputPart{}
+		c := &itemContent{}
+		c.list = c.part[:0]
 		if done {
-			content = []outputPart{textPart(b.Text)}
+			c.part[0] = textPart(b.Text)
+			c.list = c.part[:]
 		}
-		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &content
+		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &c.list
 	}
 	return it
+}
+
+// itemContent is a message item's content of at most one part, in one allocation instead of two.
+type itemContent struct {
+	part [1]outputPart
+	list []outputPart
 }
 
 // callName is the namespace and name a function call is reported under: the client's own, for a
@@ -240,7 +248,9 @@ func (ra *responseAnswer) finalStatus() string {
 // object is the Response object with status and the output so far.
 func (ra *responseAnswer) object(status string) *responseObject {
 	req := ra.req
-	o := &responseObject{
+	st := &objectStore{}
+	o := &st.object
+	*o = responseObject{
 		ID: ra.id, Object: "response", CreatedAt: ra.created, Status: status, Model: req.Model,
 		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
 		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
@@ -270,12 +280,19 @@ func (ra *responseAnswer) object(status string) *responseObject {
 	case translate.EndFiltered:
 		o.IncompleteDetails = &incompleteDetails{Reason: "content_filter"}
 	}
-	o.Usage = responsesUsage(translate.Count(ra.blocks.Usage))
+	st.usage = responsesUsage(translate.Count(ra.blocks.Usage))
+	o.Usage = &st.usage
 	return o
 }
 
-func responsesUsage(t translate.Tokens) *responseUsage {
-	u := &responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
+// objectStore holds a Response object and its usage in one allocation.
+type objectStore struct {
+	object responseObject
+	usage  responseUsage
+}
+
+func responsesUsage(t translate.Tokens) responseUsage {
+	u := responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
 	u.InputTokensDetails.CachedTokens = t.Cached
 	u.OutputTokensDetails.ReasoningTokens = t.Thoughts
 	return u

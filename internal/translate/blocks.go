@@ -73,7 +73,9 @@ type Blocks struct {
 	NewCallID   func() string
 
 	list      []*Block
-	open      int // index of the open text or thinking block, or -1
+	first     Block     // the first block's storage: most answers have one block
+	firstList [1]*Block // list's, until a second block
+	open      int       // index of the open text or thinking block, or -1
 	started   bool
 	quiet     bool // a whole answer (Whole): nobody reads the events
 	grounding *gemini.GroundingMetadata
@@ -189,6 +191,17 @@ func imageMarkdown(blob *gemini.Blob) string {
 	return "\n\n![image](data:" + blob.MimeType + ";base64," + blob.Data + ")\n\n"
 }
 
+// add appends a new block of kind, the first one without an allocation.
+func (b *Blocks) add(kind BlockKind) {
+	if b.list == nil {
+		b.first = Block{Kind: kind}
+		b.firstList[0] = &b.first
+		b.list = b.firstList[:]
+		return
+	}
+	b.list = append(b.list, &Block{Kind: kind})
+}
+
 // extend adds text to the open block of kind, or opens one.
 func (b *Blocks) extend(kind BlockKind, text string, out []BlockEvent) []BlockEvent {
 	if text == "" {
@@ -196,7 +209,7 @@ func (b *Blocks) extend(kind BlockKind, text string, out []BlockEvent) []BlockEv
 	}
 	if b.open < 0 || b.list[b.open].Kind != kind {
 		out = b.closeOpen(out)
-		b.list = append(b.list, &Block{Kind: kind})
+		b.add(kind)
 		b.open = len(b.list) - 1
 		out = b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
 	}
