@@ -41,19 +41,28 @@ func routeKind(path string) string {
 func track(sink reqlog.Sink, settings func() *config.Snapshot, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := reqlog.NewID()
-		w.Header().Set("X-Request-Id", id)
-		ctx := reqlog.WithID(r.Context(), id)
 		kind := routeKind(r.URL.Path)
 		if sink == nil || kind == "" || r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r.WithContext(ctx))
+			t := &untracked{}
+			t.idHeader[0] = id
+			w.Header()["X-Request-Id"] = t.idHeader[:]
+			t.scope.Init(r.Context(), id, nil)
+			next.ServeHTTP(w, r.WithContext(&t.scope))
 			return
 		}
-		e := &reqlog.Entry{ID: id, Start: time.Now(), Route: kind, Method: r.Method, Path: r.URL.Path}
-		rec := &errorCapture{statusRecorder: statusRecorder{ResponseWriter: w}}
-		// One copy of the request carries both values: WithContext copies the whole request.
-		ctx = reqlog.With(ctx, e)
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		if noteRefusal(ctx, rec) {
+		t := &tracked{}
+		t.idHeader[0] = id
+		w.Header()["X-Request-Id"] = t.idHeader[:]
+		e := &t.entry
+		e.ID, e.Start, e.Route, e.Method, e.Path = id, time.Now(), kind, r.Method, r.URL.Path
+		e.Attempts = t.attempts[:0]
+		t.rec.ResponseWriter = w
+		t.scope.Init(r.Context(), id, e)
+		ctx := &t.scope
+		next.ServeHTTP(&t.rec, r.WithContext(ctx))
+		rec := t.rec
+		t.rec = errorCapture{} // the writer keeps the entry, and with it t, for a while: not the response
+		if noteRefusal(ctx, &rec) {
 			// Refusals are counted per source (internal/logs); the address is worked out only for them.
 			e.Source = clientip.Of(r, config.TrustedProxies.Get(settings()))
 		}
@@ -66,4 +75,21 @@ func track(sink reqlog.Sink, settings func() *config.Snapshot, next http.Handler
 		e.Finish(status, time.Since(e.Start))
 		sink.Submit(e)
 	})
+}
+
+// tracked is everything track keeps for a logged request, in one allocation: the scope that is the
+// request's context, the entry, the response recorder, the first attempt's room and the X-Request-Id
+// header's value.
+type tracked struct {
+	scope    reqlog.Scope
+	entry    reqlog.Entry
+	rec      errorCapture
+	attempts [1]reqlog.Attempt
+	idHeader [1]string
+}
+
+// untracked is the same for a request that is not logged.
+type untracked struct {
+	scope    reqlog.Scope
+	idHeader [1]string
 }

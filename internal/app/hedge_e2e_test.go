@@ -265,3 +265,35 @@ func TestHedgeShareIsCapped(t *testing.T) {
 	}
 	keysUnblamed(t, h)
 }
+
+// Hedges are a second key's quota, so each client token earns its own share: a token whose every call
+// is slow (long answers on purpose) spends its own hedges, and another token's slow calls are still
+// hedged afterwards.
+func TestHedgeShareIsPerToken(t *testing.T) {
+	slow := func(int, string) time.Duration { return 60 * time.Millisecond }
+	keys := []string{goodKey(0), goodKey(1), goodKey(2), goodKey(3)}
+	h, _ := hedgeHarness(t, "5", slow, map[string]string{"HEDGE_MAX_PERCENT": "10", "API_KEYS": strings.Join(keys, ",")},
+		fakeupstream.Config{})
+	const n = 40
+	for range n {
+		if r := h.generate("gemini-2.5-flash", "slow"); r.status != http.StatusOK {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	first := generateCalls(h) - n
+	if first > 10*(100+n)/100 {
+		t.Fatalf("one token was hedged %d times in %d calls, want at most %d", first, n, 10*(100+n)/100)
+	}
+	const m = 5
+	for range m {
+		r := h.do("POST", "/v1beta/models/gemini-2.5-flash:generateContent", hello("slow"),
+			map[string]string{"x-goog-api-key": otherToken})
+		if r.status != http.StatusOK {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	}
+	if hedged := generateCalls(h) - n - first - m; hedged != m {
+		t.Fatalf("after one token spent its share, another token's %d slow calls were hedged %d times, want %d", m, hedged, m)
+	}
+	keysUnblamed(t, h)
+}

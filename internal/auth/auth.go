@@ -3,6 +3,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
@@ -17,6 +18,10 @@ import (
 // Tokens holds the client tokens in force.
 type Tokens struct {
 	set atomic.Pointer[secret.Set]
+	// unlimited are the grants of the tokens in set, by the token's SHA-256: a token without limits has
+	// no per-request state, so each request shares its grant instead of building one (and hashing the
+	// token twice, for the lookup and for its id).
+	unlimited atomic.Pointer[map[[32]byte]*Grant]
 	policies
 }
 
@@ -29,7 +34,13 @@ func NewTokens(snap *config.Snapshot) *Tokens {
 
 // Update rebuilds the set from snap.
 func (t *Tokens) Update(snap *config.Snapshot) {
-	t.set.Store(secret.NewSet(config.AllowedTokens.Get(snap), []string{config.AuthToken.Get(snap)}))
+	set := secret.NewSet(config.AllowedTokens.Get(snap), []string{config.AuthToken.Get(snap)})
+	grants := make(map[[32]byte]*Grant, set.Len())
+	for _, tok := range set.Values() {
+		grants[sha256.Sum256([]byte(tok))] = &Grant{tokens: t, token: tok, id: secret.ID(tok)}
+	}
+	t.set.Store(set)
+	t.unlimited.Store(&grants)
 	t.setZone(snap)
 }
 
@@ -138,8 +149,14 @@ func (t *Tokens) Door(guarded func(*http.Request) bool, refuse func(http.Respons
 			reqlog.Reject(r.Context(), "invalid client token "+secret.Mask(token))
 			refuse(w, r, RefusalInvalid)
 		default:
-			reqlog.Update(r.Context(), func(e *reqlog.Entry) { e.TokenID = g.ID() })
-			next.ServeHTTP(w, r.WithContext(WithGrant(r.Context(), g)))
+			ctx := r.Context()
+			reqlog.Update(ctx, func(e *reqlog.Entry) { e.TokenID = g.ID() })
+			// The request's scope carries the grant when there is one: no context value and no copy
+			// of the request.
+			if s := reqlog.ScopeOf(ctx); s == nil || !s.Attach(grantKey{}, g) {
+				r = r.WithContext(WithGrant(ctx, g))
+			}
+			next.ServeHTTP(w, r)
 		}
 	})
 }

@@ -144,7 +144,7 @@ type Grant struct {
 	policy  *Policy // nil: ALLOWED_TOKENS or AUTH_TOKEN, without limits
 	token   string
 	id      string
-	counted atomic.Bool
+	counted atomic.Bool // the daily quota was spent; only a policy's grant (one per request) uses it
 }
 
 // ID is the token's non-reversible id (secret.ID), the name logs and ownership records use.
@@ -167,7 +167,12 @@ func (t *Tokens) Resolve(token string) *Grant {
 	if token == "" {
 		return nil
 	}
-	if t.Unlimited(token) {
+	if m := t.unlimited.Load(); m != nil {
+		if g := (*m)[sha256.Sum256([]byte(token))]; g != nil && secret.Equal(g.token, token) {
+			return g
+		}
+	}
+	if t.Unlimited(token) { // a set stored a moment before its grants
 		return &Grant{tokens: t, token: token, id: secret.ID(token)}
 	}
 	if p := t.active(token); p != nil {

@@ -183,8 +183,8 @@ var (
 		"对冲 Google 的慢尾延迟：生成、计数或嵌入调用（或尚未收到首字节的流）在此毫秒数内没有回答，或回答为空时，再用按常规规则选出的第二个密钥发送同一调用；返回先到的有效回答，另一个调用被取消，不计入任何密钥、不算失败（请求日志中显示为 hedge_lost 尝试）。必须使用持有其引用文件或缓存的密钥的调用永不对冲。建议设为调用延迟的 p95 左右，例如长文本生成设 8000；0（默认）表示关闭。（gemgate 新增）",
 		Range(0, 3600000))
 	HedgeMaxPercent = define("HEDGE_MAX_PERCENT", 10, GroupAPI,
-		"Most calls that may be hedged, as a percentage of calls: each call earns this share of a hedge and each hedge spends one, with a reserve of this many hedges (the share of a 100-call window), so that when Google is slow on every call, hedging adds at most this share of upstream calls instead of doubling them. (gemgate only.)",
-		"可被对冲的调用最多占全部调用的百分比：每个调用积累此比例的对冲额度，每次对冲消耗一次，最多储备此数量的对冲（即 100 次调用窗口中的份额）；因此即使 Google 对每个调用都很慢，对冲最多只增加此比例的上游调用，而不会使其翻倍。（gemgate 新增）",
+		"Most calls that may be hedged, as a percentage of calls: each call earns this share of a hedge and each hedge spends one, so that when Google is slow on every call, hedging adds at most this share of upstream calls instead of doubling them. The share is earned per client token (a reserve of this many hedges, the share of 100 of its calls) and within the whole process (a reserve of ten times as many): a token whose every call is slow spends its own share, not the others'. (gemgate only.)",
+		"可被对冲的调用最多占全部调用的百分比：每个调用积累此比例的对冲额度，每次对冲消耗一次；因此即使 Google 对每个调用都很慢，对冲最多只增加此比例的上游调用，而不会使其翻倍。额度按客户端令牌分别积累（最多储备此数量的对冲，即该令牌 100 次调用中的份额），整个进程另有总额度（储备为其十倍）：每个调用都很慢的令牌只会用完自己的份额，不会占用其他令牌的。（gemgate 新增）",
 		Range(1, 100))
 )
 

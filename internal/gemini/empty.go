@@ -9,7 +9,24 @@ import (
 // explain it: 200 with no candidates' text, function call or media, or thoughts only. gemini-2.5-pro
 // does this now and then and users expect a retry. Blocked prompts (promptFeedback) and answers cut by
 // SAFETY, MAX_TOKENS, RECITATION and the like are real answers, not empty ones.
+//
+// Every answer goes through this check, so it scans the answer's members in place (emptyByScan); only
+// the shapes the scan cannot vouch for (duplicate or differently-cased names, escaped names or finish
+// reasons) are decoded as before.
 func IsEmptyAnswer(body []byte) bool {
+	return json.Valid(body) && IsEmptyValidAnswer(body)
+}
+
+// IsEmptyValidAnswer is IsEmptyAnswer for a body already known to be valid JSON.
+func IsEmptyValidAnswer(body []byte) bool {
+	if empty, sure := emptyByScan(body); sure {
+		return empty
+	}
+	return emptyByDecoding(body)
+}
+
+// emptyByDecoding is the decoding the scan stands in for; its verdict is the definition.
+func emptyByDecoding(body []byte) bool {
 	var resp struct {
 		Candidates []struct {
 			Content struct {
@@ -41,6 +58,215 @@ func IsEmptyAnswer(body []byte) bool {
 		}
 	}
 	return true
+}
+
+// emptyByScan reads valid JSON the way emptyByDecoding decodes it. sure is false when the body has a
+// shape whose decoding the scan does not reproduce: a field named twice (the decoder merges into what it
+// decoded first), a name that matches a field only ignoring case or through escapes, an escaped finish
+// reason. Any type the decoder would refuse makes emptyByDecoding false, as does any output or stop
+// reason; so the scan may answer false as soon as it sees one, and true only at the end.
+func emptyByScan(body []byte) (empty, sure bool) {
+	i := SkipSpace(body, 0)
+	switch body[i] {
+	case 'n':
+		return true, true // null decodes into nothing: no candidates
+	case '{':
+	default:
+		return false, true // not an object: the decoder refuses it
+	}
+	var candidates, feedback bool
+	var buf [8]Member
+	for _, m := range Members(body[i:], buf[:0]) {
+		var v verdict
+		switch field(m, "candidates", "promptFeedback") {
+		case 0:
+			v, candidates = once(candidates, scanCandidates(m.value))
+		case 1:
+			v, feedback = once(feedback, scanFeedback(m.value))
+		case unsure:
+			return false, false
+		default:
+			continue
+		}
+		if v != carryOn {
+			return false, v == notEmpty
+		}
+	}
+	return true, true
+}
+
+// verdict is what one member tells about the whole answer.
+type verdict int
+
+const (
+	carryOn  verdict = iota // nothing against emptiness
+	notEmpty                // output, a stop reason, a block or a type the decoder refuses
+	doubt                   // a shape the scan does not reproduce
+)
+
+// unsure is field's answer for a name that matches a field only the way the decoder's case-insensitive
+// or escape-decoding match would.
+const unsure = -2
+
+// field returns the index of the field m is exactly named as, -1 for none, or unsure.
+func field(m Member, names ...string) int {
+	p, plain := m.Plain()
+	for i, n := range names {
+		if plain && string(p) == n {
+			return i
+		}
+		if m.NamedFold(n) {
+			return unsure
+		}
+	}
+	return -1
+}
+
+// once turns a second occurrence of a field into doubt, and marks the field seen.
+func once(seen bool, v verdict) (verdict, bool) {
+	if seen {
+		return doubt, true
+	}
+	return v, true
+}
+
+func scanFeedback(v []byte) verdict {
+	switch v[0] {
+	case 'n':
+		return carryOn
+	case '{':
+	default:
+		return notEmpty
+	}
+	var buf [4]Member
+	var seen bool
+	for _, m := range Members(v, buf[:0]) {
+		switch field(m, "blockReason") {
+		case 0:
+			if seen {
+				return doubt
+			}
+			seen = true
+			if r := m.value; r[0] != 'n' && (r[0] != '"' || len(r) > 2) {
+				return notEmpty // a reason (any non-empty string), or not a string at all
+			}
+		case unsure:
+			return doubt
+		}
+	}
+	return carryOn
+}
+
+func scanCandidates(v []byte) verdict {
+	switch v[0] {
+	case 'n':
+		return carryOn
+	case '[':
+	default:
+		return notEmpty
+	}
+	for i := SkipSpace(v, 1); v[i] != ']'; {
+		end := valueEnd(v, i)
+		if r := scanCandidate(v[i:end]); r != carryOn {
+			return r
+		}
+		i = SkipSpace(v, end)
+		if v[i] == ',' {
+			i = SkipSpace(v, i+1)
+		}
+	}
+	return carryOn
+}
+
+func scanCandidate(v []byte) verdict {
+	switch v[0] {
+	case 'n':
+		return carryOn
+	case '{':
+	default:
+		return notEmpty
+	}
+	var buf [8]Member
+	var content, reason bool
+	for _, m := range Members(v, buf[:0]) {
+		var r verdict
+		switch field(m, "content", "finishReason") {
+		case 0:
+			r, content = once(content, scanContent(m.value))
+		case 1:
+			r, reason = once(reason, scanReason(m.value))
+		case unsure:
+			return doubt
+		default:
+			continue
+		}
+		if r != carryOn {
+			return r
+		}
+	}
+	return carryOn
+}
+
+func scanReason(v []byte) verdict {
+	switch {
+	case v[0] == 'n', string(v) == `""`, string(v) == `"STOP"`:
+		return carryOn
+	case v[0] != '"':
+		return notEmpty
+	}
+	if _, plain := (Member{key: v}).Plain(); !plain {
+		return doubt // escaped: it might still spell STOP
+	}
+	return notEmpty
+}
+
+func scanContent(v []byte) verdict {
+	switch v[0] {
+	case 'n':
+		return carryOn
+	case '{':
+	default:
+		return notEmpty
+	}
+	var buf [4]Member
+	var seen bool
+	for _, m := range Members(v, buf[:0]) {
+		switch field(m, "parts") {
+		case 0:
+			if seen {
+				return doubt
+			}
+			seen = true
+			if r := scanParts(m.value); r != carryOn {
+				return r
+			}
+		case unsure:
+			return doubt
+		}
+	}
+	return carryOn
+}
+
+func scanParts(v []byte) verdict {
+	switch v[0] {
+	case 'n':
+		return carryOn
+	case '[':
+	default:
+		return notEmpty
+	}
+	for i := SkipSpace(v, 1); v[i] != ']'; {
+		end := valueEnd(v, i)
+		var p answerPart
+		if p.UnmarshalJSON(v[i:end]) != nil || p.useful {
+			return notEmpty
+		}
+		i = SkipSpace(v, end)
+		if v[i] == ',' {
+			i = SkipSpace(v, i+1)
+		}
+	}
+	return carryOn
 }
 
 // answerPart is one part of a candidate, read for whether it is output. It reads the part's members

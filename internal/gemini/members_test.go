@@ -137,6 +137,23 @@ var answerCases = []string{
 	`{"usageMetadata":5,"usageMetadata":{"promptTokenCount":1}}`,
 	`{"usage\u004detadata":{"thoughtsTokenCount":4}}`,
 	`[{"candidates":[]}]`, `null`, `"x"`, `{"candidates":`,
+	// shapes the scans answer themselves or hand back to the decoder
+	` null `, `{}`, `{"candidates":[]}`, `{"candidates":null,"promptFeedback":null}`, `{"candidates":5}`,
+	`{"candidates":[null,{}]}`, `{"candidates":["x"]}`, `{"candidates":[{"content":null,"finishReason":null}]}`,
+	`{"candidates":[{"content":[]}]}`, `{"candidates":[{"content":{"parts":{}}}]}`, `{"candidates":[{"finishReason":7}]}`,
+	`{"candidates":[{"finishReason":"ST\u004fP"}]}`, `{"candidates":[{"finishReason":""}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":""}],"parts":[{"text":"x"}]}}]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"x"}]}}],"candidates":[{}]}`,
+	`{"Candidates":[{"content":{"parts":[{"text":"x"}]}}]}`, `{"candidate\u0073":[]}`,
+	`{"candidates":[{"CONTENT":{"parts":[{"text":"x"}]}}]}`, `{"candidates":[{"content":{"Parts":[{"text":"x"}]}}]}`,
+	`{"promptFeedback":{"blockReason":""}}`, `{"promptFeedback":{"blockReason":5}}`, `{"promptFeedback":[]}`,
+	`{"promptFeedback":{"blockReason":"SAFETY"},"promptFeedback":{}}`, `{"promptFeedback":{"BlockReason":"X"}}`,
+	`{"candidates":[{"content":{"parts":[{"thought":true}]}}],"promptFeedback":{"blockReason":null}}`,
+	`{"usageMetadata":{"promptTokenCount":9223372036854775807,"candidatesTokenCount":-9223372036854775808}}`,
+	`{"usageMetadata":{"promptTokenCount":9223372036854775808}}`, `{"usageMetadata":{"promptTokenCount":1.0}}`,
+	`{"usageMetadata":{"promptTokenCount":1e2}}`, `{"usageMetadata":{"promptTokenCount":"1"}}`,
+	`{"usageMetadata":{"PROMPTTOKENCOUNT":4,"promptTokenCount":null,"cachedContentTokenCount":-0}}`,
+	`{"usageMetadata":{"promptTokenCount":1},"usageMetadata":{"thoughtsTokenCount":2}}`, `{"usageMetadata":[]}`,
 }
 
 func TestAnswerScansMatchDecoding(t *testing.T) {
@@ -160,6 +177,15 @@ func checkAnswer(t *testing.T, body []byte) {
 	want, wantOK := usageByStruct(body)
 	if ok != wantOK || (ok && u != want.usage()) {
 		t.Errorf("UsageOf(%q) = %+v %v, want %+v %v", body, u, ok, want, wantOK)
+	}
+	if !json.Valid(body) {
+		return
+	}
+	if got, want := IsEmptyValidAnswer(body), emptyByMaps(body); got != want {
+		t.Errorf("IsEmptyValidAnswer(%q) = %v, want %v", body, got, want)
+	}
+	if u, ok := UsageOfValid(body); ok != wantOK || (ok && u != want.usage()) {
+		t.Errorf("UsageOfValid(%q) = %+v %v, want %+v %v", body, u, ok, want, wantOK)
 	}
 }
 

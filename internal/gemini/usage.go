@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"encoding/json"
+	"math"
 
 	"github.com/gemgate/gemgate/internal/reqlog"
 )
@@ -25,27 +26,101 @@ func UsageOf(body []byte) (reqlog.Usage, bool) {
 	if !IsObject(body) {
 		return reqlog.Usage{}, false // invalid, or valid but not an object: no usage either way
 	}
+	return UsageOfValid(body)
+}
+
+// UsageOfValid is UsageOf for a body already known to be valid JSON.
+func UsageOfValid(body []byte) (reqlog.Usage, bool) {
+	if i := SkipSpace(body, 0); body[i] != '{' {
+		return reqlog.Usage{}, false
+	}
 	var buf [8]Member
-	var u *usageJSON
+	var u usageJSON // the one last decoded, when found
+	var found bool
 	for _, m := range Members(body, buf[:0]) {
 		if !m.NamedFold("usageMetadata") {
 			continue
 		}
 		if string(m.value) == "null" {
-			u = nil
+			u, found = usageJSON{}, false
 			continue
 		}
-		if u == nil {
-			u = new(usageJSON)
+		if !found {
+			u, found = usageJSON{}, true
 		}
-		if json.Unmarshal(m.value, u) != nil {
+		if !u.scan(m.value) {
 			return reqlog.Usage{}, false
 		}
 	}
-	if u == nil {
+	if !found {
 		return reqlog.Usage{}, false
 	}
 	return u.usage(), true
+}
+
+// scan reads v, a valid JSON value, into u as json.Unmarshal(v, u) would, and reports whether that
+// decoding would have succeeded: members matched ignoring case, null leaving a count as it was, and
+// anything but an integer refused. Every answer carries a usage, so it is read without the decoder.
+func (u *usageJSON) scan(v []byte) bool {
+	if v[0] != '{' {
+		return false // null is the caller's; anything else is not an object
+	}
+	var buf [8]Member
+	for _, m := range Members(v, buf[:0]) {
+		var dst *int
+		switch {
+		case m.NamedFold("promptTokenCount"):
+			dst = &u.Prompt
+		case m.NamedFold("candidatesTokenCount"):
+			dst = &u.Output
+		case m.NamedFold("thoughtsTokenCount"):
+			dst = &u.Thoughts
+		case m.NamedFold("cachedContentTokenCount"):
+			dst = &u.Cached
+		default:
+			continue
+		}
+		if m.value[0] == 'n' {
+			continue
+		}
+		n, ok := jsonInt(m.value)
+		if !ok {
+			return false
+		}
+		*dst = n
+	}
+	return true
+}
+
+// jsonInt parses a JSON value as strconv.ParseInt(s, 10, 64) does for the decoder: an integer without
+// fraction or exponent that fits in 64 bits; strings and other types are refused.
+func jsonInt(b []byte) (int, bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (limit-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if neg {
+		return int(-n), true
+	}
+	return int(n), true
 }
 
 // UsageScanner watches a streamed answer pass by, SSE ("data: {...}") or a JSON array ("[{...},{...}]"),

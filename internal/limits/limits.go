@@ -159,19 +159,20 @@ func Bodies(next http.Handler, pace func() Pace) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(p.Window)); err != nil {
+		// The controller lives in the body: one allocation per request instead of two.
+		b := &pacedBody{ReadCloser: r.Body, rc: *http.NewResponseController(w), pace: p, left: p.Window, need: max(p.MinBytes, 1)}
+		if err := b.rc.SetReadDeadline(time.Now().Add(p.Window)); err != nil {
 			next.ServeHTTP(w, r) // a writer without deadlines (a test recorder): nothing to bound
 			return
 		}
-		r.Body = &pacedBody{ReadCloser: r.Body, rc: rc, pace: p, left: p.Window, need: max(p.MinBytes, 1)}
+		r.Body = b
 		next.ServeHTTP(w, r)
 	})
 }
 
 type pacedBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	rc   http.ResponseController
 	pace Pace
 	left time.Duration // waiting time left in the current window
 	need int64         // bytes still due in the current window

@@ -129,7 +129,7 @@ func (h *Handler) cacheCall(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	call := upstream.Call{Method: r.Method, Path: name, Key: key, Query: forwardQuery(r.URL.Query())}
+	call := upstream.Call{Method: r.Method, Path: name, Key: key, Query: forwardQuery(r.URL)}
 	if r.Method == http.MethodPatch {
 		body, err := limits.ReadBody(w, r, cacheMetaLimit)
 		if err != nil {

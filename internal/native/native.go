@@ -114,13 +114,13 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 	}
 	call := upstream.Call{
 		Path:   "models/" + target + ":" + action,
-		Query:  forwardQuery(r.URL.Query()),
+		Query:  forwardQuery(r.URL),
 		Body:   body,
 		Stream: stream,
 		Model:  model,
 	}
 	if action == "generateContent" {
-		call.Empty = gemini.IsEmptyAnswer
+		call.Empty, call.EmptyValid = gemini.IsEmptyAnswer, gemini.IsEmptyValidAnswer
 	}
 	sources := res.Search && config.ShowSearchLink.Get(snap)
 	if st := translate.StreamSettingsOf(snap); stream && call.Query.Get("alt") == "sse" && (st.Fake || st.Pace.Enabled || sources) {
@@ -143,7 +143,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if resp.StatusCode == http.StatusOK && action == "generateContent" {
-		recordUsage(r, resp.Body)
+		recordUsage(r, resp)
 		if sources {
 			resp.Body = withSources(resp.Body)
 		}
@@ -179,7 +179,11 @@ func readBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]
 }
 
 // forwardQuery keeps every query parameter except the client's token.
-func forwardQuery(q url.Values) url.Values {
+func forwardQuery(u *url.URL) url.Values {
+	if u.RawQuery == "" {
+		return nil // most calls have none: no map to parse it into
+	}
+	q := u.Query()
 	if len(q) == 0 {
 		return nil
 	}
@@ -189,21 +193,30 @@ func forwardQuery(q url.Values) url.Values {
 
 // recordUsage hands the answer's token counts to the request log (only when the request is logged,
 // so nothing is parsed otherwise).
-func recordUsage(r *http.Request, body []byte) {
+func recordUsage(r *http.Request, resp *upstream.Response) {
 	if reqlog.From(r.Context()) == nil {
 		return
 	}
-	if u, ok := gemini.UsageOf(body); ok {
+	usageOf := gemini.UsageOf
+	if resp.ValidJSON {
+		usageOf = gemini.UsageOfValid // the executor validated it
+	}
+	if u, ok := usageOf(resp.Body); ok {
 		reqlog.SetUsage(r.Context(), u)
 	}
 }
 
+var jsonContentType = []string{"application/json; charset=UTF-8"}
+
 func writeBody(w http.ResponseWriter, resp *upstream.Response) {
-	ct := resp.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "application/json; charset=UTF-8"
+	// Upstream's value is passed on as the slice it came in (Header.Set would allocate one per answer).
+	ct := resp.Header["Content-Type"]
+	if len(ct) == 0 || ct[0] == "" {
+		ct = jsonContentType
+	} else if len(ct) > 1 {
+		ct = ct[:1:1]
 	}
-	w.Header().Set("Content-Type", ct)
+	w.Header()["Content-Type"] = ct
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(resp.Body)
 }

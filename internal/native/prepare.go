@@ -23,7 +23,8 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	if len(trimmed) == 0 {
 		return nil, errors.New("The request body is empty; expected a JSON object.")
 	}
-	top, err := topLevel(trimmed)
+	var members [16]gemini.Member
+	top, err := topLevel(trimmed, members[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +34,8 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	if action != "generateContent" && action != "streamGenerateContent" {
 		return body, nil
 	}
-	var add []field
+	var fields [3]field
+	add := fields[:0]
 	if safety := config.SafetySettings.Get(snap); len(safety) > 0 && !isTTS(res.Real) &&
 		!top.Has("safetySettings", "safety_settings") {
 		enc, err := safetyJSON(safety)
@@ -43,11 +45,21 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 		add = append(add, field{"safetySettings", enc})
 	}
 	replace := map[string]json.RawMessage{}
-	if err := variantConfig(snap, res, top, &add, replace); err != nil {
+	cfg, err := variantConfig(snap, res, top, replace)
+	if err != nil {
 		return nil, err
 	}
-	if err := autoTools(snap, res, top, &add, replace); err != nil {
+	tools, err := autoTools(snap, res, top, replace)
+	if err != nil {
 		return nil, err
+	}
+	for _, f := range [...]field{cfg, tools} {
+		if f.name != "" {
+			add = append(add, f)
+		}
+	}
+	if len(top) > 0 && (len(add) > 0 || len(replace) > 0) {
+		return spliceReplacing(trimmed, top, add, replace), nil
 	}
 	out, err := replaceValues(trimmed, replace)
 	if err != nil {
@@ -56,16 +68,43 @@ func prepare(snap *config.Snapshot, res models.Resolved, action string, body []b
 	return splice(out, len(top) == 0, add)
 }
 
+// spliceReplacing is splice(replaceValues(obj, repl), false, add) for a valid object with members
+// (top, scanned from obj), in one copy of the body instead of two (a thinking model's call, by
+// default, has safety settings added and its generationConfig replaced) and without validating the
+// body a second time.
+func spliceReplacing(obj []byte, top gemini.Object, add []field, repl map[string]json.RawMessage) []byte {
+	var buf [4]span
+	spans := spansOf(obj, top, repl, buf[:0]) // top was scanned from obj: no second validation
+	size := len(obj)
+	for _, f := range add {
+		size += len(f.name) + len(f.value) + 4 // quotes, colon, comma
+	}
+	for _, sp := range spans {
+		size += len(repl[sp.name]) - (sp.end - sp.start)
+	}
+	out := append(make([]byte, 0, size), '{')
+	for _, f := range add {
+		out = append(appendName(out, f.name), ':')
+		out = append(append(out, f.value...), ',')
+	}
+	last := 1 // past the object's '{'
+	for _, sp := range spans {
+		out = append(append(out, obj[last:sp.start]...), repl[sp.name]...)
+		last = sp.end
+	}
+	return append(out, obj[last:]...)
+}
+
 type field struct {
 	name  string
-	value any // json.RawMessage is written as it is
+	value json.RawMessage // compact, valid JSON
 }
 
 // topLevel reads the top level of the body. A valid object is scanned in place, with no decoding;
 // anything else goes through encoding/json, whose verdict and message clients have always had.
-func topLevel(body []byte) (gemini.Object, error) {
+func topLevel(body []byte, buf []gemini.Member) (gemini.Object, error) {
 	if gemini.IsObject(body) {
-		return gemini.Members(body, make([]gemini.Member, 0, 8)), nil
+		return gemini.Members(body, buf), nil
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
@@ -112,11 +151,11 @@ func isTTS(model string) bool { return strings.Contains(strings.ToLower(model), 
 // THINKING_BUDGET_MAP (a thinking budget) and SHOW_THINKING_PROCESS (includeThoughts) ask for, unless
 // the client already chose those itself: a client's thinkingConfig is kept, only a missing
 // includeThoughts is added to it.
-func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object, add *[]field, replace map[string]json.RawMessage) error {
+func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object, replace map[string]json.RawMessage) (field, error) {
 	budget, think := models.ThinkingBudget(snap, res)
 	thoughts := config.ShowThinkingProcess.Get(snap) && !res.Image && models.ThinkingCapable(snap, res.Real)
 	if !res.Image && !think && !thoughts {
-		return nil // nothing to add: the client's generationConfig need not be decoded
+		return field{}, nil // nothing to add: the client's generationConfig need not be decoded
 	}
 	name := "generationConfig"
 	if !top.Has(name) && top.Has("generation_config") {
@@ -134,18 +173,18 @@ func variantConfig(snap *config.Snapshot, res models.Resolved, top gemini.Object
 	if !ok {
 		var err error
 		if v, err = variantConfigOf(res.Image, think, thoughts, budget, raw, sent); err != nil {
-			return err
+			return field{}, err
 		}
 		variantConfigs.Put(key, v, len(key)+len(v.enc))
 	}
 	switch {
 	case v.enc == nil:
 	case !sent:
-		*add = append(*add, field{name, v.enc})
+		return field{name, v.enc}, nil
 	default:
 		replace[name] = v.enc
 	}
-	return nil
+	return field{}, nil
 }
 
 // variantConfigs holds the rewritten generationConfig of recent variants and client configs.
@@ -234,18 +273,18 @@ func setRaw(m map[string]json.RawMessage, k string, v json.RawMessage) map[strin
 // functions (or replays function calls) gets nothing added: Google refuses built-in tools next to
 // them, and the client's explicit tools win over the settings. A tool the client already listed is not
 // added twice.
-func autoTools(snap *config.Snapshot, res models.Resolved, top gemini.Object, add *[]field, replace map[string]json.RawMessage) error {
+func autoTools(snap *config.Snapshot, res models.Resolved, top gemini.Object, replace map[string]json.RawMessage) (field, error) {
 	if !res.Search && !config.ToolsCodeExecutionEnabled.Get(snap) && !config.URLContextEnabled.Get(snap) {
-		return nil // nothing could be added: the body need not be decoded
+		return field{}, nil // nothing could be added: the body need not be decoded
 	}
 	raw, sent := top.Get("tools")
 	null := sent && bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 	var tools []map[string]json.RawMessage
 	if sent && !null && json.Unmarshal(raw, &tools) != nil {
-		return nil // not a list of objects: Google's own error will say so better
+		return field{}, nil // not a list of objects: Google's own error will say so better
 	}
 	if top.Has("cachedContent", "cached_content") {
-		return nil // Google refuses tools next to a cached context, which holds the tools itself
+		return field{}, nil // Google refuses tools next to a cached context, which holds the tools itself
 	}
 	b := builtins(top)
 	for _, t := range tools {
@@ -268,21 +307,21 @@ func autoTools(snap *config.Snapshot, res models.Resolved, top gemini.Object, ad
 		}
 	}
 	if len(extra) == 0 {
-		return nil
+		return field{}, nil
 	}
 	if !sent {
-		*add = append(*add, field{"tools", extra})
-		return nil
+		enc, err := json.Marshal(extra)
+		return field{"tools", enc}, err
 	}
 	var list []json.RawMessage
 	if !null {
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil
+			return field{}, nil
 		}
 	}
 	enc, err := json.Marshal(append(list, extra...))
 	replace["tools"] = enc
-	return err
+	return field{}, err
 }
 
 func listed(tools []map[string]json.RawMessage, names ...string) bool {
@@ -379,31 +418,34 @@ func splice(obj []byte, empty bool, add []field) ([]byte, error) {
 	}
 	// One buffer of the final size, made with make: the body may carry tens of MiB of media, and a
 	// growing bytes.Buffer costs another copy of it (twice over under the race detector).
-	head := []byte{'{'}
+	size := len(obj)
+	for _, f := range add {
+		size += len(f.name) + len(f.value) + 4 // quotes, colon, comma
+	}
+	out := append(make([]byte, 0, size), '{')
 	for i, f := range add {
 		if i > 0 {
-			head = append(head, ',')
+			out = append(out, ',')
 		}
-		name, _ := json.Marshal(f.name)
-		value, err := encodeField(f.value)
-		if err != nil {
-			return nil, err
-		}
-		head = append(append(append(head, name...), ':'), value...)
+		out = append(appendName(out, f.name), ':')
+		out = append(out, f.value...)
 	}
 	if !empty {
-		head = append(head, ',')
+		out = append(out, ',')
 	}
-	out := make([]byte, 0, len(head)+len(obj)-1)
-	return append(append(out, head...), obj[1:]...), nil
+	return append(out, obj[1:]...), nil
 }
 
-// encodeField encodes v; an encoding made earlier by json.Marshal (compact, valid) is used as it is.
-func encodeField(v any) ([]byte, error) {
-	if raw, ok := v.(json.RawMessage); ok {
-		return raw, nil
+// appendName appends name as a JSON string: the names spliced in are gemgate's own and plain, so
+// they are written as they are; anything else is encoded.
+func appendName(b []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			enc, _ := json.Marshal(name)
+			return append(b, enc...)
+		}
 	}
-	return json.Marshal(v)
+	return append(append(append(b, '"'), name...), '"')
 }
 
 // replaceValues swaps the values of the named top-level members of obj, leaving every other byte of
@@ -412,7 +454,8 @@ func replaceValues(obj []byte, repl map[string]json.RawMessage) ([]byte, error) 
 	if len(repl) == 0 {
 		return obj, nil
 	}
-	spans, err := topLevelValues(obj, repl)
+	var buf [4]span
+	spans, err := topLevelValues(obj, repl, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -443,13 +486,17 @@ type span struct {
 // topLevelValues finds where the values of obj's top-level members named in repl lie, in order. A
 // valid object is scanned in place (a json.Decoder cost a tenth of the native path's allocations);
 // anything else goes through the decoder, for its verdict.
-func topLevelValues(obj []byte, repl map[string]json.RawMessage) ([]span, error) {
+func topLevelValues(obj []byte, repl map[string]json.RawMessage, spans []span) ([]span, error) {
 	if !gemini.IsObject(obj) {
 		return decodedValues(obj)
 	}
-	var spans []span
 	var buf [16]gemini.Member
-	for _, m := range gemini.Members(obj, buf[:0]) {
+	return spansOf(obj, gemini.Members(obj, buf[:0]), repl, spans), nil
+}
+
+// spansOf finds the values of the members named in repl among obj's top-level members, in order.
+func spansOf(obj []byte, members gemini.Object, repl map[string]json.RawMessage, spans []span) []span {
+	for _, m := range members {
 		for name := range repl {
 			if m.Named(name) {
 				start, end := m.Span(obj)
@@ -458,7 +505,7 @@ func topLevelValues(obj []byte, repl map[string]json.RawMessage) ([]span, error)
 			}
 		}
 	}
-	return spans, nil
+	return spans
 }
 
 func decodedValues(obj []byte) ([]span, error) {

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -71,7 +72,7 @@ func FuzzTopLevelValues(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, obj []byte, a, b string) {
 		repl := map[string]json.RawMessage{a: nil, b: nil, "candidates": nil}
-		got, err := topLevelValues(obj, repl)
+		got, err := topLevelValues(obj, repl, nil)
 		all, wantErr := decodedValues(obj)
 		if (err != nil) != (wantErr != nil) {
 			if json.Valid(obj) {
@@ -92,6 +93,41 @@ func FuzzTopLevelValues(f *testing.F) {
 			if got[i] != want[i] {
 				t.Fatalf("%q: spans %v, decoder %v", obj, got, want)
 			}
+		}
+	})
+}
+
+// FuzzSpliceReplacing checks the one-copy rewrite against the two steps it stands for.
+func FuzzSpliceReplacing(f *testing.F) {
+	for _, s := range []string{
+		`{"contents":[],"generationConfig":{"temperature":0.3}}`,
+		`{"generationConfig":null,"tools":[],"generationConfig":{}}`,
+		` { "a" : 1 , "tools" : [ {"x":"}"} ] } `,
+		`{"generation\u0043onfig":{}}`,
+	} {
+		f.Add([]byte(s), "generationConfig", "tools", "safetySettings", byte(3))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, a, b, name string, mask byte) {
+		obj := bytes.TrimSpace(body)
+		top, err := topLevel(obj, nil)
+		if err != nil || len(top) == 0 || !json.Valid([]byte(`"`+name+`"`)) {
+			return
+		}
+		repl := map[string]json.RawMessage{a: json.RawMessage(`{"x":1}`), b: json.RawMessage(`[]`)}
+		add := []field{{name, json.RawMessage(`[{"k":"v"}]`)}, {"tools", json.RawMessage(`null`)}}
+		if mask&1 == 0 {
+			add = nil
+		}
+		if mask&2 == 0 {
+			clear(repl)
+		}
+		replaced, err := replaceValues(obj, repl)
+		if err != nil {
+			t.Fatalf("%q: %v", obj, err)
+		}
+		want, _ := splice(replaced, false, add)
+		if got := spliceReplacing(obj, top, add, repl); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", obj, got, want)
 		}
 	})
 }

@@ -169,11 +169,11 @@ func TestTopLevelKeepsDecodingErrors(t *testing.T) {
 		`{"a"`:     "Invalid JSON payload received: unexpected end of JSON input",
 		`{"a":1,}`: "Invalid JSON payload received: invalid character '}' looking for beginning of object key string",
 	} {
-		if _, err := topLevel([]byte(body)); err == nil || err.Error() != want {
+		if _, err := topLevel([]byte(body), nil); err == nil || err.Error() != want {
 			t.Errorf("%s: %v, want %s", body, err, want)
 		}
 	}
-	if top, err := topLevel([]byte(`null`)); err != nil || len(top) != 0 {
+	if top, err := topLevel([]byte(`null`), nil); err != nil || len(top) != 0 {
 		t.Errorf("null: %v %v", top, err)
 	}
 }

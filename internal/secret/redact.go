@@ -17,7 +17,7 @@ func Redact(text []byte, secrets ...string) []byte {
 		if len(s) < 8 {
 			continue
 		}
-		if bytes.Contains(text, []byte(s)) {
+		if containsString(text, s) {
 			text = bytes.ReplaceAll(text, []byte(s), []byte(Mask(s)))
 		}
 		if bytes.IndexByte(text, '\\') >= 0 {
@@ -25,6 +25,22 @@ func Redact(text []byte, secrets ...string) []byte {
 		}
 	}
 	return text
+}
+
+// containsString is bytes.Contains(text, []byte(s)) without the copy of s that a key, longer than the
+// 32 bytes the compiler converts on the stack, costs at every answer.
+func containsString(text []byte, s string) bool {
+	for i := 0; len(text)-i >= len(s); i++ {
+		j := bytes.IndexByte(text[i:len(text)-len(s)+1], s[0])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if string(text[i:i+len(s)]) == s {
+			return true
+		}
+	}
+	return false
 }
 
 // redactEscaped replaces the spellings of s that use JSON escapes.

@@ -17,20 +17,32 @@ import (
 // unexpected type or a number that is not a plain integer): the caller then decodes the usual way.
 // FuzzScanAnswer checks it against json.Unmarshal and IsEmptyAnswer.
 func scanAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bool) {
+	if !gemini.IsObject(body) {
+		return nil, false, false
+	}
+	return scanBody(body, answerFields)
+}
+
+// scanValidAnswer is scanAnswer for a body the executor has already found to be valid JSON.
+func scanValidAnswer(body []byte) (resp *gemini.GenerateContentResponse, empty, ok bool) {
+	if i := gemini.SkipSpace(body, 0); i >= len(body) || body[i] != '{' {
+		return nil, false, false
+	}
 	return scanBody(body, answerFields)
 }
 
 // scanEvent is scanAnswer for a stream event, which may be Google's error envelope instead: an event
 // with an "error" member is left to the decoder (DecodeEvent).
 func scanEvent(data []byte) (*gemini.GenerateContentResponse, bool) {
+	if !gemini.IsObject(data) {
+		return nil, false
+	}
 	resp, _, ok := scanBody(data, eventFields)
 	return resp, ok
 }
 
+// scanBody reads one valid JSON object's members: the callers check that it is one.
 func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentResponse, empty, ok bool) {
-	if !gemini.IsObject(body) {
-		return nil, false, false
-	}
 	store := &answerStore{}
 	resp = &store.resp
 	useful := false // a part IsEmptyAnswer counts as output

@@ -62,6 +62,13 @@ func FuzzScanAnswer(f *testing.F) {
 func checkScan(t *testing.T, body []byte) {
 	checkEvent(t, body)
 	got, empty, ok := scanAnswer(body)
+	if json.Valid(body) {
+		// The executor's valid-JSON shortcut must read what the validating scan reads.
+		vgot, vempty, vok := scanValidAnswer(body)
+		if vok != ok || vempty != empty || (ok && !sameAnswer(vgot, got)) {
+			t.Fatalf("scanValidAnswer(%q) = %+v, %v, %v; scanAnswer %+v, %v, %v", body, vgot, vempty, vok, got, empty, ok)
+		}
+	}
 	if !ok {
 		return
 	}

@@ -104,7 +104,7 @@ func Whole(resp *upstream.Response, err error) Item {
 // by the executor.
 func Complete(ctx context.Context, exec *upstream.Executor, call upstream.Call) (*gemini.GenerateContentResponse, error) {
 	var read readAnswer
-	call.Empty = read.empty
+	call.Empty, call.EmptyValid = read.empty, read.emptyValid
 	resp, err := exec.Do(ctx, call)
 	if err == nil && resp.StatusCode == 200 {
 		if answer := read.of(resp.Body); answer != nil {
@@ -130,7 +130,16 @@ type readAnswer struct {
 }
 
 func (r *readAnswer) empty(body []byte) bool {
-	answer, empty, ok := scanAnswer(body)
+	return r.keep(body, scanAnswer)
+}
+
+// emptyValid is empty for an answer the executor has found to be valid JSON: it is not validated again.
+func (r *readAnswer) emptyValid(body []byte) bool {
+	return r.keep(body, scanValidAnswer)
+}
+
+func (r *readAnswer) keep(body []byte, scan func([]byte) (*gemini.GenerateContentResponse, bool, bool)) bool {
+	answer, empty, ok := scan(body)
 	if !ok {
 		return gemini.IsEmptyAnswer(body)
 	}

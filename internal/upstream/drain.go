@@ -28,35 +28,57 @@ type drainCall struct {
 
 // Do sends req as do does, unless the client has been drained.
 func (c *Client) Do(newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
-	call, ok := c.drain.start()
-	if !ok {
+	call := &drainCall{}
+	resp, err := c.send(call, nil, newReq, key, proxies, pinned)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &drainBody{ReadCloser: resp.Body, d: &c.drain, call: call}
+	return resp, nil
+}
+
+// send sends req as do does, unless the client has been drained, with call registered for the drain
+// until finish. cancel, when not nil, cancels the context newReq makes its request with: without
+// proxies (one request per call) the drain ends the call with it, instead of with a context of its own
+// and a copy of the request. On success the caller finishes call itself.
+func (c *Client) send(call *drainCall, cancel context.CancelFunc, newReq func() (*http.Request, error), key string, proxies []string, pinned bool) (*http.Response, error) {
+	if !c.drain.start(call) {
 		return nil, ErrShuttingDown
 	}
-	withCancel := func() (*http.Request, error) {
-		req, err := newReq()
-		if err != nil {
-			return nil, err
+	withCancel := newReq
+	if cancel != nil && len(proxies) == 0 {
+		c.drain.watch(call, cancel)
+	} else {
+		withCancel = func() (*http.Request, error) {
+			req, err := newReq()
+			if err != nil {
+				return nil, err
+			}
+			ctx, cancel := context.WithCancel(req.Context())
+			if prev := c.drain.watch(call, cancel); prev != nil {
+				prev() // a failed-over proxy attempt is over
+			}
+			return req.WithContext(ctx), nil
 		}
-		ctx, cancel := context.WithCancel(req.Context())
-		c.drain.mu.Lock()
-		prev := call.cancel
-		call.cancel = cancel
-		aborted := call.aborted
-		c.drain.mu.Unlock()
-		if prev != nil {
-			prev() // a failed-over proxy attempt is over
-		}
-		if aborted {
-			cancel()
-		}
-		return req.WithContext(ctx), nil
 	}
 	resp, err := c.do(withCancel, key, proxies, pinned, false)
 	if err != nil {
 		return nil, c.drain.finish(call, err)
 	}
-	resp.Body = &drainBody{ReadCloser: resp.Body, d: &c.drain, call: call}
 	return resp, nil
+}
+
+// watch makes cancel the way the drain ends call, cancelling at once when the drain already began,
+// and returns the cancel it replaces.
+func (d *drainer) watch(call *drainCall, cancel context.CancelFunc) (prev context.CancelFunc) {
+	d.mu.Lock()
+	prev, call.cancel = call.cancel, cancel
+	aborted := call.aborted
+	d.mu.Unlock()
+	if aborted {
+		cancel()
+	}
+	return prev
 }
 
 // Drain ends every upstream call in flight with ErrShuttingDown and refuses new ones.
@@ -77,18 +99,17 @@ func (c *Client) Drain() {
 	}
 }
 
-func (d *drainer) start() (*drainCall, bool) {
+func (d *drainer) start(call *drainCall) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return nil, false
+		return false
 	}
 	if d.cancels == nil {
 		d.cancels = map[*drainCall]struct{}{}
 	}
-	call := &drainCall{}
 	d.cancels[call] = struct{}{}
-	return call, true
+	return true
 }
 
 // finish forgets a call and names its error ErrShuttingDown when the drain caused it.

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +61,9 @@ type Call struct {
 	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
 	// The last one is returned as is when the retries run out.
 	Empty func(body []byte) bool
+	// EmptyValid, when set, is Empty for an answer the executor has found to be valid JSON
+	// (Response.ValidJSON), which it may scan without validating it again.
+	EmptyValid func(body []byte) bool
 	// BaseURL, when set, replaces the executor's base for this call (the Files API's upload root).
 	BaseURL string
 	// Header is sent on top of gemgate's own headers (the Files API's X-Goog-Upload-* protocol).
@@ -84,6 +90,9 @@ type Response struct {
 	Stream     io.ReadCloser // streamed answers: the first bytes are already read but not lost
 	Key        *keypool.Key
 	Attempts   []Attempt
+	// ValidJSON says Body is a JSON answer the executor found valid, so that readers need not
+	// validate it again (each validation is a pass over the whole answer).
+	ValidJSON bool
 }
 
 // Error is a call that produced no usable answer.
@@ -123,10 +132,11 @@ type Executor struct {
 	// Logger receives the blame ledger's alerts.
 	Logger *slog.Logger
 
-	health modelHealth
-	checks keyChecks
-	ledger ledger
-	hedges hedgeBudget
+	health   modelHealth
+	checks   keyChecks
+	ledger   ledger
+	hedges   hedgeBudget
+	perToken sync.Map // client token id → *hedgeBudget
 }
 
 // Owners looks up the ownership record of a resource; resources.ErrUnknown when gemgate has none.
@@ -166,7 +176,8 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
 	}
 	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
-	hedgeAfter := e.hedgeAfter(snap, call, vouched)
+	hedgeAfter, ownHedges := e.hedgeAfter(ctx, snap, call, vouched)
+	r.ownHedges = ownHedges
 	for r.failures <= retries {
 		if i := len(r.log); i > 0 && r.last != nil && r.last.Status.Code >= 500 {
 			if !pace.Sleep(ctx, e.backoff(i)) {
@@ -219,6 +230,8 @@ type run struct {
 	call    Call
 	model   string
 	vouched bool
+	// ownHedges is the client token's hedge budget, when the call may be hedged.
+	ownHedges *hedgeBudget
 
 	tried     []*keypool.Key
 	log       []Attempt
@@ -244,8 +257,15 @@ type outcome struct {
 // the loop's state to the heap on every call.
 func (e *Executor) try(ctx context.Context, snap *config.Snapshot, call Call, key *keypool.Key) outcome {
 	resp, a, fail := e.attempt(ctx, snap, call, key)
-	empty := fail == nil && call.Empty != nil && resp.StatusCode == 200 && resp.Stream == nil && call.Empty(resp.Body)
+	empty := fail == nil && resp.StatusCode == 200 && resp.Stream == nil && isEmpty(call, resp)
 	return outcome{key: key, resp: resp, a: a, fail: fail, empty: empty}
+}
+
+func isEmpty(call Call, resp *Response) bool {
+	if resp.ValidJSON && call.EmptyValid != nil {
+		return call.EmptyValid(resp.Body)
+	}
+	return call.Empty != nil && call.Empty(resp.Body)
 }
 
 // settleAll settles outs in order and returns what the last one decides: the answer when it is final,
@@ -487,17 +507,20 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 		return nil, a, localError(http.StatusBadRequest, err.Error())
 	}
 	newReq := func() (*http.Request, error) { return e.newRequest(ctx, snap, call, target, key) }
-	resp, err := e.Client.Do(newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
+	// The drain ends the attempt through the deadline's context: one cancelable context per attempt.
+	resp, err := e.Client.send(&dl.call, dl.cancel, newReq, key.Value(), config.Proxies.Get(snap), config.ProxiesConsistentHash.Get(snap))
 	if err != nil {
 		dl.stop()
 		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
 	a.Status = resp.StatusCode
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 && call.Stream {
+		resp.Body = &drainBody{ReadCloser: resp.Body, d: &e.Client.drain, call: &dl.call}
 		return e.openStream(resp, a, dl, parent, key, start)
 	}
 	body, err := readAnswer(resp)
 	resp.Body.Close()
+	err = e.Client.drain.finish(&dl.call, err) // a read the drain broke is ErrShuttingDown
 	dl.stop()
 	a.Latency = time.Since(start)
 	if err == nil && len(body) > maxResponseBytes {
@@ -506,7 +529,8 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	if err != nil {
 		return nil, a, e.networkFailure(&a, parent, err, dl.timedOut.Load(), key, start)
 	}
-	secrets := secretsOf(parent, key)
+	var sb [2]string
+	secrets := secretsInto(&sb, parent, key)
 	body = secret.Redact(body, secrets...)
 	redactHeader(resp.Header, secrets)
 	var parsed rpcstatus.Parsed
@@ -521,6 +545,7 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 	}
 	out := &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Key: key}
 	if a.Class == OK {
+		out.ValidJSON = isJSON(resp.Header.Get("Content-Type")) // malformedJSON validated it
 		return out, a, nil
 	}
 	a.Error = summary(resp.StatusCode, parsed, body)
@@ -552,10 +577,18 @@ func (e *Executor) attempt(parent context.Context, snap *config.Snapshot, call C
 // secretsOf is what must never reach a client or a log from an attempt with key: the key, and the
 // client's own token (a relay in BASE_URL could echo either back), in any spelling.
 func secretsOf(ctx context.Context, key *keypool.Key) []string {
+	var buf [2]string
+	return secretsInto(&buf, ctx, key)
+}
+
+// secretsInto is secretsOf into buf, for the callers that do not keep the list.
+func secretsInto(buf *[2]string, ctx context.Context, key *keypool.Key) []string {
+	buf[0] = key.Value()
 	if g := auth.GrantFrom(ctx); g != nil {
-		return []string{key.Value(), g.Token()}
+		buf[1] = g.Token()
+		return buf[:2]
 	}
-	return []string{key.Value()}
+	return buf[:1]
 }
 
 // redactHeader takes secrets out of upstream header values that may be relayed to a client.
@@ -644,14 +677,52 @@ func (e *Executor) baseURL(snap *config.Snapshot, call Call) string {
 }
 
 func buildURL(base string, call Call) (string, error) {
+	if len(call.Query) == 0 {
+		if u, ok := targets.get(base, call.Path); ok {
+			return u, nil
+		}
+	}
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/" + strings.TrimLeft(call.Path, "/"))
 	if err != nil {
 		return "", fmt.Errorf("bad BASE_URL or path: %w", err)
 	}
 	if len(call.Query) > 0 {
 		u.RawQuery = call.Query.Encode()
+		return u.String(), nil
 	}
-	return u.String(), nil
+	target := u.String()
+	targets.put(base, call.Path, target)
+	return target, nil
+}
+
+// targets remembers the URLs buildURL made for a base and a path without a query: a client calls the
+// same few models over and over, and joining, parsing and printing the URL cost three allocations per
+// attempt. The map is replaced as a whole (copied when an entry is added) and starts over when full.
+var targets urlMemo
+
+type urlMemo struct {
+	m atomic.Pointer[map[[2]string]string]
+}
+
+const maxTargets = 256
+
+func (c *urlMemo) get(base, path string) (string, bool) {
+	m := c.m.Load()
+	if m == nil {
+		return "", false
+	}
+	u, ok := (*m)[[2]string{base, path}]
+	return u, ok
+}
+
+func (c *urlMemo) put(base, path, target string) {
+	old := c.m.Load()
+	next := make(map[[2]string]string, 8)
+	if old != nil && len(*old) < maxTargets {
+		maps.Copy(next, *old)
+	}
+	next[[2]string{base, path}] = target
+	c.m.CompareAndSwap(old, &next) // a lost race loses an entry, made again at the next call
 }
 
 func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call Call, target string, key *keypool.Key) (*http.Request, error) {
@@ -659,31 +730,68 @@ func (e *Executor) newRequest(ctx context.Context, snap *config.Snapshot, call C
 	if method == "" {
 		method = http.MethodPost
 	}
-	var body io.Reader
-	if call.Body != nil {
-		body = bytes.NewReader(call.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range config.CustomHeaders.Get(snap) {
-		req.Header.Set(k, v)
+	if call.Body != nil {
+		setBody(req, call.Body)
+	}
+	custom := config.CustomHeaders.Get(snap)
+	// The values of the headers set here share one array: Header.Set allocates a slice per value.
+	h := headerSetter{h: req.Header, vals: make([]string, 0, len(custom)+3)}
+	for k, v := range custom {
+		h.set(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	if call.Body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		h.set("Content-Type", "application/json")
 	}
 	for k, v := range call.Header {
 		req.Header[k] = v
 	}
-	req.Header.Set("User-Agent", UserAgent)
+	h.set("User-Agent", UserAgent)
 	if call.Bearer {
-		req.Header.Set("Authorization", "Bearer "+key.Value())
+		h.set("Authorization", "Bearer "+key.Value())
 	} else {
-		req.Header.Set("x-goog-api-key", key.Value())
+		h.set("X-Goog-Api-Key", key.Value())
 	}
 	return req, nil
 }
+
+// headerSetter sets header values (canonical keys) that share one array.
+type headerSetter struct {
+	h    http.Header
+	vals []string
+}
+
+func (s *headerSetter) set(k, v string) {
+	s.vals = append(s.vals, v)
+	n := len(s.vals)
+	s.h[k] = s.vals[n-1 : n : n]
+}
+
+// setBody gives req body as http.NewRequest gives it a *bytes.Reader (length, GetBody for the
+// transport's retries, NoBody when empty) in one allocation fewer: the reader closes itself.
+func setBody(req *http.Request, body []byte) {
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body = http.NoBody
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return
+	}
+	req.Body = newBodyReader(body)
+	req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
+}
+
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := &bodyReader{}
+	r.Reset(b)
+	return r
+}
+
+func (*bodyReader) Close() error { return nil }
 
 // streamBody relays a stream: the first read's bytes, then the rest, each read restarting the idle
 // timer so that TIME_OUT bounds the wait for every event, not the length of the whole answer.
@@ -724,6 +832,7 @@ func (s *streamBody) Close() error {
 // deadline cancels an attempt that waits longer than TIME_OUT for its answer or, on a stream, for
 // its next bytes. It is one allocation per attempt where three closures were.
 type deadline struct {
+	call     drainCall // the attempt as the shutdown drain knows it
 	cancel   context.CancelFunc
 	timer    *time.Timer
 	timeout  time.Duration
@@ -753,13 +862,27 @@ func (d *deadline) stop() {
 // readAnswer reads a whole non-streamed answer, at most maxResponseBytes+1 bytes. The buffer is sized
 // from Content-Length when the answer has one, instead of growing from 512 bytes.
 func readAnswer(resp *http.Response) ([]byte, error) {
-	limit := int64(maxResponseBytes) + 1
-	if resp.ContentLength <= 0 || resp.ContentLength >= limit {
-		return io.ReadAll(io.LimitReader(resp.Body, limit))
+	limit := maxResponseBytes + 1
+	size := bytes.MinRead
+	if cl := resp.ContentLength; cl > 0 && cl < int64(limit) {
+		size = int(cl) + bytes.MinRead
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+bytes.MinRead))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-	return buf.Bytes(), err
+	// What io.ReadAll(io.LimitReader(resp.Body, limit)) reads, without the limiting reader's allocation.
+	b := make([]byte, 0, size)
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the next size
+		}
+		n, err := resp.Body.Read(b[len(b):min(cap(b), limit)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // APIRoot is BASE_URL without its API version: where Google's other services are reached (uploads,

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/auth"
 	"github.com/gemgate/gemgate/internal/config"
 	"github.com/gemgate/gemgate/internal/keypool"
 )
@@ -32,26 +33,62 @@ func hedgeable(path string) bool {
 
 // hedgeAfter is the call's hedging delay, 0 when it must not be hedged: hedging off, a call pinned to
 // one key (the key holding the files or caches it names, a key check), or a call naming a resource
-// gemgate does not know (Google is asked once). Every hedgeable call earns its share of the budget.
-func (e *Executor) hedgeAfter(snap *config.Snapshot, call Call, vouched bool) time.Duration {
+// gemgate does not know (Google is asked once). Every hedgeable call earns its share of the process's
+// budget and of its client token's, which it returns for hedgeKey.
+func (e *Executor) hedgeAfter(ctx context.Context, snap *config.Snapshot, call Call, vouched bool) (time.Duration, *hedgeBudget) {
 	ms := config.HedgeAfterMS.Get(snap)
 	if ms <= 0 || call.Key != nil || !vouched || !hedgeable(call.Path) {
-		return 0
+		return 0, nil
 	}
-	e.hedges.earn(config.HedgeMaxPercent.Get(snap))
-	return time.Duration(ms) * time.Millisecond
+	percent := config.HedgeMaxPercent.Get(snap)
+	e.hedges.earn(percent)
+	own := e.tokenHedges(auth.CallerID(ctx))
+	own.earn(percent)
+	return time.Duration(ms) * time.Millisecond, own
 }
+
+// tokenHedges is the hedge budget of one client token. A hedge costs a second key's quota, so the
+// share HEDGE_MAX_PERCENT allows is earned per token: a token whose every call is slow (long answers
+// on purpose) spends its own share, not the reserve the process keeps for everyone's tail. The map
+// holds one entry per client token that made a hedgeable call: tokens are made by the admin, so it
+// stays as small as the token list.
+func (e *Executor) tokenHedges(tokenID string) *hedgeBudget {
+	if b, ok := e.perToken.Load(tokenID); ok {
+		return b.(*hedgeBudget)
+	}
+	b, _ := e.perToken.LoadOrStore(tokenID, &hedgeBudget{window: tokenHedgeWindow})
+	return b.(*hedgeBudget)
+}
+
+// The budgets' windows, in calls: a token's bucket holds the hedges of 100 of its calls, the
+// process's those of 1,000, so that one token emptying its own leaves the others a reserve.
+const (
+	tokenHedgeWindow   = 100
+	processHedgeWindow = 1000
+)
 
 // hedgeBudget bounds hedged calls to HEDGE_MAX_PERCENT of calls: a token bucket, as gRPC's retry
 // throttling and Finagle's retry budget do, where each call earns percent/100 of a hedge and a
-// hedge spends one, and the bucket holds at most percent hedges (the share of a 100-call window).
-// Over any n calls at most percent×(1 + n/100) are hedged, so when Google is slow on every call the
-// extra load tends to the percentage instead of doubling; when only the tail is slow the reserve
-// covers bursts of slow calls. It is kept as a debt in thousandths of a hedge, so that it starts
-// full whatever the percentage, and earning on a full bucket is one atomic load.
-type hedgeBudget struct{ debt atomic.Int64 }
+// hedge spends one, and the bucket holds at most the hedges of a window of calls (percent × window
+// / 100). Over any n calls at most percent×(window + n)/100 are hedged, so when Google is slow on
+// every call the extra load tends to the percentage instead of doubling; when only the tail is slow
+// the reserve covers bursts of slow calls. It is kept as a debt in thousandths of a hedge, so that it
+// starts full whatever the percentage, and earning on a full bucket is one atomic load.
+type hedgeBudget struct {
+	debt   atomic.Int64
+	window int64 // calls; 0 means processHedgeWindow
+}
 
 const milliHedge = 1000
+
+// capacity is the most the bucket holds, in thousandths of a hedge.
+func (b *hedgeBudget) capacity(percent int) int64 {
+	w := b.window
+	if w == 0 {
+		w = processHedgeWindow
+	}
+	return int64(percent) * milliHedge * w / 100
+}
 
 func (b *hedgeBudget) earn(percent int) {
 	for {
@@ -68,7 +105,7 @@ func (b *hedgeBudget) earn(percent int) {
 func (b *hedgeBudget) spend(percent int) bool {
 	for {
 		d := b.debt.Load()
-		if d+milliHedge > int64(percent)*milliHedge {
+		if d+milliHedge > b.capacity(percent) {
 			return false
 		}
 		if b.debt.CompareAndSwap(d, d+milliHedge) {
@@ -138,12 +175,17 @@ func (r *run) race(key *keypool.Key, after time.Duration) []outcome {
 // or disabled, KEY_MODEL_LIMITS reserved), when the budget allows one.
 func (r *run) hedgeKey() *keypool.Key {
 	percent := config.HedgeMaxPercent.Get(r.snap)
+	if !r.ownHedges.spend(percent) {
+		return nil
+	}
 	if !r.e.hedges.spend(percent) {
+		r.ownHedges.refund()
 		return nil
 	}
 	k, err := r.e.Pool.Pick(r.model, r.tried)
 	if err != nil {
 		r.e.hedges.refund()
+		r.ownHedges.refund()
 		return nil
 	}
 	r.tried = append(r.tried, k)
