@@ -74,7 +74,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	}
 	payload = blobs.Splice(payload)
 	cc := &chatCall{
-		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
+		call: upstream.Call{Path: translate.GenerateContentPath(model.Real), Body: payload, Stream: req.Stream, Model: model.Requested},
 		options: answerOptions{
 			req: r, snap: snap, id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),

@@ -68,7 +68,7 @@ func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentRespons
 			resp.UsageMetadata = &store.usage
 			ok = scanUsage(v, resp.UsageMetadata)
 		case "modelVersion":
-			resp.ModelVersion, ok = scanString(v)
+			resp.ModelVersion, ok = modelVersion(v)
 		case "responseId":
 			resp.ResponseID, ok = scanString(v)
 		case "promptFeedback":
