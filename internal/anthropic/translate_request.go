@@ -107,7 +107,7 @@ func (t *translator) message(m *message, param string) error {
 	if m.Role == "user" {
 		if s, ok := stringContent(m.Content); ok {
 			if s != "" {
-				t.conv.Add("user", []gemini.Part{{Text: s}})
+				t.conv.Add("user", t.conv.OnePart(gemini.Part{Text: s}))
 			}
 			return nil
 		}

@@ -176,6 +176,9 @@ func (t *requestTranslator) stringContent(raw json.RawMessage, param string) ([]
 		param += ".content"
 		return nil, invalidParam(param, "Invalid string in '%s': %v.", param, err)
 	}
+	if s != "" && !t.model.Image {
+		return t.conv.OnePart(gemini.Part{Text: s}), nil // appendText's plain case
+	}
 	return t.appendText(nil, s), nil
 }
 
