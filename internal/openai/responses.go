@@ -68,11 +68,12 @@ func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call 
 
 // responseAnswer is one request's Response object as it is assembled.
 type responseAnswer struct {
-	req     *responsesRequest
-	id      string
-	created int64
-	blocks  translate.Blocks
-	itemIDs []string // by block index, made when the block starts
+	req      *responsesRequest
+	id       string
+	created  int64
+	blocks   translate.Blocks
+	itemIDs  []string // by block index, made when the block starts
+	firstIDs [2]string
 	// namespaced maps the Gemini names of namespaced tools back to namespace and name.
 	namespaced map[string][2]string
 }
@@ -174,6 +175,9 @@ func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
 		prefix = "fc_"
 	}
 	id := translate.RandomID(prefix, itemIDLength)
+	if ra.itemIDs == nil {
+		ra.itemIDs = ra.firstIDs[:0]
+	}
 	if index >= len(ra.itemIDs) {
 		ra.itemIDs = append(ra.itemIDs, make([]string, index+1-len(ra.itemIDs))...)
 	}
@@ -190,11 +194,13 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 	it := outputItem{ID: ra.itemID(index, b)}
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		summary := []summaryPart{}
+		s := &itemSummary{}
+		s.list = s.part[:0]
 		if done && b.Text != "" {
-			summary = []summaryPart{{Type: "summary_text", Text: b.Text}}
+			s.part[0] = summaryPart{Type: "summary_text", Text: b.Text}
+			s.list = s.part[:]
 		}
-		it.Type, it.Summary = "reasoning", &summary
+		it.Type, it.Summary = "reasoning", &s.list
 		if done {
 			it.EncryptedContent = b.Signature
 		}
@@ -215,6 +221,12 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &c.list
 	}
 	return it
+}
+
+// itemSummary is a reasoning item's summary of at most one part, in one allocation instead of two.
+type itemSummary struct {
+	part [1]summaryPart
+	list []summaryPart
 }
 
 // itemContent is a message item's content of at most one part, in one allocation instead of two.
@@ -255,8 +267,11 @@ func (ra *responseAnswer) object(status string) *responseObject {
 		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
 		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
 	}
-	if status != "in_progress" {
-		o.Output = make([]outputItem, 0, len(ra.blocks.List()))
+	if n := len(ra.blocks.List()); status != "in_progress" {
+		o.Output = st.output[:0]
+		if n > len(st.output) {
+			o.Output = make([]outputItem, 0, n)
+		}
 	}
 	if o.Tools == nil {
 		o.Tools = []responsesTool{}
@@ -289,6 +304,7 @@ func (ra *responseAnswer) object(status string) *responseObject {
 type objectStore struct {
 	object responseObject
 	usage  responseUsage
+	output [2]outputItem
 }
 
 func responsesUsage(t translate.Tokens) responseUsage {

@@ -129,15 +129,16 @@ func emptyOf(resp *gemini.GenerateContentResponse, useful bool) bool {
 	return len(resp.Candidates) == 0 || !useful
 }
 
-// answerStore holds the pieces of the usual answer (one candidate of one part, its usage) in one
-// allocation instead of six; a second candidate or part gets its own as before.
+// answerStore holds the pieces of the usual answer (one candidate of one or two parts, a thought and
+// the text, its usage) in one allocation instead of six; a second candidate or more parts get their
+// own as before.
 type answerStore struct {
 	resp    gemini.GenerateContentResponse
 	usage   gemini.UsageMetadata
 	cands   [1]gemini.Candidate
 	index   int
 	content gemini.Content
-	parts   [1]gemini.Part
+	parts   [2]gemini.Part
 
 	candsUsed, indexUsed, contentUsed, partsUsed bool
 }
@@ -167,9 +168,9 @@ func (s *answerStore) newContent() *gemini.Content {
 }
 
 func (s *answerStore) partsOf(n int) []gemini.Part {
-	if n == 1 && !s.partsUsed {
+	if n <= len(s.parts) && !s.partsUsed {
 		s.partsUsed = true
-		return s.parts[:]
+		return s.parts[:n:n]
 	}
 	return make([]gemini.Part, n)
 }

@@ -73,8 +73,9 @@ type Blocks struct {
 	NewCallID   func() string
 
 	list      []*Block
-	first     Block     // the first block's storage: most answers have one block
-	firstList [1]*Block // list's, until a second block
+	first     [2]Block  // the first blocks' storage: most answers have one or two (thoughts, text)
+	firstList [2]*Block // list's, while it holds only those
+	stored    int       // blocks in first
 	open      int       // index of the open text or thinking block, or -1
 	started   bool
 	quiet     bool // a whole answer (Whole): nobody reads the events
@@ -191,12 +192,13 @@ func imageMarkdown(blob *gemini.Blob) string {
 	return "\n\n![image](data:" + blob.MimeType + ";base64," + blob.Data + ")\n\n"
 }
 
-// add appends a new block of kind, the first one without an allocation.
+// add appends a new block of kind, the first two without an allocation.
 func (b *Blocks) add(kind BlockKind) {
-	if b.list == nil {
-		b.first = Block{Kind: kind}
-		b.firstList[0] = &b.first
-		b.list = b.firstList[:]
+	if n := b.stored; n < len(b.first) && len(b.list) == n {
+		b.first[n] = Block{Kind: kind}
+		b.firstList[n] = &b.first[n]
+		b.stored++
+		b.list = b.firstList[:n+1 : n+1]
 		return
 	}
 	b.list = append(b.list, &Block{Kind: kind})
