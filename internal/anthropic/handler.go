@@ -64,7 +64,7 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 type prepared struct {
 	req   *messagesRequest
 	model models.Resolved
-	tr    *translation
+	tr    translation
 	body  []byte
 }
 

@@ -63,21 +63,23 @@ func stopReason(e translate.Ending) string {
 }
 
 // start is a block as content_block_start announces it: empty, filled by the deltas that follow.
-func start(b *translate.Block) contentBlock {
-	empty := ""
+func start(b *translate.Block) contentBlock { return startWith(b, new(string)) }
+
+// startWith is start with empty, an empty string, as the text.
+func startWith(b *translate.Block, empty *string) contentBlock {
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		return contentBlock{Type: "thinking", Thinking: &empty, Signature: &empty}
+		return contentBlock{Type: "thinking", Thinking: empty, Signature: empty}
 	case translate.CallBlock:
 		return contentBlock{Type: "tool_use", ID: b.CallID, Name: b.Name, Input: json.RawMessage(`{}`)}
 	}
-	return contentBlock{Type: "text", Text: &empty}
+	return contentBlock{Type: "text", Text: empty}
 }
 
-// whole is a finished block.
 // whole is a block as the non-streamed Message has it; a text block's text is held by text.
 func whole(b *translate.Block, text *string) contentBlock {
-	out := start(b)
+	*text = ""
+	out := startWith(b, text)
 	switch b.Kind {
 	case translate.ThinkingBlock:
 		text, sig := b.Text, b.Signature

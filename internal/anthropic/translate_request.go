@@ -30,25 +30,25 @@ type translator struct {
 }
 
 // translateRequest maps req onto generateContent for the resolved model.
-func translateRequest(snap *config.Snapshot, model models.Resolved, req *messagesRequest) (*translation, error) {
+func translateRequest(snap *config.Snapshot, model models.Resolved, req *messagesRequest) (translation, error) {
 	t := &translator{snap: snap, req: req, conv: translate.Conversation{Model: model}}
 	if err := t.system(); err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	for i := range req.Messages {
 		if err := t.message(&req.Messages[i], messageParam(i)); err != nil {
-			return nil, err
+			return translation{}, err
 		}
 	}
 	body := t.conv.Request()
 	decls, search, err := t.tools()
 	if err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	if len(decls) > 0 {
 		body.Tools = []gemini.Tool{{FunctionDeclarations: decls}}
 		if body.ToolConfig, err = t.toolChoice(decls); err != nil {
-			return nil, err
+			return translation{}, err
 		}
 	}
 	body.Tools = append(body.Tools, translate.BuiltinTools(snap, model, translate.Builtins{
@@ -57,10 +57,10 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *message
 	body.SafetySettings = translate.SafetySettings(snap, model)
 	gc, thinkingOn, err := t.generationConfig()
 	if err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	body.GenerationConfig = gc
-	return &translation{body: body, media: t.conv.Media, thinking: thinkingOn}, nil
+	return translation{body: body, media: t.conv.Media, thinking: thinkingOn}, nil
 }
 
 // system reads the system prompt: a string or a list of text blocks.
@@ -391,7 +391,7 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 	if t.conv.Model.Image {
 		gc.ResponseModalities = []string{"TEXT", "IMAGE"}
 	}
-	cfg, on, err := t.thinking(&st.thinking)
+	cfg, on, err := t.thinking(st)
 	if err != nil {
 		return nil, false, err
 	}
@@ -409,10 +409,12 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 type configStore struct {
 	generation gemini.GenerationConfig
 	thinking   gemini.ThinkingConfig
+	budget     int
 }
 
 // thinking fills cfg, which it returns unless it stays empty.
-func (t *translator) thinking(cfg *gemini.ThinkingConfig) (*gemini.ThinkingConfig, bool, error) {
+func (t *translator) thinking(st *configStore) (*gemini.ThinkingConfig, bool, error) {
+	cfg := &st.thinking
 	model := t.conv.Model
 	if model.Image || !translate.ThinkingCapable(t.snap, model.Real) {
 		return nil, false, nil
@@ -422,7 +424,8 @@ func (t *translator) thinking(cfg *gemini.ThinkingConfig) (*gemini.ThinkingConfi
 	switch {
 	case model.NonThinking || th == nil:
 		if b, ok := models.ThinkingBudget(t.snap, model); ok {
-			cfg.ThinkingBudget = &b
+			st.budget = b
+			cfg.ThinkingBudget = &st.budget
 		}
 	case th.Type == "enabled":
 		translate.BudgetConfig(cfg, model.Real, th.BudgetTokens)

@@ -153,7 +153,9 @@ func (s *answerStore) candidates(n int) []gemini.Candidate {
 
 func (s *answerStore) indexOf(n int) *int {
 	if s.indexUsed {
-		return &n
+		p := new(int) // not &n, which would move n to the heap on every call
+		*p = n
+		return p
 	}
 	s.indexUsed, s.index = true, n
 	return &s.index

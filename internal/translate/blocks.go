@@ -198,7 +198,7 @@ func (b *Blocks) add(kind BlockKind) {
 		b.first[n] = Block{Kind: kind}
 		b.firstList[n] = &b.first[n]
 		b.stored++
-		b.list = b.firstList[:n+1 : n+1]
+		b.list = b.firstList[: n+1 : n+1]
 		return
 	}
 	b.list = append(b.list, &Block{Kind: kind})
