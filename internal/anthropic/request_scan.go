@@ -23,14 +23,20 @@ func scanRequest(body []byte) (*messagesRequest, bool) {
 	if !gemini.IsObject(body) {
 		return nil, false
 	}
-	req := &messagesRequest{}
+	sr := &scannedRequest{}
 	ok := translate.ScanMembers(body, requestFields, func(i int, v []byte) bool {
-		return scanOption(req, requestFields[i], v)
+		return scanOption(&sr.req, &sr.scalars, requestFields[i], v)
 	})
-	return req, ok
+	return &sr.req, ok
 }
 
-func scanOption(req *messagesRequest, name string, v []byte) bool {
+// scannedRequest is a scanned request with the values its optional fields point to, one allocation.
+type scannedRequest struct {
+	req     messagesRequest
+	scalars translate.Scalars
+}
+
+func scanOption(req *messagesRequest, sc *translate.Scalars, name string, v []byte) bool {
 	ok := true
 	switch name {
 	case "model":
@@ -40,15 +46,15 @@ func scanOption(req *messagesRequest, name string, v []byte) bool {
 	case "system":
 		req.System, ok = translate.ScanRaw(v)
 	case "max_tokens":
-		req.MaxTokens, ok = translate.ScanIntPointer(v)
+		req.MaxTokens, ok = sc.Int(v)
 	case "stream":
 		req.Stream, ok = translate.ScanBool(v)
 	case "temperature":
-		req.Temperature, ok = translate.ScanFloatPointer(v)
+		req.Temperature, ok = sc.Float(v)
 	case "top_p":
-		req.TopP, ok = translate.ScanFloatPointer(v)
+		req.TopP, ok = sc.Float(v)
 	case "top_k":
-		req.TopK, ok = translate.ScanIntPointer(v)
+		req.TopK, ok = sc.Int(v)
 	default:
 		ok = false
 	}

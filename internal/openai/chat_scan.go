@@ -24,15 +24,21 @@ func scanChatRequest(body []byte) (*chatRequest, bool) {
 	if !gemini.IsObject(body) {
 		return nil, false
 	}
-	req := &chatRequest{}
+	sc := &scannedChat{}
 	ok := translate.ScanMembers(body, chatRequestFields, func(i int, v []byte) bool {
-		return scanChatOption(req, chatRequestFields[i], v)
+		return scanChatOption(&sc.req, &sc.scalars, chatRequestFields[i], v)
 	})
-	return req, ok
+	return &sc.req, ok
+}
+
+// scannedChat is a scanned request with the values its optional fields point to, one allocation.
+type scannedChat struct {
+	req     chatRequest
+	scalars translate.Scalars
 }
 
 // scanChatOption reads one member of the request into req.
-func scanChatOption(req *chatRequest, name string, v []byte) bool {
+func scanChatOption(req *chatRequest, sc *translate.Scalars, name string, v []byte) bool {
 	ok := true
 	switch name {
 	case "model":
@@ -44,27 +50,27 @@ func scanChatOption(req *chatRequest, name string, v []byte) bool {
 	case "stream":
 		req.Stream, ok = translate.ScanBool(v)
 	case "logprobs":
-		req.Logprobs, ok = translate.ScanBoolPointer(v)
+		req.Logprobs, ok = sc.Bool(v)
 	case "parallel_tool_calls":
-		req.ParallelToolCalls, ok = translate.ScanBoolPointer(v)
+		req.ParallelToolCalls, ok = sc.Bool(v)
 	case "temperature":
-		req.Temperature, ok = translate.ScanFloatPointer(v)
+		req.Temperature, ok = sc.Float(v)
 	case "top_p":
-		req.TopP, ok = translate.ScanFloatPointer(v)
+		req.TopP, ok = sc.Float(v)
 	case "presence_penalty":
-		req.PresencePenalty, ok = translate.ScanFloatPointer(v)
+		req.PresencePenalty, ok = sc.Float(v)
 	case "frequency_penalty":
-		req.FrequencyPenalty, ok = translate.ScanFloatPointer(v)
+		req.FrequencyPenalty, ok = sc.Float(v)
 	case "top_k":
-		req.TopK, ok = translate.ScanIntPointer(v)
+		req.TopK, ok = sc.Int(v)
 	case "max_tokens":
-		req.MaxTokens, ok = translate.ScanIntPointer(v)
+		req.MaxTokens, ok = sc.Int(v)
 	case "max_completion_tokens":
-		req.MaxCompletionTokens, ok = translate.ScanIntPointer(v)
+		req.MaxCompletionTokens, ok = sc.Int(v)
 	case "n":
-		req.N, ok = translate.ScanIntPointer(v)
+		req.N, ok = sc.Int(v)
 	case "top_logprobs":
-		req.TopLogprobs, ok = translate.ScanIntPointer(v)
+		req.TopLogprobs, ok = sc.Int(v)
 	case "seed":
 		var n int
 		if n, ok = translate.ScanInt(v); ok {

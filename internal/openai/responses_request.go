@@ -119,7 +119,7 @@ const statelessMessage = "gemgate does not store responses; send the full input"
 // The request and the chat request it maps onto are one allocation.
 func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 	p := &parsedResponses{}
-	if scanResponsesRequest(body, &p.req) {
+	if scanResponsesRequest(body, &p.req, &p.scalars) {
 		return p, nil
 	}
 	p.req = responsesRequest{}
@@ -130,8 +130,9 @@ func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 }
 
 type parsedResponses struct {
-	req  responsesRequest
-	chat chatRequest
+	req     responsesRequest
+	chat    chatRequest
+	scalars translate.Scalars
 }
 
 // parseResponsesRequest decodes a Responses request and maps it onto a chat request; the request itself

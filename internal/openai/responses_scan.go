@@ -16,7 +16,7 @@ var responsesRequestFields = translate.JSONFields(reflect.TypeFor[responsesReque
 // integer where an integer goes give ok=false: the decoder reads the body as before.
 // FuzzScanResponsesRequest checks it against json.Unmarshal.
 // It fills req, which holds a part of the request when ok is false.
-func scanResponsesRequest(body []byte, req *responsesRequest) bool {
+func scanResponsesRequest(body []byte, req *responsesRequest, sc *translate.Scalars) bool {
 	if !gemini.IsObject(body) {
 		return false
 	}
@@ -34,13 +34,13 @@ func scanResponsesRequest(body []byte, req *responsesRequest) bool {
 		case "stream":
 			req.Stream, ok = translate.ScanBool(v)
 		case "store":
-			req.Store, ok = translate.ScanBoolPointer(v)
+			req.Store, ok = sc.Bool(v)
 		case "max_output_tokens":
-			req.MaxOutputTokens, ok = translate.ScanIntPointer(v)
+			req.MaxOutputTokens, ok = sc.Int(v)
 		case "temperature":
-			req.Temperature, ok = translate.ScanFloatPointer(v)
+			req.Temperature, ok = sc.Float(v)
 		case "top_p":
-			req.TopP, ok = translate.ScanFloatPointer(v)
+			req.TopP, ok = sc.Float(v)
 		case "tool_choice":
 			req.ToolChoice, ok = translate.ScanRaw(v)
 		default:

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 var responsesScanInputs = []string{
@@ -20,7 +22,7 @@ func TestScanResponsesRequestMatchesDecoding(t *testing.T) {
 	for _, c := range responsesScanInputs {
 		checkResponsesScan(t, []byte(c))
 	}
-	if !scanResponsesRequest([]byte(responsesScanInputs[0]), &responsesRequest{}) {
+	if !scanResponsesRequest([]byte(responsesScanInputs[0]), &responsesRequest{}, &translate.Scalars{}) {
 		t.Fatal("the usual request is not read in place")
 	}
 }
@@ -36,7 +38,7 @@ func FuzzScanResponsesRequest(f *testing.F) {
 
 func checkResponsesScan(t *testing.T, body []byte) {
 	var got responsesRequest
-	if !scanResponsesRequest(body, &got) {
+	if !scanResponsesRequest(body, &got, &translate.Scalars{}) {
 		return
 	}
 	var want responsesRequest

@@ -44,3 +44,30 @@ func TestSafetySettingsPerSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// Past its room, Scalars still gives a pointer of its own to each value.
+func TestScalarsPastRoom(t *testing.T) {
+	var s Scalars
+	var fs []*float64
+	var is []*int
+	var bs []*bool
+	for i := range 10 {
+		f, _ := s.Float([]byte("1.5"))
+		n, _ := s.Int([]byte("-" + string(rune('0'+i))))
+		b, _ := s.Bool([]byte("true"))
+		fs, is, bs = append(fs, f), append(is, n), append(bs, b)
+	}
+	for i := range 10 {
+		if *fs[i] != 1.5 || *is[i] != -i || !*bs[i] {
+			t.Fatalf("value %d: %v %v %v", i, *fs[i], *is[i], *bs[i])
+		}
+		for j := range i {
+			if fs[i] == fs[j] || is[i] == is[j] || bs[i] == bs[j] {
+				t.Fatalf("values %d and %d share a variable", i, j)
+			}
+		}
+	}
+	if _, ok := s.Float([]byte("null")); ok {
+		t.Fatal("null read as a number")
+	}
+}

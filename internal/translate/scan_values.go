@@ -74,12 +74,7 @@ func ScanRaw(v []byte) (json.RawMessage, bool) {
 	return json.RawMessage(v), true
 }
 
-// Pointers to scanned values, as the decoder sets optional fields.
-
-func ScanBoolPointer(v []byte) (*bool, bool)     { return pointer(ScanBool(v)) }
-func ScanIntPointer(v []byte) (*int, bool)       { return pointer(ScanInt(v)) }
-func ScanFloatPointer(v []byte) (*float64, bool) { return pointer(ScanFloat(v)) }
-
+// pointer is a new variable holding v, past s's room.
 func pointer[T any](v T, ok bool) (*T, bool) {
 	if !ok {
 		return nil, false
@@ -96,4 +91,58 @@ func JSONFields(t reflect.Type) []string {
 		out[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
 	}
 	return out
+}
+
+// Scalars holds the numbers and booleans a scan points a request's optional fields to, in the
+// allocation of the request (a struct holding both) instead of one allocation each.
+type Scalars struct {
+	floats         [4]float64
+	ints           [6]int
+	bools          [2]bool
+	nf, ni, nbools int
+}
+
+// Float is a pointer to ScanFloat's number, held by s.
+func (s *Scalars) Float(v []byte) (*float64, bool) {
+	f, ok := ScanFloat(v)
+	if !ok {
+		return nil, false
+	}
+	if s.nf == len(s.floats) {
+		return pointer(f, true)
+	}
+	p := &s.floats[s.nf]
+	s.nf++
+	*p = f
+	return p, true
+}
+
+// Int is a pointer to ScanInt's number, held by s.
+func (s *Scalars) Int(v []byte) (*int, bool) {
+	n, ok := ScanInt(v)
+	if !ok {
+		return nil, false
+	}
+	if s.ni == len(s.ints) {
+		return pointer(n, true)
+	}
+	p := &s.ints[s.ni]
+	s.ni++
+	*p = n
+	return p, true
+}
+
+// Bool is a pointer to ScanBool's value, held by s.
+func (s *Scalars) Bool(v []byte) (*bool, bool) {
+	b, ok := ScanBool(v)
+	if !ok {
+		return nil, false
+	}
+	if s.nbools == len(s.bools) {
+		return pointer(b, true)
+	}
+	p := &s.bools[s.nbools]
+	s.nbools++
+	*p = b
+	return p, true
 }
