@@ -186,7 +186,8 @@ func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
 }
 
 // item is a block as an output item: in progress (as output_item.added announces it) or done.
-func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputItem {
+// store, when not nil, holds the item's summary or content.
+func (ra *responseAnswer) item(index int, b *translate.Block, done bool, store *itemStore) outputItem {
 	status := "in_progress"
 	if done {
 		status = "completed"
@@ -194,7 +195,12 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 	it := outputItem{ID: ra.itemID(index, b)}
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		s := &itemSummary{}
+		var s *itemSummary
+		if store != nil {
+			s = &store.summary
+		} else {
+			s = new(itemSummary)
+		}
 		s.list = s.part[:0]
 		if done && b.Text != "" {
 			s.part[0] = summaryPart{Type: "summary_text", Text: b.Text}
@@ -212,7 +218,12 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		it.Type, it.Status, it.CallID, it.Arguments = "function_call", status, b.CallID, &args
 		it.Namespace, it.Name = ra.callName(b.Name)
 	default:
-		c := &itemContent{}
+		var c *itemContent
+		if store != nil {
+			c = &store.content
+		} else {
+			c = new(itemContent)
+		}
 		c.list = c.part[:0]
 		if done {
 			c.part[0] = textPart(b.Text)
@@ -221,6 +232,12 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &c.list
 	}
 	return it
+}
+
+// itemStore is what an item's summary or content is held in.
+type itemStore struct {
+	summary itemSummary
+	content itemContent
 }
 
 // itemSummary is a reasoning item's summary of at most one part, in one allocation instead of two.
@@ -287,7 +304,11 @@ func (ra *responseAnswer) object(status string) *responseObject {
 		return o
 	}
 	for i, b := range ra.blocks.List() {
-		o.Output = append(o.Output, ra.item(i, b, true))
+		var store *itemStore
+		if i < len(st.items) {
+			store = &st.items[i]
+		}
+		o.Output = append(o.Output, ra.item(i, b, true, store))
 	}
 	switch ra.blocks.End() {
 	case translate.EndMaxTokens:
@@ -305,6 +326,7 @@ type objectStore struct {
 	object responseObject
 	usage  responseUsage
 	output [2]outputItem
+	items  [2]itemStore
 }
 
 func responsesUsage(t translate.Tokens) responseUsage {
@@ -371,7 +393,7 @@ func (s *responseSink) event(ev translate.BlockEvent) bool {
 
 func (s *responseSink) started(i int, b *translate.Block) bool {
 	id := s.ra.itemID(i, b)
-	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false)}) {
+	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false, nil)}) {
 		return false
 	}
 	switch b.Kind {
@@ -413,7 +435,7 @@ func (s *responseSink) done(i int, b *translate.Block) bool {
 		ok = !s.summary[i] || s.send("response.reasoning_summary_text.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "text": b.Text}) &&
 			s.send("response.reasoning_summary_part.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": part})
 	}
-	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true)})
+	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true, nil)})
 }
 
 func (s *responseSink) End() {
