@@ -20,7 +20,7 @@ var (
 // plain integer where an integer goes) gives ok=false and the decoder reads the body as before:
 // FuzzScanRequest checks that where the scan answers, the decoder gives the same request.
 func scanRequest(body []byte) (*messagesRequest, bool) {
-	if !gemini.IsObject(body) {
+	if translate.Mentions(body, refused) || !gemini.IsObject(body) {
 		return nil, false
 	}
 	sr := &scannedRequest{}
@@ -29,6 +29,9 @@ func scanRequest(body []byte) (*messagesRequest, bool) {
 	})
 	return &sr.req, ok
 }
+
+// refused are members the scan refuses, looked for before it starts.
+var refused = translate.QuotedNames("tools", "tool_choice", "thinking", "stop_sequences")
 
 // scannedRequest is a scanned request with the values its optional fields point to, one allocation.
 type scannedRequest struct {

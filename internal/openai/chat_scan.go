@@ -21,7 +21,7 @@ var (
 // integer goes) gives ok=false, and the decoder reads the body as before: FuzzScanChatRequest checks
 // that where the scan answers, the decoder gives the same request.
 func scanChatRequest(body []byte) (*chatRequest, bool) {
-	if !gemini.IsObject(body) {
+	if translate.Mentions(body, chatRefused) || !gemini.IsObject(body) {
 		return nil, false
 	}
 	sc := &scannedChat{}
@@ -30,6 +30,9 @@ func scanChatRequest(body []byte) (*chatRequest, bool) {
 	})
 	return &sc.req, ok
 }
+
+// chatRefused are members the scan refuses, looked for before it starts.
+var chatRefused = translate.QuotedNames("tools", "tool_calls", "functions", "function_call", "response_format", "stream_options", "extra_body")
 
 // scannedChat is a scanned request with the values its optional fields point to, one allocation.
 type scannedChat struct {

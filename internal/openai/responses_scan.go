@@ -7,7 +7,11 @@ import (
 	"github.com/gemgate/gemgate/internal/translate"
 )
 
-var responsesRequestFields = translate.JSONFields(reflect.TypeFor[responsesRequest]())
+var (
+	responsesRequestFields = translate.JSONFields(reflect.TypeFor[responsesRequest]())
+	// responsesRefused are members the scan refuses, looked for before it starts.
+	responsesRefused = translate.QuotedNames("tools", "reasoning", "include", "conversation")
+)
 
 // scanResponsesRequest reads the usual Responses request in place, as scanChatRequest does the chat
 // one: model, input (raw: shortMessages or the decoder reads it next), instructions, stream, store,
@@ -17,7 +21,7 @@ var responsesRequestFields = translate.JSONFields(reflect.TypeFor[responsesReque
 // FuzzScanResponsesRequest checks it against json.Unmarshal.
 // It fills req, which holds a part of the request when ok is false.
 func scanResponsesRequest(body []byte, req *responsesRequest, sc *translate.Scalars) bool {
-	if !gemini.IsObject(body) {
+	if translate.Mentions(body, responsesRefused) || !gemini.IsObject(body) {
 		return false
 	}
 	return translate.ScanMembers(body, responsesRequestFields, func(i int, v []byte) bool {

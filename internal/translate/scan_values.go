@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -145,4 +146,29 @@ func (s *Scalars) Bool(v []byte) (*bool, bool) {
 	s.nbools++
 	*p = b
 	return p, true
+}
+
+// Names are member names to look for in a body with Mentions, quotes included.
+type Names [][]byte
+
+// QuotedNames makes Names of names.
+func QuotedNames(names ...string) Names {
+	out := make(Names, len(names))
+	for i, n := range names {
+		out[i] = []byte(`"` + n + `"`)
+	}
+	return out
+}
+
+// Mentions reports whether body holds any of names, quoted, anywhere. A scan that refuses such
+// members checks this first, so that a request it would refuse late (tools after a long conversation)
+// costs a few fast byte searches instead of a validation and a scan before the decoder's own pass. A
+// mention inside a string only sends the request to the decoder.
+func Mentions(body []byte, names Names) bool {
+	for _, n := range names {
+		if bytes.Contains(body, n) {
+			return true
+		}
+	}
+	return false
 }
