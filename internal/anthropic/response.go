@@ -82,8 +82,8 @@ func whole(b *translate.Block, text *string) contentBlock {
 	out := startWith(b, text)
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		text, sig := b.Text, b.Signature
-		out.Thinking, out.Signature = &text, &sig
+		thought, sig := b.Text, b.Signature
+		out.Thinking, out.Signature = &thought, &sig
 	case translate.CallBlock:
 		out.Input = json.RawMessage(b.Args)
 	default:

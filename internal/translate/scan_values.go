@@ -15,9 +15,9 @@ import (
 // a wrong type, a number the decoder reads differently), so that its caller falls back to the decoder.
 
 // ScanMembers calls member with the index in fields of each of obj's members that fields names (obj:
-// valid JSON, an object; fields: the struct's JSON names, at most 64). Members the decoder ignores are
-// skipped. ok is false when member refuses one, or for a name the decoder matches differently (see
-// FieldIndex) or one given twice (the decoder keeps the last, the scans the first).
+// valid JSON, an object; fields: the struct's JSON names). Members the decoder ignores are skipped. ok
+// is false when member refuses one, for a name the decoder matches differently (see FieldIndex), and
+// for one given twice (the decoder keeps the last value; the scans do not try to).
 func ScanMembers(obj []byte, fields []string, member func(i int, v []byte) bool) bool {
 	if obj[0] != '{' {
 		return false
@@ -26,7 +26,7 @@ func ScanMembers(obj []byte, fields []string, member func(i int, v []byte) bool)
 	var seen uint64
 	for _, m := range gemini.Members(obj, buf[:0]) {
 		i, ok := FieldIndex(m, fields)
-		if !ok || i >= 0 && seen&(1<<i) != 0 {
+		if !ok || i >= 64 || i >= 0 && seen&(1<<i) != 0 { // seen has room for 64 fields
 			return false
 		}
 		if i < 0 {
@@ -75,13 +75,8 @@ func ScanRaw(v []byte) (json.RawMessage, bool) {
 	return json.RawMessage(v), true
 }
 
-// pointer is a new variable holding v, past s's room.
-func pointer[T any](v T, ok bool) (*T, bool) {
-	if !ok {
-		return nil, false
-	}
-	return &v, true
-}
+// pointer is a variable of its own holding v, past a Scalars' room.
+func pointer[T any](v T) (*T, bool) { return &v, true }
 
 // JSONFields are the JSON names of struct type t's fields, in order: the fields list of ScanMembers,
 // taken from the type itself so that a field added later cannot be skipped by a scan while the decoder
@@ -110,7 +105,7 @@ func (s *Scalars) Float(v []byte) (*float64, bool) {
 		return nil, false
 	}
 	if s.nf == len(s.floats) {
-		return pointer(f, true)
+		return pointer(f)
 	}
 	p := &s.floats[s.nf]
 	s.nf++
@@ -125,7 +120,7 @@ func (s *Scalars) Int(v []byte) (*int, bool) {
 		return nil, false
 	}
 	if s.ni == len(s.ints) {
-		return pointer(n, true)
+		return pointer(n)
 	}
 	p := &s.ints[s.ni]
 	s.ni++
@@ -140,7 +135,7 @@ func (s *Scalars) Bool(v []byte) (*bool, bool) {
 		return nil, false
 	}
 	if s.nbools == len(s.bools) {
-		return pointer(b, true)
+		return pointer(b)
 	}
 	p := &s.bools[s.nbools]
 	s.nbools++
