@@ -64,7 +64,7 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 type prepared struct {
 	req   *messagesRequest
 	model models.Resolved
-	tr    *translation
+	tr    translation
 	body  []byte
 }
 
@@ -125,7 +125,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	call := upstream.Call{Path: "models/" + p.model.Real + ":generateContent", Body: p.body, Stream: p.req.Stream, Model: p.model.Requested}
+	call := upstream.Call{Path: translate.GenerateContentPath(p.model.Real), Body: p.body, Stream: p.req.Stream, Model: p.model.Requested}
 	a := &answer{id: translate.RandomID("msg_", 24), model: p.req.Model, blocks: translate.Blocks{
 		ShowThoughts: p.tr.thinking, CarrySignatures: p.tr.thinking,
 		SearchLinks: p.model.Search && config.ShowSearchLink.Get(snap), NewCallID: newToolUseID,

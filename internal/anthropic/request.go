@@ -95,9 +95,9 @@ func parseRequest(body []byte, countOnly bool) (*messagesRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, invalid("The request body is empty; expected a JSON object with model, max_tokens and messages.")
 	}
-	var req messagesRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, jsonError(err)
+	req, err := decodeRequest(body)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case strings.TrimSpace(req.Model) == "":
@@ -108,6 +108,18 @@ func parseRequest(body []byte, countOnly bool) (*messagesRequest, error) {
 		return nil, invalid("max_tokens: Field required")
 	case req.MaxTokens != nil && *req.MaxTokens < 1:
 		return nil, invalid("max_tokens: must be at least 1")
+	}
+	return req, nil
+}
+
+// decodeRequest reads the request, the usual shape in place (scanRequest).
+func decodeRequest(body []byte) (*messagesRequest, error) {
+	if req, ok := scanRequest(body); ok {
+		return req, nil
+	}
+	var req messagesRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, jsonError(err)
 	}
 	return &req, nil
 }

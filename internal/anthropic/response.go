@@ -63,29 +63,32 @@ func stopReason(e translate.Ending) string {
 }
 
 // start is a block as content_block_start announces it: empty, filled by the deltas that follow.
-func start(b *translate.Block) contentBlock {
-	empty := ""
+func start(b *translate.Block) contentBlock { return startWith(b, new(string)) }
+
+// startWith is start with empty, an empty string, as the text.
+func startWith(b *translate.Block, empty *string) contentBlock {
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		return contentBlock{Type: "thinking", Thinking: &empty, Signature: &empty}
+		return contentBlock{Type: "thinking", Thinking: empty, Signature: empty}
 	case translate.CallBlock:
 		return contentBlock{Type: "tool_use", ID: b.CallID, Name: b.Name, Input: json.RawMessage(`{}`)}
 	}
-	return contentBlock{Type: "text", Text: &empty}
+	return contentBlock{Type: "text", Text: empty}
 }
 
-// whole is a finished block.
-func whole(b *translate.Block) contentBlock {
-	out := start(b)
+// whole is a block as the non-streamed Message has it; a text block's text is held by text.
+func whole(b *translate.Block, text *string) contentBlock {
+	*text = ""
+	out := startWith(b, text)
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		text, sig := b.Text, b.Signature
-		out.Thinking, out.Signature = &text, &sig
+		thought, sig := b.Text, b.Signature
+		out.Thinking, out.Signature = &thought, &sig
 	case translate.CallBlock:
 		out.Input = json.RawMessage(b.Args)
 	default:
-		text := b.Text
-		out.Text = &text
+		*text = b.Text
+		out.Text = text
 	}
 	return out
 }
@@ -93,11 +96,27 @@ func whole(b *translate.Block) contentBlock {
 // message is the non-streamed Message.
 func (a *answer) message() *messageOut {
 	list := a.blocks.List()
-	content := make([]contentBlock, 0, len(list))
-	for _, b := range list {
-		content = append(content, whole(b))
+	st := &messageStore{reason: stopReason(a.blocks.End())}
+	content := st.content[:0]
+	if len(list) > len(st.content) {
+		content = make([]contentBlock, 0, len(list))
 	}
-	reason := stopReason(a.blocks.End())
-	return &messageOut{ID: a.id, Type: "message", Role: "assistant", Model: a.model, Content: content,
-		StopReason: &reason, Usage: usageOf(translate.Count(a.blocks.Usage))}
+	for i, b := range list {
+		text := &st.text
+		if i > 0 {
+			text = new(string)
+		}
+		content = append(content, whole(b, text))
+	}
+	st.out = messageOut{ID: a.id, Type: "message", Role: "assistant", Model: a.model, Content: content,
+		StopReason: &st.reason, Usage: usageOf(translate.Count(a.blocks.Usage))}
+	return &st.out
+}
+
+// messageStore holds a Message of one block (most answers) in one allocation instead of four.
+type messageStore struct {
+	out     messageOut
+	content [1]contentBlock
+	reason  string
+	text    string
 }

@@ -1,6 +1,8 @@
 package anthropic
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -28,25 +30,25 @@ type translator struct {
 }
 
 // translateRequest maps req onto generateContent for the resolved model.
-func translateRequest(snap *config.Snapshot, model models.Resolved, req *messagesRequest) (*translation, error) {
+func translateRequest(snap *config.Snapshot, model models.Resolved, req *messagesRequest) (translation, error) {
 	t := &translator{snap: snap, req: req, conv: translate.Conversation{Model: model}}
 	if err := t.system(); err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	for i := range req.Messages {
-		if err := t.message(&req.Messages[i], fmt.Sprintf("messages.%d", i)); err != nil {
-			return nil, err
+		if err := t.message(&req.Messages[i], messageParam(i)); err != nil {
+			return translation{}, err
 		}
 	}
 	body := t.conv.Request()
 	decls, search, err := t.tools()
 	if err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	if len(decls) > 0 {
 		body.Tools = []gemini.Tool{{FunctionDeclarations: decls}}
 		if body.ToolConfig, err = t.toolChoice(decls); err != nil {
-			return nil, err
+			return translation{}, err
 		}
 	}
 	body.Tools = append(body.Tools, translate.BuiltinTools(snap, model, translate.Builtins{
@@ -55,10 +57,10 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *message
 	body.SafetySettings = translate.SafetySettings(snap, model)
 	gc, thinkingOn, err := t.generationConfig()
 	if err != nil {
-		return nil, err
+		return translation{}, err
 	}
 	body.GenerationConfig = gc
-	return &translation{body: body, media: t.conv.Media, thinking: thinkingOn}, nil
+	return translation{body: body, media: t.conv.Media, thinking: thinkingOn}, nil
 }
 
 // system reads the system prompt: a string or a list of text blocks.
@@ -85,7 +87,31 @@ func (t *translator) addSystem(list []block, param string) error {
 	return nil
 }
 
+// messageParams are the parameter paths of the first messages, named in errors only: built for each
+// message (with fmt), they cost an allocation and a formatting per message of every request.
+var messageParams = func() (out [32]string) {
+	for i := range out {
+		out[i] = fmt.Sprintf("messages.%d", i)
+	}
+	return out
+}()
+
+func messageParam(i int) string {
+	if i < len(messageParams) {
+		return messageParams[i]
+	}
+	return fmt.Sprintf("messages.%d", i)
+}
+
 func (t *translator) message(m *message, param string) error {
+	if m.Role == "user" {
+		if s, ok := stringContent(m.Content); ok {
+			if s != "" {
+				t.conv.Add("user", t.conv.OnePart(gemini.Part{Text: s}))
+			}
+			return nil
+		}
+	}
 	list, err := blocks(m.Content, param+".content")
 	if err != nil {
 		return err
@@ -111,10 +137,27 @@ func (t *translator) message(m *message, param string) error {
 	return nil
 }
 
+// stringContent is content given as a plain string (most user turns), which blocks would make into one
+// text block first.
+func stringContent(raw json.RawMessage) (string, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	s, err := gemini.UnquoteString(raw)
+	return s, err == nil
+}
+
 func (t *translator) userParts(list []block, param string) ([]gemini.Part, error) {
 	var parts []gemini.Part
 	for i := range list {
 		b := &list[i]
+		if b.Type == "text" { // contentPart's first case, without the block's parameter path
+			if b.Text != "" {
+				parts = append(parts, gemini.Part{Text: b.Text})
+			}
+			continue
+		}
 		p := fmt.Sprintf("%s.%d", param, i)
 		switch b.Type {
 		case "tool_result":
@@ -337,7 +380,9 @@ func (t *translator) toolChoice(decls []gemini.FunctionDeclaration) (*gemini.Too
 // generationConfig maps sampling options; only what the client set is sent.
 func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) {
 	req := t.req
-	gc := &gemini.GenerationConfig{Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, MaxOutputTokens: req.MaxTokens}
+	st := &configStore{}
+	gc := &st.generation
+	*gc = gemini.GenerationConfig{Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, MaxOutputTokens: req.MaxTokens}
 	for _, s := range req.StopSequences {
 		if s != "" {
 			gc.StopSequences = append(gc.StopSequences, s)
@@ -346,7 +391,7 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 	if t.conv.Model.Image {
 		gc.ResponseModalities = []string{"TEXT", "IMAGE"}
 	}
-	cfg, on, err := t.thinking()
+	cfg, on, err := t.thinking(st)
 	if err != nil {
 		return nil, false, err
 	}
@@ -360,18 +405,27 @@ func (t *translator) generationConfig() (*gemini.GenerationConfig, bool, error) 
 // thinking maps the thinking option. A -non-thinking model name wins, as it does for the other APIs;
 // without the option the operator's THINKING_BUDGET_MAP applies and thoughts are not shown, as Claude
 // shows none unless asked.
-func (t *translator) thinking() (*gemini.ThinkingConfig, bool, error) {
+// configStore holds a request's generation and thinking configs in one allocation instead of two.
+type configStore struct {
+	generation gemini.GenerationConfig
+	thinking   gemini.ThinkingConfig
+	budget     int
+}
+
+// thinking fills cfg, which it returns unless it stays empty.
+func (t *translator) thinking(st *configStore) (*gemini.ThinkingConfig, bool, error) {
+	cfg := &st.thinking
 	model := t.conv.Model
 	if model.Image || !translate.ThinkingCapable(t.snap, model.Real) {
 		return nil, false, nil
 	}
-	cfg := &gemini.ThinkingConfig{}
 	th := t.req.Thinking
 	on := false
 	switch {
 	case model.NonThinking || th == nil:
 		if b, ok := models.ThinkingBudget(t.snap, model); ok {
-			cfg.ThinkingBudget = &b
+			st.budget = b
+			cfg.ThinkingBudget = &st.budget
 		}
 	case th.Type == "enabled":
 		translate.BudgetConfig(cfg, model.Real, th.BudgetTokens)

@@ -43,7 +43,7 @@ func toGemini(t *testing.T, env map[string]string, body string) (*translation, s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tr, string(out), nil
+	return &tr, string(out), nil
 }
 
 func mustContain(t *testing.T, got string, wants ...string) {

@@ -16,7 +16,8 @@ import (
 // chatCall is one translated chat request, ready to be sent.
 type chatCall struct {
 	call         upstream.Call
-	opts         *answerOptions
+	opts         *answerOptions // points to options
+	options      answerOptions
 	includeUsage bool
 	stream       translate.StreamSettings
 	// image is set for the image chat model, which Imagen answers instead of Gemini.
@@ -73,8 +74,8 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 	}
 	payload = blobs.Splice(payload)
 	cc := &chatCall{
-		call: upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested},
-		opts: &answerOptions{
+		call: upstream.Call{Path: translate.GenerateContentPath(model.Real), Body: payload, Stream: req.Stream, Model: model.Requested},
+		options: answerOptions{
 			req: r, snap: snap, id: newCompletionID(), created: time.Now().Unix(), model: req.Model,
 			candidates: tr.candidates, showThinking: config.ShowThinkingProcess.Get(snap),
 			searchLinks: model.Search && config.ShowSearchLink.Get(snap), images: h.imageHost(), newCallID: newToolCallID,
@@ -82,6 +83,7 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 		stream:       translate.StreamSettingsOf(snap),
 	}
+	cc.opts = &cc.options // one allocation for both
 	return cc, nil
 }
 
@@ -109,6 +111,9 @@ func resolveChatModel(snap *config.Snapshot, name string) (models.Resolved, erro
 
 // fetchFailure is a media URL that could not be used, in OpenAI's error shape.
 func fetchFailure(err error) error {
+	if err == nil {
+		return nil // before fe, which errors.As moves to the heap
+	}
 	var fe *translate.FetchError
 	if errors.As(err, &fe) {
 		return &requestError{status: http.StatusBadRequest, param: fe.Param, code: fe.Code, msg: fe.Message}

@@ -160,15 +160,27 @@ func parseChatRequest(body []byte) (*chatRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, invalidParam("", "The request body is empty; expected a JSON object with model and messages.")
 	}
-	var req chatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, jsonError(err)
+	req, err := decodeChatRequest(body)
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(req.Model) == "" {
 		return nil, invalidParam("model", "You must provide a model parameter.")
 	}
 	if len(req.Messages) == 0 {
 		return nil, invalidParam("messages", "messages must be a non-empty array.")
+	}
+	return req, nil
+}
+
+// decodeChatRequest reads the request, the usual shape in place (scanChatRequest).
+func decodeChatRequest(body []byte) (*chatRequest, error) {
+	if req, ok := scanChatRequest(body); ok {
+		return req, nil
+	}
+	var req chatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, jsonError(err)
 	}
 	return &req, nil
 }
@@ -252,10 +264,11 @@ func decodeContent(raw json.RawMessage, param string) ([]contentPart, error) {
 
 // decodeStop reads stop: a string or a list of strings.
 func decodeStop(raw json.RawMessage) ([]string, error) {
+	if rawKind(raw) == contentNone {
+		return nil, nil // before out, which the decoder's pointer moves to the heap
+	}
 	var out []string
 	switch rawKind(raw) {
-	case contentNone:
-		return nil, nil
 	case contentString:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {

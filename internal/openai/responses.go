@@ -46,7 +46,7 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload = blobs.Splice(payload)
-	call := upstream.Call{Path: "models/" + model.Real + ":generateContent", Body: payload, Stream: req.Stream, Model: model.Requested}
+	call := upstream.Call{Path: translate.GenerateContentPath(model.Real), Body: payload, Stream: req.Stream, Model: model.Requested}
 	ra := newResponseAnswer(req, model.Search && config.ShowSearchLink.Get(snap), config.ShowThinkingProcess.Get(snap))
 	if !req.Stream {
 		h.completeResponse(w, r, call, ra)
@@ -68,11 +68,12 @@ func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call 
 
 // responseAnswer is one request's Response object as it is assembled.
 type responseAnswer struct {
-	req     *responsesRequest
-	id      string
-	created int64
-	blocks  translate.Blocks
-	itemIDs []string // by block index, made when the block starts
+	req      *responsesRequest
+	id       string
+	created  int64
+	blocks   translate.Blocks
+	itemIDs  []string // by block index, made when the block starts
+	firstIDs [2]string
 	// namespaced maps the Gemini names of namespaced tools back to namespace and name.
 	namespaced map[string][2]string
 }
@@ -174,6 +175,9 @@ func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
 		prefix = "fc_"
 	}
 	id := translate.RandomID(prefix, itemIDLength)
+	if ra.itemIDs == nil {
+		ra.itemIDs = ra.firstIDs[:0]
+	}
 	if index >= len(ra.itemIDs) {
 		ra.itemIDs = append(ra.itemIDs, make([]string, index+1-len(ra.itemIDs))...)
 	}
@@ -182,7 +186,8 @@ func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
 }
 
 // item is a block as an output item: in progress (as output_item.added announces it) or done.
-func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputItem {
+// store, when not nil, holds the item's summary or content.
+func (ra *responseAnswer) item(index int, b *translate.Block, done bool, store *itemStore) outputItem {
 	status := "in_progress"
 	if done {
 		status = "completed"
@@ -190,11 +195,18 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 	it := outputItem{ID: ra.itemID(index, b)}
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		summary := []summaryPart{}
-		if done && b.Text != "" {
-			summary = []summaryPart{{Type: "summary_text", Text: b.Text}}
+		var s *itemSummary
+		if store != nil {
+			s = &store.summary
+		} else {
+			s = new(itemSummary)
 		}
-		it.Type, it.Summary = "reasoning", &summary
+		s.list = s.part[:0]
+		if done && b.Text != "" {
+			s.part[0] = summaryPart{Type: "summary_text", Text: b.Text}
+			s.list = s.part[:]
+		}
+		it.Type, it.Summary = "reasoning", &s.list
 		if done {
 			it.EncryptedContent = b.Signature
 		}
@@ -206,13 +218,38 @@ func (ra *responseAnswer) item(index int, b *translate.Block, done bool) outputI
 		it.Type, it.Status, it.CallID, it.Arguments = "function_call", status, b.CallID, &args
 		it.Namespace, it.Name = ra.callName(b.Name)
 	default:
-		content := []outputPart{}
-		if done {
-			content = []outputPart{textPart(b.Text)}
+		var c *itemContent
+		if store != nil {
+			c = &store.content
+		} else {
+			c = new(itemContent)
 		}
-		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &content
+		c.list = c.part[:0]
+		if done {
+			c.part[0] = textPart(b.Text)
+			c.list = c.part[:]
+		}
+		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &c.list
 	}
 	return it
+}
+
+// itemStore is what an item's summary or content is held in.
+type itemStore struct {
+	summary itemSummary
+	content itemContent
+}
+
+// itemSummary is a reasoning item's summary of at most one part, in one allocation instead of two.
+type itemSummary struct {
+	part [1]summaryPart
+	list []summaryPart
+}
+
+// itemContent is a message item's content of at most one part, in one allocation instead of two.
+type itemContent struct {
+	part [1]outputPart
+	list []outputPart
 }
 
 // callName is the namespace and name a function call is reported under: the client's own, for a
@@ -240,13 +277,18 @@ func (ra *responseAnswer) finalStatus() string {
 // object is the Response object with status and the output so far.
 func (ra *responseAnswer) object(status string) *responseObject {
 	req := ra.req
-	o := &responseObject{
+	st := &objectStore{}
+	o := &st.object
+	*o = responseObject{
 		ID: ra.id, Object: "response", CreatedAt: ra.created, Status: status, Model: req.Model,
 		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
 		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
 	}
-	if status != "in_progress" {
-		o.Output = make([]outputItem, 0, len(ra.blocks.List()))
+	if n := len(ra.blocks.List()); status != "in_progress" {
+		o.Output = st.output[:0]
+		if n > len(st.output) {
+			o.Output = make([]outputItem, 0, n)
+		}
 	}
 	if o.Tools == nil {
 		o.Tools = []responsesTool{}
@@ -262,7 +304,11 @@ func (ra *responseAnswer) object(status string) *responseObject {
 		return o
 	}
 	for i, b := range ra.blocks.List() {
-		o.Output = append(o.Output, ra.item(i, b, true))
+		var store *itemStore
+		if i < len(st.items) {
+			store = &st.items[i]
+		}
+		o.Output = append(o.Output, ra.item(i, b, true, store))
 	}
 	switch ra.blocks.End() {
 	case translate.EndMaxTokens:
@@ -270,12 +316,21 @@ func (ra *responseAnswer) object(status string) *responseObject {
 	case translate.EndFiltered:
 		o.IncompleteDetails = &incompleteDetails{Reason: "content_filter"}
 	}
-	o.Usage = responsesUsage(translate.Count(ra.blocks.Usage))
+	st.usage = responsesUsage(translate.Count(ra.blocks.Usage))
+	o.Usage = &st.usage
 	return o
 }
 
-func responsesUsage(t translate.Tokens) *responseUsage {
-	u := &responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
+// objectStore holds a Response object and its usage in one allocation.
+type objectStore struct {
+	object responseObject
+	usage  responseUsage
+	output [2]outputItem
+	items  [2]itemStore
+}
+
+func responsesUsage(t translate.Tokens) responseUsage {
+	u := responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
 	u.InputTokensDetails.CachedTokens = t.Cached
 	u.OutputTokensDetails.ReasoningTokens = t.Thoughts
 	return u
@@ -338,7 +393,7 @@ func (s *responseSink) event(ev translate.BlockEvent) bool {
 
 func (s *responseSink) started(i int, b *translate.Block) bool {
 	id := s.ra.itemID(i, b)
-	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false)}) {
+	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false, nil)}) {
 		return false
 	}
 	switch b.Kind {
@@ -380,7 +435,7 @@ func (s *responseSink) done(i int, b *translate.Block) bool {
 		ok = !s.summary[i] || s.send("response.reasoning_summary_text.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "text": b.Text}) &&
 			s.send("response.reasoning_summary_part.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": part})
 	}
-	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true)})
+	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true, nil)})
 }
 
 func (s *responseSink) End() {

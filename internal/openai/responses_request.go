@@ -115,16 +115,37 @@ type inputPart struct {
 // statelessMessage is the answer to a request that relies on responses stored by the server.
 const statelessMessage = "gemgate does not store responses; send the full input"
 
+// decodeResponsesRequest reads the request, the usual shape in place (scanResponsesRequest).
+// The request and the chat request it maps onto are one allocation.
+func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
+	p := &parsedResponses{}
+	if scanResponsesRequest(body, &p.req, &p.scalars) {
+		return p, nil
+	}
+	p.req = responsesRequest{}
+	if err := json.Unmarshal(body, &p.req); err != nil {
+		return nil, jsonError(err)
+	}
+	return p, nil
+}
+
+type parsedResponses struct {
+	req     responsesRequest
+	chat    chatRequest
+	scalars translate.Scalars
+}
+
 // parseResponsesRequest decodes a Responses request and maps it onto a chat request; the request itself
 // is returned too, for what shapes the answer (include, reasoning, echoed parameters).
 func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
 	}
-	var req responsesRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, nil, jsonError(err)
+	p, err := decodeResponsesRequest(body)
+	if err != nil {
+		return nil, nil, err
 	}
+	req := &p.req
 	switch {
 	case strings.TrimSpace(req.Model) == "":
 		return nil, nil, invalidParam("model", "Missing required parameter: 'model'.")
@@ -135,13 +156,13 @@ func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error)
 	case req.Store != nil && *req.Store:
 		return nil, nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
 	}
-	chat := &chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
+	chat := &p.chat
+	*chat = chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
 		MaxCompletionTokens: req.MaxOutputTokens}
 	if req.Reasoning != nil {
 		chat.ReasoningEffort = req.Reasoning.Effort
 	}
-	var err error
-	if chat.Messages, err = inputMessages(&req); err != nil {
+	if chat.Messages, err = inputMessages(req); err != nil {
 		return nil, nil, err
 	}
 	if chat.Tools, err = chatTools(req.Tools); err != nil {
@@ -153,7 +174,7 @@ func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error)
 	if chat.ResponseFormat, err = chatFormat(req.Text); err != nil {
 		return nil, nil, err
 	}
-	return chat, &req, nil
+	return chat, req, nil
 }
 
 // inputMessages maps instructions and input onto chat messages: function calls become an assistant

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -32,19 +33,19 @@ type requestTranslator struct {
 }
 
 // translateRequest maps req onto generateContent for the resolved model.
-func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatRequest) (*requestTranslation, error) {
+func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatRequest) (requestTranslation, error) {
 	t := &requestTranslator{snap: snap, model: model, req: req, conv: translate.Conversation{Model: model}}
 	if err := t.messages(); err != nil {
-		return nil, err
+		return requestTranslation{}, err
 	}
 	body := t.conv.Request()
 	cfg, err := t.generationConfig()
 	if err != nil {
-		return nil, err
+		return requestTranslation{}, err
 	}
 	body.GenerationConfig = cfg
 	if err := t.tools(body); err != nil {
-		return nil, err
+		return requestTranslation{}, err
 	}
 	body.SafetySettings = translate.SafetySettings(t.snap, t.model)
 	if eb := req.ExtraBody; eb != nil && eb.Google != nil {
@@ -54,7 +55,7 @@ func translateRequest(snap *config.Snapshot, model models.Resolved, req *chatReq
 	if req.N != nil && *req.N > 1 {
 		n = min(*req.N, maxChoices)
 	}
-	return &requestTranslation{body: body, media: t.conv.Media, candidates: n}, nil
+	return requestTranslation{body: body, media: t.conv.Media, candidates: n}, nil
 }
 
 // maxChoices bounds n as gemgate reads it; Google allows 8 candidates.
@@ -63,12 +64,27 @@ const maxChoices = 8
 func (t *requestTranslator) messages() error {
 	for i := range t.req.Messages {
 		m := &t.req.Messages[i]
-		param := "messages[" + strconv.Itoa(i) + "]"
-		if err := t.message(m, param); err != nil {
+		if err := t.message(m, messageParam(i)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// messageParams are the parameter paths of the first messages, named in errors only: built for each
+// message, they were an allocation per message of every request.
+var messageParams = func() (out [32]string) {
+	for i := range out {
+		out[i] = "messages[" + strconv.Itoa(i) + "]"
+	}
+	return out
+}()
+
+func messageParam(i int) string {
+	if i < len(messageParams) {
+		return messageParams[i]
+	}
+	return "messages[" + strconv.Itoa(i) + "]"
 }
 
 func (t *requestTranslator) message(m *chatMessage, param string) error {
@@ -128,6 +144,9 @@ func contentParam(param string, j int) string {
 
 // contentParts reads user (or assistant) content: text, images, audio, video and files.
 func (t *requestTranslator) contentParts(raw json.RawMessage, param string) ([]gemini.Part, error) {
+	if rawKind(raw) == contentString {
+		return t.stringContent(raw, param)
+	}
 	items, err := decodeContent(raw, param+".content")
 	if err != nil {
 		return nil, err
@@ -147,6 +166,20 @@ func (t *requestTranslator) contentParts(raw json.RawMessage, param string) ([]g
 		parts = append(parts, part)
 	}
 	return parts, nil
+}
+
+// stringContent is contentParts of a string, the usual content, without the one text item
+// decodeContent would make of it.
+func (t *requestTranslator) stringContent(raw json.RawMessage, param string) ([]gemini.Part, error) {
+	s, err := gemini.UnquoteString(bytes.TrimSpace(raw))
+	if err != nil {
+		param += ".content"
+		return nil, invalidParam(param, "Invalid string in '%s': %v.", param, err)
+	}
+	if s != "" && !t.model.Image {
+		return t.conv.OnePart(gemini.Part{Text: s}), nil // appendText's plain case
+	}
+	return t.appendText(nil, s), nil
 }
 
 func (t *requestTranslator) mediaPart(it *contentPart, param string) (gemini.Part, error) {
@@ -400,7 +433,9 @@ func (t *requestTranslator) resultPart(m *chatMessage, name, param string) ([]ge
 // temperature 0.7, topP 0.9 and topK 40 to every request, which changed answers behind the client's back.
 func (t *requestTranslator) generationConfig() (*gemini.GenerationConfig, error) {
 	req := t.req
-	gc := &gemini.GenerationConfig{
+	st := &configStore{}
+	gc := &st.generation
+	*gc = gemini.GenerationConfig{
 		Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK, Seed: req.Seed,
 		PresencePenalty: req.PresencePenalty, FrequencyPenalty: req.FrequencyPenalty,
 	}
@@ -427,13 +462,30 @@ func (t *requestTranslator) generationConfig() (*gemini.GenerationConfig, error)
 	if t.model.Image {
 		gc.ResponseModalities = []string{"TEXT", "IMAGE"}
 	}
-	if gc.ThinkingConfig, err = t.thinking(); err != nil {
+	if gc.ThinkingConfig, err = t.thinking(st); err != nil {
 		return nil, err
 	}
 	if reflect.ValueOf(*gc).IsZero() {
 		return nil, nil
 	}
 	return gc, nil
+}
+
+// configStore holds a request's generation and thinking configs and its thinking budget in one
+// allocation instead of three.
+type configStore struct {
+	generation gemini.GenerationConfig
+	thinking   gemini.ThinkingConfig
+	budget     int
+}
+
+// budgetOf is budget with st's storage.
+func (st *configStore) budgetOf(b int, ok bool) *int {
+	if !ok {
+		return nil
+	}
+	st.budget = b
+	return &st.budget
 }
 
 func positiveOrNil(v *int) *int {
@@ -474,16 +526,16 @@ func (t *requestTranslator) responseFormat(gc *gemini.GenerationConfig) error {
 // thinking builds thinkingConfig. Precedence: a -non-thinking model, Google's own extra_body
 // thinking_config, reasoning_effort, then THINKING_BUDGET_MAP. The model name wins because choosing a
 // -non-thinking model is the strongest statement a client can make; the operator's map is a default.
-func (t *requestTranslator) thinking() (*gemini.ThinkingConfig, error) {
+func (t *requestTranslator) thinking(st *configStore) (*gemini.ThinkingConfig, error) {
 	real := t.model.Real
 	if t.model.Image || !translate.ThinkingCapable(t.snap, real) {
 		return nil, nil
 	}
-	cfg := &gemini.ThinkingConfig{}
+	cfg := &st.thinking
 	var explicitInclude *bool
 	switch eb := t.extraThinking(); {
 	case t.model.NonThinking:
-		cfg.ThinkingBudget = budget(models.ThinkingBudget(t.snap, t.model))
+		cfg.ThinkingBudget = st.budgetOf(models.ThinkingBudget(t.snap, t.model))
 	case eb != nil && (eb.ThinkingBudget != nil || eb.ThinkingLevel != "" || eb.IncludeThoughts != nil):
 		cfg.ThinkingBudget, cfg.ThinkingLevel = eb.ThinkingBudget, strings.ToUpper(eb.ThinkingLevel)
 		explicitInclude = eb.IncludeThoughts
@@ -492,7 +544,7 @@ func (t *requestTranslator) thinking() (*gemini.ThinkingConfig, error) {
 			return nil, invalidParam("reasoning_effort", "Invalid value for 'reasoning_effort': %v.", err)
 		}
 	default:
-		cfg.ThinkingBudget = budget(models.ThinkingBudget(t.snap, t.model))
+		cfg.ThinkingBudget = st.budgetOf(models.ThinkingBudget(t.snap, t.model))
 	}
 	off := cfg.ThinkingBudget != nil && *cfg.ThinkingBudget == 0
 	cfg.IncludeThoughts = config.ShowThinkingProcess.Get(t.snap) && !off
@@ -510,13 +562,6 @@ func (t *requestTranslator) extraThinking() *googleThinking {
 		return eb.Google.ThinkingConfig
 	}
 	return nil
-}
-
-func budget(b int, ok bool) *int {
-	if !ok {
-		return nil
-	}
-	return &b
 }
 
 // tools maps function tools and tool_choice, and adds the built-in tools the model name and settings

@@ -34,7 +34,7 @@ func translateFor(t testing.TB, env map[string]string, request string) (*request
 	if err != nil {
 		t.Fatalf("the translated request does not encode: %v", err)
 	}
-	return tr, body, nil
+	return &tr, body, nil
 }
 
 // TestTranslateRequestGolden maps each testdata/translate/<case>.json (settings and an OpenAI request)

@@ -190,10 +190,15 @@ func finishReason(reason string, hasCalls bool) string {
 // toUsage maps usageMetadata. Completion tokens include thoughts, as OpenAI counts reasoning tokens
 // in completion_tokens; tool-use prompt tokens (search results read) count as prompt.
 func toUsage(u *gemini.UsageMetadata) *chatUsage {
+	out := usageOf(u)
+	return &out
+}
+
+func usageOf(u *gemini.UsageMetadata) chatUsage {
 	if u == nil {
-		return &chatUsage{}
+		return chatUsage{}
 	}
-	out := &chatUsage{
+	out := chatUsage{
 		PromptTokens:            u.PromptTokenCount + u.ToolUsePromptTokenCount,
 		CompletionTokens:        u.CandidatesTokenCount + u.ThoughtsTokenCount,
 		TotalTokens:             u.TotalTokenCount,
@@ -252,7 +257,9 @@ func candidateIndex(c *gemini.Candidate, pos int) int {
 // candidates, promptFeedback.blockReason) is a normal answer with empty content and finish_reason
 // content_filter, which is how OpenAI reports its own refusals.
 func (o *answerOptions) completion(resp *gemini.GenerateContentResponse) *chatCompletion {
-	out := &chatCompletion{ID: o.id, Object: "chat.completion", Created: o.created, Model: o.model, Usage: toUsage(resp.UsageMetadata)}
+	st := &completionStore{usage: usageOf(resp.UsageMetadata)}
+	out := &st.out
+	*out = chatCompletion{ID: o.id, Object: "chat.completion", Created: o.created, Model: o.model, Usage: &st.usage}
 	if len(resp.Candidates) == 0 {
 		reason := "stop"
 		if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" {
@@ -264,14 +271,27 @@ func (o *answerOptions) completion(resp *gemini.GenerateContentResponse) *chatCo
 		}
 		return out
 	}
+	if len(resp.Candidates) == 1 {
+		out.Choices = append(st.choice[:0], o.choiceOf(&resp.Candidates[0], 0, &st.text))
+		return out
+	}
 	for pos := range resp.Candidates {
-		out.Choices = append(out.Choices, o.choiceOf(&resp.Candidates[pos], pos))
+		out.Choices = append(out.Choices, o.choiceOf(&resp.Candidates[pos], pos, new(string)))
 	}
 	slices.SortStableFunc(out.Choices, func(a, b chatChoice) int { return a.Index - b.Index })
 	return out
 }
 
-func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
+// completionStore holds a completion of one choice (the usual answer) in one allocation instead of four.
+type completionStore struct {
+	out    chatCompletion
+	usage  chatUsage
+	choice [1]chatChoice
+	text   string
+}
+
+// choiceOf is the choice of candidate c; its content, when it has one, is held by content.
+func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int, content *string) chatChoice {
 	var r rendered
 	text, single := singleText(c)
 	if !single && c.Content != nil {
@@ -287,7 +307,8 @@ func (o *answerOptions) choiceOf(c *gemini.Candidate, pos int) chatChoice {
 		text = r.text.String()
 	}
 	if text != "" || len(r.calls) == 0 {
-		msg.Content = &text
+		*content = text
+		msg.Content = content
 	}
 	return chatChoice{
 		Index:        candidateIndex(c, pos),

@@ -43,7 +43,8 @@ func scanEvent(data []byte) (*gemini.GenerateContentResponse, bool) {
 
 // scanBody reads one valid JSON object's members: the callers check that it is one.
 func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentResponse, empty, ok bool) {
-	resp = &gemini.GenerateContentResponse{}
+	store := &answerStore{}
+	resp = &store.resp
 	useful := false // a part IsEmptyAnswer counts as output
 	var buf [8]gemini.Member
 	var seen uint
@@ -62,12 +63,12 @@ func scanBody(body []byte, fields []string) (resp *gemini.GenerateContentRespons
 		v := m.Value()
 		switch fields[i] {
 		case "candidates":
-			ok = scanCandidates(v, resp, &useful)
+			ok = scanCandidates(v, resp, store, &useful)
 		case "usageMetadata":
-			resp.UsageMetadata = &gemini.UsageMetadata{}
+			resp.UsageMetadata = &store.usage
 			ok = scanUsage(v, resp.UsageMetadata)
 		case "modelVersion":
-			resp.ModelVersion, ok = scanString(v)
+			resp.ModelVersion, ok = modelVersion(v)
 		case "responseId":
 			resp.ResponseID, ok = scanString(v)
 		case "promptFeedback":
@@ -128,22 +129,70 @@ func emptyOf(resp *gemini.GenerateContentResponse, useful bool) bool {
 	return len(resp.Candidates) == 0 || !useful
 }
 
-func scanCandidates(v []byte, resp *gemini.GenerateContentResponse, useful *bool) bool {
+// answerStore holds the pieces of the usual answer (one candidate of one or two parts, a thought and
+// the text, its usage) in one allocation instead of six; a second candidate or more parts get their
+// own as before.
+type answerStore struct {
+	resp    gemini.GenerateContentResponse
+	usage   gemini.UsageMetadata
+	cands   [1]gemini.Candidate
+	index   int
+	content gemini.Content
+	parts   [2]gemini.Part
+
+	candsUsed, indexUsed, contentUsed, partsUsed bool
+}
+
+func (s *answerStore) candidates(n int) []gemini.Candidate {
+	if n == 1 && !s.candsUsed {
+		s.candsUsed = true
+		return s.cands[:]
+	}
+	return make([]gemini.Candidate, n)
+}
+
+func (s *answerStore) indexOf(n int) *int {
+	if s.indexUsed {
+		p := new(int) // not &n, which would move n to the heap on every call
+		*p = n
+		return p
+	}
+	s.indexUsed, s.index = true, n
+	return &s.index
+}
+
+func (s *answerStore) newContent() *gemini.Content {
+	if s.contentUsed {
+		return &gemini.Content{}
+	}
+	s.contentUsed = true
+	return &s.content
+}
+
+func (s *answerStore) partsOf(n int) []gemini.Part {
+	if n <= len(s.parts) && !s.partsUsed {
+		s.partsUsed = true
+		return s.parts[:n:n]
+	}
+	return make([]gemini.Part, n)
+}
+
+func scanCandidates(v []byte, resp *gemini.GenerateContentResponse, store *answerStore, useful *bool) bool {
 	if v[0] != '[' {
 		return false
 	}
 	var buf [4][]byte
 	elems := gemini.Elements(v, buf[:0])
-	resp.Candidates = make([]gemini.Candidate, len(elems))
+	resp.Candidates = store.candidates(len(elems))
 	for i, e := range elems {
-		if e[0] != '{' || !scanCandidate(e, &resp.Candidates[i], useful) {
+		if e[0] != '{' || !scanCandidate(e, &resp.Candidates[i], store, useful) {
 			return false
 		}
 	}
 	return true
 }
 
-func scanCandidate(obj []byte, c *gemini.Candidate, useful *bool) bool {
+func scanCandidate(obj []byte, c *gemini.Candidate, store *answerStore, useful *bool) bool {
 	var buf [8]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(obj, buf[:0]) {
@@ -158,14 +207,14 @@ func scanCandidate(obj []byte, c *gemini.Candidate, useful *bool) bool {
 		v := m.Value()
 		switch candidateFields[i] {
 		case "content":
-			c.Content = &gemini.Content{}
-			ok = v[0] == '{' && scanContent(v, c.Content, useful)
+			c.Content = store.newContent()
+			ok = v[0] == '{' && scanContent(v, c.Content, store, useful)
 		case "finishReason":
 			c.FinishReason, ok = scanString(v)
 		case "index":
 			var n int
 			n, ok = scanInt(v)
-			c.Index = &n
+			c.Index = store.indexOf(n)
 		case "finishMessage":
 			c.FinishMessage, ok = scanString(v)
 		case "safetyRatings":
@@ -184,7 +233,7 @@ func scanCandidate(obj []byte, c *gemini.Candidate, useful *bool) bool {
 	return true
 }
 
-func scanContent(obj []byte, c *gemini.Content, useful *bool) bool {
+func scanContent(obj []byte, c *gemini.Content, store *answerStore, useful *bool) bool {
 	var buf [2]gemini.Member
 	var seen uint
 	for _, m := range gemini.Members(obj, buf[:0]) {
@@ -200,7 +249,7 @@ func scanContent(obj []byte, c *gemini.Content, useful *bool) bool {
 		if i == 0 {
 			c.Role, ok = scanString(v)
 		} else {
-			ok = scanParts(v, c, useful)
+			ok = scanParts(v, c, store, useful)
 		}
 		if !ok {
 			return false
@@ -209,13 +258,13 @@ func scanContent(obj []byte, c *gemini.Content, useful *bool) bool {
 	return true
 }
 
-func scanParts(v []byte, c *gemini.Content, useful *bool) bool {
+func scanParts(v []byte, c *gemini.Content, store *answerStore, useful *bool) bool {
 	if v[0] != '[' {
 		return false
 	}
 	var buf [4][]byte
 	elems := gemini.Elements(v, buf[:0])
-	c.Parts = make([]gemini.Part, len(elems))
+	c.Parts = store.partsOf(len(elems))
 	for i, e := range elems {
 		if e[0] != '{' {
 			return false

@@ -73,7 +73,10 @@ type Blocks struct {
 	NewCallID   func() string
 
 	list      []*Block
-	open      int // index of the open text or thinking block, or -1
+	first     [2]Block  // the first blocks' storage: most answers have one or two (thoughts, text)
+	firstList [2]*Block // list's, while it holds only those
+	stored    int       // blocks in first
+	open      int       // index of the open text or thinking block, or -1
 	started   bool
 	quiet     bool // a whole answer (Whole): nobody reads the events
 	grounding *gemini.GroundingMetadata
@@ -189,6 +192,18 @@ func imageMarkdown(blob *gemini.Blob) string {
 	return "\n\n![image](data:" + blob.MimeType + ";base64," + blob.Data + ")\n\n"
 }
 
+// add appends a new block of kind, the first two without an allocation.
+func (b *Blocks) add(kind BlockKind) {
+	if n := b.stored; n < len(b.first) && len(b.list) == n {
+		b.first[n] = Block{Kind: kind}
+		b.firstList[n] = &b.first[n]
+		b.stored++
+		b.list = b.firstList[: n+1 : n+1]
+		return
+	}
+	b.list = append(b.list, &Block{Kind: kind})
+}
+
 // extend adds text to the open block of kind, or opens one.
 func (b *Blocks) extend(kind BlockKind, text string, out []BlockEvent) []BlockEvent {
 	if text == "" {
@@ -196,7 +211,7 @@ func (b *Blocks) extend(kind BlockKind, text string, out []BlockEvent) []BlockEv
 	}
 	if b.open < 0 || b.list[b.open].Kind != kind {
 		out = b.closeOpen(out)
-		b.list = append(b.list, &Block{Kind: kind})
+		b.add(kind)
 		b.open = len(b.list) - 1
 		out = b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
 	}

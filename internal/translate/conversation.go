@@ -18,6 +18,23 @@ type Conversation struct {
 	Media    []*MediaJob
 	HasMedia bool
 	calls    map[string]string
+
+	// Storage for the usual request (one turn of one part, and the body), in the allocation of what
+	// holds the Conversation instead of three of their own.
+	firstTurn [1]gemini.Content
+	firstPart [1]gemini.Part
+	partUsed  bool
+	body      gemini.GenerateContentRequest
+}
+
+// OnePart is the parts of a turn of just p, the first time without an allocation.
+func (c *Conversation) OnePart(p gemini.Part) []gemini.Part {
+	if c.partUsed {
+		return []gemini.Part{p}
+	}
+	c.partUsed = true
+	c.firstPart[0] = p
+	return c.firstPart[:]
 }
 
 // Add appends parts as a turn ("user" or "model"), merging them into the previous turn when it has
@@ -30,6 +47,9 @@ func (c *Conversation) Add(role string, parts []gemini.Part) {
 	if n := len(c.Contents); n > 0 && c.Contents[n-1].Role == role {
 		c.Contents[n-1].Parts = append(c.Contents[n-1].Parts, parts...)
 		return
+	}
+	if c.Contents == nil {
+		c.Contents = c.firstTurn[:0]
 	}
 	c.Contents = append(c.Contents, gemini.Content{Role: role, Parts: parts})
 }
@@ -76,10 +96,11 @@ func IsHTTPURL(u string) bool {
 }
 
 // Request is the generateContent body the turns make, with the system instruction placed and replayed
-// function calls signed.
+// function calls signed. It is called once: the body is the Conversation's own.
 func (c *Conversation) Request() *gemini.GenerateContentRequest {
 	c.signFunctionCalls()
-	body := &gemini.GenerateContentRequest{Contents: c.Contents}
+	body := &c.body
+	*body = gemini.GenerateContentRequest{Contents: c.Contents}
 	c.placeSystem(body)
 	return body
 }

@@ -378,7 +378,9 @@ func (f *Fetcher) FetchAll(ctx context.Context, jobs []*MediaJob) error {
 		return &FetchError{Param: jobs[maxFetches].Param, Code: "too_many_image_urls",
 			Message: fmt.Sprintf("The request names %d image URLs; gemgate downloads at most %d per request (send the rest as data: URLs).", len(jobs), maxFetches)}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// A context of its own name: reassigning the parameter, which the goroutines capture, would move it
+	// to the heap on every call, the many without media included.
+	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		once  sync.Once
@@ -391,7 +393,7 @@ func (f *Fetcher) FetchAll(ctx context.Context, jobs []*MediaJob) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			mt, data, err := f.Fetch(ctx, job.URL)
+			mt, data, err := f.Fetch(fctx, job.URL)
 			if err == nil {
 				job.Blob.MimeType, job.Blob.Data = mt, data
 				return

@@ -144,6 +144,17 @@ func SafetySettings(snap *config.Snapshot, model models.Resolved) []gemini.Safet
 	if IsTTS(model.Real) {
 		return nil
 	}
+	if c := lastSafety.Load(); c != nil && c.snap == snap {
+		return c.list
+	}
+	out := safetySettings(snap)
+	lastSafety.Store(&safetyCache{snap: snap, list: out})
+	return out
+}
+
+// safetySettings builds SafetySettings' list, kept for the snapshot it was read from: the requests'
+// bodies share it, and only encode it.
+func safetySettings(snap *config.Snapshot) []gemini.SafetySetting {
 	list := config.SafetySettings.Get(snap)
 	out := make([]gemini.SafetySetting, 0, len(list))
 	for _, m := range list {
