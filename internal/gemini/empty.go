@@ -131,6 +131,18 @@ func once(seen bool, v verdict) (verdict, bool) {
 }
 
 func scanFeedback(v []byte) verdict {
+	return scanField(v, "blockReason", func(r []byte) verdict {
+		if r[0] != 'n' && (r[0] != '"' || len(r) > 2) {
+			return notEmpty // a reason (any non-empty string), or not a string at all
+		}
+		return carryOn
+	})
+}
+
+// scanField reads the one field of an object that matters (null holds nothing), handing its value to
+// fn. Anything but an object is a type error, which the decoding counts as not empty; a repeated or
+// doubtful name is left to the decoding.
+func scanField(v []byte, name string, fn func([]byte) verdict) verdict {
 	switch v[0] {
 	case 'n':
 		return carryOn
@@ -141,14 +153,14 @@ func scanFeedback(v []byte) verdict {
 	var buf [4]Member
 	var seen bool
 	for _, m := range Members(v, buf[:0]) {
-		switch field(m, "blockReason") {
+		switch field(m, name) {
 		case 0:
 			if seen {
 				return doubt
 			}
 			seen = true
-			if r := m.value; r[0] != 'n' && (r[0] != '"' || len(r) > 2) {
-				return notEmpty // a reason (any non-empty string), or not a string at all
+			if r := fn(m.value); r != carryOn {
+				return r
 			}
 		case unsure:
 			return doubt
@@ -220,32 +232,7 @@ func scanReason(v []byte) verdict {
 	return notEmpty
 }
 
-func scanContent(v []byte) verdict {
-	switch v[0] {
-	case 'n':
-		return carryOn
-	case '{':
-	default:
-		return notEmpty
-	}
-	var buf [4]Member
-	var seen bool
-	for _, m := range Members(v, buf[:0]) {
-		switch field(m, "parts") {
-		case 0:
-			if seen {
-				return doubt
-			}
-			seen = true
-			if r := scanParts(m.value); r != carryOn {
-				return r
-			}
-		case unsure:
-			return doubt
-		}
-	}
-	return carryOn
-}
+func scanContent(v []byte) verdict { return scanField(v, "parts", scanParts) }
 
 func scanParts(v []byte) verdict {
 	switch v[0] {
@@ -269,38 +256,41 @@ func scanParts(v []byte) verdict {
 	return carryOn
 }
 
-// answerPart is one part of a candidate, read for whether it is output. It reads the part's members
-// in place: decoding every part into a map cost more than the rest of the check.
-type answerPart struct{ useful bool }
+// answerPart is what a part of a candidate says about output, read from its members in place
+// (decoding every part into a map cost more than the rest of the check). A part decoded twice into the same element (a second
+// "parts" member, which encoding/json decodes into the slice it already holds) merges with what the
+// first one said, as a map would: later members override earlier ones of the same name, and the null
+// part empties it.
+type answerPart struct {
+	thought bool // "thought": true
+	hasText bool
+	text    bool // the text is a non-empty string
+	other   bool // a member that is output: anything but text, thought and thoughtSignature
+	useful  bool
+}
 
 func (p *answerPart) UnmarshalJSON(b []byte) error {
 	if b[0] == 'n' { // null: a part with nothing in it
-		p.useful = false
+		*p = answerPart{}
 		return nil
 	}
 	if b[0] != '{' {
 		return errNotObject
 	}
 	var buf [8]Member
-	p.useful = isUseful(Members(b, buf[:0]))
+	for _, m := range Members(b, buf[:0]) {
+		switch {
+		case m.Named("thought"):
+			p.thought = string(m.value) == "true"
+		case m.Named("text"):
+			// A JSON string longer than "" holds at least one character; null and other types hold none.
+			p.hasText, p.text = true, len(m.value) > 2 && m.value[0] == '"'
+		case !m.Named("thoughtSignature"):
+			p.other = true
+		}
+	}
+	p.useful = !p.thought && (p.text || !p.hasText && p.other)
 	return nil
 }
 
 var errNotObject = errors.New("a part is not a JSON object")
-
-func isUseful(part Object) bool {
-	if thought, ok := part.Get("thought"); ok && string(thought) == "true" {
-		return false
-	}
-	if text, ok := part.Get("text"); ok {
-		// A JSON string longer than "" holds at least one character; null and other types hold none.
-		return len(text) > 2 && text[0] == '"'
-	}
-	// Function calls, inline or file data, code execution: anything but text is output.
-	for _, m := range part {
-		if !m.Named("thoughtSignature") && !m.Named("thought") {
-			return true
-		}
-	}
-	return false
-}
