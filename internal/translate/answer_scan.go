@@ -193,18 +193,7 @@ func scanCandidates(v []byte, resp *gemini.GenerateContentResponse, store *answe
 }
 
 func scanCandidate(obj []byte, c *gemini.Candidate, store *answerStore, useful *bool) bool {
-	var buf [8]gemini.Member
-	var seen uint
-	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := FieldIndex(m, candidateFields)
-		if !ok || i >= 0 && seen&(1<<i) != 0 {
-			return false
-		}
-		if i < 0 {
-			continue
-		}
-		seen |= 1 << i
-		v := m.Value()
+	return ScanMembers(obj, candidateFields, func(i int, v []byte) (ok bool) {
 		switch candidateFields[i] {
 		case "content":
 			c.Content = store.newContent()
@@ -226,36 +215,18 @@ func scanCandidate(obj []byte, c *gemini.Candidate, store *answerStore, useful *
 		default: // logprobsResult
 			ok = json.Unmarshal(v, &c.LogprobsResult) == nil
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return ok
+	})
 }
 
 func scanContent(obj []byte, c *gemini.Content, store *answerStore, useful *bool) bool {
-	var buf [2]gemini.Member
-	var seen uint
-	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := FieldIndex(m, contentFields)
-		if !ok || i >= 0 && seen&(1<<i) != 0 {
-			return false
-		}
-		if i < 0 {
-			continue
-		}
-		seen |= 1 << i
-		v := m.Value()
+	return ScanMembers(obj, contentFields, func(i int, v []byte) (ok bool) {
 		if i == 0 {
 			c.Role, ok = scanString(v)
-		} else {
-			ok = scanParts(v, c, store, useful)
+			return ok
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return scanParts(v, c, store, useful)
+	})
 }
 
 func scanParts(v []byte, c *gemini.Content, store *answerStore, useful *bool) bool {
@@ -335,27 +306,12 @@ func scanPart(obj []byte, p *gemini.Part) (useful, ok bool) {
 }
 
 func scanUsage(obj []byte, u *gemini.UsageMetadata) bool {
-	if obj[0] != '{' {
-		return false
-	}
-	var buf [8]gemini.Member
-	var seen uint
 	counts := [...]*int{&u.PromptTokenCount, &u.CandidatesTokenCount, &u.TotalTokenCount,
 		&u.CachedContentTokenCount, &u.ThoughtsTokenCount, &u.ToolUsePromptTokenCount}
-	for _, m := range gemini.Members(obj, buf[:0]) {
-		i, ok := FieldIndex(m, usageFields)
-		if !ok || i >= 0 && seen&(1<<i) != 0 {
-			return false
-		}
-		if i < 0 {
-			continue
-		}
-		seen |= 1 << i
-		if *counts[i], ok = scanInt(m.Value()); !ok {
-			return false
-		}
-	}
-	return true
+	return ScanMembers(obj, usageFields, func(i int, v []byte) (ok bool) {
+		*counts[i], ok = scanInt(v)
+		return ok
+	})
 }
 
 // Strings Gemini sends in almost every answer, kept as constants instead of a copy each.
