@@ -202,7 +202,7 @@ func scanCandidate(obj []byte, c *gemini.Candidate, store *answerStore, useful *
 			c.FinishReason, ok = scanString(v)
 		case "index":
 			var n int
-			n, ok = scanInt(v)
+			n, ok = ScanInt(v)
 			c.Index = store.indexOf(n)
 		case "finishMessage":
 			c.FinishMessage, ok = scanString(v)
@@ -274,7 +274,7 @@ func scanPart(obj []byte, p *gemini.Part) (useful, ok bool) {
 		case "text":
 			p.Text, ok = scanString(v)
 		case "thought":
-			p.Thought, ok = scanBool(v)
+			p.Thought, ok = ScanBool(v)
 		case "thoughtSignature":
 			p.ThoughtSignature, ok = scanString(v)
 		case "inlineData":
@@ -309,7 +309,7 @@ func scanUsage(obj []byte, u *gemini.UsageMetadata) bool {
 	counts := [...]*int{&u.PromptTokenCount, &u.CandidatesTokenCount, &u.TotalTokenCount,
 		&u.CachedContentTokenCount, &u.ThoughtsTokenCount, &u.ToolUsePromptTokenCount}
 	return ScanMembers(obj, usageFields, func(i int, v []byte) (ok bool) {
-		*counts[i], ok = scanInt(v)
+		*counts[i], ok = ScanInt(v)
 		return ok
 	})
 }
@@ -317,46 +317,10 @@ func scanUsage(obj []byte, u *gemini.UsageMetadata) bool {
 // Strings Gemini sends in almost every answer, kept as constants instead of a copy each.
 var commonStrings = map[string]string{`"model"`: "model", `"STOP"`: "STOP", `"MAX_TOKENS"`: "MAX_TOKENS"}
 
+// scanString is ScanString that gives the strings of commonStrings without a copy.
 func scanString(v []byte) (string, bool) {
-	if v[0] != '"' {
-		return "", false
-	}
 	if s, ok := commonStrings[string(v)]; ok {
 		return s, true
 	}
-	s, err := gemini.UnquoteString(v)
-	return s, err == nil
-}
-
-func scanBool(v []byte) (b, ok bool) {
-	switch string(v) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
-// scanInt reads a plain integer (what Google sends for counts and indexes) of up to 18 digits; a
-// fraction, an exponent or more digits are left to the decoder.
-func scanInt(v []byte) (int, bool) {
-	neg := len(v) > 0 && v[0] == '-'
-	if neg {
-		v = v[1:]
-	}
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	return ScanString(v)
 }

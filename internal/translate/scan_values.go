@@ -50,11 +50,38 @@ func ScanString(v []byte) (string, bool) {
 }
 
 // ScanBool reads true or false.
-func ScanBool(v []byte) (b, ok bool) { return scanBool(v) }
+func ScanBool(v []byte) (b, ok bool) {
+	switch string(v) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
 
-// ScanInt reads a plain integer of up to 18 digits, which int and int64 both hold; a fraction, an
-// exponent or more digits are the decoder's (to accept or to refuse).
-func ScanInt(v []byte) (int, bool) { return scanInt(v) }
+// ScanInt reads a plain integer of up to 18 digits, which int and int64 both hold (what Google sends for
+// counts and indexes); a fraction, an exponent or more digits are the decoder's (to accept or to refuse).
+func ScanInt(v []byte) (int, bool) {
+	neg := len(v) > 0 && v[0] == '-'
+	if neg {
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
 
 // ScanFloat reads a number as the decoder does (strconv.ParseFloat of the literal); one out of range
 // is the decoder's error to report.
