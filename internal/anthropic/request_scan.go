@@ -65,41 +65,15 @@ func scanOption(req *messagesRequest, sc *translate.Scalars, name string, v []by
 }
 
 func scanMessages(v []byte) ([]message, bool) {
-	if v[0] != '[' {
-		return nil, false
-	}
-	n := 0
-	for range gemini.EachElement(v) {
-		n++
-	}
-	out := make([]message, n)
-	i := 0
-	for item := range gemini.EachElement(v) {
-		m := &out[i]
-		ok := translate.ScanMembers(item, messageFields, func(j int, v []byte) bool {
+	return translate.ScanArray(v, func(item []byte, m *message) bool {
+		return translate.ScanMembers(item, messageFields, func(j int, v []byte) bool {
 			ok := true
 			if messageFields[j] == "role" {
-				m.Role, ok = roleValue(v)
+				m.Role, ok = translate.ScanRole(v)
 			} else {
 				m.Content, ok = translate.ScanRaw(v)
 			}
 			return ok
 		})
-		if !ok {
-			return nil, false
-		}
-		i++
-	}
-	return out, true
-}
-
-// roleValue is a role string, the common ones without a copy.
-func roleValue(v []byte) (string, bool) {
-	switch string(v) {
-	case `"user"`:
-		return "user", true
-	case `"assistant"`:
-		return "assistant", true
-	}
-	return translate.ScanString(v)
+	})
 }

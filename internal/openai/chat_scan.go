@@ -93,22 +93,7 @@ func scanChatOption(req *chatRequest, sc *translate.Scalars, name string, v []by
 // scanChatMessages reads messages of the usual shape: role, content, and the names of tool results.
 // Assistant messages replaying tool calls go to the decoder.
 func scanChatMessages(v []byte) ([]chatMessage, bool) {
-	if v[0] != '[' {
-		return nil, false
-	}
-	n := 0
-	for range gemini.EachElement(v) {
-		n++
-	}
-	out := make([]chatMessage, n)
-	i := 0
-	for item := range gemini.EachElement(v) {
-		if !scanChatMessage(item, &out[i]) {
-			return nil, false
-		}
-		i++
-	}
-	return out, true
+	return translate.ScanArray(v, scanChatMessage)
 }
 
 func scanChatMessage(item []byte, m *chatMessage) bool {
@@ -116,7 +101,7 @@ func scanChatMessage(item []byte, m *chatMessage) bool {
 		ok := true
 		switch chatMessageFields[i] {
 		case "role":
-			m.Role, ok = roleValue(v)
+			m.Role, ok = translate.ScanRole(v)
 		case "content":
 			m.Content, ok = translate.ScanRaw(v)
 		case "name":
@@ -128,21 +113,4 @@ func scanChatMessage(item []byte, m *chatMessage) bool {
 		}
 		return ok
 	})
-}
-
-// roleValue is a role string, the common ones without a copy.
-func roleValue(v []byte) (string, bool) {
-	switch string(v) {
-	case `"user"`:
-		return "user", true
-	case `"assistant"`:
-		return "assistant", true
-	case `"system"`:
-		return "system", true
-	case `"developer"`:
-		return "developer", true
-	case `"tool"`:
-		return "tool", true
-	}
-	return translate.ScanString(v)
 }

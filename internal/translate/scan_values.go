@@ -49,6 +49,44 @@ func ScanString(v []byte) (string, bool) {
 	return s, err == nil
 }
 
+// ScanRole reads a message's role; the roles of the three APIs come without a copy.
+func ScanRole(v []byte) (string, bool) {
+	switch string(v) {
+	case `"user"`:
+		return "user", true
+	case `"assistant"`:
+		return "assistant", true
+	case `"system"`:
+		return "system", true
+	case `"developer"`:
+		return "developer", true
+	case `"tool"`:
+		return "tool", true
+	}
+	return ScanString(v)
+}
+
+// ScanArray reads a JSON array into a slice of its length, each element by each; false from each, or
+// v not an array, gives false.
+func ScanArray[T any](v []byte, each func(item []byte, t *T) bool) ([]T, bool) {
+	if v[0] != '[' {
+		return nil, false
+	}
+	n := 0
+	for range gemini.EachElement(v) {
+		n++
+	}
+	out := make([]T, n)
+	i := 0
+	for item := range gemini.EachElement(v) {
+		if !each(item, &out[i]) {
+			return nil, false
+		}
+		i++
+	}
+	return out, true
+}
+
 // ScanBool reads true or false.
 func ScanBool(v []byte) (b, ok bool) {
 	switch string(v) {
