@@ -169,7 +169,11 @@ func scanField(v []byte, name string, fn func([]byte) verdict) verdict {
 	return carryOn
 }
 
-func scanCandidates(v []byte) verdict {
+func scanCandidates(v []byte) verdict { return scanElements(v, scanCandidate) }
+
+// scanElements reads an array (null holds nothing), handing each element to fn until one decides.
+// Anything but an array is a type error, which the decoding counts as not empty.
+func scanElements(v []byte, fn func([]byte) verdict) verdict {
 	switch v[0] {
 	case 'n':
 		return carryOn
@@ -177,14 +181,9 @@ func scanCandidates(v []byte) verdict {
 	default:
 		return notEmpty
 	}
-	for i := SkipSpace(v, 1); v[i] != ']'; {
-		end := valueEnd(v, i)
-		if r := scanCandidate(v[i:end]); r != carryOn {
+	for e := range EachElement(v) {
+		if r := fn(e); r != carryOn {
 			return r
-		}
-		i = SkipSpace(v, end)
-		if v[i] == ',' {
-			i = SkipSpace(v, i+1)
 		}
 	}
 	return carryOn
@@ -235,25 +234,13 @@ func scanReason(v []byte) verdict {
 func scanContent(v []byte) verdict { return scanField(v, "parts", scanParts) }
 
 func scanParts(v []byte) verdict {
-	switch v[0] {
-	case 'n':
-		return carryOn
-	case '[':
-	default:
-		return notEmpty
-	}
-	for i := SkipSpace(v, 1); v[i] != ']'; {
-		end := valueEnd(v, i)
+	return scanElements(v, func(e []byte) verdict {
 		var p answerPart
-		if p.UnmarshalJSON(v[i:end]) != nil || p.useful {
+		if p.UnmarshalJSON(e) != nil || p.useful {
 			return notEmpty
 		}
-		i = SkipSpace(v, end)
-		if v[i] == ',' {
-			i = SkipSpace(v, i+1)
-		}
-	}
-	return carryOn
+		return carryOn
+	})
 }
 
 // answerPart is what a part of a candidate says about output, read from its members in place
