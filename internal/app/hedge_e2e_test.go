@@ -246,19 +246,27 @@ func TestHedgeLeavesAStreamThatBegan(t *testing.T) {
 	}
 }
 
-// When every call is slow, HEDGE_MAX_PERCENT bounds the hedges: over n calls at most
-// percent × (1 + n/100), where hedging every call would double them.
-func TestHedgeShareIsCapped(t *testing.T) {
+// slowCalls runs gemgate (HEDGE_AFTER_MS=5, HEDGE_MAX_PERCENT=10, four keys) in front of a fake whose
+// every call takes 60 ms, and makes n calls with the client token.
+func slowCalls(t *testing.T, n int) *harness {
+	t.Helper()
 	slow := func(int, string) time.Duration { return 60 * time.Millisecond }
 	keys := []string{goodKey(0), goodKey(1), goodKey(2), goodKey(3)}
 	h, _ := hedgeHarness(t, "5", slow, map[string]string{"HEDGE_MAX_PERCENT": "10", "API_KEYS": strings.Join(keys, ",")},
 		fakeupstream.Config{})
-	const n = 40
 	for range n {
 		if r := h.generate("gemini-2.5-flash", "slow"); r.status != http.StatusOK {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 	}
+	return h
+}
+
+// When every call is slow, HEDGE_MAX_PERCENT bounds the hedges: over n calls at most
+// percent × (1 + n/100), where hedging every call would double them.
+func TestHedgeShareIsCapped(t *testing.T) {
+	const n = 40
+	h := slowCalls(t, n)
 	hedges := generateCalls(h) - n
 	if hedges < 1 || hedges > 10*(100+n)/100 {
 		t.Fatalf("%d hedges for %d slow calls, want between 1 and %d", hedges, n, 10*(100+n)/100)
@@ -270,16 +278,8 @@ func TestHedgeShareIsCapped(t *testing.T) {
 // is slow (long answers on purpose) spends its own hedges, and another token's slow calls are still
 // hedged afterwards.
 func TestHedgeShareIsPerToken(t *testing.T) {
-	slow := func(int, string) time.Duration { return 60 * time.Millisecond }
-	keys := []string{goodKey(0), goodKey(1), goodKey(2), goodKey(3)}
-	h, _ := hedgeHarness(t, "5", slow, map[string]string{"HEDGE_MAX_PERCENT": "10", "API_KEYS": strings.Join(keys, ",")},
-		fakeupstream.Config{})
 	const n = 40
-	for range n {
-		if r := h.generate("gemini-2.5-flash", "slow"); r.status != http.StatusOK {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
-	}
+	h := slowCalls(t, n)
 	first := generateCalls(h) - n
 	if first > 10*(100+n)/100 {
 		t.Fatalf("one token was hedged %d times in %d calls, want at most %d", first, n, 10*(100+n)/100)
