@@ -52,7 +52,7 @@ func emptyByDecoding(body []byte) bool {
 			return false
 		}
 		for _, p := range c.Content.Parts {
-			if p.useful {
+			if p.useful() {
 				return false
 			}
 		}
@@ -236,7 +236,7 @@ func scanContent(v []byte) verdict { return scanField(v, "parts", scanParts) }
 func scanParts(v []byte) verdict {
 	return scanElements(v, func(e []byte) verdict {
 		var p answerPart
-		if p.UnmarshalJSON(e) != nil || p.useful {
+		if p.UnmarshalJSON(e) != nil || p.useful() {
 			return notEmpty
 		}
 		return carryOn
@@ -253,8 +253,11 @@ type answerPart struct {
 	hasText bool
 	text    bool // the text is a non-empty string
 	other   bool // a member that is output: anything but text, thought and thoughtSignature
-	useful  bool
 }
+
+// useful reports a part that is output: not a thought, and text that is not empty, or when it has no
+// text a member that is output.
+func (p *answerPart) useful() bool { return !p.thought && (p.text || !p.hasText && p.other) }
 
 func (p *answerPart) UnmarshalJSON(b []byte) error {
 	if b[0] == 'n' { // null: a part with nothing in it
@@ -276,7 +279,6 @@ func (p *answerPart) UnmarshalJSON(b []byte) error {
 			p.other = true
 		}
 	}
-	p.useful = !p.thought && (p.text || !p.hasText && p.other)
 	return nil
 }
 
