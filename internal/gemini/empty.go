@@ -17,6 +17,15 @@ func IsEmptyAnswer(body []byte) bool {
 	return json.Valid(body) && IsEmptyValidAnswer(body)
 }
 
+// EmptyAnswer is IsEmptyAnswer, or IsEmptyValidAnswer when the body is known to be valid JSON: the
+// executor's empty-answer check (upstream.Call.Empty).
+func EmptyAnswer(body []byte, valid bool) bool {
+	if valid {
+		return IsEmptyValidAnswer(body)
+	}
+	return IsEmptyAnswer(body)
+}
+
 // IsEmptyValidAnswer is IsEmptyAnswer for a body already known to be valid JSON.
 func IsEmptyValidAnswer(body []byte) bool {
 	if empty, sure := emptyByScan(body); sure {

@@ -120,7 +120,7 @@ func (h *Handler) modelCall(w http.ResponseWriter, r *http.Request) {
 		Model:  model,
 	}
 	if action == "generateContent" {
-		call.Empty, call.EmptyValid = gemini.IsEmptyAnswer, gemini.IsEmptyValidAnswer
+		call.Empty = gemini.EmptyAnswer
 	}
 	sources := res.Search && config.ShowSearchLink.Get(snap)
 	if st := translate.StreamSettingsOf(snap); stream && call.Query.Get("alt") == "sse" && (st.Fake || st.Pace.Enabled || sources) {

@@ -104,7 +104,7 @@ func Whole(resp *upstream.Response, err error) Item {
 // by the executor.
 func Complete(ctx context.Context, exec *upstream.Executor, call upstream.Call) (*gemini.GenerateContentResponse, error) {
 	var read readAnswer
-	call.Empty, call.EmptyValid = read.empty, read.emptyValid
+	call.Empty = read.empty
 	resp, err := exec.Do(ctx, call)
 	if err == nil && resp.StatusCode == 200 {
 		if answer := read.of(resp.Body); answer != nil {
@@ -129,16 +129,11 @@ type readAnswer struct {
 	answer *gemini.GenerateContentResponse
 }
 
-func (r *readAnswer) empty(body []byte) bool {
-	return r.keep(body, scanAnswer)
-}
-
-// emptyValid is empty for an answer the executor has found to be valid JSON: it is not validated again.
-func (r *readAnswer) emptyValid(body []byte) bool {
-	return r.keep(body, scanValidAnswer)
-}
-
-func (r *readAnswer) keep(body []byte, scan func([]byte) (*gemini.GenerateContentResponse, bool, bool)) bool {
+func (r *readAnswer) empty(body []byte, valid bool) bool {
+	scan := scanAnswer
+	if valid {
+		scan = scanValidAnswer // the executor validated it: not again
+	}
 	answer, empty, ok := scan(body)
 	if !ok {
 		return gemini.IsEmptyAnswer(body)
@@ -194,7 +189,7 @@ func Stream(ctx context.Context, exec *upstream.Executor, call upstream.Call, s 
 	defer func() { RecordUsage(ctx, last) }()
 	record := func(u *gemini.UsageMetadata) { last = u }
 	if s.Fake {
-		call.Stream, call.Empty = false, gemini.IsEmptyAnswer
+		call.Stream, call.Empty = false, gemini.EmptyAnswer
 		relay(ctx, wholeItems(ctx, exec, call), s, sink, record)
 		return
 	}

@@ -59,11 +59,9 @@ type Call struct {
 	Key *keypool.Key
 	// Empty, when set, tells a 200 answer that carries nothing useful (Gemini's empty answers); such an
 	// answer is retried on another key up to EMPTY_RESPONSE_RETRIES times, without blaming the key.
-	// The last one is returned as is when the retries run out.
-	Empty func(body []byte) bool
-	// EmptyValid, when set, is Empty for an answer the executor has found to be valid JSON
-	// (Response.ValidJSON), which it may scan without validating it again.
-	EmptyValid func(body []byte) bool
+	// The last one is returned as is when the retries run out. valid says the executor has found the
+	// body to be valid JSON (Response.ValidJSON), so that it may be scanned without validating it again.
+	Empty func(body []byte, valid bool) bool
 	// BaseURL, when set, replaces the executor's base for this call (the Files API's upload root).
 	BaseURL string
 	// Header is sent on top of gemgate's own headers (the Files API's X-Goog-Upload-* protocol).
@@ -262,10 +260,7 @@ func (e *Executor) try(ctx context.Context, snap *config.Snapshot, call Call, ke
 }
 
 func isEmpty(call Call, resp *Response) bool {
-	if resp.ValidJSON && call.EmptyValid != nil {
-		return call.EmptyValid(resp.Body)
-	}
-	return call.Empty != nil && call.Empty(resp.Body)
+	return call.Empty != nil && call.Empty(resp.Body, resp.ValidJSON)
 }
 
 // settleAll settles outs in order and returns what the last one decides: the answer when it is final,
