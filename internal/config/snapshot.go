@@ -235,8 +235,11 @@ func (m *Manager) Load(ctx context.Context) error {
 		if err := m.store.SaveSettings(ctx, missing); err != nil {
 			return fmt.Errorf("storing settings: %w", err)
 		}
-		for name := range missing {
+		for name, text := range missing {
 			next.sources[byName[name].index] = SourceDB
+			// The next reload reads this very text back: known, it is not parsed again (with 100,000
+			// keys that parse was the largest burst of garbage of the first minutes).
+			m.seen[name] = maphash.String(m.seenSeed, text)
 		}
 	}
 	if next.equal(old) {
