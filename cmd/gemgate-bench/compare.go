@@ -72,8 +72,10 @@ func (c contender) procName(suffix string) string {
 }
 
 // withContenders adds every contender as one more target, so that other gateways (or the code before
-// a change) are measured in the same run, under the same outside load.
-func (b *bench) withContenders(ctx context.Context, ts []*target, fake *proc) ([]*target, error) {
+// a change) are measured in the same run, under the same outside load. With many, a gemgate build
+// (--baseline) also runs with the many keys, so that the cost of 100,000 keys and the memory they take
+// are compared build to build in one run too.
+func (b *bench) withContenders(ctx context.Context, ts []*target, fake *proc, many bool) ([]*target, error) {
 	for _, c := range b.opts.contenders {
 		p, err := b.contender(ctx, c, "1k", fake)
 		if err != nil {
@@ -81,7 +83,38 @@ func (b *bench) withContenders(ctx context.Context, ts []*target, fake *proc) ([
 		}
 		ts = append(ts, &target{name: c.name, proxy: p, fake: fake, gemgate: c.bin != "", contender: true})
 	}
+	if !many {
+		return ts, nil
+	}
+	for _, c := range b.opts.contenders {
+		if c.bin == "" {
+			continue
+		}
+		p, err := b.gemgateBinary(ctx, c.bin, c.procName("100k"), benchKeys(b.plan.manyKeys), fake)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, &target{name: b.manyKeysName(c), proxy: p, fake: fake, gemgate: true, contender: true})
+	}
 	return ts, nil
+}
+
+// manyKeysName is the row of a gemgate contender's instance with the many keys.
+func (b *bench) manyKeysName(c contender) string {
+	base := strings.TrimSuffix(c.name, " ("+thousands(b.plan.fewKeys)+" keys)")
+	return base + " (" + thousands(b.plan.manyKeys) + " keys)"
+}
+
+// compareManyKeys adds gemgate's ratios, with the many keys, to each gemgate contender's same instance.
+func (b *bench) compareManyKeys(s *Scenario, cols ...string) {
+	for _, c := range b.opts.contenders {
+		if c.bin == "" {
+			continue
+		}
+		for _, k := range cols {
+			s.ratio(b.manyLabel()+" / "+b.manyKeysName(c)+", "+k, b.manyLabel(), b.manyKeysName(c), k)
+		}
+	}
 }
 
 // contender returns the contender's instance called suffix in front of upstream.

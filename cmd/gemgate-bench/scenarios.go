@@ -59,6 +59,7 @@ func (b *bench) release(done int) {
 	}
 	if !later(1, 2, 6) {
 		b.stopProc(manyName)
+		b.stopContenders("100k")
 	}
 	if !later(1, 2, 3, 4, 6) {
 		b.stopProc(fewName)
@@ -111,7 +112,7 @@ func (b *bench) targets(ctx context.Context, many bool) ([]*target, error) {
 		}
 		ts = append(ts, &target{name: b.manyLabel(), proxy: g, fake: fake, gemgate: true})
 	}
-	return b.withContenders(ctx, ts, fake)
+	return b.withContenders(ctx, ts, fake, many)
 }
 
 var saturationColumns = []column{
@@ -152,6 +153,7 @@ func (b *bench) saturation(ctx context.Context) (*Scenario, error) {
 	s.ratio("100k keys / 1k keys, throughput", b.manyLabel(), b.fewLabel(), "rps")
 	s.ratio("100k keys / 1k keys, CPU per request", b.manyLabel(), b.fewLabel(), "cpu_us")
 	compareContenders(s, b.fewLabel(), b.opts.contenders, "rps", "cpu_us")
+	b.compareManyKeys(s, "rps", "cpu_us", "rss_mb")
 	return s, nil
 }
 
@@ -427,8 +429,8 @@ func (b *bench) memory(ctx context.Context) (*Scenario, error) {
 		return s, err
 	}
 	for _, t := range ts[1:] {
-		if t.contender {
-			continue
+		if t.contender && !t.gemgate {
+			continue // another gateway's memory is its own business; a gemgate build's is compared
 		}
 		peak, ok := b.loadRSS[t.name]
 		if !ok {
@@ -446,6 +448,12 @@ func (b *bench) memory(ctx context.Context) (*Scenario, error) {
 	s.Notes = append(s.Notes, "the issue's 40 MB idle target is read as the ordinary configuration (1,000 keys); idle with 100,000 keys is reported, not judged")
 	s.ratio(b.fewLabel()+" / floor, idle", b.fewLabel(), "floor", "idle_mb")
 	s.ratio(b.fewLabel()+" / floor, under load", b.fewLabel(), "floor", "load_mb")
+	for _, c := range b.opts.contenders {
+		if c.bin != "" {
+			s.ratio(b.fewLabel()+" / "+c.name+", under load", b.fewLabel(), c.name, "load_mb")
+		}
+	}
+	b.compareManyKeys(s, "idle_mb", "load_mb")
 	return s, nil
 }
 
