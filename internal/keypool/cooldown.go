@@ -78,7 +78,7 @@ func (k *Key) CooldownsAt(t time.Time) []Cooldown {
 // earlier one.
 func (p *Pool) CoolDown(k *Key, model string, until time.Time, reason string) {
 	if p.coolDown(k, model, until, reason) {
-		p.emit(Event{Kind: EventCool, KeyIDs: []string{k.id}, Model: model, Until: until, Reason: reason})
+		p.emit(Event{Kind: EventCool, KeyIDs: []string{k.ID()}, Model: model, Until: until, Reason: reason})
 	}
 }
 

@@ -25,7 +25,7 @@ type Meta struct {
 const maxWeight = 10
 
 func (k *Key) weight() int {
-	if m := k.meta.Load(); m != nil && m.Weight > 1 {
+	if m := k.meta(); m != nil && m.Weight > 1 {
 		return min(m.Weight, maxWeight)
 	}
 	return 1
@@ -33,14 +33,14 @@ func (k *Key) weight() int {
 
 // Meta returns the key's tags, weight and project.
 func (k *Key) Meta() Meta {
-	if m := k.meta.Load(); m != nil {
+	if m := k.meta(); m != nil {
 		return *m
 	}
 	return Meta{}
 }
 
 func (k *Key) hasAnyTag(tags []string) bool {
-	m := k.meta.Load()
+	m := k.meta()
 	if m == nil {
 		return false
 	}
@@ -57,7 +57,7 @@ func (p *Pool) SetMeta(keys []*Key, m Meta) {
 	p.setMeta(keys, m)
 	ids := make([]string, len(keys))
 	for i, k := range keys {
-		ids[i] = k.id
+		ids[i] = k.ID()
 	}
 	mm := m
 	p.emit(Event{Kind: EventMeta, KeyIDs: ids, Meta: &mm})
@@ -71,7 +71,9 @@ func (p *Pool) setMeta(keys []*Key, m Meta) {
 	defer p.mu.Unlock()
 	for _, k := range keys {
 		mm := m
-		k.meta.Store(&mm)
+		n := k.notes()
+		n.meta = &mm
+		k.setNotes(n)
 		k.markDirty()
 	}
 	p.republish()
@@ -163,7 +165,7 @@ func (v *view) candidates(model string) []*Key {
 // would only hit the same wall.
 func (p *Pool) CoolDownShared(k *Key, model string, until time.Time, reason string) {
 	p.CoolDown(k, model, until, reason)
-	m := k.meta.Load()
+	m := k.meta()
 	if m == nil || m.Project == "" {
 		return
 	}

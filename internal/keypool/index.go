@@ -48,4 +48,4 @@ func (x *keyIndex) add(keys []*Key, pos int) {
 }
 
 func keyValue(k *Key) string { return k.value }
-func keyID(k *Key) string    { return k.id }
+func keyID(k *Key) string    { return k.ID() }

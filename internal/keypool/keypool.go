@@ -5,10 +5,10 @@ package keypool
 import (
 	"errors"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gemgate/gemgate/internal/secret"
 )
@@ -20,19 +20,47 @@ var ErrNoKey = errors.New("no usable API key")
 // Key is one API key with its live state. The pointer is stable for as long as the key stays in the
 // pool, so state survives membership changes.
 type Key struct {
-	// The fields are ordered for size: with 100,000 keys each 8 bytes is 0.8 MB of heap (160 bytes a
-	// key before, 96 now). Requests counted against KEY_MODEL_LIMITS are in Pool.usage.
+	// The fields are ordered for size: with 100,000 keys each 8 bytes is 0.8 MB of heap, doubled in RSS
+	// by the GC's goal (160 bytes a key at first, 80 now). Requests counted against KEY_MODEL_LIMITS are
+	// in Pool.usage.
 	value      string
-	id         string       // a slice of one string holding the IDs of every key added in the same SetKeys
-	lastUsed   atomic.Int64 // unix nanoseconds
-	avoidUntil atomic.Int64 // unix nanoseconds: picked only when nothing better is left (Shaky)
-	lastErr    atomic.Pointer[Failure]
-	disabledBy atomic.Pointer[string]
-	cool       atomic.Pointer[coolMap]
-	meta       atomic.Pointer[Meta]
-	failures   atomic.Int32
-	rateStreak atomic.Int32  // consecutive 429s without quota details
+	id         [idLen]byte   // secret.ID(value), held here rather than as a string of its own
 	flags      atomic.Uint32 // flagDisabled, flagDirty, and above them the count of consecutive 5xx or network failures (Shaky)
+	lastUsed   atomic.Int64  // unix nanoseconds
+	avoidUntil atomic.Int64  // unix nanoseconds: picked only when nothing better is left (Shaky)
+	lastErr    atomic.Pointer[Failure]
+	admin      atomic.Pointer[adminNotes] // nil for most keys
+	cool       atomic.Pointer[coolMap]
+	failures   atomic.Int32
+	rateStreak atomic.Int32 // consecutive 429s without quota details
+}
+
+// idLen is the length of secret.ID.
+const idLen = 12
+
+// adminNotes are what changes only under Pool.mu, as a whole (copy on write): why the key was
+// disabled, and what an admin says about it. One pointer for both, and none for a key with neither.
+type adminNotes struct {
+	disabledBy string
+	meta       *Meta
+}
+
+// notes returns a copy of k's admin notes, to change and store with setNotes (under Pool.mu).
+func (k *Key) notes() adminNotes {
+	if n := k.admin.Load(); n != nil {
+		return *n
+	}
+	return adminNotes{}
+}
+
+func (k *Key) setNotes(n adminNotes) { k.admin.Store(&n) }
+
+// meta is the key's metadata, nil when an admin gave none.
+func (k *Key) meta() *Meta {
+	if n := k.admin.Load(); n != nil {
+		return n.meta
+	}
+	return nil
 }
 
 // Bits of Key.flags: one word instead of two atomic.Bool and an atomic.Int32, 4 bytes each.
@@ -90,8 +118,9 @@ type Failure struct {
 // Value is the secret key itself; only the upstream client should read it.
 func (k *Key) Value() string { return k.value }
 
-// ID is a short stable identifier that lets an admin find the key without seeing it.
-func (k *Key) ID() string { return k.id }
+// ID is a short stable identifier that lets an admin find the key without seeing it. The string
+// views the key's own bytes, which never change once the key is in a pool: no allocation per call.
+func (k *Key) ID() string { return unsafe.String(&k.id[0], idLen) }
 
 // Masked is the key as shown in logs and pages.
 func (k *Key) Masked() string { return secret.Mask(k.value) }
@@ -134,7 +163,7 @@ func newView(keys []*Key, index, byID *keyIndex, rules *tagRules) *view {
 	v := &view{keys: keys, index: index, byID: byID, rules: rules, projects: map[string][]*Key{}}
 	v.active = activeOf(keys)
 	for _, k := range keys {
-		if m := k.meta.Load(); m != nil && m.Project != "" {
+		if m := k.meta(); m != nil && m.Project != "" {
 			v.projects[m.Project] = append(v.projects[m.Project], k)
 		}
 	}
@@ -207,20 +236,10 @@ func (p *Pool) SetKeys(keys []string) {
 	})
 }
 
-// assignIDs gives new keys their IDs, all slices of one string: one allocation instead of one per key.
+// assignIDs gives new keys their IDs.
 func assignIDs(keys []*Key) {
-	if len(keys) == 0 {
-		return
-	}
-	n := len(secret.ID(keys[0].value))
-	var b strings.Builder
-	b.Grow(n * len(keys))
 	for _, k := range keys {
-		b.WriteString(secret.ID(k.value))
-	}
-	all := b.String()
-	for i, k := range keys {
-		k.id = all[i*n : (i+1)*n]
+		copy(k.id[:], secret.ID(k.value))
 	}
 }
 
@@ -423,7 +442,7 @@ func (p *Pool) Note(k *Key, code int, message string) {
 // Enable puts a key back into rotation with a clean streak and no cooldowns.
 func (p *Pool) Enable(k *Key) {
 	p.enable(k)
-	p.emit(Event{Kind: EventEnable, KeyIDs: []string{k.id}})
+	p.emit(Event{Kind: EventEnable, KeyIDs: []string{k.ID()}})
 }
 
 func (p *Pool) enable(k *Key) {
@@ -439,7 +458,7 @@ func (p *Pool) Disable(k *Key, reason string) bool {
 	if !p.setDisabled(k, true, reason) {
 		return false
 	}
-	p.emit(Event{Kind: EventDisable, KeyIDs: []string{k.id}, Reason: reason})
+	p.emit(Event{Kind: EventDisable, KeyIDs: []string{k.ID()}, Reason: reason})
 	return true
 }
 
@@ -449,7 +468,9 @@ func (p *Pool) setDisabled(k *Key, disabled bool, reason string) bool {
 	if k.isDisabled() == disabled {
 		return false
 	}
-	k.disabledBy.Store(&reason)
+	n := k.notes()
+	n.disabledBy = reason
+	k.setNotes(n)
 	k.setDisabled(disabled)
 	k.markDirty()
 	p.republish()
@@ -491,13 +512,15 @@ func StateOf(k *Key) State {
 	if f := k.lastErr.Load(); f != nil {
 		s.LastError, s.LastErrorCode, s.LastErrorAt = f.Message, f.Code, f.At.UTC()
 	}
-	if r := k.disabledBy.Load(); r != nil && s.Disabled {
-		s.DisabledReason = *r
+	if n := k.admin.Load(); n != nil {
+		if s.Disabled {
+			s.DisabledReason = n.disabledBy
+		}
+		if m := n.meta; m != nil {
+			s.Tags, s.Weight, s.Project = m.Tags, m.Weight, m.Project
+		}
 	}
 	s.Cooldowns = k.Cooldowns()
-	if m := k.meta.Load(); m != nil {
-		s.Tags, s.Weight, s.Project = m.Tags, m.Weight, m.Project
-	}
 	return s
 }
 
@@ -546,15 +569,16 @@ func (p *Pool) Restore(states []State) {
 		}
 		// Most keys have no reason, cooldown or metadata: nothing is allocated for them (two
 		// allocations per key made 6 MB at 100,000 keys).
-		if s.DisabledReason != "" || k.disabledBy.Load() != nil {
-			reason := s.DisabledReason
-			k.disabledBy.Store(&reason)
+		hasMeta := len(s.Tags) > 0 || s.Weight != 0 || s.Project != ""
+		if s.DisabledReason != "" || hasMeta || k.admin.Load() != nil {
+			n := adminNotes{disabledBy: s.DisabledReason}
+			if hasMeta || k.meta() != nil {
+				n.meta = &Meta{Tags: s.Tags, Weight: s.Weight, Project: s.Project}
+			}
+			k.setNotes(n)
 		}
 		k.setDisabled(s.Disabled)
 		restoreCooldowns(k, s.Cooldowns, p.now())
-		if len(s.Tags) > 0 || s.Weight != 0 || s.Project != "" || k.meta.Load() != nil {
-			k.meta.Store(&Meta{Tags: s.Tags, Weight: s.Weight, Project: s.Project})
-		}
 	}
 	p.republish()
 	p.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gemgate/gemgate/internal/secret"
 )
 
 func keys(n int) []string {
@@ -414,5 +416,32 @@ func TestLookupAtScale(t *testing.T) {
 	}
 	if _, ok := p.Lookup(ks[60_000]); ok {
 		t.Error("a removed key is still found")
+	}
+}
+
+// A pool of 100,000 keys is most of a large instance's live heap, and the GC's goal doubles it in
+// RSS: every byte a key carries counts 200 KB. Its bytes per key (the keys' text is the caller's) stay
+// near what a key needs: 80 for the key itself (its ID within), 8 in the list, about 10 for the two
+// indexes.
+func TestPoolHeapPerKey(t *testing.T) {
+	const n = 100_000
+	values := make([]string, n)
+	for i := range values {
+		values[i] = fmt.Sprintf("AIzaSyHeap%029d", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := New(values, 3)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perKey := float64(after.HeapAlloc-before.HeapAlloc) / n
+	runtime.KeepAlive(p)
+	runtime.KeepAlive(values)
+	if perKey > 115 {
+		t.Errorf("the pool holds %.1f bytes per key, want at most 115", perKey)
+	}
+	if k, _ := p.Lookup(values[7]); k == nil || k.ID() != secret.ID(values[7]) {
+		t.Fatalf("key 7 lost its ID")
 	}
 }

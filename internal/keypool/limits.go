@@ -152,7 +152,7 @@ func (p *Pool) reserve(k *Key, model string, l Limit, now time.Time) (bool, int6
 	}
 	u.mu.Unlock()
 	if until == 0 && p.shareUsage.Load() {
-		p.noteUsage(UsageDelta{KeyID: k.id, Model: model, Minute: minute, Day: day, N: 1})
+		p.noteUsage(UsageDelta{KeyID: k.ID(), Model: model, Minute: minute, Day: day, N: 1})
 	}
 	return until == 0, until
 }
