@@ -7,6 +7,7 @@ import (
 	"maps"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -499,5 +500,37 @@ func TestFirstReloadKnowsTheTextTheStartStored(t *testing.T) {
 	}
 	if m.Current() != first {
 		t.Error("the first reload swapped a snapshot that did not change")
+	}
+	// An admin's change of another setting, or of the list itself, stores texts this instance knows
+	// too: the reload after it must not parse the list again either.
+	for _, change := range []map[string]string{
+		{MaxFailures.Name(): "7"},
+		{APIKeys.Name(): strings.Join(keys[1:], ",")},
+	} {
+		if err := m.Update(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&before)
+		if err := m.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.Mallocs - before.Mallocs; got >= n/2 {
+			t.Errorf("the reload after updating %v allocated %d times: it parsed the stored keys again", slices.Collect(maps.Keys(change)), got)
+		}
+	}
+	if err := m.Revert(ctx, []string{APIKeys.Name()}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&before)
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.Mallocs - before.Mallocs; got >= n/2 {
+		t.Errorf("the reload after reverting API_KEYS allocated %d times: it parsed the stored keys again", got)
+	}
+	if got := APIKeys.Get(m.Current()); len(got) != n {
+		t.Errorf("after the revert %d keys, want the env's %d", len(got), n)
 	}
 }

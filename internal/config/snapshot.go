@@ -134,7 +134,7 @@ type Manager struct {
 
 	// seen holds, per setting, a hash of the stored text the current value was parsed from, so that a
 	// reload (every 15 s) skips the rows that did not change: with 100,000 keys, parsing API_KEYS again
-	// took 90 ms and 28 MB of garbage each time. Update and Revert forget it.
+	// took 90 ms and 28 MB of garbage each time. What this instance stores itself it knows (know).
 	seen     map[string]uint64
 	seenSeed maphash.Seed
 }
@@ -235,12 +235,12 @@ func (m *Manager) Load(ctx context.Context) error {
 		if err := m.store.SaveSettings(ctx, missing); err != nil {
 			return fmt.Errorf("storing settings: %w", err)
 		}
-		for name, text := range missing {
+		for name := range missing {
 			next.sources[byName[name].index] = SourceDB
-			// The next reload reads this very text back: known, it is not parsed again (with 100,000
-			// keys that parse was the largest burst of garbage of the first minutes).
-			m.seen[name] = maphash.String(m.seenSeed, text)
 		}
+		// The next reload reads these very texts back (with 100,000 keys parsing the list again was
+		// the largest burst of garbage of the first minutes).
+		m.know(missing)
 	}
 	if next.equal(old) {
 		return nil // a periodic reload that found nothing new must not wake every listener
@@ -323,9 +323,18 @@ func (m *Manager) Update(ctx context.Context, changes map[string]string) error {
 	if err := m.store.SaveSettings(ctx, stored); err != nil {
 		return fmt.Errorf("storing settings: %w", err)
 	}
-	clear(m.seen)
+	m.know(stored)
 	m.swap(old, next)
 	return nil
+}
+
+// know records that the current values of stored were parsed from (or formatted to) these texts, just
+// stored: the next reload reads them back and must not parse them again. The other settings' texts
+// are unchanged and stay known.
+func (m *Manager) know(stored map[string]string) {
+	for name, text := range stored {
+		m.seen[name] = maphash.String(m.seenSeed, text)
+	}
 }
 
 // prepare parses and checks changes against old; the caller holds m.mu.
@@ -391,7 +400,7 @@ func (m *Manager) Revert(ctx context.Context, names []string) error {
 	if err := m.store.SaveSettings(ctx, stored); err != nil {
 		return fmt.Errorf("storing settings: %w", err)
 	}
-	clear(m.seen)
+	m.know(stored)
 	m.swap(old, next)
 	return nil
 }
