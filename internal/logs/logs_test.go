@@ -366,6 +366,11 @@ func TestStatistics(t *testing.T) {
 		if err != nil || len(att) != 2 {
 			t.Fatalf("attention all %+v %v", att, err)
 		}
+		// Successes are not in the index of failures: asked for, they are still found.
+		att, err = s.AttentionKeys(ctx, now.Add(-24*time.Hour), 200, 10, nil)
+		if err != nil || len(att) != 1 || att[0].KeyID != secret.ID(keyA) || att[0].Count != 2 {
+			t.Fatalf("attention 200 %+v %v", att, err)
+		}
 
 		d, err := s.KeyDetails(ctx, secret.ID(keyA), now.Add(-24*time.Hour), 10)
 		if err != nil {
