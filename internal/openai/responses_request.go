@@ -116,7 +116,6 @@ type inputPart struct {
 const statelessMessage = "gemgate does not store responses; send the full input"
 
 // decodeResponsesRequest reads the request, the usual shape in place (scanResponsesRequest).
-// The request and the chat request it maps onto are one allocation.
 func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 	p := &parsedResponses{}
 	if scanResponsesRequest(body, &p.req, &p.scalars) {
@@ -129,32 +128,42 @@ func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 	return p, nil
 }
 
+// parsedResponses is a request, the chat request it maps onto and the answer to it, in one allocation.
 type parsedResponses struct {
 	req     responsesRequest
 	chat    chatRequest
 	scalars translate.Scalars
+	answer  responseAnswer
 }
 
 // parseResponsesRequest decodes a Responses request and maps it onto a chat request; the request itself
 // is returned too, for what shapes the answer (include, reasoning, echoed parameters).
 func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error) {
+	p, err := parseResponses(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &p.chat, &p.req, nil
+}
+
+func parseResponses(body []byte) (*parsedResponses, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
+		return nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
 	}
 	p, err := decodeResponsesRequest(body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	req := &p.req
 	switch {
 	case strings.TrimSpace(req.Model) == "":
-		return nil, nil, invalidParam("model", "Missing required parameter: 'model'.")
+		return nil, invalidParam("model", "Missing required parameter: 'model'.")
 	case req.PreviousResponseID != "":
-		return nil, nil, invalidParam("previous_response_id", statelessMessage+" (previous_response_id is not supported).")
+		return nil, invalidParam("previous_response_id", statelessMessage+" (previous_response_id is not supported).")
 	case rawKind(req.Conversation) != contentNone:
-		return nil, nil, invalidParam("conversation", statelessMessage+" (conversation is not supported).")
+		return nil, invalidParam("conversation", statelessMessage+" (conversation is not supported).")
 	case req.Store != nil && *req.Store:
-		return nil, nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
+		return nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
 	}
 	chat := &p.chat
 	*chat = chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
@@ -163,18 +172,18 @@ func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error)
 		chat.ReasoningEffort = req.Reasoning.Effort
 	}
 	if chat.Messages, err = inputMessages(req); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.Tools, err = chatTools(req.Tools); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.ToolChoice, err = chatToolChoice(req.ToolChoice); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.ResponseFormat, err = chatFormat(req.Text); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return chat, req, nil
+	return p, nil
 }
 
 // inputMessages maps instructions and input onto chat messages: function calls become an assistant

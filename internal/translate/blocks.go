@@ -165,6 +165,9 @@ func (b *Blocks) part(p *gemini.Part, out []BlockEvent) []BlockEvent {
 		}
 		out = b.extend(ThinkingBlock, p.Text, out)
 		if p.ThoughtSignature != "" {
+			if b.open < 0 || b.list[b.open].Kind != ThinkingBlock {
+				out = b.openThinking(out) // a signature without thoughts (sign had no block and panicked)
+			}
 			out = b.sign(b.open, p.ThoughtSignature, out)
 		}
 		return out
@@ -231,10 +234,7 @@ func (b *Blocks) sign(index int, sig string, out []BlockEvent) []BlockEvent {
 func (b *Blocks) call(p *gemini.Part, out []BlockEvent) []BlockEvent {
 	if sig := p.ThoughtSignature; sig != "" && b.CarrySignatures {
 		if b.open < 0 || b.list[b.open].Kind != ThinkingBlock || b.list[b.open].Signature != "" {
-			out = b.closeOpen(out)
-			b.list = append(b.list, &Block{Kind: ThinkingBlock})
-			b.open = len(b.list) - 1
-			out = b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
+			out = b.openThinking(out)
 		}
 		out = b.sign(b.open, sig, out)
 	}
@@ -248,6 +248,14 @@ func (b *Blocks) call(p *gemini.Part, out []BlockEvent) []BlockEvent {
 	b.list = append(b.list, bl)
 	i := len(b.list) - 1
 	return b.emit(out, BlockEvent{Kind: BlockStart, Index: i, Block: bl}, BlockEvent{Kind: BlockStop, Index: i, Block: bl})
+}
+
+// openThinking opens an empty thinking block, for a signature that came without thoughts.
+func (b *Blocks) openThinking(out []BlockEvent) []BlockEvent {
+	out = b.closeOpen(out)
+	b.add(ThinkingBlock)
+	b.open = len(b.list) - 1
+	return b.emit(out, BlockEvent{Kind: BlockStart, Index: b.open, Block: b.list[b.open]})
 }
 
 func (b *Blocks) closeOpen(out []BlockEvent) []BlockEvent {
