@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gemgate/gemgate/internal/gemini"
 	"github.com/gemgate/gemgate/internal/pace"
+	"github.com/gemgate/gemgate/internal/translate"
 )
 
 // stream200 is a 200-event answer as Google streams it: thoughts first, text deltas of about 60
@@ -55,6 +57,32 @@ func BenchmarkTranslateStream200(b *testing.B) {
 		w := &chatDiscardWriter{h: http.Header{}}
 		o := testAnswerOptions(1)
 		relayChat(context.Background(), w, bytes.NewReader(body), o, true, pace.Pacer{})
+		if w.n == 0 {
+			b.Fatal("nothing written")
+		}
+	}
+}
+
+// BenchmarkResponsesStream200 is the stream side of a Responses call: the 200 events of stream200
+// (thoughts shown, so a reasoning item and a message) written as Responses events.
+func BenchmarkResponsesStream200(b *testing.B) {
+	var events []*gemini.GenerateContentResponse
+	for data := range bytes.SplitSeq(bytes.TrimSpace(stream200()), []byte("\r\n\r\n")) {
+		ev, err := translate.DecodeEvent(bytes.TrimPrefix(data, []byte("data: ")))
+		if err != nil || ev == nil {
+			b.Fatal("bad event", err)
+		}
+		events = append(events, ev)
+	}
+	req := &responsesRequest{Model: "gemini-2.5-flash", Stream: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &chatDiscardWriter{h: http.Header{}}
+		s := &responseSink{ra: newResponseAnswer(req, false, true), out: translate.NewSSEWriter(w), w: w}
+		for _, ev := range events {
+			s.Answer(translate.Item{Resp: ev})
+		}
+		s.End()
 		if w.n == 0 {
 			b.Fatal("nothing written")
 		}
