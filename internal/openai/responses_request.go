@@ -289,7 +289,7 @@ func shortMessage(item []byte, decode bool) (role string, content json.RawMessag
 		case "role":
 			ok, hasRole = v[0] == '"', len(v) > 2
 			if ok && decode {
-				role, ok = plainString(v)
+				role, ok = translate.ScanRole(v)
 			}
 		case "content":
 			content = json.RawMessage(v)
@@ -312,17 +312,7 @@ func messageType(v []byte) (string, bool) {
 	if string(v) == `"message"` {
 		return "message", true
 	}
-	return plainString(v)
-}
-
-// plainString is a JSON string value, decoded as encoding/json decodes it; null and other types are
-// not read here.
-func plainString(v []byte) (string, bool) {
-	if v[0] != '"' {
-		return "", false
-	}
-	s, err := gemini.UnquoteString(v)
-	return s, err == nil
+	return translate.ScanString(v)
 }
 
 // itemMessages appends the chat messages input item i maps onto.
