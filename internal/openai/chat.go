@@ -90,14 +90,14 @@ func (h *Handler) prepareChat(w http.ResponseWriter, r *http.Request, snap *conf
 // readChatBody reads the body up to MAX_REQUEST_BODY_MB.
 func readChatBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]byte, error) {
 	body, err := translate.ReadBody(w, r, snap)
-	var tooBig *translate.BodyTooLarge
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", msg: tooBig.Error()}
-	case err != nil:
-		return nil, invalidParam("", "Could not read the request body: %v.", errors.Unwrap(err))
+	if err == nil {
+		return body, nil // before tooBig, which errors.As moves to the heap
 	}
-	return body, nil
+	var tooBig *translate.BodyTooLarge
+	if errors.As(err, &tooBig) {
+		return nil, &requestError{status: http.StatusRequestEntityTooLarge, code: "request_too_large", msg: tooBig.Error()}
+	}
+	return nil, invalidParam("", "Could not read the request body: %v.", errors.Unwrap(err))
 }
 
 // resolveChatModel applies aliases and derived suffixes and refuses what this gateway does not offer.

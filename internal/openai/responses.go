@@ -22,11 +22,12 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	small, blobs := translate.Detach(body)
-	chat, req, err := parseResponsesRequest(small)
+	p, err := parseResponses(small)
 	if err != nil {
 		writeChatError(w, err)
 		return
 	}
+	chat, req := &p.chat, &p.req
 	model, err := resolveChatModel(snap, chat.Model)
 	if err != nil {
 		writeChatError(w, err)
@@ -47,12 +48,12 @@ func (h *Handler) responses(w http.ResponseWriter, r *http.Request) {
 	}
 	payload = blobs.Splice(payload)
 	call := upstream.Call{Path: translate.GenerateContentPath(model.Real), Body: payload, Stream: req.Stream, Model: model.Requested}
-	ra := newResponseAnswer(req, model.Search && config.ShowSearchLink.Get(snap), config.ShowThinkingProcess.Get(snap))
+	ra := p.answer.init(req, model.Search && config.ShowSearchLink.Get(snap), config.ShowThinkingProcess.Get(snap))
 	if !req.Stream {
 		h.completeResponse(w, r, call, ra)
 		return
 	}
-	translate.Stream(r.Context(), h.Exec, call, translate.StreamSettingsOf(snap), &responseSink{ra: ra, out: translate.NewSSEWriter(w), w: w})
+	translate.Stream(r.Context(), h.Exec, call, translate.StreamSettingsOf(snap), newResponseSink(w, ra))
 }
 
 // completeResponse serves a non-streamed request.
@@ -63,193 +64,74 @@ func (h *Handler) completeResponse(w http.ResponseWriter, r *http.Request, call 
 		return
 	}
 	ra.blocks.Whole(resp)
-	writeChatJSON(w, ra.object(ra.finalStatus()))
+	status := ra.finalStatus()
+	translate.WriteAppended(w, func(b []byte) []byte { return ra.appendObject(b, status, nil) })
 }
 
-// responseAnswer is one request's Response object as it is assembled.
+// responseAnswer is one request's Response object as it is assembled. It is written with appends
+// (responses_json.go), its ids held as bytes: the structs and maps encoding/json wrote before made the
+// Responses route the costliest translated one.
 type responseAnswer struct {
-	req      *responsesRequest
-	id       string
-	created  int64
-	blocks   translate.Blocks
-	itemIDs  []string // by block index, made when the block starts
-	firstIDs [2]string
+	req     *responsesRequest
+	created int64
+	blocks  translate.Blocks
 	// namespaced maps the Gemini names of namespaced tools back to namespace and name.
 	namespaced map[string][2]string
+	id         [len(responseIDPrefix) + responseIDLength]byte
+	// firstIDs are the random parts of the first output items' ids (by block index), read with id's in
+	// one call; more holds those of later items, read when they start.
+	firstIDs [3][itemIDLength]byte
+	more     [][itemIDLength]byte
+	// tools is the request's tools as the Response echoes them, encoded at the first object shown.
+	tools []byte
 }
 
-func newResponseAnswer(req *responsesRequest, searchLinks, showThinking bool) *responseAnswer {
-	return &responseAnswer{
-		req: req, id: translate.RandomID("resp_", 32), created: time.Now().Unix(),
-		namespaced: namespacedNames(req.Tools),
+const (
+	responseIDPrefix = "resp_"
+	responseIDLength = 32
+	// itemIDLength is the random part of an output item's id; ownItem recognises ids of this shape.
+	itemIDLength = 24
+)
+
+// init prepares ra to answer req.
+func (ra *responseAnswer) init(req *responsesRequest, searchLinks, showThinking bool) *responseAnswer {
+	*ra = responseAnswer{
+		req: req, created: time.Now().Unix(), namespaced: namespacedNames(req.Tools),
 		blocks: translate.Blocks{
 			ShowThoughts:    showThinking || (req.Reasoning != nil && req.Reasoning.Summary != ""),
 			CarrySignatures: slices.Contains(req.Include, "reasoning.encrypted_content"),
 			SearchLinks:     searchLinks, NewCallID: newToolCallID,
 		},
 	}
+	var rnd [responseIDLength + len(ra.firstIDs)*itemIDLength]byte
+	translate.RandomChars(rnd[:])
+	copy(ra.id[copy(ra.id[:], responseIDPrefix):], rnd[:responseIDLength])
+	for k := range ra.firstIDs {
+		copy(ra.firstIDs[k][:], rnd[responseIDLength+k*itemIDLength:])
+	}
+	return ra
 }
 
-// Output shapes of the Responses API.
-type (
-	responseObject struct {
-		ID                 string             `json:"id"`
-		Object             string             `json:"object"`
-		CreatedAt          int64              `json:"created_at"`
-		Status             string             `json:"status"`
-		Error              *responseError     `json:"error"`
-		IncompleteDetails  *incompleteDetails `json:"incomplete_details"`
-		Instructions       *string            `json:"instructions"`
-		MaxOutputTokens    *int               `json:"max_output_tokens"`
-		Model              string             `json:"model"`
-		Output             []outputItem       `json:"output"`
-		ParallelToolCalls  bool               `json:"parallel_tool_calls"`
-		PreviousResponseID *string            `json:"previous_response_id"`
-		Reasoning          *reasoningOption   `json:"reasoning"`
-		Store              bool               `json:"store"`
-		Temperature        *float64           `json:"temperature"`
-		TopP               *float64           `json:"top_p"`
-		ToolChoice         json.RawMessage    `json:"tool_choice"`
-		Tools              []responsesTool    `json:"tools"`
-		Truncation         string             `json:"truncation"`
-		Usage              *responseUsage     `json:"usage"`
-	}
-	responseError struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	incompleteDetails struct {
-		Reason string `json:"reason"`
-	}
-	// outputItem is any output item. Content and Summary are pointers so that a message or reasoning
-	// item carries [] while still empty (clients index into them at every event) and other items none.
-	outputItem struct {
-		Type             string         `json:"type"`
-		ID               string         `json:"id"`
-		Status           string         `json:"status,omitempty"`
-		Role             string         `json:"role,omitempty"`
-		Content          *[]outputPart  `json:"content,omitempty"`
-		CallID           string         `json:"call_id,omitempty"`
-		Name             string         `json:"name,omitempty"`
-		Namespace        string         `json:"namespace,omitempty"`
-		Arguments        *string        `json:"arguments,omitempty"`
-		Summary          *[]summaryPart `json:"summary,omitempty"`
-		EncryptedContent string         `json:"encrypted_content,omitempty"`
-	}
-	outputPart struct {
-		Type        string `json:"type"`
-		Text        string `json:"text"`
-		Annotations []any  `json:"annotations"`
-		Logprobs    []any  `json:"logprobs"`
-	}
-	summaryPart struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	responseUsage struct {
-		InputTokens        int `json:"input_tokens"`
-		InputTokensDetails struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"input_tokens_details"`
-		OutputTokens        int `json:"output_tokens"`
-		OutputTokensDetails struct {
-			ReasoningTokens int `json:"reasoning_tokens"`
-		} `json:"output_tokens_details"`
-		TotalTokens int `json:"total_tokens"`
-	}
-)
-
-// itemIDLength is the random part of an output item's id; ownItem recognises ids of this shape.
-const itemIDLength = 24
-
-// itemID is the id of the output item a block became, made when the block starts.
-func (ra *responseAnswer) itemID(index int, b *translate.Block) string {
-	if index < len(ra.itemIDs) && ra.itemIDs[index] != "" {
-		return ra.itemIDs[index]
-	}
-	prefix := "msg_"
+// appendItemID appends the id of the output item block b (at index) became: its kind's prefix and
+// random characters fixed when it started.
+func (ra *responseAnswer) appendItemID(dst []byte, index int, b *translate.Block) []byte {
 	switch b.Kind {
 	case translate.ThinkingBlock:
-		prefix = "rs_"
+		dst = append(dst, "rs_"...)
 	case translate.CallBlock:
-		prefix = "fc_"
-	}
-	id := translate.RandomID(prefix, itemIDLength)
-	if ra.itemIDs == nil {
-		ra.itemIDs = ra.firstIDs[:0]
-	}
-	if index >= len(ra.itemIDs) {
-		ra.itemIDs = append(ra.itemIDs, make([]string, index+1-len(ra.itemIDs))...)
-	}
-	ra.itemIDs[index] = id
-	return id
-}
-
-// item is a block as an output item: in progress (as output_item.added announces it) or done.
-// store, when not nil, holds the item's summary or content.
-func (ra *responseAnswer) item(index int, b *translate.Block, done bool, store *itemStore) outputItem {
-	status := "in_progress"
-	if done {
-		status = "completed"
-	}
-	it := outputItem{ID: ra.itemID(index, b)}
-	switch b.Kind {
-	case translate.ThinkingBlock:
-		var s *itemSummary
-		if store != nil {
-			s = &store.summary
-		} else {
-			s = new(itemSummary)
-		}
-		s.list = s.part[:0]
-		if done && b.Text != "" {
-			s.part[0] = summaryPart{Type: "summary_text", Text: b.Text}
-			s.list = s.part[:]
-		}
-		it.Type, it.Summary = "reasoning", &s.list
-		if done {
-			it.EncryptedContent = b.Signature
-		}
-	case translate.CallBlock:
-		args := ""
-		if done {
-			args = b.Args
-		}
-		it.Type, it.Status, it.CallID, it.Arguments = "function_call", status, b.CallID, &args
-		it.Namespace, it.Name = ra.callName(b.Name)
+		dst = append(dst, "fc_"...)
 	default:
-		var c *itemContent
-		if store != nil {
-			c = &store.content
-		} else {
-			c = new(itemContent)
-		}
-		c.list = c.part[:0]
-		if done {
-			c.part[0] = textPart(b.Text)
-			c.list = c.part[:]
-		}
-		it.Type, it.Status, it.Role, it.Content = "message", status, "assistant", &c.list
+		dst = append(dst, "msg_"...)
 	}
-	return it
-}
-
-// itemStore is what an item's summary or content is held in.
-type itemStore struct {
-	summary itemSummary
-	content itemContent
-}
-
-// itemSummary is a reasoning item's summary of at most one part, in one allocation instead of two.
-type itemSummary struct {
-	part [1]summaryPart
-	list []summaryPart
-}
-
-// itemContent is a message item's content of at most one part, in one allocation instead of two.
-type itemContent struct {
-	part [1]outputPart
-	list []outputPart
+	if index < len(ra.firstIDs) {
+		return append(dst, ra.firstIDs[index][:]...)
+	}
+	for len(ra.more) <= index-len(ra.firstIDs) {
+		var rnd [itemIDLength]byte
+		translate.RandomChars(rnd[:])
+		ra.more = append(ra.more, rnd)
+	}
+	return append(dst, ra.more[index-len(ra.firstIDs)][:]...)
 }
 
 // callName is the namespace and name a function call is reported under: the client's own, for a
@@ -261,10 +143,6 @@ func (ra *responseAnswer) callName(gemini string) (namespace, name string) {
 	return "", gemini
 }
 
-func textPart(text string) outputPart {
-	return outputPart{Type: "output_text", Text: text, Annotations: []any{}, Logprobs: []any{}}
-}
-
 // finalStatus is completed, or incomplete when the answer was cut by the token limit or a filter.
 func (ra *responseAnswer) finalStatus() string {
 	switch ra.blocks.End() {
@@ -274,93 +152,35 @@ func (ra *responseAnswer) finalStatus() string {
 	return "completed"
 }
 
-// object is the Response object with status and the output so far.
-func (ra *responseAnswer) object(status string) *responseObject {
-	req := ra.req
-	st := &objectStore{}
-	o := &st.object
-	*o = responseObject{
-		ID: ra.id, Object: "response", CreatedAt: ra.created, Status: status, Model: req.Model,
-		MaxOutputTokens: req.MaxOutputTokens, ParallelToolCalls: true, Temperature: req.Temperature, TopP: req.TopP,
-		ToolChoice: req.ToolChoice, Tools: req.Tools, Truncation: "disabled", Output: []outputItem{},
-	}
-	if n := len(ra.blocks.List()); status != "in_progress" {
-		o.Output = st.output[:0]
-		if n > len(st.output) {
-			o.Output = make([]outputItem, 0, n)
-		}
-	}
-	if o.Tools == nil {
-		o.Tools = []responsesTool{}
-	}
-	if len(o.ToolChoice) == 0 {
-		o.ToolChoice = json.RawMessage(`"auto"`)
-	}
-	if req.Instructions != "" {
-		o.Instructions = &req.Instructions
-	}
-	o.Reasoning = req.Reasoning
-	if status == "in_progress" {
-		return o
-	}
-	for i, b := range ra.blocks.List() {
-		var store *itemStore
-		if i < len(st.items) {
-			store = &st.items[i]
-		}
-		o.Output = append(o.Output, ra.item(i, b, true, store))
-	}
-	switch ra.blocks.End() {
-	case translate.EndMaxTokens:
-		o.IncompleteDetails = &incompleteDetails{Reason: "max_output_tokens"}
-	case translate.EndFiltered:
-		o.IncompleteDetails = &incompleteDetails{Reason: "content_filter"}
-	}
-	st.usage = responsesUsage(translate.Count(ra.blocks.Usage))
-	o.Usage = &st.usage
-	return o
-}
-
-// objectStore holds a Response object and its usage in one allocation.
-type objectStore struct {
-	object responseObject
-	usage  responseUsage
-	output [2]outputItem
-	items  [2]itemStore
-}
-
-func responsesUsage(t translate.Tokens) responseUsage {
-	u := responseUsage{InputTokens: t.Input, OutputTokens: t.Output, TotalTokens: t.Total}
-	u.InputTokensDetails.CachedTokens = t.Cached
-	u.OutputTokensDetails.ReasoningTokens = t.Thoughts
-	return u
+// responseError is the error a failed Response carries.
+type responseError struct {
+	Code    string
+	Message string
 }
 
 // responseSink writes the Responses event stream: response.created and response.in_progress, then per
 // output item its added / delta / done events, and response.completed (or response.incomplete) with the
-// whole Response. Every event carries its sequence number.
+// whole Response. Every event carries its sequence number. Each event's members are in the order of
+// their names, as they were when events were maps (responses_json.go).
 type responseSink struct {
-	ra      *responseAnswer
-	out     *translate.SSEWriter
-	w       http.ResponseWriter
-	seq     int
-	summary map[int]bool // reasoning items whose summary part was announced
+	ra  *responseAnswer
+	out *translate.SSEWriter
+	w   http.ResponseWriter
+	seq int
+	buf []byte // the event being written
+	// summary marks the reasoning items (by index) whose summary part was announced.
+	summary []bool
 }
 
-// send writes one event: "event: <type>" then its data, the type repeated inside as clients expect.
-func (s *responseSink) send(typ string, fields map[string]any) bool {
-	fields["type"] = typ
-	fields["sequence_number"] = s.seq
-	s.seq++
-	return s.out.Event(typ, fields)
+func newResponseSink(w http.ResponseWriter, ra *responseAnswer) *responseSink {
+	return &responseSink{ra: ra, out: translate.NewSSEWriter(w), w: w, buf: make([]byte, 0, 1024)}
 }
 
 func (s *responseSink) begin() bool {
 	if s.out.Started() {
 		return true
 	}
-	return s.send("response.created", map[string]any{"response": s.ra.object("in_progress")}) &&
-		s.send("response.in_progress", map[string]any{"response": s.ra.object("in_progress")})
+	return s.sendResponse("response.created", "in_progress", nil) && s.sendResponse("response.in_progress", "in_progress", nil)
 }
 
 // Open sends nothing: a stream that brings no answer is still answered with an HTTP error.
@@ -374,17 +194,14 @@ func (s *responseSink) Beat() bool { return s.begin() && s.out.Comment("keep-ali
 
 func (s *responseSink) event(ev translate.BlockEvent) bool {
 	b, i := ev.Block, ev.Index
-	id := s.ra.itemID(i, b)
 	switch ev.Kind {
 	case translate.BlockStart:
 		return s.started(i, b)
 	case translate.BlockDelta:
 		if b.Kind == translate.ThinkingBlock {
-			return s.summaryPart(i, id) && s.send("response.reasoning_summary_text.delta",
-				map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "delta": ev.Delta})
+			return s.summaryPart(i, b) && s.sendText("response.reasoning_summary_text.delta", i, b, ev.Delta)
 		}
-		return s.send("response.output_text.delta",
-			map[string]any{"item_id": id, "output_index": i, "content_index": 0, "delta": ev.Delta, "logprobs": []any{}})
+		return s.sendText("response.output_text.delta", i, b, ev.Delta)
 	case translate.BlockSignature:
 		return true
 	}
@@ -392,58 +209,55 @@ func (s *responseSink) event(ev translate.BlockEvent) bool {
 }
 
 func (s *responseSink) started(i int, b *translate.Block) bool {
-	id := s.ra.itemID(i, b)
-	if !s.send("response.output_item.added", map[string]any{"output_index": i, "item": s.ra.item(i, b, false, nil)}) {
+	if !s.sendItem("response.output_item.added", i, b, false) {
 		return false
 	}
 	switch b.Kind {
 	case translate.TextBlock:
-		return s.send("response.content_part.added",
-			map[string]any{"item_id": id, "output_index": i, "content_index": 0, "part": textPart("")})
+		return s.sendPart("response.content_part.added", i, b, "")
 	case translate.CallBlock:
-		return s.send("response.function_call_arguments.delta", map[string]any{"item_id": id, "output_index": i, "delta": b.Args})
+		return s.sendText("response.function_call_arguments.delta", i, b, b.Args)
 	}
 	return true
 }
 
 // summaryPart announces a reasoning item's summary when its first text arrives; an item that only
 // carries a signature has none.
-func (s *responseSink) summaryPart(i int, id string) bool {
-	if s.summary == nil {
-		s.summary = map[int]bool{}
-	}
-	if s.summary[i] {
+func (s *responseSink) summaryPart(i int, b *translate.Block) bool {
+	if i < len(s.summary) && s.summary[i] {
 		return true
 	}
+	for len(s.summary) <= i {
+		s.summary = append(s.summary, false)
+	}
 	s.summary[i] = true
-	return s.send("response.reasoning_summary_part.added",
-		map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": summaryPart{Type: "summary_text", Text: ""}})
+	return s.sendPart("response.reasoning_summary_part.added", i, b, "")
 }
 
 func (s *responseSink) done(i int, b *translate.Block) bool {
-	id := s.ra.itemID(i, b)
 	var ok bool
 	switch b.Kind {
 	case translate.TextBlock:
-		ok = s.send("response.output_text.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "text": b.Text, "logprobs": []any{}}) &&
-			s.send("response.content_part.done", map[string]any{"item_id": id, "output_index": i, "content_index": 0, "part": textPart(b.Text)})
+		ok = s.sendText("response.output_text.done", i, b, b.Text) && s.sendPart("response.content_part.done", i, b, b.Text)
 	case translate.CallBlock:
-		_, name := s.ra.callName(b.Name)
-		ok = s.send("response.function_call_arguments.done", map[string]any{"item_id": id, "output_index": i, "name": name, "arguments": b.Args})
+		ok = s.sendText("response.function_call_arguments.done", i, b, b.Args)
 	default:
-		part := summaryPart{Type: "summary_text", Text: b.Text}
-		ok = !s.summary[i] || s.send("response.reasoning_summary_text.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "text": b.Text}) &&
-			s.send("response.reasoning_summary_part.done", map[string]any{"item_id": id, "output_index": i, "summary_index": 0, "part": part})
+		ok = i >= len(s.summary) || !s.summary[i] ||
+			s.sendText("response.reasoning_summary_text.done", i, b, b.Text) &&
+				s.sendPart("response.reasoning_summary_part.done", i, b, b.Text)
 	}
-	return ok && s.send("response.output_item.done", map[string]any{"output_index": i, "item": s.ra.item(i, b, true, nil)})
+	return ok && s.sendItem("response.output_item.done", i, b, true)
 }
 
 func (s *responseSink) End() {
 	if !s.begin() || !translate.SendAll(s.ra.blocks.Close(), s.event) {
 		return
 	}
-	status := s.ra.finalStatus()
-	s.send("response."+status, map[string]any{"response": s.ra.object(status)})
+	if status := s.ra.finalStatus(); status == "incomplete" {
+		s.sendResponse("response.incomplete", status, nil)
+	} else {
+		s.sendResponse("response.completed", status, nil)
+	}
 }
 
 // Fail ends a broken answer: with its HTTP status while nothing is sent, else with response.failed
@@ -454,12 +268,9 @@ func (s *responseSink) Fail(err error) {
 		writeCallFailure(s.w, err)
 		return
 	}
-	o := s.ra.object("failed")
-	o.Usage = nil
 	code := f.Code
 	if code == "" {
 		code = "server_error"
 	}
-	o.Error = &responseError{Code: code, Message: f.Message}
-	s.send("response.failed", map[string]any{"response": o})
+	s.sendResponse("response.failed", "failed", &responseError{Code: code, Message: f.Message})
 }

@@ -45,17 +45,16 @@ func checkShortMessages(t *testing.T, input []byte) {
 		return
 	}
 	var items []inputItem
-	if err := json.Unmarshal(input, &items); err != nil {
+	err := json.Unmarshal(input, &items)
+	if err != nil {
 		t.Fatalf("shortMessages read %q, which the decoder refuses: %v", input, err)
 	}
 	var want []chatMessage
 	signature := ""
 	for i := range items {
-		msgs, err := itemMessages(&items[i], "input", &signature)
-		if err != nil {
+		if want, err = itemMessages(want, &items[i], i, &signature); err != nil {
 			t.Fatalf("shortMessages read %q, which itemMessages refuses: %v", input, err)
 		}
-		want = append(want, msgs...)
 	}
 	if len(got) == 0 && len(want) == 0 {
 		return

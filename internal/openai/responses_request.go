@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gemgate/gemgate/internal/gemini"
@@ -116,7 +115,6 @@ type inputPart struct {
 const statelessMessage = "gemgate does not store responses; send the full input"
 
 // decodeResponsesRequest reads the request, the usual shape in place (scanResponsesRequest).
-// The request and the chat request it maps onto are one allocation.
 func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 	p := &parsedResponses{}
 	if scanResponsesRequest(body, &p.req, &p.scalars) {
@@ -129,32 +127,42 @@ func decodeResponsesRequest(body []byte) (*parsedResponses, error) {
 	return p, nil
 }
 
+// parsedResponses is a request, the chat request it maps onto and the answer to it, in one allocation.
 type parsedResponses struct {
 	req     responsesRequest
 	chat    chatRequest
 	scalars translate.Scalars
+	answer  responseAnswer
 }
 
 // parseResponsesRequest decodes a Responses request and maps it onto a chat request; the request itself
 // is returned too, for what shapes the answer (include, reasoning, echoed parameters).
 func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error) {
+	p, err := parseResponses(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &p.chat, &p.req, nil
+}
+
+func parseResponses(body []byte) (*parsedResponses, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
+		return nil, invalidParam("", "The request body is empty; expected a JSON object with model and input.")
 	}
 	p, err := decodeResponsesRequest(body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	req := &p.req
 	switch {
 	case strings.TrimSpace(req.Model) == "":
-		return nil, nil, invalidParam("model", "Missing required parameter: 'model'.")
+		return nil, invalidParam("model", "Missing required parameter: 'model'.")
 	case req.PreviousResponseID != "":
-		return nil, nil, invalidParam("previous_response_id", statelessMessage+" (previous_response_id is not supported).")
+		return nil, invalidParam("previous_response_id", statelessMessage+" (previous_response_id is not supported).")
 	case rawKind(req.Conversation) != contentNone:
-		return nil, nil, invalidParam("conversation", statelessMessage+" (conversation is not supported).")
+		return nil, invalidParam("conversation", statelessMessage+" (conversation is not supported).")
 	case req.Store != nil && *req.Store:
-		return nil, nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
+		return nil, invalidParam("store", statelessMessage+" (set store to false or leave it out).")
 	}
 	chat := &p.chat
 	*chat = chatRequest{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
@@ -163,55 +171,61 @@ func parseResponsesRequest(body []byte) (*chatRequest, *responsesRequest, error)
 		chat.ReasoningEffort = req.Reasoning.Effort
 	}
 	if chat.Messages, err = inputMessages(req); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.Tools, err = chatTools(req.Tools); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.ToolChoice, err = chatToolChoice(req.ToolChoice); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if chat.ResponseFormat, err = chatFormat(req.Text); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return chat, req, nil
+	return p, nil
 }
 
 // inputMessages maps instructions and input onto chat messages: function calls become an assistant
 // message's tool calls and their outputs tool messages; a reasoning item's encrypted_content is the
 // thought signature gemgate gave it, and goes back on the function call that follows it.
 func inputMessages(req *responsesRequest) ([]chatMessage, error) {
-	var out []chatMessage
+	var system *chatMessage
 	if req.Instructions != "" {
-		out = append(out, chatMessage{Role: "system", Content: jsonString(req.Instructions)})
+		system = &chatMessage{Role: "system", Content: jsonString(req.Instructions)}
 	}
 	switch rawKind(req.Input) {
 	case contentNone:
 		return nil, invalidParam("input", "Missing required parameter: 'input'.")
 	case contentString:
-		return append(out, chatMessage{Role: "user", Content: req.Input}), nil
+		return append(startMessages(system, 1), chatMessage{Role: "user", Content: req.Input}), nil
 	case contentOther:
 		return nil, invalidParam("input", "Invalid type for 'input': expected a string or an array of input items.")
 	}
-	if msgs, ok := shortMessages(req.Input, out); ok {
+	if msgs, ok := shortMessages(req.Input, system); ok {
 		return msgs, nil
 	}
-	var items []inputItem
+	// The decoder fills the capacity it is given before it grows a slice: counting first saves it
+	// growing the list of items a few times.
+	n := 0
+	for range gemini.EachElement(req.Input) {
+		n++
+	}
+	items := make([]inputItem, 0, n)
 	if err := json.Unmarshal(req.Input, &items); err != nil {
 		return nil, invalidParam("input", "Invalid 'input': %v.", jsonError(err).msg)
 	}
+	out := startMessages(system, len(items))
 	signature := ""
+	var err error
 	for i := range items {
-		it := &items[i]
-		param := "input[" + strconv.Itoa(i) + "]"
-		msgs, err := itemMessages(it, param, &signature)
-		if err != nil {
+		if out, err = itemMessages(out, &items[i], i, &signature); err != nil {
 			return nil, err
 		}
-		out = append(out, msgs...)
 	}
 	return out, nil
 }
+
+var inputParams = newParamTable("input")
 
 // inputItemFields are inputItem's JSON names, in the order of its fields.
 var inputItemFields = []string{"type", "id", "role", "content", "call_id", "name", "namespace", "arguments", "output", "encrypted_content"}
@@ -219,8 +233,8 @@ var inputItemFields = []string{"type", "id", "role", "content", "call_id", "name
 // shortMessages reads input when it is only messages whose content is a string or nothing, in the
 // short form ({"role": ..., "content": ...}, "type": "message" allowed): what most requests send, read
 // in place instead of decoded into []inputItem. ok is false for anything else, which inputMessages
-// decodes (FuzzShortMessages checks that both read the same).
-func shortMessages(input []byte, out []chatMessage) ([]chatMessage, bool) {
+// decodes (FuzzShortMessages checks that both read the same). The messages follow system, if set.
+func shortMessages(input []byte, system *chatMessage) ([]chatMessage, bool) {
 	if len(input) == 0 || input[0] != '[' {
 		return nil, false
 	}
@@ -232,12 +246,20 @@ func shortMessages(input []byte, out []chatMessage) ([]chatMessage, bool) {
 		}
 		n++
 	}
-	out = slices.Grow(out, n)
+	out := startMessages(system, n)
 	for item := range gemini.EachElement(input) {
 		role, content, _ := shortMessage(item, true)
 		out = append(out, chatMessage{Role: role, Content: content})
 	}
 	return out, true
+}
+
+// startMessages is the list of messages with room for n more after system (if set), in one allocation.
+func startMessages(system *chatMessage, n int) []chatMessage {
+	if system == nil {
+		return slices.Grow([]chatMessage(nil), n)
+	}
+	return append(make([]chatMessage, 0, n+1), *system)
 }
 
 // shortMessage reads one item of shortMessages; without decode, it only tells whether it can.
@@ -267,7 +289,7 @@ func shortMessage(item []byte, decode bool) (role string, content json.RawMessag
 		case "role":
 			ok, hasRole = v[0] == '"', len(v) > 2
 			if ok && decode {
-				role, ok = plainString(v)
+				role, ok = translate.ScanRole(v)
 			}
 		case "content":
 			content = json.RawMessage(v)
@@ -290,33 +312,25 @@ func messageType(v []byte) (string, bool) {
 	if string(v) == `"message"` {
 		return "message", true
 	}
-	return plainString(v)
+	return translate.ScanString(v)
 }
 
-// plainString is a JSON string value, decoded as encoding/json decodes it; null and other types are
-// not read here.
-func plainString(v []byte) (string, bool) {
-	if v[0] != '"' {
-		return "", false
-	}
-	s, err := gemini.UnquoteString(v)
-	return s, err == nil
-}
-
-func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage, error) {
+// itemMessages appends the chat messages input item i maps onto.
+func itemMessages(out []chatMessage, it *inputItem, i int, signature *string) ([]chatMessage, error) {
 	typ := it.Type
 	if typ == "" && it.Role != "" {
 		typ = "message"
 	}
 	switch typ {
 	case "message":
-		content, err := messageContent(it.Content, param+".content")
+		content, err := messageContent(it.Content, i)
 		if err != nil {
 			return nil, err
 		}
-		return []chatMessage{{Role: it.Role, Content: content}}, nil
+		return append(out, chatMessage{Role: it.Role, Content: content}), nil
 	case "function_call":
 		if it.CallID == "" || it.Name == "" {
+			param := inputParams.at(i)
 			return nil, invalidParam(param, "'%s' needs call_id and name.", param)
 		}
 		tc := toolCallIn{ID: it.CallID, Type: "function", Function: functionCallIn{Name: qualifiedName(it.Namespace, it.Name), Arguments: it.Arguments}}
@@ -324,21 +338,22 @@ func itemMessages(it *inputItem, param string, signature *string) ([]chatMessage
 			tc.ExtraContent = &extraContent{Google: &googleExtra{ThoughtSignature: *signature}}
 			*signature = ""
 		}
-		return []chatMessage{{Role: "assistant", ToolCalls: []toolCallIn{tc}}}, nil
+		return append(out, chatMessage{Role: "assistant", ToolCalls: []toolCallIn{tc}}), nil
 	case "function_call_output":
-		return outputMessages(it, param)
+		return outputMessages(out, it, inputParams.at(i))
 	case "reasoning":
 		*signature = it.EncryptedContent
-		return nil, nil
+		return out, nil
 	case "item_reference":
 		if ownItem(it.ID) {
 			// A client that assumes store:true (the Vercel AI SDK's default) refers back to the reasoning and
 			// message items gemgate produced instead of resending them. gemgate kept nothing, so the reference
 			// is dropped: the conversation stays valid, only that item's text or thought signature is missing.
-			return nil, nil
+			return out, nil
 		}
-		return nil, invalidParam(param+".type", statelessMessage+" (item_reference is only accepted for reasoning and message items gemgate produced).")
+		return nil, invalidParam(inputParams.at(i)+".type", statelessMessage+" (item_reference is only accepted for reasoning and message items gemgate produced).")
 	}
+	param := inputParams.at(i)
 	return nil, invalidParam(param+".type", "Unsupported input item type %q in '%s': gemgate takes messages, function_call, function_call_output and reasoning items.", it.Type, param)
 }
 
@@ -360,11 +375,14 @@ func ownItem(id string) bool {
 	return true
 }
 
-// messageContent maps a message's content onto chat content parts.
-func messageContent(raw json.RawMessage, param string) (json.RawMessage, error) {
-	switch rawKind(raw) {
-	case contentString, contentNone:
+// messageContent maps the content of input item i, a message, onto chat content parts.
+func messageContent(raw json.RawMessage, i int) (json.RawMessage, error) {
+	kind := rawKind(raw)
+	if kind == contentString || kind == contentNone {
 		return raw, nil
+	}
+	param := inputParams.at(i) + ".content"
+	switch kind {
 	case contentOther:
 		return nil, invalidParam(param, "Invalid type for '%s': expected a string or an array of content parts.", param)
 	}
@@ -403,12 +421,12 @@ func chatPart(p *inputPart, param string) (contentPart, error) {
 
 // outputMessages maps a function's output: its text is the tool message; images it returned follow as
 // a user message (a function response holds text only), which joins the same Gemini turn.
-func outputMessages(it *inputItem, param string) ([]chatMessage, error) {
+func outputMessages(out []chatMessage, it *inputItem, param string) ([]chatMessage, error) {
 	if it.CallID == "" {
 		return nil, invalidParam(param+".call_id", "Missing required parameter: '%s.call_id'.", param)
 	}
 	if rawKind(it.Output) != contentParts {
-		return []chatMessage{{Role: "tool", ToolCallID: it.CallID, Content: it.Output}}, nil
+		return append(out, chatMessage{Role: "tool", ToolCallID: it.CallID, Content: it.Output}), nil
 	}
 	var parts []inputPart
 	if err := json.Unmarshal(it.Output, &parts); err != nil {
@@ -427,7 +445,7 @@ func outputMessages(it *inputItem, param string) ([]chatMessage, error) {
 		}
 		media = append(media, part)
 	}
-	out := []chatMessage{{Role: "tool", ToolCallID: it.CallID, Content: jsonString(strings.Join(text, "\n"))}}
+	out = append(out, chatMessage{Role: "tool", ToolCallID: it.CallID, Content: jsonString(strings.Join(text, "\n"))})
 	if len(media) > 0 {
 		content, _ := json.Marshal(media)
 		out = append(out, chatMessage{Role: "user", Content: content})
@@ -515,7 +533,7 @@ func chatFormat(text *responsesText) (*responseFormat, error) {
 	return rf, nil
 }
 
+// jsonString is s as a JSON string, for the chat translation to read back.
 func jsonString(s string) json.RawMessage {
-	b, _ := json.Marshal(s)
-	return b
+	return translate.AppendString(make([]byte, 0, len(s)+2), s)
 }

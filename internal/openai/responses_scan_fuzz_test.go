@@ -16,6 +16,11 @@ var responsesScanInputs = []string{
 	`{"model":"m","reasoning":{"effort":"low"},"input":"x"}`, `{"model":"m","include":["reasoning.encrypted_content"]}`,
 	`{"model":"m","tools":[{"type":"function","name":"f"}],"input":"x"}`, `[]`, `{"model":1}`, `{"temperature":"1"}`,
 	` { "model" : "m" , "input" : [ ] , "metadata" : { "a" : null } } `,
+	`{"model":"m","tools":null,"reasoning":null,"include":null}`, `{"model":"m","tools":[],"include":[]}`,
+	`{"model":"m","tools":[{"type":"namespace","name":"n","description":"d","tools":[{"type":"function","name":"g","strict":true,"parameters":{"type":"object"}}]}]}`,
+	`{"model":"m","tools":[{"TYPE":"function","Name":"f","parameters":null,"extra":1}],"Reasoning":{"EFFORT":"high","summary":"auto"}}`,
+	`{"model":"m","tools":{"type":"function"}}`, `{"model":"m","tools":[1]}`, `{"model":"m","reasoning":"low"}`, `{"model":"m","include":[null,"x"]}`,
+	`{"model":"m","tools":[{"type":"function","name":"f"}],"tools":[]}`, `{"model":"m","tools":[{"name":"\u00e9\ud800"}],"input":[{"role":"user","content":"tools"}]}`,
 }
 
 func TestScanResponsesRequestMatchesDecoding(t *testing.T) {

@@ -57,8 +57,14 @@ func TestResponsesOutput(t *testing.T) {
 			UsageMetadata: &gemini.UsageMetadata{PromptTokenCount: 10, CandidatesTokenCount: 4, ThoughtsTokenCount: 3, CachedContentTokenCount: 2, TotalTokenCount: 17},
 		})
 		ra.blocks.Close()
-		o := ra.object(ra.finalStatus())
-		out, _ := json.Marshal(o)
+		out := ra.appendObject(nil, ra.finalStatus(), nil)
+		var o struct {
+			Status            string
+			IncompleteDetails *struct{ Reason string } `json:"incomplete_details"`
+		}
+		if err := json.Unmarshal(out, &o); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
 		if o.Status != tc.status || (tc.reason != "" && (o.IncompleteDetails == nil || o.IncompleteDetails.Reason != tc.reason)) {
 			t.Fatalf("%s: %s", tc.finish, out)
 		}

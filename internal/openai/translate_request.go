@@ -71,21 +71,32 @@ func (t *requestTranslator) messages() error {
 	return nil
 }
 
-// messageParams are the parameter paths of the first messages, named in errors only: built for each
-// message, they were an allocation per message of every request.
-var messageParams = func() (out [32]string) {
-	for i := range out {
-		out[i] = "messages[" + strconv.Itoa(i) + "]"
-	}
-	return out
-}()
-
-func messageParam(i int) string {
-	if i < len(messageParams) {
-		return messageParams[i]
-	}
-	return "messages[" + strconv.Itoa(i) + "]"
+// paramTable holds the parameter paths of a list's first elements, named in errors only: built for
+// each element, they were an allocation per element of every request.
+type paramTable struct {
+	name  string
+	first [32]string
 }
+
+func newParamTable(name string) *paramTable {
+	p := &paramTable{name: name}
+	for i := range p.first {
+		p.first[i] = name + "[" + strconv.Itoa(i) + "]"
+	}
+	return p
+}
+
+// at is the path of element i.
+func (p *paramTable) at(i int) string {
+	if i < len(p.first) {
+		return p.first[i]
+	}
+	return p.name + "[" + strconv.Itoa(i) + "]"
+}
+
+var messageParams = newParamTable("messages")
+
+func messageParam(i int) string { return messageParams.at(i) }
 
 func (t *requestTranslator) message(m *chatMessage, param string) error {
 	var parts []gemini.Part

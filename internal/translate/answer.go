@@ -125,20 +125,27 @@ var SearchSources = gemini.SearchSources
 // RandomID returns prefix and n characters of [A-Za-z0-9] from crypto/rand: ids must not collide
 // across instances, and tool call ids are echoed back by clients as keys.
 func RandomID(prefix string, n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	var id strings.Builder // one allocation: the id itself
 	id.Grow(len(prefix) + n)
 	id.WriteString(prefix)
 	var rnd [64]byte
 	for n > 0 {
 		chunk := rnd[:min(n, len(rnd))]
-		_, _ = rand.Read(chunk)
-		for _, b := range chunk {
-			id.WriteByte(alphabet[int(b)%len(alphabet)])
-		}
+		RandomChars(chunk)
+		id.Write(chunk)
 		n -= len(chunk)
 	}
 	return id.String()
+}
+
+// RandomChars fills dst with characters of RandomID's alphabet, from one read of crypto/rand: an
+// answer that needs several ids reads once for all of them.
+func RandomChars(dst []byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	_, _ = rand.Read(dst)
+	for i, b := range dst {
+		dst[i] = alphabet[int(b)%len(alphabet)]
+	}
 }
 
 // CompactArgs is a function call's arguments as a compact JSON object string ("{}" when absent or not

@@ -41,19 +41,27 @@ func (in *interned) keep(key, s string) {
 var (
 	modelVersions interned
 	contentPaths  interned
+	requestModels interned
 )
 
 // modelVersion reads an answer's modelVersion, a handful of values over a process's life.
-func modelVersion(v []byte) (string, bool) {
+func modelVersion(v []byte) (string, bool) { return modelVersions.scan(v) }
+
+// ScanModel reads the model a request names: a handful of names over a process's life, read
+// without a copy once seen.
+func ScanModel(v []byte) (string, bool) { return requestModels.scan(v) }
+
+// scan reads string value v, kept in in when it has no escapes.
+func (in *interned) scan(v []byte) (string, bool) {
 	if v[0] != '"' || !plainQuoted(v) {
 		return scanString(v)
 	}
 	raw := v[1 : len(v)-1]
-	if s, ok := modelVersions.lookup(raw); ok {
+	if s, ok := in.lookup(raw); ok {
 		return s, true
 	}
 	s := string(raw)
-	modelVersions.keep(s, s)
+	in.keep(s, s)
 	return s, true
 }
 

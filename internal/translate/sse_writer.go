@@ -20,10 +20,7 @@ type SSEWriter struct {
 
 // NewSSEWriter writes to w, ending each event with "\n\n".
 func NewSSEWriter(w http.ResponseWriter) *SSEWriter {
-	s := &SSEWriter{w: w, rc: http.NewResponseController(w), end: "\n\n"}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
-	return s
+	return &SSEWriter{w: w, rc: http.NewResponseController(w), end: "\n\n"}
 }
 
 // GoogleFraming ends events with "\r\n\r\n", as Google ends its own.
@@ -50,6 +47,26 @@ func (s *SSEWriter) Begin() {
 
 // Event writes v as JSON, under an "event:" line when name is set; false means the client is gone.
 func (s *SSEWriter) Event(name string, v any) bool {
+	if s.enc == nil { // made at the first use: writers given encoded events (EventData) need none
+		s.enc = json.NewEncoder(&s.buf)
+		s.enc.SetEscapeHTML(false)
+	}
+	s.head(name)
+	if err := s.enc.Encode(v); err != nil {
+		return false
+	}
+	s.buf.Truncate(s.buf.Len() - 1) // the encoder's newline
+	return s.flush()
+}
+
+// EventData writes an event whose data is JSON already encoded (one line), as Event does.
+func (s *SSEWriter) EventData(name string, data []byte) bool {
+	s.head(name)
+	s.buf.Write(data)
+	return s.flush()
+}
+
+func (s *SSEWriter) head(name string) {
 	s.buf.Reset()
 	if name != "" {
 		s.buf.WriteString("event: ")
@@ -57,11 +74,6 @@ func (s *SSEWriter) Event(name string, v any) bool {
 		s.buf.WriteByte('\n')
 	}
 	s.buf.WriteString("data: ")
-	if err := s.enc.Encode(v); err != nil {
-		return false
-	}
-	s.buf.Truncate(s.buf.Len() - 1) // the encoder's newline
-	return s.flush()
 }
 
 // Data writes an event whose data is raw.
