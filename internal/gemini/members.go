@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gemgate/gemgate/internal/jsonvalid"
 )
 
 // Member is one name and raw value of a JSON object, as decoding into map[string]json.RawMessage
@@ -102,7 +104,7 @@ func (m Member) NamedFold(name string) bool {
 // IsObject reports whether b holds one valid JSON object, the shape members reads.
 func IsObject(b []byte) bool {
 	i := SkipSpace(b, 0)
-	return i < len(b) && b[i] == '{' && json.Valid(b)
+	return i < len(b) && b[i] == '{' && jsonvalid.Valid(b)
 }
 
 // SkipSpace returns the index of the first byte at or after i that is not JSON white space.
