@@ -105,6 +105,16 @@ func BenchmarkHotPath(b *testing.B) {
 	}
 }
 
+// BenchmarkHotPathStream is BenchmarkHotPath on the streamed call (streamGenerateContent?alt=sse): the
+// first read that decides a retry, the relay with its flushes, the usage read from the events.
+func BenchmarkHotPathStream(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(strings.Replace("keys=N", "N", itoa(n), 1), func(b *testing.B) {
+			benchRequest(b, benchApp(b, n).Handler, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+		})
+	}
+}
+
 // The smallest realistic request of each translated API, as gemgate-bench sends it: the native
 // benchmark's one user message (and its temperature where the API has one).
 var (
