@@ -231,12 +231,12 @@ type run struct {
 	// ownHedges is the client token's hedge budget, when the call may be hedged.
 	ownHedges *hedgeBudget
 
-	tried     []*keypool.Key
-	log       []Attempt
-	last      *Error
-	lastEmpty *Response
-	failures  int
-	empties   int
+	tried []*keypool.Key
+	log   []Attempt
+	last       *Error
+	lastEmpty  *Response
+	failures   int
+	empties    int
 
 	emptyRetries int
 }
@@ -672,8 +672,18 @@ func (e *Executor) baseURL(snap *config.Snapshot, call Call) string {
 }
 
 func buildURL(base string, call Call) (string, error) {
-	if len(call.Query) == 0 {
-		if u, ok := targets.get(base, call.Path); ok {
+	// The memo's key for the query: none, or the alt=sse of every SSE stream; other queries are not
+	// remembered.
+	query, memo := "", true
+	if len(call.Query) > 0 {
+		if alt := call.Query["alt"]; len(call.Query) == 1 && len(alt) == 1 && alt[0] == "sse" {
+			query = "alt=sse"
+		} else {
+			memo = false
+		}
+	}
+	if memo {
+		if u, ok := targets.get(base, call.Path, query); ok {
 			return u, nil
 		}
 	}
@@ -683,40 +693,42 @@ func buildURL(base string, call Call) (string, error) {
 	}
 	if len(call.Query) > 0 {
 		u.RawQuery = call.Query.Encode()
-		return u.String(), nil
 	}
 	target := u.String()
-	targets.put(base, call.Path, target)
+	if memo {
+		targets.put(base, call.Path, query, target)
+	}
 	return target, nil
 }
 
-// targets remembers the URLs buildURL made for a base and a path without a query: a client calls the
-// same few models over and over, and joining, parsing and printing the URL cost three allocations per
-// attempt. The map is replaced as a whole (copied when an entry is added) and starts over when full.
+// targets remembers the URLs buildURL made for a base, a path and no query or a stream's alt=sse: a
+// client calls the same few models over and over, and joining, parsing and printing the URL (and
+// encoding the query) cost three to six allocations per attempt. The map is replaced as a whole (copied
+// when an entry is added) and starts over when full.
 var targets urlMemo
 
 type urlMemo struct {
-	m atomic.Pointer[map[[2]string]string]
+	m atomic.Pointer[map[[3]string]string]
 }
 
 const maxTargets = 256
 
-func (c *urlMemo) get(base, path string) (string, bool) {
+func (c *urlMemo) get(base, path, query string) (string, bool) {
 	m := c.m.Load()
 	if m == nil {
 		return "", false
 	}
-	u, ok := (*m)[[2]string{base, path}]
+	u, ok := (*m)[[3]string{base, path, query}]
 	return u, ok
 }
 
-func (c *urlMemo) put(base, path, target string) {
+func (c *urlMemo) put(base, path, query, target string) {
 	old := c.m.Load()
-	next := make(map[[2]string]string, 8)
+	next := make(map[[3]string]string, 8)
 	if old != nil && len(*old) < maxTargets {
 		maps.Copy(next, *old)
 	}
-	next[[2]string{base, path}] = target
+	next[[3]string{base, path, query}] = target
 	c.m.CompareAndSwap(old, &next) // a lost race loses an entry, made again at the next call
 }
 
