@@ -174,6 +174,7 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
 	}
 	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
+	r.log, r.tried = r.firstLog[:0], r.firstTried[:0]
 	hedgeAfter, ownHedges := e.hedgeAfter(ctx, snap, call, vouched)
 	r.ownHedges = ownHedges
 	for r.failures <= retries {
@@ -233,6 +234,9 @@ type run struct {
 
 	tried []*keypool.Key
 	log   []Attempt
+	// Room for the usual single attempt, in the run's allocation.
+	firstLog   [1]Attempt
+	firstTried [1]*keypool.Key
 	last       *Error
 	lastEmpty  *Response
 	failures   int
