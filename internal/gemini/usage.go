@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"bytes"
 	"math"
 
 	"github.com/gemgate/gemgate/internal/jsonvalid"
@@ -152,10 +153,30 @@ const maxUsageBytes = 16 << 10
 
 // Write scans p; it never fails.
 func (s *UsageScanner) Write(p []byte) (int, error) {
-	for _, c := range p {
-		s.step(c)
+	for i := 0; i < len(p); i++ {
+		if s.inStr && !s.escaped && s.match < 0 && !s.capturing {
+			// Inside a string that is not a key being matched nor captured, only a quote or a
+			// backslash changes anything: jump to the next one (most of a stream is text).
+			j := plainRun(p[i:])
+			if i += j; i == len(p) {
+				break
+			}
+		}
+		s.step(p[i])
 	}
 	return len(p), nil
+}
+
+// plainRun is the length of p's prefix without a quote or a backslash.
+func plainRun(p []byte) int {
+	n := len(p)
+	if q := bytes.IndexByte(p, '"'); q >= 0 {
+		n = q
+	}
+	if b := bytes.IndexByte(p[:n], '\\'); b >= 0 {
+		n = b
+	}
+	return n
 }
 
 // Usage returns the last usage seen, and whether there was one.

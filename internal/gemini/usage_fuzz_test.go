@@ -27,6 +27,14 @@ func FuzzUsageScanner(f *testing.F) {
 		if ok1 != ok2 || u1 != u2 {
 			t.Fatalf("%q: one write %v/%v, split at %d %v/%v", data, u1, ok1, cut, u2, ok2)
 		}
+		// Write skips string contents; stepping every byte is the definition.
+		var stepped UsageScanner
+		for _, c := range data {
+			stepped.step(c)
+		}
+		if u3, ok3 := stepped.Usage(); ok1 != ok3 || u1 != u3 || !sameState(&whole, &stepped) {
+			t.Fatalf("%q: Write %v/%v, every byte stepped %v/%v", data, u1, ok1, u3, ok3)
+		}
 	})
 }
 
@@ -46,4 +54,10 @@ func FuzzCapturedUsage(f *testing.F) {
 			t.Fatalf("capturedUsage(%q) = %+v %v, json.Unmarshal %+v %v", b, got, ok, u.usage(), wantOK)
 		}
 	})
+}
+
+// sameState compares what a scanner carries into its next write.
+func sameState(a, b *UsageScanner) bool {
+	return a.braces == b.braces && a.inStr == b.inStr && a.escaped == b.escaped && a.match == b.match &&
+		a.afterKey == b.afterKey && a.capturing == b.capturing && string(a.captured) == string(b.captured)
 }
