@@ -3,14 +3,17 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/gemgate/gemgate/internal/api"
 	"github.com/gemgate/gemgate/internal/app"
 	"github.com/gemgate/gemgate/internal/fakeupstream"
 	"github.com/gemgate/gemgate/internal/upstream"
@@ -65,7 +68,12 @@ func benchCall(b *testing.B, h http.Handler, path string, body []byte, header, v
 // benchApp is gemgate with n keys in front of an in-memory fake Gemini.
 func benchApp(b *testing.B, n int) *app.App {
 	b.Helper()
-	fake := fakeupstream.New(fakeupstream.Config{})
+	return benchAppAt(b, n, "http://fake.invalid/v1beta", upstream.NewClientWith(inMemory{fakeupstream.New(fakeupstream.Config{})}))
+}
+
+// benchAppAt is gemgate with n keys calling base through client.
+func benchAppAt(b *testing.B, n int, base string, client *upstream.Client) *app.App {
+	b.Helper()
 	keys := make([]string, n)
 	for i := range keys {
 		keys[i] = "AIzaSyBench" + pad(i)
@@ -73,12 +81,12 @@ func benchApp(b *testing.B, n int) *app.App {
 	a, err := app.New(context.Background(), app.Options{
 		Env: map[string]string{
 			"SQLITE_DATABASE": filepath.Join(b.TempDir(), "bench.db"),
-			"BASE_URL":        "http://fake.invalid/v1beta",
+			"BASE_URL":        base,
 			"ALLOWED_TOKENS":  clientToken,
 			"AUTH_TOKEN":      adminToken,
 			"API_KEYS":        strings.Join(keys, ","),
 		},
-		Client: upstream.NewClientWith(inMemory{fake}),
+		Client: client,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -93,6 +101,16 @@ func BenchmarkHotPath(b *testing.B) {
 	for _, n := range []int{10, 100_000} {
 		b.Run(strings.Replace("keys=N", "N", itoa(n), 1), func(b *testing.B) {
 			benchRequest(b, benchApp(b, n).Handler, "/v1beta/models/gemini-2.5-flash:generateContent")
+		})
+	}
+}
+
+// BenchmarkHotPathStream is BenchmarkHotPath on the streamed call (streamGenerateContent?alt=sse): the
+// first read that decides a retry, the relay with its flushes, the usage read from the events.
+func BenchmarkHotPathStream(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(strings.Replace("keys=N", "N", itoa(n), 1), func(b *testing.B) {
+			benchRequest(b, benchApp(b, n).Handler, "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
 		})
 	}
 }
@@ -132,6 +150,79 @@ func BenchmarkFloorReverseProxy(b *testing.B) {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = inMemory{fake}
 	benchRequest(b, rp, "/v1beta/models/gemini-2.5-flash:generateContent")
+}
+
+// BenchmarkHotPathLoopback is BenchmarkHotPath over loopback TCP, as gemgate-bench runs it: gemgate
+// behind its own server (api.NewServer) and in front of the fake over its real upstream transport, 50
+// clients with keep-alive connections. The client and the fake run in the same process, so cpu-ns/op
+// counts them too: read it against BenchmarkFloorLoopback's, the same client and fake around a bare
+// ReverseProxy; the difference is what gemgate costs over the floor, system calls included (which
+// the in-memory benchmarks do not make).
+func BenchmarkHotPathLoopback(b *testing.B) {
+	for _, n := range []int{10, 100_000} {
+		b.Run(strings.Replace("keys=N", "N", itoa(n), 1), func(b *testing.B) {
+			fake := httptest.NewServer(fakeupstream.New(fakeupstream.Config{}))
+			defer fake.Close()
+			a := benchAppAt(b, n, fake.URL+"/v1beta", upstream.NewClient())
+			srv := httptest.NewUnstartedServer(nil)
+			srv.Config = api.NewServer(a.Handler, nil, a.Settings.Current)
+			srv.Start()
+			defer srv.Close()
+			benchLoopback(b, srv.URL+"/v1beta/models/gemini-2.5-flash:generateContent")
+		})
+	}
+}
+
+// BenchmarkFloorLoopback is BenchmarkFloorReverseProxy over loopback TCP, the floor of gemgate-bench:
+// a ReverseProxy with a keep-alive transport, flushing every write.
+func BenchmarkFloorLoopback(b *testing.B) {
+	fake := httptest.NewServer(fakeupstream.New(fakeupstream.Config{}))
+	defer fake.Close()
+	target, _ := url.Parse(fake.URL)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 1024
+	transport.DisableCompression = true
+	rp := &httputil.ReverseProxy{
+		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport:     transport,
+		FlushInterval: -1,
+	}
+	srv := httptest.NewServer(rp)
+	defer srv.Close()
+	benchLoopback(b, srv.URL+"/v1beta/models/gemini-2.5-flash:generateContent")
+}
+
+// benchLoopback loads target with 50 keep-alive clients sending the native benchmark's request.
+func benchLoopback(b *testing.B, target string) {
+	b.Helper()
+	transport := &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	b.ReportAllocs()
+	b.SetParallelism((50 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
+	defer func() {
+		if cpu1, ok := processCPU(); ok && cpuOK && b.N > 0 {
+			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", target, bytes.NewReader(benchBody))
+			req.Header.Set("x-goog-api-key", clientToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
 }
 
 // BenchmarkFakeUpstreamAlone is the fake's own cost, to subtract from both.

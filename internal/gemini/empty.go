@@ -3,6 +3,8 @@ package gemini
 import (
 	"encoding/json"
 	"errors"
+
+	"github.com/gemgate/gemgate/internal/jsonvalid"
 )
 
 // IsEmptyAnswer reports a generateContent answer with no usable output whose finish reason does not
@@ -14,7 +16,7 @@ import (
 // the shapes the scan cannot vouch for (duplicate or differently-cased names, escaped names or finish
 // reasons) are decoded as before.
 func IsEmptyAnswer(body []byte) bool {
-	return json.Valid(body) && IsEmptyValidAnswer(body)
+	return jsonvalid.Valid(body) && IsEmptyValidAnswer(body)
 }
 
 // EmptyAnswer is IsEmptyAnswer, or IsEmptyValidAnswer when the body is known to be valid JSON: the

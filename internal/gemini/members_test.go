@@ -17,6 +17,7 @@ var memberCases = []string{
 	`{"tëxt":"ü","":""}`,
 	`{"n":[[],{},[{}]],"s":"\u00e9\n"}`,
 	"{\"0\xab\":\"\"}",
+	`{"a\\":"\\","b":"\\\"","c\\\\":"x\\\\\\\"y\\\\","d":["\\\\",{"e\"":"\""}]}`,
 }
 
 // The scan must see exactly what decoding into map[string]json.RawMessage sees.
@@ -154,6 +155,7 @@ var answerCases = []string{
 	`{"usageMetadata":{"promptTokenCount":1e2}}`, `{"usageMetadata":{"promptTokenCount":"1"}}`,
 	`{"usageMetadata":{"PROMPTTOKENCOUNT":4,"promptTokenCount":null,"cachedContentTokenCount":-0}}`,
 	`{"usageMetadata":{"promptTokenCount":1},"usageMetadata":{"thoughtsTokenCount":2}}`, `{"usageMetadata":[]}`,
+	`{"candidates":[{"content":{"parts":[{"text":"\\","thought\\":1},{"text":"\\\"}]}\\\\"}]}}],"usageMetadata":{"promptTokenCount":2}}`,
 }
 
 func TestAnswerScansMatchDecoding(t *testing.T) {

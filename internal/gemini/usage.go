@@ -1,9 +1,10 @@
 package gemini
 
 import (
-	"encoding/json"
+	"bytes"
 	"math"
 
+	"github.com/gemgate/gemgate/internal/jsonvalid"
 	"github.com/gemgate/gemgate/internal/reqlog"
 )
 
@@ -138,6 +139,8 @@ type UsageScanner struct {
 	// capturing collects the value object from its '{' until its depth closes.
 	capturing bool
 	captured  []byte
+	// room holds a usual usageMetadata (about 150 bytes) without growing captured byte by byte.
+	room [256]byte
 
 	usage reqlog.Usage
 	found bool
@@ -150,10 +153,30 @@ const maxUsageBytes = 16 << 10
 
 // Write scans p; it never fails.
 func (s *UsageScanner) Write(p []byte) (int, error) {
-	for _, c := range p {
-		s.step(c)
+	for i := 0; i < len(p); i++ {
+		if s.inStr && !s.escaped && s.match < 0 && !s.capturing {
+			// Inside a string that is not a key being matched nor captured, only a quote or a
+			// backslash changes anything: jump to the next one (most of a stream is text).
+			j := plainRun(p[i:])
+			if i += j; i == len(p) {
+				break
+			}
+		}
+		s.step(p[i])
 	}
 	return len(p), nil
+}
+
+// plainRun is the length of p's prefix without a quote or a backslash.
+func plainRun(p []byte) int {
+	n := len(p)
+	if q := bytes.IndexByte(p, '"'); q >= 0 {
+		n = q
+	}
+	if b := bytes.IndexByte(p[:n], '\\'); b >= 0 {
+		n = b
+	}
+	return n
 }
 
 // Usage returns the last usage seen, and whether there was one.
@@ -178,6 +201,9 @@ func (s *UsageScanner) step(c byte) {
 		if s.afterKey && !s.capturing {
 			s.afterKey = false
 			s.capturing = true
+			if s.captured == nil {
+				s.captured = s.room[:0]
+			}
 			s.captured = s.captured[:0]
 			return
 		}
@@ -226,8 +252,20 @@ func (s *UsageScanner) capture(c byte) {
 
 func (s *UsageScanner) finish() {
 	s.capturing = false
-	var u usageJSON
-	if json.Unmarshal(s.captured, &u) == nil {
-		s.usage, s.found = u.usage(), true
+	if u, ok := capturedUsage(s.captured); ok {
+		s.usage, s.found = u, true
 	}
+}
+
+// capturedUsage decodes a captured usageMetadata value as json.Unmarshal into usageJSON does, with the
+// scan UsageOfValid reads answers with: the decoder cost a dozen allocations per stream.
+func capturedUsage(b []byte) (reqlog.Usage, bool) {
+	if !jsonvalid.Valid(b) {
+		return reqlog.Usage{}, false
+	}
+	var u usageJSON
+	if v := b[SkipSpace(b, 0):]; v[0] != 'n' && !u.scan(v) {
+		return reqlog.Usage{}, false // null decodes into nothing; the rest as scan says
+	}
+	return u.usage(), true
 }

@@ -178,10 +178,14 @@ func readBody(w http.ResponseWriter, r *http.Request, snap *config.Snapshot) ([]
 	return body, nil
 }
 
-// forwardQuery keeps every query parameter except the client's token.
+// forwardQuery keeps every query parameter except the client's token. The values are the call's to
+// read: a stream's usual ?alt=sse is one map shared by every call (streamEdited clones it to edit it).
 func forwardQuery(u *url.URL) url.Values {
-	if u.RawQuery == "" {
+	switch u.RawQuery {
+	case "":
 		return nil // most calls have none: no map to parse it into
+	case "alt=sse":
+		return sseQuery
 	}
 	q := u.Query()
 	if len(q) == 0 {
@@ -190,6 +194,8 @@ func forwardQuery(u *url.URL) url.Values {
 	q.Del("key")
 	return q
 }
+
+var sseQuery = url.Values{"alt": {"sse"}}
 
 // recordUsage hands the answer's token counts to the request log (only when the request is logged,
 // so nothing is parsed otherwise).

@@ -20,6 +20,12 @@ import (
 // lasts, so the size is memory per open stream; a larger event simply takes more than one read.
 const relayBufferSize = 4 << 10
 
+// Shared header values: replaced, never written in place.
+var (
+	noCache     = []string{"no-cache"}
+	noBuffering = []string{"no"}
+)
+
 var relayBuffers = sync.Pool{New: func() any {
 	b := make([]byte, relayBufferSize)
 	return &b
@@ -30,15 +36,18 @@ var relayBuffers = sync.Pool{New: func() any {
 // the upstream call.
 func relayStream(w http.ResponseWriter, r *http.Request, resp *upstream.Response) {
 	defer resp.Stream.Close()
-	ct := resp.Header.Get("Content-Type")
-	sse := strings.HasPrefix(ct, "text/event-stream")
-	if ct == "" {
-		ct = "application/json; charset=UTF-8"
+	// The values are upstream's slice and shared ones, as in writeBody: Header.Set allocates one each.
+	ct := resp.Header["Content-Type"]
+	if len(ct) == 0 || ct[0] == "" {
+		ct = jsonContentType
+	} else if len(ct) > 1 {
+		ct = ct[:1:1]
 	}
+	sse := strings.HasPrefix(ct[0], "text/event-stream")
 	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx in front of gemgate must not buffer the stream either
+	h["Content-Type"] = ct
+	h["Cache-Control"] = noCache
+	h["X-Accel-Buffering"] = noBuffering // nginx in front of gemgate must not buffer the stream either
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
 	bp := relayBuffers.Get().(*[]byte)

@@ -174,6 +174,7 @@ func (e *Executor) Do(ctx context.Context, call Call) (*Response, error) {
 		retries = 0 // a resource gemgate does not know: Google is asked once, and its answer stands
 	}
 	r := &run{e: e, ctx: ctx, snap: snap, call: call, model: model, vouched: vouched, emptyRetries: emptyRetries}
+	r.log, r.tried = r.firstLog[:0], r.firstTried[:0]
 	hedgeAfter, ownHedges := e.hedgeAfter(ctx, snap, call, vouched)
 	r.ownHedges = ownHedges
 	for r.failures <= retries {
@@ -231,12 +232,15 @@ type run struct {
 	// ownHedges is the client token's hedge budget, when the call may be hedged.
 	ownHedges *hedgeBudget
 
-	tried     []*keypool.Key
-	log       []Attempt
-	last      *Error
-	lastEmpty *Response
-	failures  int
-	empties   int
+	tried []*keypool.Key
+	log   []Attempt
+	// Room for the usual single attempt, in the run's allocation.
+	firstLog   [1]Attempt
+	firstTried [1]*keypool.Key
+	last       *Error
+	lastEmpty  *Response
+	failures   int
+	empties    int
 
 	emptyRetries int
 }
@@ -672,8 +676,18 @@ func (e *Executor) baseURL(snap *config.Snapshot, call Call) string {
 }
 
 func buildURL(base string, call Call) (string, error) {
-	if len(call.Query) == 0 {
-		if u, ok := targets.get(base, call.Path); ok {
+	// The memo's key for the query: none, or the alt=sse of every SSE stream; other queries are not
+	// remembered.
+	query, memo := "", true
+	if len(call.Query) > 0 {
+		if alt := call.Query["alt"]; len(call.Query) == 1 && len(alt) == 1 && alt[0] == "sse" {
+			query = "alt=sse"
+		} else {
+			memo = false
+		}
+	}
+	if memo {
+		if u, ok := targets.get(base, call.Path, query); ok {
 			return u, nil
 		}
 	}
@@ -683,40 +697,42 @@ func buildURL(base string, call Call) (string, error) {
 	}
 	if len(call.Query) > 0 {
 		u.RawQuery = call.Query.Encode()
-		return u.String(), nil
 	}
 	target := u.String()
-	targets.put(base, call.Path, target)
+	if memo {
+		targets.put(base, call.Path, query, target)
+	}
 	return target, nil
 }
 
-// targets remembers the URLs buildURL made for a base and a path without a query: a client calls the
-// same few models over and over, and joining, parsing and printing the URL cost three allocations per
-// attempt. The map is replaced as a whole (copied when an entry is added) and starts over when full.
+// targets remembers the URLs buildURL made for a base, a path and no query or a stream's alt=sse: a
+// client calls the same few models over and over, and joining, parsing and printing the URL (and
+// encoding the query) cost three to six allocations per attempt. The map is replaced as a whole (copied
+// when an entry is added) and starts over when full.
 var targets urlMemo
 
 type urlMemo struct {
-	m atomic.Pointer[map[[2]string]string]
+	m atomic.Pointer[map[[3]string]string]
 }
 
 const maxTargets = 256
 
-func (c *urlMemo) get(base, path string) (string, bool) {
+func (c *urlMemo) get(base, path, query string) (string, bool) {
 	m := c.m.Load()
 	if m == nil {
 		return "", false
 	}
-	u, ok := (*m)[[2]string{base, path}]
+	u, ok := (*m)[[3]string{base, path, query}]
 	return u, ok
 }
 
-func (c *urlMemo) put(base, path, target string) {
+func (c *urlMemo) put(base, path, query, target string) {
 	old := c.m.Load()
-	next := make(map[[2]string]string, 8)
+	next := make(map[[3]string]string, 8)
 	if old != nil && len(*old) < maxTargets {
 		maps.Copy(next, *old)
 	}
-	next[[2]string{base, path}] = target
+	next[[3]string{base, path, query}] = target
 	c.m.CompareAndSwap(old, &next) // a lost race loses an entry, made again at the next call
 }
 
@@ -766,7 +782,10 @@ func (s *headerSetter) set(k, v string) {
 }
 
 // setBody gives req body as http.NewRequest gives it a *bytes.Reader (length, GetBody for the
-// transport's retries, NoBody when empty) in one allocation fewer: the reader closes itself.
+// transport's retries, NoBody when empty). The reader is wrapped in io.NopCloser, which net/http sees
+// through: a body it knows to be in memory is written with the headers in one system call, where any
+// other reader has the headers flushed on their own first (a second write per attempt). NopCloser of a
+// *bytes.Reader allocates nothing beyond the reader.
 func setBody(req *http.Request, body []byte) {
 	req.ContentLength = int64(len(body))
 	if len(body) == 0 {
@@ -774,19 +793,9 @@ func setBody(req *http.Request, body []byte) {
 		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 		return
 	}
-	req.Body = newBodyReader(body)
-	req.GetBody = func() (io.ReadCloser, error) { return newBodyReader(body), nil }
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 }
-
-type bodyReader struct{ bytes.Reader }
-
-func newBodyReader(b []byte) *bodyReader {
-	r := &bodyReader{}
-	r.Reset(b)
-	return r
-}
-
-func (*bodyReader) Close() error { return nil }
 
 // streamBody relays a stream: the first read's bytes, then the rest, each read restarting the idle
 // timer so that TIME_OUT bounds the wait for every event, not the length of the whole answer.

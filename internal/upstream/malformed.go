@@ -1,9 +1,10 @@
 package upstream
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
+
+	"github.com/gemgate/gemgate/internal/jsonvalid"
 )
 
 // malformedJSON reports a 2xx answer that says it is JSON and is not: cut off by a proxy or a broken
@@ -13,7 +14,7 @@ func malformedJSON(h http.Header, body []byte) bool {
 	if !isJSON(h.Get("Content-Type")) {
 		return false
 	}
-	return !json.Valid(body)
+	return !jsonvalid.Valid(body)
 }
 
 // isJSON reports a JSON media type. Google's own spellings are known without parsing, which costs a
