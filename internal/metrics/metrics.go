@@ -86,17 +86,36 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 func (m *Metrics) Submit(e *reqlog.Entry) {
 	s := e.Snapshot()
 	model := m.modelLabel(s.Model)
-	m.requests.WithLabelValues(s.Route, model, strconv.Itoa(s.Status)).Inc()
+	m.requests.WithLabelValues(s.Route, model, statusLabel(s.Status)).Inc()
 	m.duration.WithLabelValues(s.Route, strconv.FormatBool(s.Stream)).Observe(s.Latency.Seconds())
 	for _, a := range s.Attempts {
-		m.attempts.WithLabelValues(a.Class, strconv.Itoa(a.Status)).Inc()
+		m.attempts.WithLabelValues(a.Class, statusLabel(a.Status)).Inc()
 		m.attemptDuration.WithLabelValues(a.Class).Observe(a.Latency.Seconds())
 	}
-	for kind, n := range map[string]int{"prompt": s.Usage.Prompt, "output": s.Usage.Output, "thoughts": s.Usage.Thoughts, "cached": s.Usage.Cached} {
-		if n > 0 {
-			m.tokens.WithLabelValues(model, kind).Add(float64(n))
+	// An array, not a map literal: a map was built and hashed for every request.
+	for _, t := range [...]struct {
+		kind string
+		n    int
+	}{{"prompt", s.Usage.Prompt}, {"output", s.Usage.Output}, {"thoughts", s.Usage.Thoughts}, {"cached", s.Usage.Cached}} {
+		if t.n > 0 {
+			m.tokens.WithLabelValues(model, t.kind).Add(float64(t.n))
 		}
 	}
+}
+
+// statusLabels are the HTTP statuses as label values, made once: strconv.Itoa allocates above 99.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }
 
 func (m *Metrics) modelLabel(model string) string {
