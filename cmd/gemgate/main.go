@@ -181,10 +181,12 @@ func serve(args []string, out io.Writer, demo bool) error {
 	level.Set(config.LogLevelOf(snap))
 	lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(snap)))
 	applyMemoryLimit(snap)
+	applyGCPercent(snap)
 	a.Settings.OnChange(func(_, next *config.Snapshot) {
 		level.Set(config.LogLevelOf(next))
 		lines.SetFormat(applog.ParseFormat(config.LogFormat.Get(next)))
 		applyMemoryLimit(next)
+		applyGCPercent(next)
 	})
 	// From here on, lines go through the app's logger: request ids, and keys and tokens scrubbed.
 	logger = a.Logger
