@@ -45,12 +45,7 @@ func benchCall(b *testing.B, h http.Handler, path string, body []byte, header, v
 	b.ResetTimer()
 	// CPU time per request, the process's own (deferred log writes included, as gemgate-bench counts
 	// them): on a machine shared with other work it moves far less than the wall time of ns/op.
-	cpu0, cpuOK := processCPU()
-	defer func() {
-		if cpu1, ok := processCPU(); ok && cpuOK && b.N > 0 {
-			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("POST", path, bytes.NewReader(body))
@@ -201,12 +196,7 @@ func benchLoopback(b *testing.B, target string) {
 	b.ReportAllocs()
 	b.SetParallelism((50 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
-	cpu0, cpuOK := processCPU()
-	defer func() {
-		if cpu1, ok := processCPU(); ok && cpuOK && b.N > 0 {
-			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
-	}()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, _ := http.NewRequest("POST", target, bytes.NewReader(benchBody))
@@ -247,4 +237,14 @@ func itoa(n int) string {
 func pad(i int) string {
 	s := itoa(i)
 	return strings.Repeat("0", 28-len(s)) + s
+}
+
+// reportCPU starts counting the process's CPU time; the function it returns reports it per op.
+func reportCPU(b *testing.B) func() {
+	cpu0, cpuOK := processCPU()
+	return func() {
+		if cpu1, ok := processCPU(); ok && cpuOK && b.N > 0 {
+			b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}
 }

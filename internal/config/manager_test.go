@@ -484,18 +484,11 @@ func TestFirstReloadKnowsTheTextTheStartStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := t.Context()
-	if err := m.Load(ctx); err != nil {
+	if err := m.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	first := m.Current()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	if err := m.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	if got := after.Mallocs - before.Mallocs; got >= n {
+	if got := reloadAllocs(t, m); got >= n {
 		t.Errorf("the first reload allocated %d times: it parsed the %d stored keys again", got, n)
 	}
 	if m.Current() != first {
@@ -507,30 +500,32 @@ func TestFirstReloadKnowsTheTextTheStartStored(t *testing.T) {
 		{MaxFailures.Name(): "7"},
 		{APIKeys.Name(): strings.Join(keys[1:], ",")},
 	} {
-		if err := m.Update(ctx, change); err != nil {
+		if err := m.Update(t.Context(), change); err != nil {
 			t.Fatal(err)
 		}
-		runtime.ReadMemStats(&before)
-		if err := m.Load(ctx); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		if got := after.Mallocs - before.Mallocs; got >= n/2 {
+		if got := reloadAllocs(t, m); got >= n/2 {
 			t.Errorf("the reload after updating %v allocated %d times: it parsed the stored keys again", slices.Collect(maps.Keys(change)), got)
 		}
 	}
-	if err := m.Revert(ctx, []string{APIKeys.Name()}); err != nil {
+	if err := m.Revert(t.Context(), []string{APIKeys.Name()}); err != nil {
 		t.Fatal(err)
 	}
-	runtime.ReadMemStats(&before)
-	if err := m.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	if got := after.Mallocs - before.Mallocs; got >= n/2 {
+	if got := reloadAllocs(t, m); got >= n/2 {
 		t.Errorf("the reload after reverting API_KEYS allocated %d times: it parsed the stored keys again", got)
 	}
 	if got := APIKeys.Get(m.Current()); len(got) != n {
 		t.Errorf("after the revert %d keys, want the env's %d", len(got), n)
 	}
+}
+
+// reloadAllocs is the number of allocations of one periodic reload.
+func reloadAllocs(t *testing.T, m *Manager) uint64 {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := m.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	return after.Mallocs - before.Mallocs
 }
