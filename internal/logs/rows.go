@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gemgate/gemgate/internal/jsonvalid"
 	"github.com/gemgate/gemgate/internal/reqlog"
 	"github.com/gemgate/gemgate/internal/secret"
 	"github.com/gemgate/gemgate/internal/store"
@@ -247,7 +248,7 @@ func refusalType(status int) string {
 // requestMsg makes a stored request body valid JSON, as MySQL's JSON column demands: a body too long or
 // not JSON is kept as {"message": head, "truncated": true, "bytes": n}, the reference's fallback shape.
 func requestMsg(body []byte) string {
-	if len(body) <= maxRequestMsg && json.Valid(body) {
+	if len(body) <= maxRequestMsg && jsonvalid.Valid(body) {
 		return store.Clip(string(body), maxRequestMsg)
 	}
 	wrapped, _ := json.Marshal(struct {

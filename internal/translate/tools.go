@@ -192,12 +192,13 @@ func CallArguments(raw json.RawMessage) (json.RawMessage, error) {
 	if len(text) == 0 {
 		return emptyObject, nil
 	}
-	if text[0] != '{' || !json.Valid(text) {
+	if text[0] != '{' {
 		return nil, ErrNotObject
 	}
+	// Compact validates as it goes: checking with json.Valid first read the text twice.
 	var out bytes.Buffer
 	if err := json.Compact(&out, text); err != nil {
-		return nil, err
+		return nil, ErrNotObject
 	}
 	return out.Bytes(), nil
 }
@@ -213,8 +214,8 @@ func ErrorResponse(text string) json.RawMessage { return wrapResult("error", tex
 func wrapResult(key, text string) json.RawMessage {
 	trimmed := strings.TrimSpace(text)
 	var value []byte
-	if strings.HasPrefix(trimmed, "{") && json.Valid([]byte(trimmed)) {
-		var buf bytes.Buffer
+	if strings.HasPrefix(trimmed, "{") {
+		var buf bytes.Buffer // Compact fails on anything that is not valid JSON
 		if json.Compact(&buf, []byte(trimmed)) == nil {
 			value = buf.Bytes()
 		}
